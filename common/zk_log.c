@@ -1,0 +1,143 @@
+/* zk_log: see zk_log.h. One process-wide destination, written with one write(2) per line so
+ * lines from several threads never interleave. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/zk_log.h"
+
+static int log_fd = STDERR_FILENO;
+static enum zk_log_level log_level = ZK_LOG_LEVEL_INFO;
+
+static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+
+int zk_log_open(const char *path, enum zk_log_level level)
+{
+	int fd = STDERR_FILENO;
+
+	if (path != NULL && strcmp(path, "-") != 0) {
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+	}
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = fd;
+	log_level = level;
+	return 0;
+}
+
+void zk_log_set_level(enum zk_log_level level)
+{
+	log_level = level;
+}
+
+int zk_log_parse_level(const char *name, enum zk_log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcasecmp(name, level_names[i]) == 0) {
+			*out = (enum zk_log_level)i;
+			return 0;
+		}
+	}
+	if (strcasecmp(name, "warning") == 0) {
+		*out = ZK_LOG_LEVEL_WARN;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int zk_log_enabled(enum zk_log_level level)
+{
+	return level <= log_level;
+}
+
+static const char *basename_of(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	return slash ? slash + 1 : file;
+}
+
+/* Formats "<time> <LEVEL> <file>:<line> " into @buf; returns its length. */
+static size_t format_prefix(char *buf, size_t size, enum zk_log_level level, const char *file,
+			    int line)
+{
+	struct timeval tv;
+	struct tm tm;
+	int n;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s:%d ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		     tm.tm_sec, (long)(tv.tv_usec / 1000), level_names[level], basename_of(file),
+		     line);
+	return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
+}
+
+static void write_line(char *buf, size_t len, size_t size)
+{
+	if (len >= size - 1)
+		len = size - 2;
+	buf[len++] = '\n';
+	ssize_t rc = write(log_fd, buf, len);
+	(void)rc; /* Nowhere left to report a failed log write. */
+}
+
+static size_t append_vformat(char *buf, size_t len, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf + len, size - len, fmt, ap);
+	if (n < 0)
+		return len;
+	return len + (size_t)n < size ? len + (size_t)n : size - 1;
+}
+
+void zk_log_write(enum zk_log_level level, const char *file, int line, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	size_t len;
+
+	if (!zk_log_enabled(level))
+		return;
+	len = format_prefix(buf, sizeof(buf), level, file, line);
+	va_start(ap, fmt);
+	len = append_vformat(buf, len, sizeof(buf), fmt, ap);
+	va_end(ap);
+	write_line(buf, len, sizeof(buf));
+}
+
+void zk_log_hex(enum zk_log_level level, const char *file, int line, const void *data, size_t len,
+		const char *fmt, ...)
+{
+	const unsigned char *bytes = data;
+	size_t shown = len < 64 ? len : 64;
+	char buf[2048];
+	va_list ap;
+	size_t n;
+
+	if (!zk_log_enabled(level))
+		return;
+	n = format_prefix(buf, sizeof(buf), level, file, line);
+	va_start(ap, fmt);
+	n = append_vformat(buf, n, sizeof(buf), fmt, ap);
+	va_end(ap);
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, " (%zu bytes:", len);
+	for (size_t i = 0; i < shown && n + 4 < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %02x", bytes[i]);
+	if (n + 6 < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s)", shown < len ? " ..." : "");
+	write_line(buf, n, sizeof(buf));
+}
+
+int zk_log_corrupt(const char *file, int line)
+{
+	zk_log_write(ZK_LOG_LEVEL_WARN, file, line, "corrupt or malformed input");
+	return -EBADMSG;
+}

@@ -1,0 +1,1 @@
+# fuse/: rules for this module (see docs/ARCHITECTURE.md).

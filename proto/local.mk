@@ -1,0 +1,1 @@
+# proto/: rules for this module (see docs/ARCHITECTURE.md).

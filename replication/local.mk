@@ -1,0 +1,1 @@
+# replication/: rules for this module (see docs/ARCHITECTURE.md).

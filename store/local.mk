@@ -1,0 +1,1 @@
+# store/: rules for this module (see docs/ARCHITECTURE.md).

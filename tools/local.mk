@@ -1,0 +1,1 @@
+# tools/: rules for this module (see docs/ARCHITECTURE.md).

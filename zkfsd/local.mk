@@ -1,0 +1,1 @@
+# zkfsd/: rules for this module (see docs/ARCHITECTURE.md).

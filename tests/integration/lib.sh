@@ -1,0 +1,118 @@
+# lib.sh: shared helpers of the shell integration tests. Source it, then call zkt_init.
+#
+#   zkt_init NAME                 temp dir $ZKT_DIR, EXIT trap that stops everything started here
+#   zkt_start_server KIND PORT    KIND = zkfsd | apache; waits until it answers ruok
+#   zkt_stop_server PORT [SIG]    stop the server on PORT (default TERM; KILL for a crash)
+#   zkt_4lw PORT WORD             a four-letter word's answer on stdout
+#   zkt_wait SECONDS CMD...       poll CMD every 50 ms until it succeeds or the deadline passes
+#   zkt_skip REASON / zkt_fail REASON   exit 77 / print server logs and exit 1
+#   zkt_require_root, zkt_require_cmd CMD...
+#
+# Servers under test: build/zkfsd/zkfsd from $top_builddir, and Apache ZooKeeper from Debian's
+# `zookeeper` package (QuorumPeerMain on its own zoo.cfg). $ZKT_SERVERS (default "zkfsd apache")
+# lists the kinds a test that compares both runs against.
+
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+ZKFSD=${ZKFSD:-$top_builddir/zkfsd/zkfsd}
+ZKT_SERVERS=${ZKT_SERVERS:-zkfsd apache}
+declare -A ZKT_PIDS=() ZKT_KINDS=()
+ZKT_MOUNTS=()
+
+zkt_log() { printf '%s: %s\n' "${ZKT_NAME:-test}" "$*" >&2; }
+
+zkt_cleanup() {
+	local m p
+	for m in "${ZKT_MOUNTS[@]}"; do
+		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }
+	done
+	for p in "${!ZKT_PIDS[@]}"; do
+		kill -KILL "${ZKT_PIDS[$p]}" 2>/dev/null
+	done
+	wait 2>/dev/null
+	[ -n "${ZKT_KEEP:-}" ] || rm -rf "$ZKT_DIR"
+}
+
+zkt_init() {
+	ZKT_NAME=$1
+	ZKT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/zkt-$1.XXXXXX")
+	trap zkt_cleanup EXIT
+}
+
+zkt_skip() { zkt_log "SKIP: $*"; exit 77; }
+
+zkt_fail() {
+	local f
+	zkt_log "FAIL: $*"
+	for f in "$ZKT_DIR"/*/server.log "$ZKT_DIR"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 40 lines)" >&2
+		tail -n 40 "$f" >&2
+	done
+	exit 1
+}
+
+zkt_require_root() { [ "$(id -u)" -eq 0 ] || zkt_skip "needs root"; }
+
+zkt_require_cmd() {
+	local c
+	for c in "$@"; do command -v "$c" >/dev/null 2>&1 || zkt_skip "needs $c"; done
+}
+
+zkt_wait() {
+	local deadline=$(($(date +%s%N) + ${1%.*} * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+zkt_4lw() {
+	timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 && printf %s "$2" >&3 && cat <&3' \
+		_ "$1" "$2" 2>/dev/null
+}
+
+zkt_is_ok() { [ "$(zkt_4lw "$1" ruok)" = imok ]; }
+
+# zkt_start_server KIND PORT [extra zkfsd flags...]: data and log in $ZKT_DIR/KIND-PORT/.
+zkt_start_server() {
+	local kind=$1 port=$2 dir="$ZKT_DIR/$1-$2"
+	shift 2
+	mkdir -p "$dir/data"
+	case "$kind" in
+	zkfsd)
+		[ -x "$ZKFSD" ] || zkt_skip "zkfsd not built at $ZKFSD"
+		"$ZKFSD" --port "$port" --address 127.0.0.1 --data-dir "$dir/data" "$@" \
+			>"$dir/server.log" 2>&1 &
+		;;
+	apache)
+		[ -f /usr/share/java/zookeeper.jar ] || zkt_skip "Debian zookeeper not installed"
+		cat >"$dir/zoo.cfg" <<CFG
+tickTime=2000
+dataDir=$dir/data
+clientPort=$port
+clientPortAddress=127.0.0.1
+admin.enableServer=false
+4lw.commands.whitelist=*
+extendedTypesEnabled=true
+CFG
+		java -Xmx512m -Dzookeeper.log.dir="$dir" -Dzookeeper.root.logger=INFO,CONSOLE \
+			-cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar" \
+			org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" \
+			>"$dir/server.log" 2>&1 &
+		;;
+	*) zkt_fail "unknown server kind $kind" ;;
+	esac
+	ZKT_PIDS[$port]=$!
+	ZKT_KINDS[$port]=$kind
+	zkt_wait 30 zkt_is_ok "$port" || zkt_fail "$kind on port $port did not answer ruok"
+}
+
+zkt_stop_server() {
+	local port=$1 sig=${2:-TERM} pid=${ZKT_PIDS[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill "-$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "ZKT_PIDS[$port]"
+}

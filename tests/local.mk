@@ -1,5 +1,4 @@
-# tests/: unit tests (cmocka, one binary per module) and integration scripts.
-# Modules add their own unit tests in their local.mk; integration scripts are listed here.
-INTEGRATION_TESTS =
+# tests/: integration scripts that belong to no single module. Unit tests live with their
+# module's local.mk (check_PROGRAMS + TESTS).
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh

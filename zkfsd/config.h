@@ -1,0 +1,96 @@
+/* config: zkfsd's settings from a zoo.cfg-style file, the command line and the myid file.
+ *
+ * Order of precedence: built-in defaults < zoo.cfg (-c) < command-line flags; the myid file in
+ * dataDir is read last, only when neither the file nor --myid gave an id. Keys are those of
+ * Apache ZooKeeper's zoo.cfg that zkfsd uses (tickTime, dataDir, clientPort,
+ * clientPortAddress, maxClientCnxns, minSessionTimeout, maxSessionTimeout, jute.maxbuffer,
+ * globalOutstandingLimit, 4lw.commands.whitelist, server.N) plus zkfsd's own (snapCount,
+ * logLevel, logFile, maxOutstandingPerConnection). Other ZooKeeper keys (initLimit,
+ * admin.enableServer, ...) are accepted and ignored, so a real zoo.cfg loads; any other key is
+ * an error (a typo must not pass silently). A bad line is an error naming file:line and the key; main() exits 2 on any error.
+ * Not thread-safe: used by main() before the loop starts. */
+#ifndef ZKFSD_CONFIG_H
+#define ZKFSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/zk_log.h"
+
+/* Defaults (ZooKeeper 3.8's where it has one). */
+#define CONFIG_DEFAULT_TICK_MS 2000
+#define CONFIG_DEFAULT_PORT 2181
+#define CONFIG_DEFAULT_ADDRESS "127.0.0.1"
+#define CONFIG_DEFAULT_DATA_DIR "./zkfsd-data"
+#define CONFIG_DEFAULT_MAX_CNXNS 60
+#define CONFIG_DEFAULT_MAXBUFFER 0xfffff
+#define CONFIG_DEFAULT_OUTSTANDING 1000
+#define CONFIG_DEFAULT_PER_CONN 1000
+#define CONFIG_DEFAULT_SNAP_COUNT 100000
+
+/* One server.N line: server.N=host:raft_port:peer_port[:observer|:participant][;[addr:]port]. */
+struct config_server {
+	uint64_t id;	      /* N. */
+	char *host;	      /* Owned. */
+	uint16_t raft_port;   /* Raft traffic (ZooKeeper's quorum port). */
+	uint16_t peer_port;   /* Forwarding between servers (ZooKeeper's election port). */
+	bool observer;	      /* ":observer": a non-voting member. */
+	char *client_address; /* Owned, NULL when the line has no client part. */
+	uint16_t client_port; /* 0 when the line has no client part. */
+};
+
+struct config {
+	int tick_ms;			/* tickTime. */
+	char *data_dir;			/* Owned. dataDir / --data-dir. */
+	uint16_t client_port;		/* clientPort / --port. */
+	char *client_address;		/* Owned. clientPortAddress / --address. */
+	int max_client_cnxns;		/* Per client IP; 0 = no limit (as ZooKeeper). */
+	int min_session_timeout_ms;	/* Default 2 ticks. */
+	int max_session_timeout_ms;	/* Default 20 ticks. */
+	uint32_t jute_maxbuffer;	/* Largest frame accepted from a client. */
+	int global_outstanding_limit;	/* Requests in flight over all connections. */
+	int max_outstanding_per_conn;	/* Requests in flight on one connection. */
+	char *fourlw_whitelist;		/* Owned. Comma/space separated words, or "*". */
+	unsigned snap_count;		/* Raft entries between snapshots. */
+	enum zk_log_level log_level;	/* logLevel / --log-level. */
+	char *log_file;			/* Owned, NULL = stderr. */
+	char *pid_file;			/* Owned, NULL = none. */
+	bool daemon;			/* --daemon. */
+	uint64_t myid;			/* This server's N; 1 when standalone. */
+	bool myid_set;			/* myid came from --myid, the file, or the myid file. */
+	struct config_server *servers;	/* Owned. server.N lines in file order. */
+	int n_servers;			/* 0 = standalone. */
+	char *config_path;		/* Owned copy of -c, NULL when none. */
+	/* Which settings were given explicitly (so config_finish knows what to derive). */
+	bool min_timeout_set, max_timeout_set, port_set;
+};
+
+/* Fill @cfg with the defaults. Owns nothing yet, but must be closed with config_close. */
+void config_init(struct config *cfg);
+
+/* Free what @cfg owns. Safe twice. */
+void config_close(struct config *cfg);
+
+/* Read the zoo.cfg-style file @path into @cfg (later keys override earlier ones).
+ * @err: filled with "file:line: key: reason" on error (@err_len bytes).
+ * Returns 0, -ENOENT/-EACCES... (cannot open) or -EINVAL (a bad line). */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t err_len);
+
+/* Parse the whole command line: find -c and load that file first, then apply every flag on
+ * top. Returns 0, 1 when --help was asked (usage is printed to stdout), or a negative errno
+ * with @err filled. */
+int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t err_len);
+
+/* Derive what depends on other settings (session timeout bounds from tickTime, myid from the
+ * dataDir/myid file, client port from this server's server.N line) and check the whole
+ * configuration. Returns 0 or -EINVAL with @err filled. */
+int config_finish(struct config *cfg, char *err, size_t err_len);
+
+/* True when four-letter word @word (4 bytes, not NUL-terminated) is in the whitelist. */
+bool config_4lw_allowed(const struct config *cfg, const char *word);
+
+/* Print the command-line usage to @out (a FILE *, void here to keep stdio out of the header). */
+void config_usage(void *out);
+
+#endif

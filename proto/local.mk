@@ -1,1 +1,7 @@
-# proto/: rules for this module (see docs/ARCHITECTURE.md).
+# proto/: the ZooKeeper client protocol codec (jute) and its constants. Depends on common/.
+# store.proto and peer.proto are compiled by store/local.mk and replication/local.mk.
+noinst_LIBRARIES += libproto.a
+libproto_a_SOURCES = \
+	proto/zk_const.h \
+	proto/jute.h proto/jute_int.h \
+	proto/jute.c proto/jute_records.c proto/jute_request.c proto/jute_path.c

@@ -1,1 +1,22 @@
-# replication/: rules for this module (see docs/ARCHITECTURE.md).
+# replication/: consensus on libraft (uv backend), the FSM onto store/, forwarding to the leader
+# over the peer port (proto/peer.proto). Depends on store/, proto/, common/.
+noinst_LIBRARIES += librepl.a
+PEER_PB = proto/peer.pb-c.c proto/peer.pb-c.h
+BUILT_SOURCES += $(PEER_PB)
+CLEANFILES += $(PEER_PB)
+EXTRA_DIST += proto/peer.proto
+nodist_librepl_a_SOURCES = $(PEER_PB)
+librepl_a_SOURCES = \
+	replication/replication.h \
+	replication/raft.c
+librepl_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(PROTOBUF_C_CFLAGS)
+
+# protoc-c writes both files; the header is made by the same run as the source.
+proto/peer.pb-c.c: $(top_srcdir)/proto/peer.proto
+	$(AM_V_GEN)$(MKDIR_P) proto && \
+	$(PROTOC_C) --proto_path=$(top_srcdir) --c_out=$(top_builddir) $(top_srcdir)/proto/peer.proto
+proto/peer.pb-c.h: proto/peer.pb-c.c
+	@test -f $@ || { rm -f proto/peer.pb-c.c; $(MAKE) $(AM_MAKEFLAGS) proto/peer.pb-c.c; }
+
+# Link order for users of librepl.a (zkfsd, tests).
+REPL_LIBS = librepl.a libstore.a libproto.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS)

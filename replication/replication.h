@@ -1,0 +1,183 @@
+/* replication: consensus for zkfsd on libraft 0.15 (libuv backend).
+ *
+ * One code path for one server and many: a standalone server is a one-voter Raft cluster. The
+ * Raft log holds store transactions (store_txn_encode bytes); the zxid of a transaction is the
+ * Raft index of its entry, so zxids grow but have gaps (configuration and barrier entries take
+ * indexes too). Every server applies committed entries to its struct store in log order and
+ * reports each one through the repl_applied_cb given at repl_create; snapshots of the store are
+ * taken at libraft's threshold and restored on start or when a lagging follower is sent one.
+ *
+ * Threads: everything here runs on the loop thread of the uv_loop_t given to repl_create; no
+ * function may be called from another thread. Callbacks never fire inside the call that started
+ * the work (libuv's rule), and never after an error return of that call.
+ *
+ * Errors: functions return 0 or a negative errno. Request statuses (repl_req_cb) are
+ *   0             applied (the applied_cb for the entry has already run on this server)
+ *   -ENOTCONN     this server is not the leader and no leader is reachable, or leadership
+ *                 was lost before the entry committed: the outcome is unknown (the entry may
+ *                 still commit later, and then its applied_cb fires as usual)
+ *   -ECANCELED    repl_close was called while the request was in flight
+ *   -ENOMEM, -EIO, -ENOSPC, -EMSGSIZE (entry too big), -EBADMSG (corrupt log/snapshot)
+ *
+ * Durability: a request completes with 0 only after its entry was written and fsync'ed by a
+ * quorum (on one node: by this server) and applied (see replication/raft.c for what was checked
+ * in libraft's source).
+ *
+ * Additions to docs/ARCHITECTURE.md and CONTRACTS.md (nothing agreed was changed):
+ *  - repl_submit takes the struct store_txn (as CONTRACTS.md), not encoded bytes (as the older
+ *    ARCHITECTURE.md wording): repl encodes it.
+ *  - repl_config_init (defaults), repl_errmsg, repl_set_hooks (session touches forwarded to the
+ *    leader; store replaced by a snapshot), repl_session_touch, repl_reconfig, repl_members.
+ */
+#ifndef REPLICATION_H
+#define REPLICATION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <raft.h>
+#include <uv.h>
+
+#include "store/store.h"
+
+struct repl;
+struct repl_req;
+
+/* Defaults of struct repl_config (repl_config_init). */
+#define REPL_DEFAULT_ELECTION_TIMEOUT_MS 600
+#define REPL_DEFAULT_HEARTBEAT_TIMEOUT_MS 100
+#define REPL_DEFAULT_SNAPSHOT_THRESHOLD 32768
+#define REPL_DEFAULT_SNAPSHOT_TRAILING 4096
+
+/* One server of the ensemble, as a zoo.cfg line server.N=host:raft_port:peer_port[:observer]. */
+struct repl_server {
+	uint64_t id;	    /* N of server.N (myid); > 0. */
+	char *host;	    /* IPv4 address or name; borrowed by repl_create (copied). */
+	uint16_t raft_port; /* libraft's TCP transport listens here. */
+	uint16_t peer_port; /* Forwarded writes, session touches (proto/peer.proto). */
+	bool observer;	    /* Non-voting member (a Raft standby). */
+};
+
+struct repl_config {
+	const char *data_dir;	/* Raft log + snapshots; created (mode 0700) if missing. */
+	uint64_t id;		/* This server's id; ignored (1) when n_servers is 0. */
+	const struct repl_server *servers; /* The ensemble, this server included; copied. */
+	int n_servers;		/* 0 = standalone: one voter, no network listener. */
+	unsigned election_timeout_ms;	/* 0 = REPL_DEFAULT_ELECTION_TIMEOUT_MS. */
+	unsigned heartbeat_timeout_ms;	/* 0 = REPL_DEFAULT_HEARTBEAT_TIMEOUT_MS. */
+	unsigned snapshot_threshold;	/* Entries between snapshots; 0 = default. */
+	unsigned snapshot_trailing;	/* Entries kept after a snapshot; 0 = default. */
+};
+
+/* Zero @cfg and set the default timeouts and snapshot figures. */
+void repl_config_init(struct repl_config *cfg);
+
+/* Called for every committed transaction, on every server, in log order, on the loop thread,
+ * right after store_apply: @zxid is the entry's Raft index, @txn and @res are borrowed for the
+ * duration of the call. Not called for entries restored from a snapshot (see repl_hooks). */
+typedef void (*repl_applied_cb)(void *ctx, int64_t zxid, const struct store_txn *txn,
+				const struct store_result *res);
+
+/* Create the replication layer over @store (borrowed; must outlive the repl; repl is the only
+ * writer of it). Validates @cfg (copied) and creates the data dir; does no Raft I/O yet.
+ * @cb/@ctx: the applied sink. Returns 0 and *@out (owned; release with repl_close), -EINVAL
+ * (bad config: logged), -ENOMEM, or another negative errno from mkdir. */
+int repl_create(uv_loop_t *loop, const struct repl_config *cfg, struct store *store,
+		repl_applied_cb cb, void *ctx, struct repl **out);
+
+/* Open the log, restore the last snapshot and replay the entries after it (applied_cb fires for
+ * each replayed entry, as it did before the restart), bootstrap a fresh data dir with the
+ * configured membership, start the Raft timers and listeners. A standalone server becomes
+ * leader at once. Returns 0, or a negative errno with a clear log line (e.g. -EBADMSG for a
+ * corrupt log: the server must not serve). After an error only repl_close may be called. */
+int repl_start(struct repl *r);
+
+typedef void (*repl_req_cb)(struct repl_req *req, int status);
+
+/* A write or barrier in flight; embedded by the caller, who keeps it alive until cb fires. */
+struct repl_req {
+	void *data;	    /* The caller's. */
+	/* Private to replication/. */
+	struct repl *repl;
+	repl_req_cb cb;
+	int kind;
+	int status;
+	uint64_t fwd_id;    /* Forwarded: id in the peer protocol. */
+	int64_t index;	    /* Forwarded: index the leader reported. */
+	struct repl_req *next, *prev; /* Pending list (forwarded and waiting requests). */
+	union {
+		struct raft_apply apply;
+		struct raft_barrier barrier;
+		struct raft_change change;
+	} raft;
+};
+
+/* Append @txn (borrowed; encoded before return) to the log. On the leader it is appended
+ * directly; on a follower or observer it is forwarded to the leader over the peer port and the
+ * request completes once this server has applied the entry. The leader stamps forwarded txns
+ * with its own wall clock (time_ms); a txn submitted on the leader keeps the caller's time_ms.
+ * @req: embedded by the caller, must stay valid until @cb(req, status) (see the status list at
+ * the top). Returns 0 (cb will fire), -ENOTCONN (no leader known), -ECANCELED (closing),
+ * -EINVAL (txn not encodable) or -ENOMEM; on an error return cb never fires. */
+int repl_submit(struct repl *r, struct repl_req *req, const struct store_txn *txn,
+		repl_req_cb cb);
+
+/* Complete @req once this server has applied everything the leader had committed when the
+ * barrier was issued (ZooKeeper's sync). Same return values and statuses as repl_submit. */
+int repl_barrier(struct repl *r, struct repl_req *req, repl_req_cb cb);
+
+enum repl_role { REPL_LEADER, REPL_FOLLOWER, REPL_CANDIDATE, REPL_OBSERVER, REPL_UNAVAILABLE };
+
+/* This server's current role (UNAVAILABLE before repl_start succeeded and once closing). */
+enum repl_role repl_role(struct repl *r);
+
+/* Id of the leader this server knows of, 0 when none. */
+uint64_t repl_leader_id(struct repl *r);
+
+/* Index of the last entry applied to the store (0 before any). */
+int64_t repl_applied_zxid(struct repl *r);
+
+/* Last error message of libraft (for log lines and 4lw); never NULL. */
+const char *repl_errmsg(struct repl *r);
+
+/* Optional callbacks, all with the ctx of repl_create. */
+struct repl_hooks {
+	/* On the leader: a follower saw traffic from session @session_id (see repl_session_touch).
+	 * May be NULL. */
+	void (*session_touched)(void *ctx, int64_t session_id);
+	/* The store was replaced by a snapshot up to @zxid (a follower that fell behind): the
+	 * sessions, watches and caches built from applied_cb must be rebuilt from the store.
+	 * Not called for the snapshot loaded by repl_start. May be NULL. */
+	void (*store_replaced)(void *ctx, int64_t zxid);
+};
+
+/* Install @hooks (copied). May be called any time after repl_create. */
+void repl_set_hooks(struct repl *r, const struct repl_hooks *hooks);
+
+/* Note that a client of session @session_id is alive on this server. On a follower or observer
+ * the ids are batched and sent to the leader every heartbeat, where session_touched fires for
+ * each; on the leader this does nothing (zkfsd tracks its own clients). Returns 0 or -ENOMEM. */
+int repl_session_touch(struct repl *r, int64_t session_id);
+
+/* Membership change, one at a time, leader only (ZooKeeper's incremental reconfig).
+ * @srv: the server (borrowed); @op: REPL_ADD (as voter, or observer when srv->observer),
+ * REPL_REMOVE, REPL_MAKE_VOTER, REPL_MAKE_OBSERVER. Completes @req when the new configuration
+ * is committed. Returns 0, -ENOTCONN (not the leader), -EBUSY (a change is pending), -EINVAL
+ * (unknown server, duplicate id/address, bad op), -ENOMEM. */
+enum repl_change_op { REPL_ADD, REPL_REMOVE, REPL_MAKE_VOTER, REPL_MAKE_OBSERVER };
+int repl_reconfig(struct repl *r, struct repl_req *req, enum repl_change_op op,
+		  const struct repl_server *srv, repl_req_cb cb);
+
+/* Call @cb for each member of the current (last appended) configuration; @srv is borrowed for
+ * the call. Used for /zookeeper/config and the conf 4lw. */
+void repl_members(struct repl *r, void (*cb)(void *ctx, const struct repl_server *srv),
+		  void *ctx);
+
+/* Stop: hands leadership to another voter when there is one (bounded wait), fails requests
+ * still in flight with -ECANCELED, closes libraft, its transport and the peer listener, then
+ * calls @cb(r) (may be NULL) on a later loop iteration; the repl is freed right after @cb
+ * returns. The store is not touched after cb. Must be called once, also after a failed
+ * repl_start. */
+void repl_close(struct repl *r, void (*cb)(struct repl *r));
+
+#endif

@@ -455,7 +455,11 @@ struct jute_request {
  *   0        - @out is filled; free it with jute_request_free.
  *   -EBADMSG - malformed: truncated, bad lengths or counts, trailing bytes after the record
  *              (ZooKeeper ignores those; we refuse them), a multi op of a type that multi
- *              does not allow, or read and write ops mixed. Logged; @out owns nothing.
+ *              does not allow (write ops only in MULTI, getChildren/getData only in
+ *              MULTI_READ), or a multi create with flags that are no CreateMode. Logged;
+ *              @out owns nothing. When @len >= 8 @out->hdr is still filled, so a server
+ *              may answer ZK_ERR_MARSHALLINGERROR to that xid as ZooKeeper does for a body
+ *              it cannot read, or close the connection.
  *   -ENOTSUP - an opcode clients do not send (or unknown): @out->hdr is filled so the server
  *              can answer ZK_ERR_UNIMPLEMENTED to that xid; nothing else is; owns nothing.
  *   -ENOMEM  - a vector could not be allocated; @out owns nothing.
@@ -476,7 +480,8 @@ int jute_encode_request(struct zk_buf *out, const struct jute_request *req);
 /* One op's result in a multi/multiRead response, as MultiResponse serialises it: a
  * MultiHeader {type, false, err} and then, by type:
  *   ZK_OP_CREATE -> CreateResponse(path);
- *   ZK_OP_CREATE2, ZK_OP_CREATE_TTL, ZK_OP_CREATE_CONTAINER -> Create2Response(path, stat);
+ *   ZK_OP_CREATE2 -> Create2Response(path, stat) (also the answer to createTTL and
+ *   createContainer ops: MultiResponse has no result type for those, clients throw on them);
  *   ZK_OP_DELETE, ZK_OP_CHECK -> nothing;   ZK_OP_SET_DATA -> SetDataResponse(stat);
  *   ZK_OP_GET_CHILDREN -> GetChildrenResponse(children);
  *   ZK_OP_GET_DATA -> GetDataResponse(data, stat);
@@ -487,7 +492,7 @@ struct jute_multi_result {
 	int32_t type;		      /* As above. */
 	int32_t err;		      /* ZK_OP_ERROR: the op's code; otherwise ignored (0). */
 	struct jute_str path;	      /* Created path (create*). Borrowed. */
-	struct zk_stat stat;	      /* create2/ttl/container, set_data, get_data. */
+	struct zk_stat stat;	      /* create2, set_data, get_data. */
 	struct jute_bytes data;	      /* get_data. Borrowed. */
 	struct jute_str_vec children; /* get_children. Borrowed for encode; owned after decode. */
 };

@@ -469,17 +469,26 @@ int jute_decode_connect_request(struct jute_in *in, struct jute_connect_request 
 	return jute_read_bool(in, &out->read_only);
 }
 
-int jute_encode_connect_request(struct zk_buf *out, const struct jute_connect_request *rec)
+/* A base record then, when @with_flag, one trailing bool (the readOnly of ConnectRequest and
+ * ConnectResponse), reserved together. */
+static int jute_encode_with_flag(struct zk_buf *out, const struct jute_type *type,
+				 const void *rec, bool with_flag, bool flag)
 {
-	size_t n = jute_rec_size(&jute_type_connect_request_base, rec);
-	int rc = zk_buf_reserve(out, n + (rec->has_read_only ? 1 : 0));
+	size_t n = jute_rec_size(type, rec);
+	int rc = zk_buf_reserve(out, n + (with_flag ? 1 : 0));
 
 	if (rc != 0)
 		return rc;
-	jute_rec_put(out, &jute_type_connect_request_base, rec);
-	if (rec->has_read_only)
-		jute_put_bool(out, rec->read_only);
+	jute_rec_put(out, type, rec);
+	if (with_flag)
+		jute_put_bool(out, flag);
 	return 0;
+}
+
+int jute_encode_connect_request(struct zk_buf *out, const struct jute_connect_request *rec)
+{
+	return jute_encode_with_flag(out, &jute_type_connect_request_base, rec,
+				     rec->has_read_only, rec->read_only);
 }
 
 int jute_decode_connect(const void *body, size_t len, struct jute_connect_request *out)
@@ -512,13 +521,6 @@ int jute_decode_connect_response(struct jute_in *in, struct jute_connect_respons
 
 int jute_encode_connect_response(struct zk_buf *out, const struct jute_connect_response *rec)
 {
-	size_t n = jute_rec_size(&jute_type_connect_response_base, rec);
-	int rc = zk_buf_reserve(out, n + (rec->omit_read_only ? 0 : 1));
-
-	if (rc != 0)
-		return rc;
-	jute_rec_put(out, &jute_type_connect_response_base, rec);
-	if (!rec->omit_read_only)
-		jute_put_bool(out, rec->read_only);
-	return 0;
+	return jute_encode_with_flag(out, &jute_type_connect_response_base, rec,
+				     !rec->omit_read_only, rec->read_only);
 }

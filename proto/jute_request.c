@@ -128,6 +128,20 @@ static void jute_ops_free(struct jute_multi_op *ops, int32_t n, int32_t multi_ty
 	zk_free(ops);
 }
 
+/* MultiOperationRecord refuses, while decoding, a create whose flags name no CreateMode. */
+static int jute_multi_op_check(const struct jute_multi_op *op)
+{
+	bool create = op->type == ZK_OP_CREATE || op->type == ZK_OP_CREATE2 ||
+		      op->type == ZK_OP_CREATE_CONTAINER;
+
+	if (create && (op->u.create.flags < ZK_MODE_PERSISTENT ||
+		       op->u.create.flags > ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL)) {
+		zk_log_warn("jute: multi create with flags %d", op->u.create.flags);
+		return ZK_CORRUPT();
+	}
+	return 0;
+}
+
 /* Ops until the MultiHeader with done set (ZooKeeper stops there whatever its type). The
  * array grows as ops arrive; each op takes at least 13 bytes, so the frame bounds it. */
 static int jute_multi_decode(struct jute_in *in, struct jute_request *out)
@@ -156,6 +170,9 @@ static int jute_multi_decode(struct jute_in *in, struct jute_request *out)
 		if (rc != 0)
 			break;
 		out->n_ops++;
+		rc = jute_multi_op_check(&out->ops[out->n_ops - 1]);
+		if (rc != 0)
+			break;
 	}
 	return rc;
 }
@@ -276,7 +293,9 @@ int jute_encode_request(struct zk_buf *out, const struct jute_request *req)
 /* ---- Multi responses --------------------------------------------------------------------- */
 
 /* The record following a result's MultiHeader, or NULL when nothing follows (delete, check)
- * or the type is invalid (*ok false). The error result is handled by the callers. */
+ * or the type is invalid (*ok false). MultiResponse knows no createTTL/createContainer
+ * result: ZooKeeper answers those ops with a create2 result (a Java client throws on the
+ * others), so they are refused here. */
 static const struct jute_type *jute_result_type(int32_t type, bool *ok)
 {
 	*ok = true;
@@ -284,8 +303,6 @@ static const struct jute_type *jute_result_type(int32_t type, bool *ok)
 	case ZK_OP_CREATE:
 		return &jute_type_create_response;
 	case ZK_OP_CREATE2:
-	case ZK_OP_CREATE_TTL:
-	case ZK_OP_CREATE_CONTAINER:
 		return &jute_type_create2_response;
 	case ZK_OP_SET_DATA:
 		return &jute_type_set_data_response;
@@ -321,8 +338,6 @@ static void jute_result_to_rec(const struct jute_multi_result *r, union jute_res
 		u->create.path = r->path;
 		return;
 	case ZK_OP_CREATE2:
-	case ZK_OP_CREATE_TTL:
-	case ZK_OP_CREATE_CONTAINER:
 		u->create2.path = r->path;
 		u->create2.stat = r->stat;
 		return;
@@ -349,8 +364,6 @@ static void jute_result_from_rec(struct jute_multi_result *r, const union jute_r
 		r->path = u->create.path;
 		return;
 	case ZK_OP_CREATE2:
-	case ZK_OP_CREATE_TTL:
-	case ZK_OP_CREATE_CONTAINER:
 		r->path = u->create2.path;
 		r->stat = u->create2.stat;
 		return;

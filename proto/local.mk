@@ -5,3 +5,9 @@ libproto_a_SOURCES = \
 	proto/zk_const.h \
 	proto/jute.h proto/jute_int.h \
 	proto/jute.c proto/jute_records.c proto/jute_request.c proto/jute_path.c
+
+check_PROGRAMS += tests/unit/test_jute
+TESTS += tests/unit/test_jute
+tests_unit_test_jute_SOURCES = tests/unit/test_jute.c
+tests_unit_test_jute_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_jute_LDADD = libproto.a libcommon.a $(CMOCKA_LIBS)

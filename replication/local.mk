@@ -7,8 +7,9 @@ CLEANFILES += $(PEER_PB)
 EXTRA_DIST += proto/peer.proto
 nodist_librepl_a_SOURCES = $(PEER_PB)
 librepl_a_SOURCES = \
-	replication/replication.h \
-	replication/raft.c
+	replication/replication.h replication/replication_int.h \
+	replication/raft.c replication/fsm.c replication/transport.c \
+	replication/membership.c replication/forward.c
 librepl_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
 # protoc-c writes both files; the header is made by the same run as the source.

@@ -63,6 +63,8 @@ struct repl_config {
 	uint64_t id;		/* This server's id; ignored (1) when n_servers is 0. */
 	const struct repl_server *servers; /* The ensemble, this server included; copied. */
 	int n_servers;		/* 0 = standalone: one voter, no network listener. */
+	bool join;		/* New server: start with an empty log and wait to be added
+				   by repl_reconfig on the leader (no bootstrap). */
 	unsigned election_timeout_ms;	/* 0 = REPL_DEFAULT_ELECTION_TIMEOUT_MS. */
 	unsigned heartbeat_timeout_ms;	/* 0 = REPL_DEFAULT_HEARTBEAT_TIMEOUT_MS. */
 	unsigned snapshot_threshold;	/* Entries between snapshots; 0 = default. */

@@ -1,0 +1,195 @@
+/* membership.c: the Raft configuration of the ensemble: the bootstrap configuration from
+ * zoo.cfg's server.N lines, run-time changes (repl_reconfig: ZooKeeper's incremental reconfig
+ * on raft_add/raft_assign/raft_remove) and the member list.
+ *
+ * A member's Raft address is "host:raft_port:peer_port", zoo.cfg's own spelling, so every
+ * server learns the peer port of a leader it was never configured with. libraft 0.15's TCP
+ * transport reads only "host:port" of it (src/uv_ip.c: strtok on ':' then atoi), and needs an
+ * IPv4 literal for host. Observers are Raft standbys: they replicate the log but never vote. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/zk_alloc.h"
+#include "common/zk_log.h"
+#include "replication/replication_int.h"
+
+#define REPL_CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+const struct repl_server *repl_server_find(const struct repl *r, uint64_t id)
+{
+	int i;
+
+	for (i = 0; i < r->cfg.n_servers; i++)
+		if (r->cfg.servers[i].id == id)
+			return &r->cfg.servers[i];
+	return NULL;
+}
+
+int repl_server_address(const struct repl_server *srv, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s:%u:%u", srv->host, srv->raft_port, srv->peer_port);
+
+	return n < 0 || (size_t)n >= len ? -EINVAL : 0;
+}
+
+int repl_address_parse(const char *address, char *buf, size_t len, struct repl_server *srv)
+{
+	char *raft_port, *peer_port;
+
+	if (strlen(address) >= len)
+		return -EINVAL;
+	strcpy(buf, address);
+	raft_port = strchr(buf, ':');
+	if (raft_port == NULL)
+		return -EINVAL;
+	*raft_port++ = '\0';
+	peer_port = strchr(raft_port, ':');
+	srv->host = buf;
+	srv->raft_port = (uint16_t)atoi(raft_port);
+	srv->peer_port = peer_port != NULL ? (uint16_t)atoi(peer_port + 1) : 0;
+	return 0;
+}
+
+int repl_membership_bootstrap(struct repl *r)
+{
+	struct raft_configuration conf;
+	char address[sizeof(r->address)];
+	int i, rv = 0;
+
+	if (r->cfg.join)
+		return 0;
+	raft_configuration_init(&conf);
+	if (r->cfg.n_servers == 0)
+		rv = raft_configuration_add(&conf, r->cfg.id, r->address, RAFT_VOTER);
+	for (i = 0; rv == 0 && i < r->cfg.n_servers; i++) {
+		const struct repl_server *s = &r->cfg.servers[i];
+		rv = repl_server_address(s, address, sizeof(address));
+		if (rv == 0)
+			rv = raft_configuration_add(&conf, s->id, address,
+						    s->observer ? RAFT_STANDBY : RAFT_VOTER);
+	}
+	if (rv == 0)
+		rv = raft_bootstrap(&r->raft, &conf);
+	raft_configuration_close(&conf);
+	if (rv == RAFT_CANTBOOTSTRAP)
+		return 0; /* Not a fresh data dir: the log has the configuration. */
+	if (rv != 0) {
+		zk_log_error("replication: cannot bootstrap %s: %s", r->data_dir,
+			     raft_errmsg(&r->raft));
+		return rv < 0 ? rv : repl_errno(rv);
+	}
+	zk_log_info("replication: bootstrapped %s with %d server(s)", r->data_dir,
+		    r->cfg.n_servers == 0 ? 1 : r->cfg.n_servers);
+	return 0;
+}
+
+void repl_members(struct repl *r, void (*cb)(void *ctx, const struct repl_server *srv),
+		  void *ctx)
+{
+	const struct raft_configuration *c = &r->raft.configuration;
+	char buf[256];
+	unsigned i;
+
+	if (!r->raft_ready)
+		return;
+	for (i = 0; i < c->n; i++) {
+		struct repl_server srv = {.id = c->servers[i].id};
+		if (repl_address_parse(c->servers[i].address, buf, sizeof(buf), &srv) != 0)
+			continue;
+		srv.observer = c->servers[i].role != RAFT_VOTER;
+		cb(ctx, &srv);
+	}
+}
+
+static const struct raft_server *member(struct repl *r, uint64_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < r->raft.configuration.n; i++)
+		if (r->raft.configuration.servers[i].id == id)
+			return &r->raft.configuration.servers[i];
+	return NULL;
+}
+
+static void change_cb(struct raft_change *c, int status);
+
+/* REPL_ADD is two libraft changes: raft_add (the server joins as a spare), then raft_assign
+ * to its role (a voter is promoted only once it has caught up with the log). */
+static int assign_after_add(struct repl_req *req)
+{
+	struct repl *r = req->repl;
+	int role = req->index == 1 ? RAFT_STANDBY : RAFT_VOTER;
+
+	req->kind = REPL_REQ_CHANGE;
+	return repl_errno(raft_assign(&r->raft, &req->raft.change, req->fwd_id, role, change_cb));
+}
+
+static void change_cb(struct raft_change *c, int status)
+{
+	struct repl_req *req = REPL_CONTAINER(c, struct repl_req, raft.change);
+	int rv;
+
+	if (status == 0 && req->kind == REPL_REQ_ADD) {
+		rv = assign_after_add(req);
+		if (rv == 0)
+			return;
+		repl_req_done(req, rv);
+		return;
+	}
+	if (status != 0)
+		zk_log_warn("replication: membership change failed: %s", raft_strerror(status));
+	repl_req_done(req, repl_errno(status));
+}
+
+static int start_change(struct repl *r, struct repl_req *req, enum repl_change_op op,
+			const struct repl_server *srv)
+{
+	char address[sizeof(r->address)];
+	const struct raft_server *m = member(r, srv->id);
+	int rv;
+
+	switch (op) {
+	case REPL_ADD:
+		if (m != NULL || srv->host == NULL || srv->raft_port == 0)
+			return -EINVAL;
+		rv = repl_server_address(srv, address, sizeof(address));
+		if (rv != 0)
+			return rv;
+		/* The two-step add keeps the id in fwd_id and the role in index (1 = observer). */
+		req->kind = REPL_REQ_ADD;
+		req->index = srv->observer ? 1 : 0;
+		req->fwd_id = srv->id;
+		return repl_errno(raft_add(&r->raft, &req->raft.change, srv->id, address,
+					   change_cb));
+	case REPL_REMOVE:
+		if (m == NULL)
+			return -EINVAL;
+		return repl_errno(raft_remove(&r->raft, &req->raft.change, srv->id, change_cb));
+	case REPL_MAKE_VOTER:
+	case REPL_MAKE_OBSERVER:
+		if (m == NULL)
+			return -EINVAL;
+		return repl_errno(raft_assign(&r->raft, &req->raft.change, srv->id,
+					      op == REPL_MAKE_VOTER ? RAFT_VOTER : RAFT_STANDBY,
+					      change_cb));
+	}
+	return -EINVAL;
+}
+
+int repl_reconfig(struct repl *r, struct repl_req *req, enum repl_change_op op,
+		  const struct repl_server *srv, repl_req_cb cb)
+{
+	if (r->closing)
+		return -ECANCELED;
+	if (!r->started || raft_state(&r->raft) != RAFT_LEADER)
+		return -ENOTCONN;
+	if (r->raft.configuration_uncommitted_index != 0 || r->raft.leader_state.change != NULL)
+		return -EBUSY;
+	req->repl = r;
+	req->cb = cb;
+	req->status = 0;
+	req->next = req->prev = NULL;
+	req->kind = REPL_REQ_CHANGE;
+	return start_change(r, req, op, srv);
+}

@@ -1,0 +1,102 @@
+/* replication_int.h: what the files of replication/ share (not for other modules).
+ *
+ * raft.c        struct repl lifecycle, submit/barrier, role and leader polling, close
+ * fsm.c         the raft_fsm over struct store (apply, snapshot, restore)
+ * transport.c   the no-network raft_uv_transport of a standalone server
+ * membership.c  configuration from repl_config, repl_reconfig, repl_members
+ * forward.c     the peer port: forwarded writes and barriers, session touches
+ */
+#ifndef REPLICATION_INT_H
+#define REPLICATION_INT_H
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+#include "replication/replication.h"
+
+/* repl_req.kind */
+enum { REPL_REQ_APPLY = 1, REPL_REQ_BARRIER, REPL_REQ_CHANGE, REPL_REQ_ADD };
+
+/* The state machine: applies committed entries to the store. Usable without a struct repl
+ * (the raft_fixture tests build one per fixture server). */
+struct repl_fsm {
+	struct raft *raft;	   /* Whose last_applied + 1 is the index being applied. */
+	struct store *store;	   /* Borrowed. */
+	repl_applied_cb applied;   /* May be NULL. */
+	void *ctx;
+	void (*replaced)(void *ctx, int64_t zxid); /* Store replaced by a snapshot; may be NULL. */
+	void (*after_apply)(void *arg, int64_t index); /* raft.c: wake waiting requests. */
+	void *after_apply_arg;
+	bool started;		   /* false while raft_start restores: no replaced() then. */
+	uint64_t n_snapshots;	   /* Snapshots taken (tests). */
+	uint64_t n_skipped;	   /* Entries that did not decode (logged, applied as no-ops). */
+};
+
+/* Fill @out with the fsm callbacks over @state (both owned by the caller). */
+void repl_fsm_init(struct raft_fsm *out, struct repl_fsm *state, struct store *store,
+		   repl_applied_cb applied, void *ctx);
+
+/* Result pointer handed to raft_apply callbacks for an entry that did not decode. */
+extern int repl_fsm_skipped;
+
+/* A transport that never connects or listens: the standalone one-voter server needs no
+ * network. close() completes on a later loop iteration. */
+int repl_transport_null_init(struct raft_uv_transport *t, uv_loop_t *loop);
+
+struct repl_fwd;
+
+struct repl {
+	uv_loop_t *loop;
+	struct store *store;
+	struct repl_config cfg;	     /* data_dir and servers point at the owned copies below. */
+	char *data_dir;		     /* Owned. */
+	struct repl_server *servers; /* Owned array, hosts owned (zk_strdup). */
+	char address[64];	     /* This server's raft address ("host:port"). */
+	struct repl_hooks hooks;
+	struct repl_fsm fsm_state;
+	struct raft_fsm fsm;
+	struct raft_io io;
+	struct raft_uv_transport transport;
+	struct raft raft;
+	bool io_ready, transport_ready, raft_ready, started, closing;
+	uv_timer_t timer;	     /* Leader polling, touch flushing, close deadline. */
+	uint64_t last_leader;	     /* Last leader id logged. */
+	struct repl_req *waiting;    /* Requests done on the leader, waiting for local apply. */
+	struct repl_fwd *fwd;	     /* forward.c; NULL for a standalone server. */
+	struct raft_transfer transfer;
+	bool transferring;
+	void (*close_cb)(struct repl *r);
+	int pending_closes;	     /* Handles and libraft closes still to complete. */
+};
+
+/* Map a RAFT_* code to a negative errno (see replication.h). */
+int repl_errno(int raft_rv);
+
+/* Complete @req with @status: unlink it and call its callback. */
+void repl_req_done(struct repl_req *req, int status);
+
+/* Queue @req until the entry at @index is applied here (completes at once when it is). */
+void repl_wait_applied(struct repl *r, struct repl_req *req, int64_t index);
+
+/* Leader side of submit/barrier (also for requests forwarded by followers). */
+int repl_append_local(struct repl *r, struct repl_req *req, const void *p, size_t len);
+int repl_barrier_local(struct repl *r, struct repl_req *req);
+
+/* membership.c */
+int repl_membership_bootstrap(struct repl *r);
+const struct repl_server *repl_server_find(const struct repl *r, uint64_t id);
+int repl_server_address(const struct repl_server *srv, char *buf, size_t len);
+/* Parse a member address "host:raft_port:peer_port" into @srv (host points into @buf). */
+int repl_address_parse(const char *address, char *buf, size_t len, struct repl_server *srv);
+
+/* forward.c */
+int repl_fwd_create(struct repl *r, struct repl_fwd **out);
+void repl_fwd_tick(struct repl_fwd *f);
+int repl_fwd_submit(struct repl_fwd *f, struct repl_req *req, uv_buf_t txn);
+int repl_fwd_barrier(struct repl_fwd *f, struct repl_req *req);
+int repl_fwd_touch(struct repl_fwd *f, int64_t session_id);
+/* Fail in-flight requests with -ECANCELED, close sockets, then call done(r). */
+void repl_fwd_close(struct repl_fwd *f, void (*done)(struct repl *r));
+
+#endif

@@ -11,3 +11,10 @@ TESTS += tests/unit/test_jute
 tests_unit_test_jute_SOURCES = tests/unit/test_jute.c
 tests_unit_test_jute_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_jute_LDADD = libproto.a libcommon.a $(CMOCKA_LIBS)
+
+# Byte-for-byte against the C client's generated serializers (only in its static archive).
+check_PROGRAMS += tests/unit/test_jute_zkc
+TESTS += tests/unit/test_jute_zkc
+tests_unit_test_jute_zkc_SOURCES = tests/unit/test_jute_zkc.c
+tests_unit_test_jute_zkc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_jute_zkc_LDADD = libproto.a libcommon.a -l:libzookeeper_mt.a $(CMOCKA_LIBS)

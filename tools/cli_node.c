@@ -213,7 +213,7 @@ int cli_cmd_get(struct cli *c, int argc, char **argv)
 	/* The bytes exactly as stored; a newline only to keep a terminal or the stat readable. */
 	if (len > 0)
 		fwrite(data, 1, (size_t)len, stdout);
-	if ((r.stat || isatty(STDOUT_FILENO)) && len > 0 && data[len - 1] != '\n')
+	if ((r.stat || c->interactive || isatty(STDOUT_FILENO)) && len > 0 && data[len - 1] != '\n')
 		putchar('\n');
 	free(data);
 	if (r.stat)

@@ -13,3 +13,9 @@ tools_zkfs_cli_SOURCES = \
 	tools/cli_multi.c tools/cli_watch.c tools/cli_fourlw.c tools/cli_out.c
 tools_zkfs_cli_CPPFLAGS = $(TOOLS_CPPFLAGS)
 tools_zkfs_cli_LDADD = libtools.a libcommon.a $(ZOOKEEPER_LIBS) $(EDIT_LIBS) -lpthread
+
+bin_PROGRAMS += tools/zkfs-bench
+tools_zkfs_bench_SOURCES = \
+	tools/bench.h tools/bench_main.c tools/bench_load.c tools/bench_hist.c
+tools_zkfs_bench_CPPFLAGS = $(TOOLS_CPPFLAGS)
+tools_zkfs_bench_LDADD = libtools.a libcommon.a $(ZOOKEEPER_LIBS) -lpthread

@@ -1,0 +1,459 @@
+/* bench_load: the load of zkfs-bench. Each session has --outstanding slots; a slot issues one
+ * asynchronous request and, from its completion (run on that session's completion thread by
+ * libzookeeper_mt), the next one, so each session keeps exactly that many in flight.
+ *
+ * Phases: WARMUP (ops run, not measured) -> MEASURE (a slot issued in this phase is measured)
+ * -> STOP (completions issue nothing more; the run drains). In --ops mode the slot that takes
+ * the last ticket moves the run to STOP; otherwise the main thread does after --duration. The
+ * first unexpected failure also stops the run, since its figures will be refused anyway. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tools/bench.h"
+#include "tools/zkc.h"
+
+enum bench_phase { BENCH_WARMUP, BENCH_MEASURE, BENCH_STOP };
+
+struct bench_run;
+
+struct bench_slot {
+	struct bench_session *s;
+	uint64_t start_ns;	/* When the request in flight was issued. */
+	uint64_t rng;		/* xorshift64 state, touched only by this slot's thread. */
+	long long key;		/* Key of the request in flight. */
+	bool write;		/* It is a write (for the mixed split). */
+	bool measured;		/* It was issued in the MEASURE phase. */
+};
+
+struct bench_session {
+	struct bench_run *run;
+	zhandle_t *zh;
+	struct bench_hist reads, writes; /* Written by this session's completion thread only. */
+	uint64_t measured;		 /* Measured ops completed. */
+	uint64_t last_ns;		 /* Completion time of the last measured op. */
+	struct bench_slot *slots;
+};
+
+struct bench_run {
+	const struct bench_opts *o;
+	char *value;			/* o->value_size bytes written by create/set. */
+	struct bench_session *sessions;
+	atomic_int phase;
+	atomic_ullong measure_start;	/* ns; set before phase becomes MEASURE. */
+	atomic_llong tickets;		/* --ops mode: measured ops handed out. */
+	atomic_int inflight;		/* Slots with a request in flight. */
+	atomic_llong create_seq;	/* Next key of the create op. */
+	atomic_ullong errors, ignored;
+	int first_error;		/* Written by whoever counted error number 0. */
+	long long first_error_key;
+};
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t bench_rand(struct bench_slot *slot)
+{
+	uint64_t x = slot->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return slot->rng = x;
+}
+
+static void bench_path(const struct bench_opts *o, long long key, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/k%lld", o->prefix, key);
+}
+
+static bool bench_ignored(const struct bench_opts *o, int rc)
+{
+	for (int i = 0; i < o->n_ignore; i++) {
+		if (o->ignore[i] == rc)
+			return true;
+	}
+	return false;
+}
+
+/* Count a failure; the first unexpected one stops the run. */
+static void bench_failed(struct bench_run *run, int rc, long long key)
+{
+	if (bench_ignored(run->o, rc)) {
+		atomic_fetch_add(&run->ignored, 1);
+		return;
+	}
+	if (atomic_fetch_add(&run->errors, 1) == 0) {
+		run->first_error = rc;
+		run->first_error_key = key;
+	}
+	atomic_store(&run->phase, BENCH_STOP);
+}
+
+static void bench_issue(struct bench_slot *slot);
+
+static void bench_done(struct bench_slot *slot, int rc)
+{
+	struct bench_session *s = slot->s;
+	uint64_t now = bench_now_ns();
+
+	if (rc != ZOK)
+		bench_failed(s->run, rc, slot->key);
+	if (slot->measured &&
+	    (s->run->o->ops > 0 || atomic_load(&s->run->phase) == BENCH_MEASURE)) {
+		bench_hist_add(slot->write ? &s->writes : &s->reads, now - slot->start_ns);
+		s->measured++;
+		s->last_ns = now;
+	}
+	bench_issue(slot);
+}
+
+static void bench_string_done(int rc, const char *value, const void *data)
+{
+	bench_done((struct bench_slot *)data, rc);
+}
+
+static void bench_stat_done(int rc, const struct Stat *stat, const void *data)
+{
+	bench_done((struct bench_slot *)data, rc);
+}
+
+static void bench_data_done(int rc, const char *value, int len, const struct Stat *stat,
+			    const void *data)
+{
+	bench_done((struct bench_slot *)data, rc);
+}
+
+static void bench_strings_done(int rc, const struct String_vector *strings, const void *data)
+{
+	bench_done((struct bench_slot *)data, rc);
+}
+
+/* Whether the slot may issue another request; takes a ticket in --ops mode. */
+static bool bench_may_issue(struct bench_slot *slot)
+{
+	struct bench_run *run = slot->s->run;
+	int phase = atomic_load(&run->phase);
+
+	slot->measured = phase == BENCH_MEASURE;
+	if (phase == BENCH_STOP)
+		return false;
+	if (slot->measured && run->o->ops > 0 &&
+	    atomic_fetch_add(&run->tickets, 1) >= run->o->ops) {
+		atomic_store(&run->phase, BENCH_STOP);
+		return false;
+	}
+	return true;
+}
+
+/* The C call of the slot's next op. Returns the C client's code of the submission. */
+static int bench_submit(struct bench_slot *slot, const char *path)
+{
+	const struct bench_opts *o = slot->s->run->o;
+	zhandle_t *zh = slot->s->zh;
+	const char *value = slot->s->run->value;
+
+	switch (o->op) {
+	case BENCH_CREATE:
+		return zoo_acreate(zh, path, value, o->value_size, &ZOO_OPEN_ACL_UNSAFE, 0,
+				   bench_string_done, slot);
+	case BENCH_SET:
+		return zoo_aset(zh, path, value, o->value_size, -1, bench_stat_done, slot);
+	case BENCH_EXISTS:
+		return zoo_aexists(zh, path, 0, bench_stat_done, slot);
+	case BENCH_CHILDREN:
+		return zoo_aget_children(zh, o->prefix, 0, bench_strings_done, slot);
+	case BENCH_MIXED:
+		if (slot->write)
+			return zoo_aset(zh, path, value, o->value_size, -1, bench_stat_done, slot);
+		/* fall through: the read of mixed is a getData */
+	case BENCH_GET:
+		break;
+	}
+	return zoo_aget(zh, path, 0, bench_data_done, slot);
+}
+
+static void bench_issue(struct bench_slot *slot)
+{
+	struct bench_run *run = slot->s->run;
+	const struct bench_opts *o = run->o;
+	char path[256];
+	int rc;
+
+	if (!bench_may_issue(slot)) {
+		atomic_fetch_sub(&run->inflight, 1);
+		return;
+	}
+	if (o->op == BENCH_CREATE)
+		slot->key = atomic_fetch_add(&run->create_seq, 1);
+	else
+		slot->key = (long long)(bench_rand(slot) % (uint64_t)o->keys);
+	slot->write = o->op == BENCH_CREATE || o->op == BENCH_SET ||
+		      (o->op == BENCH_MIXED && (int)(bench_rand(slot) % (uint64_t)(o->ratio_read +
+						o->ratio_write)) >= o->ratio_read);
+	bench_path(o, slot->key, path, sizeof(path));
+	slot->start_ns = bench_now_ns();
+	rc = bench_submit(slot, path);
+	if (rc != ZOK) {
+		/* Not submitted, so no completion will come: the slot retires. */
+		bench_failed(run, rc, slot->key);
+		atomic_fetch_sub(&run->inflight, 1);
+	}
+}
+
+/* The prefill: keys 0..keys-1 created through session 0 with a window of requests, existing
+ * keys kept (a rerun on the same key space is expected). */
+struct bench_prefill {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int inflight;
+	int failed;  /* Code of a failure other than NodeExists, or ZOK. */
+};
+
+#define BENCH_PREFILL_WINDOW 256
+
+static void bench_prefill_done(int rc, const char *value, const void *data)
+{
+	struct bench_prefill *p = (struct bench_prefill *)data;
+
+	pthread_mutex_lock(&p->mu);
+	if (rc != ZOK && rc != ZNODEEXISTS && p->failed == ZOK)
+		p->failed = rc;
+	p->inflight--;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wait until at most @max prefill requests are in flight. */
+static void bench_prefill_wait(struct bench_prefill *p, int max)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->inflight > max)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int bench_prefill(struct bench_run *run)
+{
+	struct bench_prefill p = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ZOK};
+	const struct bench_opts *o = run->o;
+	char path[256];
+	int rc = ZOK;
+
+	for (long long k = 0; k < o->keys && rc == ZOK && p.failed == ZOK; k++) {
+		bench_prefill_wait(&p, BENCH_PREFILL_WINDOW - 1);
+		bench_path(o, k, path, sizeof(path));
+		pthread_mutex_lock(&p.mu);
+		p.inflight++;
+		pthread_mutex_unlock(&p.mu);
+		rc = zoo_acreate(run->sessions[0].zh, path, run->value, o->value_size,
+				 &ZOO_OPEN_ACL_UNSAFE, 0, bench_prefill_done, &p);
+		if (rc != ZOK) {
+			pthread_mutex_lock(&p.mu);
+			p.inflight--;
+			pthread_mutex_unlock(&p.mu);
+		}
+	}
+	/* Every submitted request completes (with ConnectionLoss at worst). */
+	bench_prefill_wait(&p, 0);
+	rc = rc != ZOK ? rc : p.failed;
+	if (rc != ZOK)
+		fprintf(stderr, "zkfs-bench: prefill of %s: %s (%d)\n", o->prefix,
+			zkc_err_name(rc), rc);
+	return rc;
+}
+
+/* Open every session and make sure the prefix exists. */
+static int bench_open(struct bench_run *run)
+{
+	const struct bench_opts *o = run->o;
+	int rc = ZOK;
+
+	for (int i = 0; i < o->sessions && rc == ZOK; i++) {
+		struct bench_session *s = &run->sessions[i];
+
+		s->run = run;
+		rc = zkc_connect(o->hosts, o->session_ms, 10000, NULL, NULL, &s->zh);
+		for (int j = 0; j < o->outstanding && rc == ZOK; j++) {
+			s->slots[j].s = s;
+			s->slots[j].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i * o->outstanding +
+									     j + 1);
+		}
+	}
+	if (rc != ZOK) {
+		fprintf(stderr, "zkfs-bench: cannot open %d sessions to %s: %s (%d)\n",
+			o->sessions, o->hosts, zkc_err_name(rc), rc);
+		return rc;
+	}
+	rc = zoo_create(run->sessions[0].zh, o->prefix, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL,
+			0);
+	if (rc != ZOK && rc != ZNODEEXISTS) {
+		fprintf(stderr, "zkfs-bench: create %s: %s (%d)\n", o->prefix, zkc_err_name(rc),
+			rc);
+		return rc;
+	}
+	return o->op == BENCH_CREATE ? ZOK : bench_prefill(run);
+}
+
+static void bench_sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Poll until @cond holds or @deadline_ns (monotonic) passes. */
+static bool bench_until(struct bench_run *run, bool (*cond)(struct bench_run *),
+			uint64_t deadline_ns)
+{
+	while (!cond(run)) {
+		if (bench_now_ns() > deadline_ns)
+			return false;
+		bench_sleep_ms(5);
+	}
+	return true;
+}
+
+static bool bench_stopped(struct bench_run *run)
+{
+	return atomic_load(&run->phase) == BENCH_STOP;
+}
+
+static bool bench_drained(struct bench_run *run)
+{
+	return atomic_load(&run->inflight) == 0;
+}
+
+/* Warm up, then measure for the duration or until the last ticket; returns the end time. */
+static uint64_t bench_measure(struct bench_run *run)
+{
+	const struct bench_opts *o = run->o;
+	uint64_t start, end;
+	int warm = BENCH_WARMUP;
+
+	atomic_store(&run->phase, o->warmup_s > 0 ? BENCH_WARMUP : BENCH_MEASURE);
+	atomic_store(&run->measure_start, bench_now_ns());
+	for (int i = 0; i < o->sessions; i++) {
+		for (int j = 0; j < o->outstanding; j++) {
+			atomic_fetch_add(&run->inflight, 1);
+			bench_issue(&run->sessions[i].slots[j]);
+		}
+	}
+	if (o->warmup_s > 0) {
+		bench_until(run, bench_stopped, bench_now_ns() + (uint64_t)(o->warmup_s * 1e9));
+		atomic_store(&run->measure_start, bench_now_ns());
+		/* Only move on if no failure stopped the run during the warm-up. */
+		atomic_compare_exchange_strong(&run->phase, &warm, BENCH_MEASURE);
+	}
+	start = atomic_load(&run->measure_start);
+	if (o->ops > 0) {
+		bench_until(run, bench_stopped, UINT64_MAX);
+		return 0;
+	}
+	bench_until(run, bench_stopped, start + (uint64_t)(o->duration_s * 1e9));
+	end = bench_now_ns();
+	atomic_store(&run->phase, BENCH_STOP);
+	return end;
+}
+
+static void bench_collect(struct bench_run *run, uint64_t end, struct bench_result *res)
+{
+	const struct bench_opts *o = run->o;
+	uint64_t last = 0;
+
+	for (int i = 0; i < o->sessions; i++) {
+		struct bench_session *s = &run->sessions[i];
+
+		bench_hist_merge(&res->reads, &s->reads);
+		bench_hist_merge(&res->writes, &s->writes);
+		res->ops += s->measured;
+		if (s->last_ns > last)
+			last = s->last_ns;
+	}
+	bench_hist_merge(&res->all, &res->reads);
+	bench_hist_merge(&res->all, &res->writes);
+	if (end == 0)
+		end = last;
+	res->seconds = end > atomic_load(&run->measure_start)
+			       ? (double)(end - atomic_load(&run->measure_start)) / 1e9
+			       : 0;
+	res->errors = atomic_load(&run->errors);
+	res->ignored = atomic_load(&run->ignored);
+	res->first_error = run->first_error;
+	bench_path(o, run->first_error_key, res->first_error_path, sizeof(res->first_error_path));
+}
+
+static void bench_free(struct bench_run *run)
+{
+	for (int i = 0; run->sessions != NULL && i < run->o->sessions; i++) {
+		if (run->sessions[i].zh != NULL)
+			zkc_close(run->sessions[i].zh);
+		free(run->sessions[i].slots);
+	}
+	free(run->sessions);
+	free(run->value);
+	free(run);
+}
+
+static struct bench_run *bench_new(const struct bench_opts *o)
+{
+	struct bench_run *run = calloc(1, sizeof(*run));
+	bool ok = run != NULL;
+
+	if (ok) {
+		run->o = o;
+		run->value = malloc((size_t)o->value_size + 1);
+		run->sessions = calloc((size_t)o->sessions, sizeof(*run->sessions));
+		ok = run->value != NULL && run->sessions != NULL;
+	}
+	for (int i = 0; ok && i < o->sessions; i++) {
+		run->sessions[i].slots = calloc((size_t)o->outstanding, sizeof(struct bench_slot));
+		ok = run->sessions[i].slots != NULL;
+	}
+	if (!ok && run != NULL) {
+		run->o = o;
+		bench_free(run);
+		return NULL;
+	}
+	memset(run->value, 'v', (size_t)o->value_size);
+	return run;
+}
+
+int bench_load_run(const struct bench_opts *o, struct bench_result *res)
+{
+	struct bench_run *run = bench_new(o);
+	uint64_t end;
+	int rc = -1;
+
+	if (run == NULL) {
+		fprintf(stderr, "zkfs-bench: out of memory\n");
+		return -1;
+	}
+	if (bench_open(run) != ZOK)
+		goto out;
+	end = bench_measure(run);
+	/* The C client completes every request, with ConnectionLoss once the session is lost:
+	 * twice the session timeout bounds the drain. */
+	if (!bench_until(run, bench_drained, bench_now_ns() + 2ull * (uint64_t)o->session_ms *
+									1000000ull)) {
+		fprintf(stderr, "zkfs-bench: %d requests never completed\n",
+			atomic_load(&run->inflight));
+		goto out;
+	}
+	bench_collect(run, end, res);
+	rc = 0;
+out:
+	/* A run that did not drain still has slots the C client may call back: closing the
+	 * sessions completes them before their memory goes. */
+	bench_free(run);
+	return rc;
+}

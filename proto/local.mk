@@ -9,6 +9,7 @@ libproto_a_SOURCES = \
 check_PROGRAMS += tests/unit/test_jute
 TESTS += tests/unit/test_jute
 tests_unit_test_jute_SOURCES = tests/unit/test_jute.c
+tests_unit_test_jute_CPPFLAGS = $(AM_CPPFLAGS) -DJUTE_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus"'
 tests_unit_test_jute_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_jute_LDADD = libproto.a libcommon.a $(CMOCKA_LIBS)
 

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Write the seed corpus of tests/fuzz/ (corpus/frame, corpus/connect, corpus/path).
 
-The bytes are built here with struct, field by field from zookeeper.jute, independently of
-proto/jute.c, so the seeds start the fuzzer from well-formed requests of every opcode (plus a
-few malformed ones). Run from anywhere; rewrites the corpus directories."""
+The bytes are built here with struct, field by field from zookeeper.jute, and with kazoo's
+own serializers (kazoo.protocol.serialization, when importable), independently of
+proto/jute.c. They start the fuzzers from well-formed input of every opcode, and are test
+vectors too: test_jute decodes each file and expects, by name prefix, req_ (every frame a
+request that decodes), resp_ (a response), unsupported_ (-ENOTSUP) or bad_ (refused).
+Run with /usr/bin/python3 from anywhere; rewrites the corpus directories."""
 import os
 import struct
 
@@ -58,9 +61,15 @@ REQUESTS = {
     "add_watch": hdr(24, 106) + s("/a") + i32(1),
     "who_am_i": hdr(25, 107),
     "close_session": hdr(26, -11),
-    "unknown_opcode": hdr(27, 999) + s("/a"),
+}
+UNSUPPORTED = {"opcode": hdr(27, 999) + s("/a"), "delete_container": hdr(28, 20) + s("/a")}
+BAD = {
     "huge_vector_count": hdr(28, 101) + i64(0) + i32(0x7FFFFFFF),
     "negative_length": hdr(29, 4) + i32(-2),
+    "trailing_byte": hdr(30, 3) + s("/a") + b(True) + b"\0",
+    "multi_mixed": hdr(31, 14) + mh(4) + s("/a") + b(False) + mh(-1, True, -1),
+    "multi_bad_flags": hdr(32, 14) + mh(1) + s("/m") + buf(b"") + ACLS + i32(9) + mh(-1, True, -1),
+    "multi_unterminated": hdr(33, 22) + mh(8) + s("/") + b(False),
 }
 MULTI_RESPONSE = (mh(1, False, 0) + s("/m0000000001") + mh(15, False, 0) + s("/n") + STAT
                   + mh(2, False, 0) + mh(13, False, 0) + mh(5, False, 0) + STAT
@@ -71,9 +80,36 @@ CONNECT = {
     "new_session": i32(0) + i64(0) + i32(30000) + i64(0) + buf(bytes(16)) + b(False),
     "reconnect": i32(0) + i64(0x100000005) + i32(10000) + i64(0x1234) + buf(PW) + b(True),
     "old_client": i32(0) + i64(0) + i32(4000) + i64(0) + buf(bytes(16)),
-    "response": i32(0) + i32(30000) + i64(0x1234) + buf(PW) + b(False),
-    "trailing": i32(0) + i64(0) + i32(4000) + i64(0) + buf(bytes(16)) + b(False) + b"xx",
 }
+CONNECT_BAD = {
+    "trailing": i32(0) + i64(0) + i32(4000) + i64(0) + buf(bytes(16)) + b(False) + b"xx",
+    "short_password": i32(0) + i64(0) + i32(4000) + i64(0) + i32(16) + bytes(8),
+}
+
+
+def kazoo_frames():
+    """Request frames as kazoo's connection._submit writes them; {} without kazoo."""
+    try:
+        import kazoo.protocol.serialization as k
+    except ImportError:
+        return {}, {}
+    acl = [k.ACL(31, k.Id("world", "anyone")), k.ACL(1, k.Id("digest", "u:h="))]
+    ops = {
+        "create": k.Create("/k", b"v", acl, 3), "create2": k.Create2("/k2", None, acl, 0),
+        "delete": k.Delete("/k", -1), "exists": k.Exists("/k", True),
+        "get_data": k.GetData("/k", False), "set_data": k.SetData("/k", b"", 2),
+        "get_acl": k.GetACL("/k"), "set_acl": k.SetACL("/k", acl, -1),
+        "get_children": k.GetChildren("/", True), "get_children2": k.GetChildren2("/", False),
+        "sync": k.Sync("/"), "check": k.CheckVersion("/k", 1),
+        "multi": k.Transaction([k.Create("/t", b"", acl, 0), k.CheckVersion("/t", 0),
+                                k.SetData("/t", b"x", -1), k.Delete("/t", -1)]),
+        "auth": k.Auth(0, "digest", "u:p"), "reconfig": k.Reconfig("server.9=h:1:2", None, None, -1),
+        "sasl": k.SASL(b"challenge"), "close": k.Close(), "ping": k.Ping(),
+    }
+    frames = {"req_kazoo_" + n: frame(i32(n == "ping" and -2 or 7) + i32(op.type) + bytes(op.serialize()))
+              for n, op in ops.items()}
+    connect = {"req_kazoo": bytes(k.Connect(0, 0x100000001, 10000, 0x55, b"\1" * 16, True).serialize())}
+    return frames, connect
 PATHS = {
     "root": b"\0/", "plain": b"\0/a/b/c", "seq": b"\1/a/", "dots": b"\0/a/../b", "dot_seq": b"\1/a/.",
     "empty_comp": b"\0/a//b", "unicode": "\0/é/ü".encode(), "bad_range": "\0/\u0085".encode(),
@@ -92,10 +128,18 @@ def write(kind, files):
             f.write(data)
 
 
-frames = {name: frame(body) for name, body in REQUESTS.items()}
-frames["multi_response"] = frame(MULTI_RESPONSE)
-frames["stream"] = b"".join(frame(REQUESTS[n]) for n in ("ping", "create", "multi", "get_data"))
-frames["truncated"] = frame(REQUESTS["create"])[:-3]
+frames = {"req_" + name: frame(body) for name, body in REQUESTS.items()}
+frames.update({"unsupported_" + name: frame(body) for name, body in UNSUPPORTED.items()})
+frames.update({"bad_" + name: frame(body) for name, body in BAD.items()})
+frames["resp_multi"] = frame(MULTI_RESPONSE)
+frames["req_stream"] = b"".join(frame(REQUESTS[n]) for n in ("ping", "create", "multi", "get_data"))
+frames["bad_truncated"] = frame(REQUESTS["create"])[:-3]
+connect = {"req_" + name: body for name, body in CONNECT.items()}
+connect.update({"bad_" + name: body for name, body in CONNECT_BAD.items()})
+connect["resp_connect"] = i32(0) + i32(30000) + i64(0x1234) + buf(PW) + b(False)
+kazoo_req, kazoo_connect = kazoo_frames()
+frames.update(kazoo_req)
+connect.update(kazoo_connect)
 write("frame", frames)
-write("connect", CONNECT)
+write("connect", connect)
 write("path", PATHS)

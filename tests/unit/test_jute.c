@@ -2,11 +2,13 @@
  * are known, round trips of every record and every request type, every malformed case
  * (truncation at each byte, bad lengths, hostile counts, trailing bytes, unknown opcodes,
  * bad multi ops), allocation failures, framing and ZooKeeper's path rules. */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -882,6 +884,133 @@ static void test_path_validate(void **state)
 	}
 }
 
+/* ---- Test vectors: the seed corpus ---------------------------------------------------------- */
+
+/* Read a whole small file into @buf (cleared first). */
+static void read_file(const char *path, struct zk_buf *buf)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t chunk[4096];
+	size_t n;
+
+	assert_non_null(fp);
+	zk_buf_reset(buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		assert_int_equal(zk_buf_append(buf, chunk, n), 0);
+	fclose(fp);
+}
+
+/* Decode each frame of @in as a request; a frame that decodes must re-encode to exactly
+ * its bytes. Returns 0, the first decode error, or -EAGAIN for a cut-off last frame. */
+static int decode_request_frames(const struct zk_buf *in, struct zk_buf *out)
+{
+	size_t off = 0;
+	size_t body;
+	int rc;
+
+	while (off < in->len) {
+		struct jute_request r;
+
+		rc = jute_frame_peek(in->data + off, in->len - off, 1 << 20, &body);
+		if (rc != 0)
+			return rc;
+		rc = jute_decode_request(in->data + off + 4, body, &r);
+		if (rc != 0)
+			return rc;
+		zk_buf_reset(out);
+		assert_int_equal(jute_encode_request(out, &r), 0);
+		assert_buf_eq(out, in->data + off + 4, body);
+		jute_request_free(&r);
+		off += 4 + body;
+	}
+	return 0;
+}
+
+static bool has_prefix(const char *name, const char *prefix)
+{
+	return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+static void check_frame_vector(struct fixture *f, const char *name)
+{
+	struct jute_multi_result *res;
+	struct jute_in in;
+	int32_t n;
+	int rc = decode_request_frames(&f->buf, &f->buf2);
+
+	if (has_prefix(name, "req_") && rc != 0)
+		fail_msg("%s: %d", name, rc);
+	if (has_prefix(name, "unsupported_") && rc != -ENOTSUP)
+		fail_msg("%s: %d, want -ENOTSUP", name, rc);
+	if (has_prefix(name, "bad_") && rc != -EBADMSG && rc != -EAGAIN)
+		fail_msg("%s: %d, want a refusal", name, rc);
+	if (has_prefix(name, "resp_multi")) {
+		jute_in_init(&in, f->buf.data + 4, f->buf.len - 4);
+		assert_int_equal(jute_decode_multi_response(&in, &res, &n), 0);
+		zk_buf_reset(&f->buf2);
+		assert_int_equal(jute_encode_multi_response(&f->buf2, res, n), 0);
+		assert_buf_eq(&f->buf2, f->buf.data + 4, f->buf.len - 4);
+		jute_multi_response_free(res, n);
+	}
+}
+
+static void check_connect_vector(struct fixture *f, const char *name)
+{
+	struct jute_connect_request r;
+	struct jute_connect_response cr;
+	struct jute_in in;
+	int rc = jute_decode_connect(f->buf.data, f->buf.len, &r);
+
+	if (has_prefix(name, "req_")) {
+		if (rc != 0)
+			fail_msg("%s: %d", name, rc);
+		zk_buf_reset(&f->buf2);
+		assert_int_equal(jute_encode_connect_request(&f->buf2, &r), 0);
+		assert_buf_eq(&f->buf2, f->buf.data, f->buf.len);
+	}
+	if (has_prefix(name, "bad_") && rc != -EBADMSG)
+		fail_msg("%s: %d, want -EBADMSG", name, rc);
+	if (has_prefix(name, "resp_")) {
+		jute_in_init(&in, f->buf.data, f->buf.len);
+		assert_int_equal(jute_decode_connect_response(&in, &cr), 0);
+		assert_int_equal(jute_in_remaining(&in), 0);
+	}
+}
+
+/* Every file of tests/fuzz/corpus/{frame,connect} (written by make_seeds.py with Python's
+ * struct and with kazoo's serializers) decodes as its name says, and what decodes
+ * re-encodes to the very same bytes. */
+static void test_seed_vectors(void **state)
+{
+	static const char *const kinds[] = {"frame", "connect"};
+	struct fixture *f = *state;
+	int checked = 0;
+
+	for (size_t k = 0; k < 2; k++) {
+		char dir[4096];
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(dir, sizeof(dir), "%s/%s", JUTE_CORPUS_DIR, kinds[k]);
+		d = opendir(dir);
+		assert_non_null(d);
+		while ((e = readdir(d)) != NULL) {
+			char path[8192];
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			read_file(path, &f->buf);
+			if (k == 0)
+				check_frame_vector(f, e->d_name);
+			else
+				check_connect_vector(f, e->d_name);
+			checked++;
+		}
+		closedir(d);
+	}
+	assert_true(checked >= 40);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -911,6 +1040,7 @@ int main(void)
 		T(test_frame_write),
 		T(test_frame_peek),
 		T(test_path_validate),
+		T(test_seed_vectors),
 #undef T
 	};
 

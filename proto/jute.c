@@ -2,6 +2,7 @@
  * frame length prefix of ZooKeeper's client protocol (org.apache.jute.BinaryInputArchive /
  * BinaryOutputArchive: int and long big-endian, boolean one byte, ustring and buffer as an int
  * length then the bytes, -1 for null). */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -130,6 +131,7 @@ void jute_put_bool(struct zk_buf *out, bool v)
 
 void jute_put_run(struct zk_buf *out, const void *p, int32_t len)
 {
+	assert(p != NULL || len <= 0);
 	if (len < 0) {
 		jute_put_int(out, -1);
 		return;

@@ -108,6 +108,8 @@ static int jute_grow(void **arr, int32_t *cap, int32_t n, size_t size)
 
 	if (n < *cap)
 		return 0;
+	if (*cap > INT32_MAX / 2)
+		return -ENOMEM;
 	new_cap = *cap > 0 ? *cap * 2 : 4;
 	p = zk_realloc(*arr, (size_t)new_cap * size);
 	if (p == NULL)

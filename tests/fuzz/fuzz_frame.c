@@ -1,11 +1,13 @@
 /* fuzz_frame: a client byte stream split into frames (jute_frame_peek), each body decoded as
  * a request, re-encoded and decoded again: the second encoding must equal the first and have
  * the body's length (every jute field re-encodes to the same size). Each body is also decoded
- * as a multi response with the same round-trip check, and decoded paths go through
- * jute_path_validate, so every decoder sees hostile bytes. */
+ * as a multi response with the same round-trip check, decoded paths go through
+ * jute_path_validate, and requests that decode are decoded again with an allocation failing,
+ * so every decoder and its -ENOMEM path sees hostile bytes. */
 #include <errno.h>
 #include <string.h>
 
+#include "common/zk_alloc.h"
 #include "common/zk_buf.h"
 #include "proto/jute.h"
 #include "tests/fuzz/fuzz.h"
@@ -16,6 +18,26 @@ static void fuzz_same(const struct zk_buf *a, const struct zk_buf *b, const char
 {
 	if (a->len != b->len || (a->len > 0 && memcmp(a->data, b->data, a->len) != 0))
 		fuzz_fail(what);
+}
+
+/* Decoding a request that decodes, with allocation number 1, 2 or 3 failing: -ENOMEM and no
+ * leak (LeakSanitizer checks), or success when it needs fewer allocations. */
+static void fuzz_request_nomem(const uint8_t *body, size_t len)
+{
+	struct jute_request r;
+
+	for (int k = 1; k <= 3; k++) {
+		int rc;
+
+		zk_alloc_fault_set(k, 0);
+		rc = jute_decode_request(body, len, &r);
+		zk_alloc_fault_set(0, 0);
+		if (rc != 0 && rc != -ENOMEM)
+			fuzz_fail("decode under allocation failure: neither 0 nor -ENOMEM");
+		jute_request_free(&r);
+		if (rc == 0)
+			return;
+	}
 }
 
 static void fuzz_request(const uint8_t *body, size_t len)
@@ -44,6 +66,7 @@ static void fuzz_request(const uint8_t *body, size_t len)
 	jute_request_free(&r1);
 	zk_buf_close(&e1);
 	zk_buf_close(&e2);
+	fuzz_request_nomem(body, len);
 }
 
 static void fuzz_multi_response(const uint8_t *body, size_t len)

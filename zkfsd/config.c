@@ -54,6 +54,7 @@ void config_init(struct config *cfg)
 	cfg->global_outstanding_limit = CONFIG_DEFAULT_OUTSTANDING;
 	cfg->max_outstanding_per_conn = CONFIG_DEFAULT_PER_CONN;
 	cfg->snap_count = CONFIG_DEFAULT_SNAP_COUNT;
+	cfg->container_check_ms = CONFIG_DEFAULT_CONTAINER_CHECK_MS;
 	cfg->log_level = ZK_LOG_LEVEL_INFO;
 }
 
@@ -299,6 +300,8 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 		cfg->snap_count = (unsigned)n;
 		return rv;
 	}
+	if (strcmp(key, "znode.container.checkIntervalMs") == 0)
+		return parse_int(src, v, 1, INT_MAX, &cfg->container_check_ms);
 	if (strcmp(key, "logLevel") == 0)
 		return config_set_log_level(cfg, src, v);
 	if (strcmp(key, "logFile") == 0)

@@ -5,7 +5,7 @@
  * Apache ZooKeeper's zoo.cfg that zkfsd uses (tickTime, dataDir, clientPort,
  * clientPortAddress, maxClientCnxns, minSessionTimeout, maxSessionTimeout, jute.maxbuffer,
  * globalOutstandingLimit, 4lw.commands.whitelist, server.N) plus zkfsd's own (snapCount,
- * logLevel, logFile, maxOutstandingPerConnection). Other ZooKeeper keys (initLimit,
+ * logLevel, logFile, maxOutstandingPerConnection, znode.container.checkIntervalMs). Other ZooKeeper keys (initLimit,
  * admin.enableServer, ...) are accepted and ignored, so a real zoo.cfg loads; any other key is
  * an error (a typo must not pass silently). A bad line is an error naming file:line and the key; main() exits 2 on any error.
  * Not thread-safe: used by main() before the loop starts. */
@@ -28,6 +28,7 @@
 #define CONFIG_DEFAULT_OUTSTANDING 1000
 #define CONFIG_DEFAULT_PER_CONN 1000
 #define CONFIG_DEFAULT_SNAP_COUNT 100000
+#define CONFIG_DEFAULT_CONTAINER_CHECK_MS 60000
 
 /* One server.N line: server.N=host:raft_port:peer_port[:observer|:participant][;[addr:]port]. */
 struct config_server {
@@ -53,6 +54,8 @@ struct config {
 	int max_outstanding_per_conn;	/* Requests in flight on one connection. */
 	char *fourlw_whitelist;		/* Owned. Comma/space separated words, or "*". */
 	unsigned snap_count;		/* Raft entries between snapshots. */
+	int container_check_ms;		/* Container/TTL collection period (ZooKeeper's
+					   znode.container.checkIntervalMs). */
 	enum zk_log_level log_level;	/* logLevel / --log-level. */
 	char *log_file;			/* Owned, NULL = stderr. */
 	char *pid_file;			/* Owned, NULL = none. */

@@ -2,8 +2,21 @@
 # so unit tests link the modules they test.
 noinst_LIBRARIES += libzkfsd.a
 libzkfsd_a_SOURCES = \
-	zkfsd/config.c zkfsd/config.h
-libzkfsd_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+	zkfsd/config.c zkfsd/config.h \
+	zkfsd/conn.c \
+	zkfsd/fourlw.c \
+	zkfsd/request.c \
+	zkfsd/server.c \
+	zkfsd/session.c \
+	zkfsd/watch.c \
+	zkfsd/zkfsd_int.h
+libzkfsd_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) -DZKFSD_VERSION='"$(PACKAGE_VERSION)"'
+
+sbin_PROGRAMS += zkfsd/zkfsd
+zkfsd_zkfsd_SOURCES = zkfsd/main.c
+zkfsd_zkfsd_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+zkfsd_zkfsd_LDADD = libzkfsd.a librepl.a libstore.a libproto.a libcommon.a \
+	$(UV_LIBS) $(RAFT_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS)
 
 check_PROGRAMS += tests/unit/test_config
 TESTS += tests/unit/test_config

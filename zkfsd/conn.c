@@ -1,0 +1,528 @@
+/* conn: one client connection: accept limits, framing, the per-connection FIFO of requests and
+ * the output buffer (ZooKeeper's NIOServerCnxn).
+ *
+ * Framing follows NIOServerCnxn: the first 4 bytes of a new connection are either a
+ * four-letter word (answered, then the connection is closed) or the length of the
+ * ConnectRequest; a length that is negative or above jute.maxbuffer closes the connection
+ * ("Len error"), with a log line and a hex sample. Requests the client pipelines behind its
+ * ConnectRequest (setWatches, auth) queue behind the handshake, as in ZooKeeper.
+ *
+ * Flow control: a connection stops reading while it has max_outstanding_per_conn requests in
+ * its FIFO or the server has globalOutstandingLimit in flight; it resumes (and frames what is
+ * already buffered) when requests finish. See zkfsd_int.h for the state diagram and
+ * invariants. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/zk_alloc.h"
+#include "common/zk_log.h"
+#include "zkfsd/zkfsd_int.h"
+
+/* Read buffer growth step, and slack above the largest frame. */
+#define CONN_READ_CHUNK 65536
+
+static void conn_on_close(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+void conn_unref(struct conn *conn)
+{
+	if (--conn->refs > 0)
+		return;
+	free(conn->rbuf);
+	zk_buf_close(&conn->out);
+	free(conn);
+}
+
+static void conn_free_auth(struct conn *conn)
+{
+	while (conn->auth != NULL) {
+		struct conn_auth *a = conn->auth;
+
+		conn->auth = a->next;
+		free(a->scheme);
+		free(a->user);
+		free(a);
+	}
+}
+
+/* Drop queued requests; submitted ones stay alive (holding a ref) until repl answers. */
+static void conn_drop_requests(struct conn *conn)
+{
+	struct request *req = conn->head, *next;
+
+	conn->head = conn->tail = NULL;
+	for (; req != NULL; req = next) {
+		next = req->next;
+		req->next = NULL;
+		conn->outstanding--;
+		conn->srv->outstanding--;
+		if (req->state != REQ_SUBMITTED)
+			request_free(req);
+	}
+}
+
+void conn_close(struct conn *conn, const char *why)
+{
+	struct zkfsd *srv = conn->srv;
+
+	if (conn->state == CONN_CLOSING)
+		return;
+	if (why != NULL)
+		zk_log_info("closing connection from %s:%d: %s", conn->ip, conn->port, why);
+	conn->state = CONN_CLOSING;
+	if (conn->paused) {
+		conn->paused = false;
+		srv->n_paused--;
+	}
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		srv->conns = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	srv->n_conns--;
+	if (conn->session != NULL) {
+		conn->session->conn = NULL;
+		conn->session = NULL;
+	}
+	watch_drop_conn(srv, conn);
+	conn_drop_requests(conn);
+	conn_free_auth(conn);
+	uv_close((uv_handle_t *)&conn->tcp, conn_on_close);
+	server_resume_paused(srv);
+}
+
+void conn_close_all(struct zkfsd *srv)
+{
+	while (srv->conns != NULL)
+		conn_close(srv->conns, NULL);
+}
+
+void conn_mark_dirty(struct conn *conn)
+{
+	struct zkfsd *srv = conn->srv;
+
+	if (conn->dirty || conn->state == CONN_CLOSING)
+		return;
+	conn->dirty = true;
+	conn->refs++; /* The dirty list holds a ref until the flush step. */
+	conn->dirty_next = srv->dirty;
+	srv->dirty = conn;
+	server_wake_flush(srv);
+}
+
+/* ---- Output ------------------------------------------------------------------------------ */
+
+struct conn_write {
+	uv_write_t w;	  /* The request. */
+	struct conn *conn; /* Holds a ref. */
+	uint8_t *data;	  /* Owned (zk_free). */
+	size_t len;	  /* Bytes. */
+};
+
+static void conn_check_close_after(struct conn *conn)
+{
+	if (conn->close_after_flush && conn->out.len == 0 && conn->writing == 0 &&
+	    conn->state != CONN_CLOSING)
+		conn_close(conn, NULL);
+}
+
+static void conn_on_write(uv_write_t *w, int status)
+{
+	struct conn_write *cw = w->data;
+	struct conn *conn = cw->conn;
+
+	conn->writing -= cw->len;
+	zk_free(cw->data);
+	free(cw);
+	if (status < 0 && conn->state != CONN_CLOSING)
+		conn_close(conn, uv_strerror(status));
+	else
+		conn_check_close_after(conn);
+	conn_unref(conn);
+}
+
+static void conn_flush(struct conn *conn)
+{
+	struct conn_write *cw;
+	uv_buf_t buf;
+	int rv;
+
+	if (conn->state == CONN_CLOSING || conn->out.len == 0) {
+		conn_check_close_after(conn);
+		return;
+	}
+	cw = calloc(1, sizeof(*cw));
+	if (cw == NULL) {
+		conn_close(conn, "out of memory");
+		return;
+	}
+	cw->data = zk_buf_steal(&conn->out, &cw->len);
+	cw->conn = conn;
+	cw->w.data = cw;
+	buf = uv_buf_init((char *)cw->data, (unsigned)cw->len);
+	conn->refs++;
+	conn->writing += cw->len;
+	rv = uv_write(&cw->w, (uv_stream_t *)&conn->tcp, &buf, 1, conn_on_write);
+	if (rv != 0) {
+		conn->writing -= cw->len;
+		zk_free(cw->data);
+		free(cw);
+		conn->refs--;
+		conn_close(conn, uv_strerror(rv));
+	}
+}
+
+void conn_flush_all(struct zkfsd *srv)
+{
+	while (srv->dirty != NULL) {
+		struct conn *conn = srv->dirty;
+
+		srv->dirty = conn->dirty_next;
+		if (conn->state != CONN_CLOSING)
+			conn_pump(conn, true); /* Still marked dirty: no re-queueing. */
+		conn->dirty = false;
+		if (conn->state != CONN_CLOSING)
+			conn_flush(conn);
+		conn_unref(conn);
+	}
+}
+
+int conn_reply_header(struct zk_buf *out, int32_t xid, int64_t zxid, int32_t err)
+{
+	struct jute_reply_header h = {.xid = xid, .zxid = zxid, .err = err};
+
+	return jute_encode_reply_header(out, &h);
+}
+
+void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid)
+{
+	struct jute_watcher_event ev = {.type = type, .state = ZK_STATE_SYNC_CONNECTED,
+					.path = {.p = path, .len = (int32_t)strlen(path)}};
+	size_t start, mark = conn->out.len;
+
+	(void)zxid; /* ZooKeeper 3.8 sends -1 as the notification's zxid. */
+	if (conn->state == CONN_CLOSING)
+		return;
+	start = jute_frame_begin(&conn->out);
+	if (start == JUTE_FRAME_NOMEM || conn_reply_header(&conn->out, ZK_XID_WATCH_EVENT, -1, 0) ||
+	    jute_encode_watcher_event(&conn->out, &ev)) {
+		conn->out.len = mark;
+		conn_close(conn, "out of memory for a watch event");
+		return;
+	}
+	jute_frame_end(&conn->out, start);
+	conn->sent++;
+	conn->srv->stats.packets_sent++;
+	conn_mark_dirty(conn);
+}
+
+/* ---- The FIFO ----------------------------------------------------------------------------- */
+
+static void conn_account_latency(struct conn *conn, const struct request *req)
+{
+	struct zkfsd_stats *st = &conn->srv->stats;
+	uint64_t ms = uv_now(conn->srv->loop) - req->start_ms;
+
+	conn->last_xid = req->xid;
+	conn->last_op = req->type;
+	conn->lat_total += ms;
+	conn->lat_count++;
+	conn->lat_min = ms < conn->lat_min ? ms : conn->lat_min;
+	conn->lat_max = ms > conn->lat_max ? ms : conn->lat_max;
+	st->latency_total_ms += ms;
+	st->latency_count++;
+	st->latency_min_ms = ms < st->latency_min_ms ? ms : st->latency_min_ms;
+	st->latency_max_ms = ms > st->latency_max_ms ? ms : st->latency_max_ms;
+}
+
+/* Move finished requests at the head into the output, in order. */
+static void conn_pop_done(struct conn *conn)
+{
+	struct request *req;
+
+	if (conn->head == NULL || conn->head->state != REQ_DONE)
+		return;
+	conn_mark_dirty(conn);
+	while ((req = conn->head) != NULL && req->state == REQ_DONE) {
+		conn->head = req->next;
+		if (conn->head == NULL)
+			conn->tail = NULL;
+		conn->outstanding--;
+		conn->srv->outstanding--;
+		if (zk_buf_append(&conn->out, req->reply.data, req->reply.len) != 0) {
+			request_free(req);
+			conn_close(conn, "out of memory for a reply");
+			return;
+		}
+		if (req->reply.len > 0) {
+			conn->sent++;
+			conn->srv->stats.packets_sent++;
+		}
+		conn_account_latency(conn, req);
+		if (req->close_after) {
+			conn->close_after_flush = true;
+			request_free(req);
+			conn_drop_requests(conn);
+			break;
+		}
+		request_free(req);
+	}
+}
+
+void conn_pump(struct conn *conn, bool submit)
+{
+	bool blocked = false;
+
+	if (conn->state == CONN_CLOSING)
+		return;
+	conn_pop_done(conn);
+	for (struct request *req = conn->head; req != NULL && conn->state != CONN_CLOSING;
+	     req = req->next) {
+		if (req->state == REQ_SUBMITTED) {
+			blocked = true;
+			continue;
+		}
+		if (req->state == REQ_DONE)
+			continue;
+		if (request_is_read(req->type)) {
+			if (blocked)
+				break;
+			request_run_read(req);
+			continue;
+		}
+		if (!submit)
+			break;
+		request_submit(req);
+		if (req->state != REQ_DONE)
+			blocked = true;
+	}
+	if (conn->state != CONN_CLOSING)
+		conn_pop_done(conn);
+	server_resume_paused(conn->srv);
+}
+
+/* ---- Input -------------------------------------------------------------------------------- */
+
+static bool conn_over_limit(const struct conn *conn)
+{
+	const struct config *cfg = conn->srv->cfg;
+
+	return conn->outstanding >= cfg->max_outstanding_per_conn ||
+	       conn->srv->outstanding >= cfg->global_outstanding_limit;
+}
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct conn *conn = h->data;
+	size_t want = conn->rlen + CONN_READ_CHUNK;
+
+	(void)suggested;
+	if (conn->rcap < want) {
+		uint8_t *p = realloc(conn->rbuf, want);
+
+		if (p == NULL) {
+			*buf = uv_buf_init(NULL, 0);
+			return;
+		}
+		conn->rbuf = p;
+		conn->rcap = want;
+	}
+	*buf = uv_buf_init((char *)conn->rbuf + conn->rlen, (unsigned)(conn->rcap - conn->rlen));
+}
+
+static void conn_bad_frame(struct conn *conn, const char *why)
+{
+	conn->srv->stats.bad_frames++;
+	zk_log_hex(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__, conn->rbuf, conn->rlen,
+		   "%s from %s:%d, closing; first bytes:", why, conn->ip, conn->port);
+	conn_close(conn, NULL);
+}
+
+/* The connection's first 4 bytes are a four-letter word. */
+static void conn_four_letter(struct conn *conn)
+{
+	char word[5];
+
+	memcpy(word, conn->rbuf, 4);
+	word[4] = '\0';
+	fourlw_answer(conn->srv, conn, word, &conn->out);
+	conn->close_after_flush = true;
+	uv_read_stop((uv_stream_t *)&conn->tcp);
+	conn_mark_dirty(conn);
+}
+
+/* Handle one whole frame of @body_len bytes at rbuf + @off + 4. */
+static void conn_frame(struct conn *conn, size_t off, size_t body_len)
+{
+	const uint8_t *body = conn->rbuf + off + 4;
+
+	conn->received++;
+	conn->srv->stats.packets_received++;
+	if (conn->state == CONN_NEW)
+		request_connect(conn, body, body_len);
+	else
+		request_received(conn, body, body_len);
+}
+
+/* Frame and dispatch what is buffered, as far as the limits allow. */
+static void conn_process_input(struct conn *conn)
+{
+	size_t off = 0, body_len;
+	uint32_t max = conn->srv->cfg->jute_maxbuffer;
+	int rv;
+
+	while (conn->state != CONN_CLOSING && !conn->close_after_flush && !conn_over_limit(conn)) {
+		if (conn->state == CONN_NEW && conn->rlen - off >= 4 &&
+		    fourlw_is_word(conn->rbuf + off)) {
+			conn_four_letter(conn);
+			return;
+		}
+		rv = jute_frame_peek(conn->rbuf + off, conn->rlen - off, max, &body_len);
+		if (rv == -EAGAIN)
+			break;
+		if (rv != 0) {
+			conn_bad_frame(conn, "frame length over jute.maxbuffer or negative");
+			return;
+		}
+		conn_frame(conn, off, body_len);
+		off += 4 + body_len;
+	}
+	if (conn->state == CONN_CLOSING)
+		return;
+	memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
+	conn->rlen -= off;
+	if (conn_over_limit(conn) && !conn->paused) {
+		conn->paused = true;
+		conn->srv->n_paused++;
+		uv_read_stop((uv_stream_t *)&conn->tcp);
+		zk_log_debug("throttling %s:%d: %d requests in flight", conn->ip, conn->port,
+			     conn->outstanding);
+	}
+}
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *conn = s->data;
+
+	(void)buf;
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		if (nread == UV_ENOBUFS)
+			conn_close(conn, "out of memory for the read buffer");
+		else
+			conn_close(conn, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+		return;
+	}
+	conn->rlen += (size_t)nread;
+	conn_process_input(conn);
+}
+
+/* Resume a connection that stopped reading, once it is under its limits again. */
+static void conn_resume(struct conn *conn)
+{
+	if (!conn->paused || conn_over_limit(conn) || conn->state == CONN_CLOSING)
+		return;
+	conn->paused = false;
+	conn->srv->n_paused--;
+	conn_process_input(conn);
+	if (!conn->paused && conn->state != CONN_CLOSING && !conn->close_after_flush &&
+	    uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_on_read) != 0)
+		conn_close(conn, "cannot resume reading");
+}
+
+void server_resume_paused(struct zkfsd *srv)
+{
+	struct conn *conn, *next;
+
+	if (srv->n_paused == 0 || srv->outstanding >= srv->cfg->global_outstanding_limit)
+		return;
+	for (conn = srv->conns; conn != NULL; conn = next) {
+		next = conn->next;
+		if (conn->paused)
+			conn_resume(conn);
+	}
+}
+
+/* ---- Accept ------------------------------------------------------------------------------- */
+
+static void conn_peer(struct conn *conn)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	strcpy(conn->ip, "?");
+	if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		uv_ip4_name(in, conn->ip, sizeof(conn->ip));
+		conn->port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		uv_ip6_name(in6, conn->ip, sizeof(conn->ip));
+		conn->port = ntohs(in6->sin6_port);
+	}
+}
+
+static int conn_count_ip(const struct zkfsd *srv, const char *ip)
+{
+	int n = 0;
+
+	for (const struct conn *c = srv->conns; c != NULL; c = c->next)
+		if (strcmp(c->ip, ip) == 0)
+			n++;
+	return n;
+}
+
+static void conn_link(struct zkfsd *srv, struct conn *conn)
+{
+	conn->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = conn;
+	srv->conns = conn;
+	srv->n_conns++;
+}
+
+void conn_accept(struct zkfsd *srv)
+{
+	struct conn *conn = calloc(1, sizeof(*conn));
+	int max = srv->cfg->max_client_cnxns;
+
+	if (conn == NULL) {
+		zk_log_error("out of memory accepting a connection");
+		return;
+	}
+	conn->srv = srv;
+	conn->refs = 1;
+	conn->tcp.data = conn;
+	conn->established_ms = uv_now(srv->loop);
+	conn->lat_min = UINT64_MAX;
+	zk_buf_init(&conn->out);
+	if (uv_tcp_init(srv->loop, &conn->tcp) != 0) {
+		free(conn);
+		return;
+	}
+	conn_link(srv, conn);
+	if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&conn->tcp) != 0) {
+		conn_close(conn, "accept failed");
+		return;
+	}
+	conn_peer(conn);
+	if (max > 0 && conn_count_ip(srv, conn->ip) > max) {
+		srv->stats.refused_conns++;
+		zk_log_warn("refused connection from %s:%d: too many connections from %s - max is %d",
+			    conn->ip, conn->port, conn->ip, max);
+		conn_close(conn, NULL);
+		return;
+	}
+	uv_tcp_nodelay(&conn->tcp, 1);
+	if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_on_read) != 0)
+		conn_close(conn, "cannot start reading");
+}

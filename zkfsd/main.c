@@ -1,0 +1,155 @@
+/* zkfsd: the server program. Parses the configuration (exit 2 on a bad one), optionally
+ * daemonizes, starts replication (restoring the tree), opens the client port and runs the loop
+ * until SIGTERM/SIGINT, then closes everything cleanly and exits 0.
+ *
+ * --daemon: the parent forks first and waits on a pipe until the child has restored the tree
+ * and bound the client port (so the port answers when the parent exits, status 0), or exits
+ * with the child's failure status. The child detaches (setsid, stdio to /dev/null) and writes
+ * --pid-file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/zk_log.h"
+#include "zkfsd/zkfsd_int.h"
+
+enum { EXIT_CONFIG = 2 };
+
+static int main_load_config(struct config *cfg, int argc, char **argv)
+{
+	char err[512];
+	int rv;
+
+	config_init(cfg);
+	rv = config_parse_args(cfg, argc, argv, err, sizeof(err));
+	if (rv == 1)
+		return 1;
+	if (rv == 0)
+		rv = config_finish(cfg, err, sizeof(err));
+	if (rv != 0) {
+		fprintf(stderr, "zkfsd: %s\n", err);
+		return -EXIT_CONFIG;
+	}
+	return 0;
+}
+
+/* Fork; the parent waits for the child's readiness byte. Returns the pipe's write end in the
+ * child (to signal readiness), or does not return in the parent. */
+static int main_daemonize(void)
+{
+	int fds[2], devnull;
+	char ok;
+	pid_t pid;
+
+	if (pipe(fds) != 0) {
+		perror("zkfsd: pipe");
+		exit(1);
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("zkfsd: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &ok, 1) == 1)
+			exit(0);
+		int status = 0;
+		waitpid(pid, &status, 0);
+		exit(WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
+	}
+	close(fds[0]);
+	setsid();
+	devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		if (devnull > STDERR_FILENO)
+			close(devnull);
+	}
+	return fds[1];
+}
+
+static int main_write_pid(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		zk_log_error("cannot write pid file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	return 0;
+}
+
+/* Start everything; returns 0 or a negative errno (logged). */
+static int main_start(struct zkfsd *srv, uv_loop_t *loop, const struct config *cfg)
+{
+	int rv;
+
+	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+		zk_log_error("cannot create dataDir %s: %s", cfg->data_dir, strerror(errno));
+		return -errno;
+	}
+	rv = server_init(srv, loop, cfg);
+	if (rv != 0) {
+		zk_log_error("cannot initialise the server: %s", strerror(-rv));
+		return rv;
+	}
+	rv = server_start_repl(srv);
+	if (rv != 0) {
+		zk_log_error("cannot start replication in %s: %s", cfg->data_dir, strerror(-rv));
+		return rv;
+	}
+	rv = server_listen(srv);
+	if (rv == 0 && cfg->pid_file != NULL)
+		rv = main_write_pid(cfg->pid_file);
+	return rv;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct zkfsd srv;
+	uv_loop_t *loop;
+	int ready_fd = -1, rv;
+
+	rv = main_load_config(&cfg, argc, argv);
+	if (rv != 0) {
+		config_close(&cfg);
+		return rv == 1 ? 0 : EXIT_CONFIG;
+	}
+	if (zk_log_open(cfg.log_file, cfg.log_level) != 0) {
+		fprintf(stderr, "zkfsd: --log-file %s: %s\n", cfg.log_file, strerror(errno));
+		config_close(&cfg);
+		return EXIT_CONFIG;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (cfg.daemon)
+		ready_fd = main_daemonize();
+	loop = uv_default_loop();
+	rv = main_start(&srv, loop, &cfg);
+	if (rv != 0)
+		server_stop(&srv);
+	else if (ready_fd >= 0 && write(ready_fd, "1", 1) != 1)
+		zk_log_warn("cannot tell the parent we are ready");
+	if (ready_fd >= 0)
+		close(ready_fd);
+	uv_run(loop, UV_RUN_DEFAULT);
+	server_close(&srv);
+	if (uv_loop_close(loop) != 0)
+		zk_log_warn("handles still open at exit");
+	if (cfg.pid_file != NULL && rv == 0)
+		unlink(cfg.pid_file);
+	zk_log_info("stopped");
+	config_close(&cfg);
+	return rv == 0 ? 0 : 1;
+}

@@ -1,0 +1,295 @@
+/* server: the zkfsd process on its libuv loop: store + repl, the client listener, the flush
+ * step, the periodic timers and the clean stop.
+ *
+ * Periodic work (STYLE.md §6):
+ *  - session_timer, every max(tickTime/2, 1) ms: session expiry (ZooKeeper's tracker checks
+ *    at tick granularity, so a session expires between timeout and timeout + tick/2 of
+ *    silence);
+ *  - container_timer, every znode.container.checkIntervalMs (60 s, ZooKeeper's default): on the
+ *    leader, empty containers and expired TTL nodes get deleteContainer transactions.
+ * The flush step is a uv_prepare: once per loop turn, after every callback of the turn ran,
+ * each dirty connection submits what it can and writes its replies and events in one write. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/zk_log.h"
+#include "zkfsd/zkfsd_int.h"
+
+static void server_on_flush(uv_prepare_t *h)
+{
+	struct zkfsd *srv = h->data;
+
+	conn_flush_all(srv);
+	if (srv->dirty == NULL)
+		uv_prepare_stop(h);
+}
+
+void server_wake_flush(struct zkfsd *srv)
+{
+	if (uv_prepare_start(&srv->flush, server_on_flush) != 0)
+		zk_log_error("cannot start the flush step");
+}
+
+static void server_on_applied(void *ctx, int64_t zxid, const struct store_txn *txn,
+			      const struct store_result *res)
+{
+	request_applied(ctx, zxid, txn, res);
+}
+
+static void server_on_session_timer(uv_timer_t *t)
+{
+	session_check_expiry(t->data);
+}
+
+/* ---- Containers and TTL nodes ------------------------------------------------------------ */
+
+struct server_gc {
+	struct repl_req req; /* Embedded submit. */
+	char *path;	     /* Owned. */
+};
+
+static void server_gc_done(struct repl_req *req, int status)
+{
+	struct server_gc *gc = req->data;
+
+	if (status != 0)
+		zk_log_warn("deleteContainer %s failed: %d (retried next period)", gc->path,
+			    status);
+	free(gc->path);
+	free(gc);
+}
+
+struct server_gc_list {
+	char **paths; /* Owned. */
+	int n, cap;   /* Used / allocated. */
+};
+
+static void server_gc_collect(void *ctx, const char *path, int32_t op)
+{
+	struct server_gc_list *l = ctx;
+
+	(void)op;
+	if (l->n == l->cap) {
+		int cap = l->cap ? l->cap * 2 : 16;
+		char **p = realloc(l->paths, sizeof(*p) * (size_t)cap);
+
+		if (p == NULL)
+			return;
+		l->paths = p;
+		l->cap = cap;
+	}
+	l->paths[l->n] = strdup(path);
+	if (l->paths[l->n] != NULL)
+		l->n++;
+}
+
+static void server_gc_submit(struct zkfsd *srv, char *path, int64_t now_ms)
+{
+	struct store_txn txn = {.type = ZK_OP_DELETE_CONTAINER, .time_ms = now_ms};
+	struct server_gc *gc = calloc(1, sizeof(*gc));
+
+	txn.op.type = ZK_OP_DELETE_CONTAINER;
+	txn.op.path = path;
+	txn.op.version = -1;
+	txn.op.ttl = -1;
+	if (gc == NULL) {
+		free(path);
+		return;
+	}
+	gc->path = path;
+	gc->req.data = gc;
+	if (repl_submit(srv->repl, &gc->req, &txn, server_gc_done) != 0) {
+		free(path);
+		free(gc);
+	}
+}
+
+static void server_on_container_timer(uv_timer_t *t)
+{
+	struct zkfsd *srv = t->data;
+	struct server_gc_list l = {0};
+	struct timespec ts;
+	int64_t now_ms;
+
+	if (repl_role(srv->repl) != REPL_LEADER)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	store_collect_expired(srv->store, now_ms, server_gc_collect, &l);
+	for (int i = 0; i < l.n; i++)
+		server_gc_submit(srv, l.paths[i], now_ms);
+	free(l.paths);
+}
+
+/* ---- Start ------------------------------------------------------------------------------- */
+
+static void server_on_signal(uv_signal_t *h, int signum)
+{
+	zk_log_info("signal %d: stopping", signum);
+	server_stop(h->data);
+}
+
+static int server_init_handles(struct zkfsd *srv)
+{
+	uv_handle_t *handles[] = {(uv_handle_t *)&srv->flush, (uv_handle_t *)&srv->session_timer,
+				  (uv_handle_t *)&srv->container_timer,
+				  (uv_handle_t *)&srv->sig_term, (uv_handle_t *)&srv->sig_int};
+
+	if (uv_prepare_init(srv->loop, &srv->flush) || uv_timer_init(srv->loop, &srv->session_timer) ||
+	    uv_timer_init(srv->loop, &srv->container_timer) ||
+	    uv_signal_init(srv->loop, &srv->sig_term) || uv_signal_init(srv->loop, &srv->sig_int))
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++)
+		handles[i]->data = srv;
+	if (uv_signal_start(&srv->sig_term, server_on_signal, SIGTERM) ||
+	    uv_signal_start(&srv->sig_int, server_on_signal, SIGINT))
+		return -EIO;
+	return 0;
+}
+
+int server_init(struct zkfsd *srv, uv_loop_t *loop, const struct config *cfg)
+{
+	struct store_config sc;
+	int rv;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->loop = loop;
+	srv->cfg = cfg;
+	srv->stats.latency_min_ms = UINT64_MAX;
+	srv->start_ms = uv_now(loop);
+	rv = server_init_handles(srv); /* First: server_stop may then run after any failure. */
+	if (rv != 0)
+		return rv;
+	store_config_init(&sc);
+	sc.max_data_len = cfg->jute_maxbuffer;
+	rv = store_create(&sc, watch_on_event, srv, &srv->store);
+	if (rv != 0)
+		return rv;
+	if (session_table_init(&srv->sessions) != 0 || watch_table_init(&srv->data_watches) != 0 ||
+	    watch_table_init(&srv->child_watches) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int server_start_repl(struct zkfsd *srv)
+{
+	const struct config *cfg = srv->cfg;
+	struct repl_server *servers = calloc((size_t)cfg->n_servers + 1, sizeof(*servers));
+	struct repl_config rc;
+	uint64_t period = cfg->tick_ms / 2 > 0 ? (uint64_t)cfg->tick_ms / 2 : 1;
+	int rv;
+
+	if (servers == NULL)
+		return -ENOMEM;
+	for (int i = 0; i < cfg->n_servers; i++)
+		servers[i] = (struct repl_server){cfg->servers[i].id, cfg->servers[i].host,
+						  cfg->servers[i].raft_port,
+						  cfg->servers[i].peer_port, cfg->servers[i].observer};
+	repl_config_init(&rc);
+	rc.data_dir = cfg->data_dir;
+	rc.id = cfg->myid;
+	rc.servers = servers;
+	rc.n_servers = cfg->n_servers;
+	rc.snapshot_threshold = cfg->snap_count;
+	rv = repl_create(srv->loop, &rc, srv->store, server_on_applied, srv, &srv->repl);
+	free(servers);
+	if (rv != 0)
+		return rv;
+	srv->repl_open = true;
+	rv = repl_start(srv->repl);
+	if (rv != 0)
+		return rv;
+	session_rebuild(srv);
+	srv->session_timer.data = srv;
+	srv->container_timer.data = srv;
+	uv_timer_start(&srv->session_timer, server_on_session_timer, period, period);
+	uv_timer_start(&srv->container_timer, server_on_container_timer,
+		       (uint64_t)cfg->container_check_ms, (uint64_t)cfg->container_check_ms);
+	return 0;
+}
+
+static void server_on_connection(uv_stream_t *s, int status)
+{
+	struct zkfsd *srv = s->data;
+
+	if (status < 0) {
+		zk_log_warn("accept: %s", uv_strerror(status));
+		return;
+	}
+	conn_accept(srv);
+}
+
+int server_listen(struct zkfsd *srv)
+{
+	const struct config *cfg = srv->cfg;
+	struct sockaddr_storage ss;
+	int rv;
+
+	if (uv_ip4_addr(cfg->client_address, cfg->client_port, (struct sockaddr_in *)&ss) != 0 &&
+	    uv_ip6_addr(cfg->client_address, cfg->client_port, (struct sockaddr_in6 *)&ss) != 0) {
+		zk_log_error("clientPortAddress %s is not an IP address", cfg->client_address);
+		return -EINVAL;
+	}
+	rv = uv_tcp_init(srv->loop, &srv->listener);
+	if (rv != 0)
+		return rv;
+	srv->listener.data = srv;
+	srv->listening = true;
+	rv = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0);
+	if (rv == 0)
+		rv = uv_listen((uv_stream_t *)&srv->listener, 1024, server_on_connection);
+	if (rv != 0) {
+		zk_log_error("cannot listen on %s:%u: %s", cfg->client_address, cfg->client_port,
+			     uv_strerror(rv));
+		return rv;
+	}
+	zk_log_info("serving clients on %s:%u, data in %s", cfg->client_address, cfg->client_port,
+		    cfg->data_dir);
+	return 0;
+}
+
+/* ---- Stop ---------------------------------------------------------------------------------- */
+
+static void server_on_repl_closed(struct repl *r)
+{
+	(void)r;
+	zk_log_info("replication closed");
+}
+
+void server_stop(struct zkfsd *srv)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	if (srv->listening) {
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		srv->listening = false;
+	}
+	conn_close_all(srv);
+	uv_close((uv_handle_t *)&srv->session_timer, NULL);
+	uv_close((uv_handle_t *)&srv->container_timer, NULL);
+	uv_close((uv_handle_t *)&srv->sig_term, NULL);
+	uv_close((uv_handle_t *)&srv->sig_int, NULL);
+	if (srv->repl_open) {
+		srv->repl_open = false;
+		repl_close(srv->repl, server_on_repl_closed);
+	}
+	/* The flush step stays open until everything else closed (write callbacks may still
+	 * reach it); server_close closes it. */
+}
+
+void server_close(struct zkfsd *srv)
+{
+	conn_flush_all(srv);
+	if (!uv_is_closing((uv_handle_t *)&srv->flush)) {
+		uv_close((uv_handle_t *)&srv->flush, NULL);
+		uv_run(srv->loop, UV_RUN_DEFAULT);
+	}
+	watch_table_close(&srv->data_watches);
+	watch_table_close(&srv->child_watches);
+	session_table_close(&srv->sessions);
+	store_destroy(srv->store);
+	srv->store = NULL;
+}

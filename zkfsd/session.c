@@ -1,0 +1,206 @@
+/* session: the live-session table of zkfsd and its expiry (ZooKeeper's SessionTrackerImpl).
+ *
+ * Sessions are created and closed only by applied transactions (createSession, closeSession),
+ * so every server's table follows the log. Liveness is local: any request or ping on the
+ * connection holding a session pushes its deadline to now + timeout. One timer, every
+ * tickTime/2 (ZooKeeper checks at tick granularity), finds sessions past their deadline; on the
+ * leader each gets a closeSession transaction (the one path that deletes ephemerals), whose
+ * apply removes it here and closes its connection. After a restart every session of the store
+ * gets a fresh full timeout, as ZooKeeper does when it loads its database. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/zk_log.h"
+#include "zkfsd/zkfsd_int.h"
+
+#define SESSION_BUCKETS 1024
+
+int session_table_init(struct session_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->buckets = calloc(SESSION_BUCKETS, sizeof(*t->buckets));
+	if (t->buckets == NULL)
+		return -ENOMEM;
+	t->n_buckets = SESSION_BUCKETS;
+	return 0;
+}
+
+void session_table_close(struct session_table *t)
+{
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct session *s = t->buckets[i], *next;
+
+		for (; s != NULL; s = next) {
+			next = s->hnext;
+			free(s);
+		}
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct session **session_bucket(struct session_table *t, int64_t id)
+{
+	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+
+	return &t->buckets[(h >> 32) & (t->n_buckets - 1)];
+}
+
+struct session *session_find(struct zkfsd *srv, int64_t id)
+{
+	for (struct session *s = *session_bucket(&srv->sessions, id); s != NULL; s = s->hnext)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+int64_t session_next_id(struct zkfsd *srv)
+{
+	if (srv->next_session_id == 0) {
+		/* ZooKeeper's SessionTrackerImpl.initializeNextSessionId: ms clock in the middle
+		 * bits, server id in the top byte, so ids of servers and restarts differ. */
+		struct timespec ts;
+		uint64_t ms;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		srv->next_session_id =
+			(int64_t)(((ms << 24) >> 8) | ((uint64_t)srv->cfg->myid << 56));
+	}
+	return srv->next_session_id++;
+}
+
+int32_t session_negotiate(const struct config *cfg, int32_t requested)
+{
+	if (requested < cfg->min_session_timeout_ms)
+		return cfg->min_session_timeout_ms;
+	if (requested > cfg->max_session_timeout_ms)
+		return cfg->max_session_timeout_ms;
+	return requested;
+}
+
+void session_touch(struct zkfsd *srv, struct session *s)
+{
+	s->deadline_ms = uv_now(srv->loop) + (uint64_t)s->timeout_ms;
+}
+
+struct session *session_add(struct zkfsd *srv, int64_t id, int32_t timeout_ms)
+{
+	struct session *s = session_find(srv, id), **bucket;
+
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return NULL;
+		s->id = id;
+		bucket = session_bucket(&srv->sessions, id);
+		s->hnext = *bucket;
+		*bucket = s;
+		srv->sessions.count++;
+	}
+	s->timeout_ms = timeout_ms;
+	s->closing = false;
+	session_touch(srv, s);
+	return s;
+}
+
+void session_remove(struct zkfsd *srv, int64_t id)
+{
+	struct session **pp = session_bucket(&srv->sessions, id), *s;
+
+	while (*pp != NULL && (*pp)->id != id)
+		pp = &(*pp)->hnext;
+	s = *pp;
+	if (s == NULL)
+		return;
+	*pp = s->hnext;
+	srv->sessions.count--;
+	if (s->conn != NULL) {
+		struct conn *conn = s->conn;
+
+		conn->session = NULL;
+		s->conn = NULL;
+		/* The closeSession reply (if this connection asked) is already queued: close
+		 * once it is written. */
+		conn->close_after_flush = true;
+		conn_mark_dirty(conn);
+	}
+	free(s);
+}
+
+/* A closeSession submitted for an expired session. */
+struct session_expiry {
+	struct repl_req req;	/* Embedded submit. */
+	struct zkfsd *srv;	/* Borrowed. */
+	int64_t id;		/* The session. */
+};
+
+/* The closeSession txn finished; on failure let the next period try again. */
+static void session_expire_cb(struct repl_req *req, int status)
+{
+	struct session_expiry *e = req->data;
+	struct session *s;
+
+	if (status != 0) {
+		zk_log_warn("closeSession for expired session 0x%llx failed: %d",
+			    (unsigned long long)e->id, status);
+		s = session_find(e->srv, e->id);
+		if (s != NULL)
+			s->closing = false;
+	}
+	free(e);
+}
+
+static void session_expire(struct zkfsd *srv, struct session *s)
+{
+	struct store_txn txn = {.type = ZK_OP_CLOSE_SESSION, .session_id = s->id, .xid = 0};
+	struct session_expiry *e = calloc(1, sizeof(*e));
+	struct timespec ts;
+	int rv;
+
+	if (e == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	txn.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	e->req.data = e;
+	e->srv = srv;
+	e->id = s->id;
+	zk_log_info("session 0x%llx expired (timeout %d ms)", (unsigned long long)s->id,
+		    s->timeout_ms);
+	rv = repl_submit(srv->repl, &e->req, &txn, session_expire_cb);
+	if (rv != 0) {
+		zk_log_warn("cannot submit closeSession for 0x%llx: %d", (unsigned long long)s->id,
+			    rv);
+		free(e);
+		return;
+	}
+	s->closing = true;
+}
+
+void session_check_expiry(struct zkfsd *srv)
+{
+	uint64_t now = uv_now(srv->loop);
+
+	if (srv->repl == NULL || repl_role(srv->repl) != REPL_LEADER)
+		return;
+	for (size_t i = 0; i < srv->sessions.n_buckets; i++)
+		for (struct session *s = srv->sessions.buckets[i]; s != NULL; s = s->hnext)
+			if (!s->closing && now > s->deadline_ms)
+				session_expire(srv, s);
+}
+
+static void session_rebuild_one(void *ctx, int64_t id, int32_t timeout_ms)
+{
+	struct zkfsd *srv = ctx;
+
+	if (session_add(srv, id, timeout_ms) == NULL)
+		zk_log_error("out of memory rebuilding session 0x%llx", (unsigned long long)id);
+}
+
+void session_rebuild(struct zkfsd *srv)
+{
+	store_session_foreach(srv->store, session_rebuild_one, srv);
+	zk_log_info("%zu session(s) restored, each with a fresh timeout", srv->sessions.count);
+}

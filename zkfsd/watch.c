@@ -1,0 +1,432 @@
+/* watch: the watch manager (Apache ZooKeeper 3.8 WatchManager + DataTree's trigger rules).
+ *
+ * Two tables, as ZooKeeper: data_watches holds getData/exists watches, PERSISTENT and
+ * PERSISTENT_RECURSIVE ones; child_watches holds getChildren watches and PERSISTENT ones.
+ * Events from the store map onto them as in DataTree:
+ *   NodeCreated, NodeDataChanged -> data table on the path;
+ *   NodeDeleted                  -> data table on the path, then child table on the path
+ *                                   (connections already notified are skipped);
+ *   NodeChildrenChanged          -> child table on the (parent) path.
+ * A data-table trigger also walks up the path for RECURSIVE watches of ancestors (only when
+ * such watches exist). A STANDARD watch fires once and is gone; a connection gets at most one
+ * event per trigger. Watches belong to connections: they go away with them. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/zk_alloc.h"
+#include "common/zk_log.h"
+#include "zkfsd/zkfsd_int.h"
+
+struct watch {
+	char *path;			/* Owned. */
+	uint64_t hash;			/* Of path. */
+	struct conn *conn;		/* Borrowed (the connection drops its watches on close). */
+	struct watch_table *table;	/* The table it is in. */
+	int kinds;			/* WATCH_* bits. */
+	struct watch *hnext;		/* Bucket chain. */
+	struct watch *cnext, *cprev;	/* conn->watches. */
+};
+
+/* Connections already notified by one trigger. */
+struct watch_notified {
+	struct conn *conns[16]; /* Inline room; beyond it, duplicates are possible but harmless
+				   for one-shot watches (each entry fires once anyway). */
+	int n;
+};
+
+#define WATCH_INITIAL_BUCKETS 256
+
+static uint64_t watch_hash(const char *path)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *path != '\0'; path++)
+		h = (h ^ (uint8_t)*path) * 1099511628211ULL;
+	return h;
+}
+
+int watch_table_init(struct watch_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->buckets = calloc(WATCH_INITIAL_BUCKETS, sizeof(*t->buckets));
+	if (t->buckets == NULL)
+		return -ENOMEM;
+	t->n_buckets = WATCH_INITIAL_BUCKETS;
+	return 0;
+}
+
+void watch_table_close(struct watch_table *t)
+{
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct watch *w = t->buckets[i], *next;
+
+		for (; w != NULL; w = next) {
+			next = w->hnext;
+			free(w->path);
+			free(w);
+		}
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct watch **watch_bucket(struct watch_table *t, uint64_t hash)
+{
+	return &t->buckets[hash & (t->n_buckets - 1)];
+}
+
+/* Double the buckets when the chains grow long; on ENOMEM keep the old ones. */
+static void watch_table_grow(struct watch_table *t)
+{
+	size_t n = t->n_buckets * 2;
+	struct watch **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct watch *w = t->buckets[i], *next;
+
+		for (; w != NULL; w = next) {
+			next = w->hnext;
+			w->hnext = b[w->hash & (n - 1)];
+			b[w->hash & (n - 1)] = w;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->n_buckets = n;
+}
+
+static struct watch *watch_find(struct watch_table *t, const char *path, uint64_t hash,
+				const struct conn *conn)
+{
+	for (struct watch *w = *watch_bucket(t, hash); w != NULL; w = w->hnext)
+		if (w->hash == hash && w->conn == conn && strcmp(w->path, path) == 0)
+			return w;
+	return NULL;
+}
+
+static void watch_set_kinds(struct watch *w, int kinds)
+{
+	if ((w->kinds & WATCH_RECURSIVE) && !(kinds & WATCH_RECURSIVE))
+		w->table->n_recursive--;
+	if (!(w->kinds & WATCH_RECURSIVE) && (kinds & WATCH_RECURSIVE))
+		w->table->n_recursive++;
+	w->kinds = kinds;
+}
+
+int watch_add(struct zkfsd *srv, struct watch_table *t, struct conn *conn, const char *path,
+	      int kind)
+{
+	uint64_t hash = watch_hash(path);
+	struct watch *w = watch_find(t, path, hash, conn), **bucket;
+
+	(void)srv;
+	if (w != NULL) {
+		watch_set_kinds(w, w->kinds | kind);
+		return 0;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL || (w->path = strdup(path)) == NULL) {
+		free(w);
+		return -ENOMEM;
+	}
+	w->hash = hash;
+	w->conn = conn;
+	w->table = t;
+	watch_set_kinds(w, kind);
+	bucket = watch_bucket(t, hash);
+	w->hnext = *bucket;
+	*bucket = w;
+	w->cnext = conn->watches;
+	if (conn->watches != NULL)
+		conn->watches->cprev = w;
+	conn->watches = w;
+	if (++t->count > 2 * t->n_buckets)
+		watch_table_grow(t);
+	return 0;
+}
+
+static void watch_unlink(struct watch *w)
+{
+	struct watch_table *t = w->table;
+	struct watch **pp = watch_bucket(t, w->hash);
+
+	while (*pp != w)
+		pp = &(*pp)->hnext;
+	*pp = w->hnext;
+	if (w->cprev != NULL)
+		w->cprev->cnext = w->cnext;
+	else
+		w->conn->watches = w->cnext;
+	if (w->cnext != NULL)
+		w->cnext->cprev = w->cprev;
+	watch_set_kinds(w, 0);
+	t->count--;
+	free(w->path);
+	free(w);
+}
+
+static bool watch_notified_has(const struct watch_notified *n, const struct conn *conn)
+{
+	for (int i = 0; i < n->n; i++)
+		if (n->conns[i] == conn)
+			return true;
+	return false;
+}
+
+static void watch_deliver(struct watch_notified *n, struct conn *conn, int type,
+			  const char *path, int64_t zxid)
+{
+	if (watch_notified_has(n, conn))
+		return;
+	if (n->n < (int)(sizeof(n->conns) / sizeof(n->conns[0])))
+		n->conns[n->n++] = conn;
+	conn_send_event(conn, type, path, zxid);
+}
+
+/* Fire the watches of @t registered exactly on @path whose kinds intersect @mask. */
+static void watch_trigger_path(struct watch_table *t, const char *path, int mask, int type,
+			       const char *event_path, int64_t zxid, struct watch_notified *n)
+{
+	uint64_t hash = watch_hash(path);
+	struct watch *w = *watch_bucket(t, hash), *next;
+
+	for (; w != NULL; w = next) {
+		next = w->hnext;
+		if (w->hash != hash || !(w->kinds & mask) || strcmp(w->path, path) != 0)
+			continue;
+		watch_deliver(n, w->conn, type, event_path, zxid);
+		if (w->kinds & WATCH_STANDARD & mask) {
+			watch_set_kinds(w, w->kinds & ~WATCH_STANDARD);
+			if (w->kinds == 0)
+				watch_unlink(w);
+		}
+	}
+}
+
+/* Fire @t for an event on @path: every watch on the path, then RECURSIVE ones above it. */
+static void watch_trigger(struct watch_table *t, int type, const char *path, int64_t zxid,
+			  struct watch_notified *n)
+{
+	char *parent;
+	size_t len;
+
+	watch_trigger_path(t, path, WATCH_STANDARD | WATCH_PERSISTENT | WATCH_RECURSIVE, type,
+			   path, zxid, n);
+	if (t->n_recursive == 0 || strcmp(path, "/") == 0)
+		return;
+	parent = strdup(path);
+	if (parent == NULL) {
+		zk_log_error("out of memory: recursive watches above %s not fired", path);
+		return;
+	}
+	for (len = strlen(parent); len > 1;) {
+		size_t slash = len - 1;
+
+		while (parent[slash] != '/')
+			slash--;
+		len = slash == 0 ? 1 : slash;
+		parent[len] = '\0';
+		watch_trigger_path(t, parent, WATCH_RECURSIVE, type, path, zxid, n);
+	}
+	free(parent);
+}
+
+void watch_on_event(void *ctx, int type, const char *path, int64_t zxid)
+{
+	struct zkfsd *srv = ctx;
+	struct watch_notified n = {.n = 0};
+
+	switch (type) {
+	case ZK_EVENT_NODE_CREATED:
+	case ZK_EVENT_NODE_DATA_CHANGED:
+		watch_trigger(&srv->data_watches, type, path, zxid, &n);
+		break;
+	case ZK_EVENT_NODE_DELETED:
+		watch_trigger(&srv->data_watches, type, path, zxid, &n);
+		watch_trigger_path(&srv->child_watches, path, WATCH_STANDARD | WATCH_PERSISTENT,
+				   type, path, zxid, &n);
+		break;
+	case ZK_EVENT_NODE_CHILDREN_CHANGED:
+		watch_trigger_path(&srv->child_watches, path, WATCH_STANDARD | WATCH_PERSISTENT,
+				   type, path, zxid, &n);
+		break;
+	default:
+		zk_log_warn("store reported unknown event type %d on %s", type, path);
+	}
+}
+
+/* Remove the kinds in @mask from @conn's watch on @path in @t. */
+static bool watch_remove_from(struct watch_table *t, struct conn *conn, const char *path,
+			      int mask, bool dry_run)
+{
+	struct watch *w = watch_find(t, path, watch_hash(path), conn);
+
+	if (w == NULL || !(w->kinds & mask))
+		return false;
+	if (dry_run)
+		return true;
+	watch_set_kinds(w, w->kinds & ~mask);
+	if (w->kinds == 0)
+		watch_unlink(w);
+	return true;
+}
+
+/* WatcherType 4 (Persistent) and 5 (PersistentRecursive) of ZooKeeper 3.6+. */
+#define WATCHER_PERSISTENT 4
+#define WATCHER_PERSISTENT_RECURSIVE 5
+
+bool watch_remove(struct zkfsd *srv, struct conn *conn, const char *path, int type,
+		  bool dry_run)
+{
+	const int all = WATCH_STANDARD | WATCH_PERSISTENT | WATCH_RECURSIVE;
+	bool found = false;
+
+	switch (type) {
+	case ZK_WATCHER_CHILDREN:
+		return watch_remove_from(&srv->child_watches, conn, path, all, dry_run);
+	case ZK_WATCHER_DATA:
+		return watch_remove_from(&srv->data_watches, conn, path, all, dry_run);
+	case ZK_WATCHER_ANY:
+		found = watch_remove_from(&srv->child_watches, conn, path, all, dry_run);
+		return watch_remove_from(&srv->data_watches, conn, path, all, dry_run) || found;
+	case WATCHER_PERSISTENT:
+		found = watch_remove_from(&srv->child_watches, conn, path, WATCH_PERSISTENT,
+					  dry_run);
+		return watch_remove_from(&srv->data_watches, conn, path, WATCH_PERSISTENT,
+					 dry_run) ||
+		       found;
+	case WATCHER_PERSISTENT_RECURSIVE:
+		return watch_remove_from(&srv->data_watches, conn, path, WATCH_RECURSIVE,
+					 dry_run);
+	default:
+		return false;
+	}
+}
+
+void watch_drop_conn(struct zkfsd *srv, struct conn *conn)
+{
+	(void)srv;
+	while (conn->watches != NULL)
+		watch_unlink(conn->watches);
+}
+
+size_t watch_count_conn(const struct conn *conn)
+{
+	size_t n = 0;
+
+	for (const struct watch *w = conn->watches; w != NULL; w = w->cnext)
+		n++;
+	return n;
+}
+
+/* setWatches for one path list. @kind: 'd' data, 'e' exist, 'c' child, 'p' persistent,
+ * 'r' recursive. */
+static int watch_set_one(struct zkfsd *srv, struct conn *conn, const char *path, char kind,
+			 int64_t rel)
+{
+	struct zk_stat st;
+	int rc = store_exists(srv->store, path, &st);
+	int64_t last = store_last_zxid(srv->store);
+
+	switch (kind) {
+	case 'd':
+		if (rc != ZK_ERR_OK)
+			conn_send_event(conn, ZK_EVENT_NODE_DELETED, path, last);
+		else if (st.mzxid > rel)
+			conn_send_event(conn, ZK_EVENT_NODE_DATA_CHANGED, path, last);
+		else
+			return watch_add(srv, &srv->data_watches, conn, path, WATCH_STANDARD);
+		return 0;
+	case 'e':
+		if (rc == ZK_ERR_OK)
+			conn_send_event(conn, ZK_EVENT_NODE_CREATED, path, last);
+		else
+			return watch_add(srv, &srv->data_watches, conn, path, WATCH_STANDARD);
+		return 0;
+	case 'c':
+		if (rc != ZK_ERR_OK)
+			conn_send_event(conn, ZK_EVENT_NODE_DELETED, path, last);
+		else if (st.pzxid > rel)
+			conn_send_event(conn, ZK_EVENT_NODE_CHILDREN_CHANGED, path, last);
+		else
+			return watch_add(srv, &srv->child_watches, conn, path, WATCH_STANDARD);
+		return 0;
+	case 'p':
+		rc = watch_add(srv, &srv->data_watches, conn, path, WATCH_PERSISTENT);
+		return rc != 0 ? rc
+			       : watch_add(srv, &srv->child_watches, conn, path, WATCH_PERSISTENT);
+	default:
+		return watch_add(srv, &srv->data_watches, conn, path, WATCH_RECURSIVE);
+	}
+}
+
+static int watch_set_list(struct zkfsd *srv, struct conn *conn, const struct jute_str_vec *v,
+			  char kind, int64_t rel)
+{
+	for (int32_t i = 0; i < v->count; i++) {
+		char *path = jute_str_dup(&v->items[i]);
+		int rv;
+
+		if (path == NULL)
+			return -ENOMEM;
+		rv = watch_set_one(srv, conn, path, kind, rel);
+		zk_free(path);
+		if (rv != 0)
+			return rv;
+	}
+	return 0;
+}
+
+int watch_set(struct zkfsd *srv, struct conn *conn, const struct jute_set_watches2 *sw)
+{
+	int rv;
+
+	rv = watch_set_list(srv, conn, &sw->data_watches, 'd', sw->relative_zxid);
+	if (rv == 0)
+		rv = watch_set_list(srv, conn, &sw->exist_watches, 'e', sw->relative_zxid);
+	if (rv == 0)
+		rv = watch_set_list(srv, conn, &sw->child_watches, 'c', sw->relative_zxid);
+	if (rv == 0)
+		rv = watch_set_list(srv, conn, &sw->persistent_watches, 'p', sw->relative_zxid);
+	if (rv == 0)
+		rv = watch_set_list(srv, conn, &sw->persistent_recursive_watches, 'r',
+				    sw->relative_zxid);
+	return rv;
+}
+
+/* wchs: "N connections watching M paths\nTotal watches:K\n" (ZooKeeper's WatchesSummary). */
+static void watch_summary(struct zkfsd *srv, struct zk_buf *out)
+{
+	size_t conns = 0, total = srv->data_watches.count + srv->child_watches.count, paths = 0;
+
+	for (struct conn *c = srv->conns; c != NULL; c = c->next)
+		if (c->watches != NULL)
+			conns++;
+	for (int ti = 0; ti < 2; ti++) {
+		struct watch_table *t = ti == 0 ? &srv->data_watches : &srv->child_watches;
+
+		for (size_t i = 0; i < t->n_buckets; i++)
+			for (struct watch *w = t->buckets[i]; w != NULL; w = w->hnext)
+				paths++;
+	}
+	zk_buf_printf(out, "%zu connections watching %zu paths\nTotal watches:%zu\n", conns,
+		      paths, total);
+}
+
+void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode)
+{
+	if (mode == 's') {
+		watch_summary(srv, out);
+		return;
+	}
+	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+		if (c->watches == NULL || c->session == NULL)
+			continue;
+		zk_buf_printf(out, "0x%llx\n", (unsigned long long)c->session->id);
+		for (struct watch *w = c->watches; w != NULL; w = w->cnext)
+			zk_buf_printf(out, "\t%s\n", w->path);
+	}
+}

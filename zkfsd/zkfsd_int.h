@@ -1,0 +1,263 @@
+/* zkfsd_int: the daemon's private types, shared by its files (server, conn, session, request,
+ * watch, fourlw). Everything here lives on the loop thread.
+ *
+ * Connection lifecycle (conn.c):
+ *
+ *   NEW --ConnectRequest--> HANDSHAKE --session created/reattached--> READY
+ *    |  \--4-letter word--> answer, CLOSING                              |
+ *    \-------------- any error, EOF, closeSession, expiry ---------> CLOSING -> freed
+ *
+ * Invariants:
+ *  1. A connection's requests form one FIFO (conn->head..tail) in arrival order; replies leave
+ *     in that order (ZooKeeper's per-session FIFO). A read executes only when every request
+ *     before it is done, so it sees every earlier write of its own session.
+ *  2. Watch events are appended to conn->out as soon as the store reports them (during apply),
+ *     so they precede the reply of the write that caused them, and of any later read.
+ *  3. A struct conn is freed only when its refs drop to 0: the TCP handle holds one, each
+ *     request holds one (a request submitted to repl stays alive until repl's callback).
+ *  4. A session points at the connection currently holding it (or NULL); the connection
+ *     points back. Closing the connection clears both. */
+#ifndef ZKFSD_INT_H
+#define ZKFSD_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "common/zk_buf.h"
+#include "proto/jute.h"
+#include "replication/replication.h"
+#include "store/store.h"
+#include "zkfsd/config.h"
+
+struct conn;
+struct request;
+struct session;
+struct watch;
+
+/* ---- Watches (watch.c) ---------------------------------------------------------------------- */
+
+enum watch_kind {
+	WATCH_STANDARD = 1,   /* One-shot: fires once, then goes away. */
+	WATCH_PERSISTENT = 2, /* addWatch PERSISTENT: fires on this path, stays. */
+	WATCH_RECURSIVE = 4,  /* addWatch PERSISTENT_RECURSIVE: this path and below, stays. */
+};
+
+/* A hash table path -> watches (ZooKeeper's WatchManager: one for data+exist, one for child). */
+struct watch_table {
+	struct watch **buckets; /* Owned. */
+	size_t n_buckets;	/* Power of two. */
+	size_t count;		/* Watches in the table. */
+	size_t n_recursive;	/* Of which WATCH_RECURSIVE: only then walk up the path. */
+};
+
+/* ---- Sessions (session.c) ------------------------------------------------------------------ */
+
+struct session {
+	int64_t id;		/* Session id. */
+	int32_t timeout_ms;	/* Negotiated timeout. */
+	uint64_t deadline_ms;	/* uv_now after which it expires. */
+	struct conn *conn;	/* Connection holding it, or NULL. */
+	bool closing;		/* closeSession submitted (expiry or request). */
+	struct session *hnext;	/* Hash chain. */
+};
+
+struct session_table {
+	struct session **buckets; /* Owned. */
+	size_t n_buckets;	  /* Power of two. */
+	size_t count;		  /* Sessions. */
+};
+
+/* ---- Server (server.c) ---------------------------------------------------------------------- */
+
+struct zkfsd_stats {
+	uint64_t packets_received; /* Frames read from clients. */
+	uint64_t packets_sent;	   /* Frames written to clients. */
+	uint64_t latency_total_ms; /* Sum of request latencies. */
+	uint64_t latency_count;	   /* Requests timed. */
+	uint64_t latency_min_ms;   /* UINT64_MAX until the first. */
+	uint64_t latency_max_ms;   /* Highest. */
+	uint64_t refused_conns;	   /* Connections refused (limits). */
+	uint64_t bad_frames;	   /* Malformed or oversized frames. */
+};
+
+struct zkfsd {
+	uv_loop_t *loop;		/* Borrowed. */
+	const struct config *cfg;	/* Borrowed. */
+	struct store *store;		/* Owned. */
+	struct repl *repl;		/* Owned until repl_close completes. */
+	uv_tcp_t listener;		/* Client port. */
+	uv_timer_t session_timer;	/* Expiry check, every tick/2. */
+	uv_timer_t container_timer;	/* Container/TTL collection. */
+	uv_prepare_t flush;		/* Writes dirty connections once per loop turn. */
+	uv_signal_t sig_term, sig_int;	/* Clean stop. */
+	struct conn *conns;		/* All connections (doubly linked). */
+	int n_conns;			/* Entries in conns. */
+	struct conn *dirty;		/* Connections with output or work to pump. */
+	struct session_table sessions;	/* Live sessions. */
+	struct watch_table data_watches;  /* getData/exists watches, persistent, recursive. */
+	struct watch_table child_watches; /* getChildren watches, persistent. */
+	int outstanding;		/* Requests in flight over all connections. */
+	int n_paused;			/* Connections that stopped reading (limits). */
+	struct zkfsd_stats stats;	/* For the 4lw. */
+	int64_t next_session_id;	/* ZooKeeper's layout: myid << 56 | time-based counter. */
+	uint64_t start_ms;		/* uv_now at start. */
+	int64_t container_interval_ms;	/* Container collection period. */
+	bool stopping;			/* A signal arrived. */
+	bool listening;			/* Listener is open. */
+	bool repl_open;			/* repl_close not called yet. */
+};
+
+/* ---- Connections (conn.c) ------------------------------------------------------------------- */
+
+enum conn_state { CONN_NEW, CONN_HANDSHAKE, CONN_READY, CONN_CLOSING };
+
+struct conn_auth {
+	char *scheme;		/* Owned. */
+	char *user;		/* Owned. */
+	struct conn_auth *next; /* List. */
+};
+
+struct conn {
+	struct zkfsd *srv;		/* Borrowed. */
+	uv_tcp_t tcp;			/* The socket. */
+	struct conn *next, *prev;	/* srv->conns. */
+	struct conn *dirty_next;	/* srv->dirty when dirty. */
+	bool dirty;			/* On srv->dirty. */
+	enum conn_state state;		/* See the diagram. */
+	int refs;			/* Invariant 3. */
+	char ip[46];			/* Peer address, for limits and logs. */
+	int port;			/* Peer port. */
+	uint8_t *rbuf;			/* Owned: bytes read, not yet framed. */
+	size_t rlen, rcap;		/* Used / allocated. */
+	struct zk_buf out;		/* Replies and events not yet handed to uv_write. */
+	size_t writing;			/* Bytes in uv_write requests not yet completed. */
+	struct request *head, *tail;	/* FIFO (invariant 1). */
+	int outstanding;		/* Requests in head..tail. */
+	bool paused;			/* uv_read_stop because of limits. */
+	bool close_after_flush;		/* Close once out is written (4lw, refused). */
+	bool omit_read_only;		/* Client sent no readOnly byte in its ConnectRequest. */
+	struct session *session;	/* Invariant 4. */
+	struct watch *watches;		/* This connection's watches (watch.c). */
+	struct conn_auth *auth;		/* Auth ids added by auth packets. */
+	int64_t last_zxid;		/* Last zxid sent (cons). */
+	int32_t last_xid;		/* Last xid answered. */
+	int32_t last_op;		/* Last opcode answered. */
+	uint64_t received, sent;	/* Packets (cons). */
+	uint64_t established_ms;	/* uv_now at accept. */
+	uint64_t lat_min, lat_max, lat_total, lat_count; /* Latency (cons). */
+};
+
+/* A request in a connection's FIFO. */
+enum request_state { REQ_QUEUED, REQ_SUBMITTED, REQ_DONE };
+
+struct request {
+	struct conn *conn;		/* Holds a ref. */
+	struct request *next;		/* FIFO. */
+	enum request_state state;
+	int32_t xid, type;		/* From the RequestHeader (type ZK_OP_CREATE_SESSION for the
+					   handshake). */
+	uint8_t *body;			/* Owned copy of the frame body (jr points into it). */
+	size_t len;			/* Its length. */
+	struct jute_request jr;		/* Decoded (not for the handshake). */
+	struct jute_connect_request connect; /* Handshake only. */
+	struct repl_req rreq;		/* Submit / barrier in flight. */
+	struct zk_buf reply;		/* The reply frame, once done. */
+	bool close_after;		/* Close the connection after this reply. */
+	uint64_t start_ms;		/* uv_now at arrival (latency). */
+};
+
+/* server.c */
+int server_init(struct zkfsd *srv, uv_loop_t *loop, const struct config *cfg);
+int server_listen(struct zkfsd *srv);
+int server_start_repl(struct zkfsd *srv);
+void server_stop(struct zkfsd *srv);
+void server_close(struct zkfsd *srv);
+/* Make sure the flush step runs at the end of this loop turn. */
+void server_wake_flush(struct zkfsd *srv);
+/* Requests finished: resume connections paused by the limits. */
+void server_resume_paused(struct zkfsd *srv);
+
+/* conn.c */
+void conn_accept(struct zkfsd *srv);
+/* Queue @conn for the flush step (output to write, queued work to pump). */
+void conn_mark_dirty(struct conn *conn);
+/* Run what can run at the head of the FIFO; @submit: also hand queued writes to repl (not
+ * allowed inside repl's applied callback). */
+void conn_pump(struct conn *conn, bool submit);
+void conn_flush_all(struct zkfsd *srv);
+/* Close now (output not yet written is dropped). @why is logged at info when not NULL. */
+void conn_close(struct conn *conn, const char *why);
+void conn_close_all(struct zkfsd *srv);
+void conn_unref(struct conn *conn);
+/* Append a watch event frame to conn->out. */
+void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid);
+/* Append a reply frame with a header only. Returns 0 or -ENOMEM. */
+int conn_reply_header(struct zk_buf *out, int32_t xid, int64_t zxid, int32_t err);
+bool conn_is_read_only_op(int32_t type);
+
+/* session.c */
+int session_table_init(struct session_table *t);
+void session_table_close(struct session_table *t);
+struct session *session_find(struct zkfsd *srv, int64_t id);
+/* A new id (leader): myid in the top byte, as ZooKeeper. */
+int64_t session_next_id(struct zkfsd *srv);
+/* Applied createSession (@id, @timeout_ms): add or refresh. Returns NULL on ENOMEM. */
+struct session *session_add(struct zkfsd *srv, int64_t id, int32_t timeout_ms);
+/* Applied closeSession: drop it and close its connection. */
+void session_remove(struct zkfsd *srv, int64_t id);
+void session_touch(struct zkfsd *srv, struct session *s);
+/* Periodic: submit closeSession for expired sessions (leader only). */
+void session_check_expiry(struct zkfsd *srv);
+/* After repl_start: every session in the store, each with a fresh full timeout. */
+void session_rebuild(struct zkfsd *srv);
+/* Clamp a requested timeout into [minSessionTimeout, maxSessionTimeout]. */
+int32_t session_negotiate(const struct config *cfg, int32_t requested);
+
+/* request.c */
+/* A whole frame arrived on a READY connection: decode and queue it (or answer/close). */
+void request_received(struct conn *conn, const uint8_t *body, size_t len);
+/* A ConnectRequest arrived on a NEW connection. */
+void request_connect(struct conn *conn, const uint8_t *body, size_t len);
+/* Execute a queued read (or ping, setWatches...) now; fills req->reply, state DONE. */
+void request_run_read(struct request *req);
+/* Submit a queued write/sync/closeSession/createSession to repl. */
+void request_submit(struct request *req);
+/* repl's applied callback (server.c forwards it). */
+void request_applied(struct zkfsd *srv, int64_t zxid, const struct store_txn *txn,
+		     const struct store_result *res);
+void request_free(struct request *req);
+/* Is this opcode executed without a transaction? */
+bool request_is_read(int32_t type);
+/* Finish @req with a header-only reply carrying @err. */
+void request_finish_err(struct request *req, int32_t err, int64_t zxid);
+
+/* watch.c */
+int watch_table_init(struct watch_table *t);
+void watch_table_close(struct watch_table *t);
+/* Register (idempotent) a watch of @kind for @conn on @path in @t. Returns 0 or -ENOMEM. */
+int watch_add(struct zkfsd *srv, struct watch_table *t, struct conn *conn, const char *path,
+	      int kind);
+/* The store's event sink: fire watches for (@type, @path). */
+void watch_on_event(void *ctx, int type, const char *path, int64_t zxid);
+/* Remove @conn's watches on @path of watcher type @type (ZK_WATCHER_*); @dry_run only checks.
+ * Returns true when at least one matched. */
+bool watch_remove(struct zkfsd *srv, struct conn *conn, const char *path, int type,
+		  bool dry_run);
+/* Drop every watch of @conn (connection closing). */
+void watch_drop_conn(struct zkfsd *srv, struct conn *conn);
+/* setWatches/setWatches2 (ZooKeeper's DataTree.setWatches). */
+int watch_set(struct zkfsd *srv, struct conn *conn, const struct jute_set_watches2 *sw);
+/* Counts for 4lw: watches of @conn. */
+size_t watch_count_conn(const struct conn *conn);
+/* wchs / wchc / wchp listings. */
+void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode);
+
+/* fourlw.c */
+/* Is this 4-byte prefix a four-letter word we know? */
+bool fourlw_is_word(const uint8_t *p);
+/* Answer @word into @out. */
+void fourlw_answer(struct zkfsd *srv, struct conn *conn, const char *word, struct zk_buf *out);
+
+#endif

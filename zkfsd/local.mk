@@ -23,3 +23,10 @@ TESTS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_config_LDADD = libzkfsd.a libcommon.a $(CMOCKA_LIBS)
+
+# The watch manager alone: the test fakes the connection's event sink and the store.
+check_PROGRAMS += tests/unit/test_watch
+TESTS += tests/unit/test_watch
+tests_unit_test_watch_SOURCES = tests/unit/test_watch.c zkfsd/watch.c
+tests_unit_test_watch_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+tests_unit_test_watch_LDADD = libproto.a libcommon.a $(CMOCKA_LIBS)

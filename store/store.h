@@ -177,7 +177,8 @@ void store_session_foreach(const struct store *s,
 
 /* Calls @cb(path, ZK_OP_DELETE_CONTAINER) for each node the leader should delete at @now_ms:
  * containers that had children (cversion > 0) and have none, and TTL nodes without children
- * whose mtime + ttl < @now_ms. Returns 0 (nothing changes; @cb must not modify the store). */
+ * whose mtime + ttl < @now_ms. Returns 0 or -ENOMEM (nothing changes; @cb must not modify the
+ * store). */
 int store_collect_expired(const struct store *s, int64_t now_ms,
 			  void (*cb)(void *ctx, const char *path, int32_t op), void *ctx);
 
@@ -200,8 +201,9 @@ int store_snapshot_write(const struct store *s, struct zk_buf *out);
  * or -ENOMEM. */
 int store_snapshot_load(struct store *s, const void *p, size_t len);
 
-/* Verify the invariants (numChildren, parent links, ephemeral lists, cversion >= 0 sanity,
- * pzxid/czxid ordering, ACL references). Returns 0 or -EBADMSG (logged). */
+/* Verify the invariants listed in store/check.c (hash lookups, numChildren and sibling links,
+ * node count, ACL reference counts, ephemeral lists, zxid ordering). Returns 0, -EBADMSG
+ * (the broken invariant is logged with its line) or -ENOMEM. */
 int store_check(const struct store *s);
 
 #endif

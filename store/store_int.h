@@ -1,0 +1,143 @@
+/* store_int.h: the private structures shared by the files of store/.
+ *
+ * Memory layout (the module's size budget is ~425 bytes per 100-byte znode, see
+ * tests/unit/bench_store_memory.c):
+ *  - a znode is one allocation holding its stat, links and its own name (not its path);
+ *    its data is a second allocation (NULL when empty);
+ *  - every node is in one hash table keyed by (parent, name), so a lookup costs one probe per
+ *    path component; children of a node form a doubly linked sibling list for listing and O(1)
+ *    unlink;
+ *  - ACL lists live once in an interned, reference-counted table (nodes keep a 32-bit index):
+ *    nearly every node shares world:anyone;
+ *  - each session keeps an array of its ephemerals; a node remembers its index in it.
+ *
+ * Counters follow ZooKeeper's internal (persisted) stat: `cversion` counts child *creates* only
+ * and is also the next sequential suffix; the cversion a client sees is 2 * cversion -
+ * numChildren (DataNode.copyStat), i.e. creates + deletes. `owner` is ZooKeeper's internal
+ * ephemeralOwner: a session id, STORE_OWNER_CONTAINER, or STORE_OWNER_TTL_BITS | ttl; clients
+ * see 0 for containers and TTL nodes. */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "store/store.h"
+
+#define STORE_OWNER_CONTAINER INT64_MIN
+#define STORE_OWNER_TTL_BITS ((int64_t)0xff00000000000000ULL)
+#define STORE_OWNER_TTL_MASK ((int64_t)0x000000ffffffffffLL)
+
+/* Kinds of node by internal owner (ZooKeeper's EphemeralType). */
+enum store_kind { STORE_KIND_PERSISTENT, STORE_KIND_EPHEMERAL, STORE_KIND_CONTAINER, STORE_KIND_TTL };
+
+struct znode {
+	struct znode *parent;	 /* NULL for "/". */
+	struct znode *hnext;	 /* Next in the hash bucket. */
+	struct znode *child;	 /* First child. */
+	struct znode *next;	 /* Next sibling. */
+	struct znode *prev;	 /* Previous sibling. */
+	uint8_t *data;		 /* Owned; NULL when data_len is 0. */
+	int64_t czxid, mzxid, pzxid, ctime, mtime;
+	int64_t owner;		 /* Internal ephemeralOwner (see above). */
+	int32_t version;
+	int32_t cversion;	 /* Child creates (internal); sequence counter. */
+	int32_t aversion;
+	int32_t num_children;
+	int32_t data_len;
+	uint32_t acl;		 /* Index into the ACL table. */
+	uint32_t hash;		 /* Hash of (parent, name). */
+	uint32_t eph_idx;	 /* Index in the owner session's ephemeral array. */
+	uint32_t name_len;
+	char name[];		 /* NUL-terminated; "" for "/". */
+};
+
+/* One interned ACL list. */
+struct store_acl_entry {
+	struct store_acl *acl; /* Owned (strings too); NULL for a free slot. */
+	int32_t n;
+	uint32_t refs;	       /* Nodes using it (+ pins held by an in-flight txn). */
+	uint64_t hash;
+};
+
+struct store_session {
+	int64_t id;
+	int32_t timeout_ms;
+	uint8_t passwd[ZK_SESSION_PASSWD_LEN];
+	struct store_session *hnext;
+	struct znode **eph;    /* Owned array of the session's ephemerals. */
+	uint32_t n_eph, cap_eph;
+};
+
+struct store {
+	struct store_config cfg;
+	store_event_cb cb;
+	void *cb_ctx;
+	struct znode *root;
+	struct znode **buckets;	/* Node hash table (power of two). */
+	uint32_t n_buckets;
+	uint64_t n_nodes;
+	struct store_acl_entry *acls; /* ACL table, indexed by znode.acl. */
+	uint32_t n_acls, cap_acls;
+	struct store_session **sbuckets; /* Session hash table (power of two). */
+	uint32_t n_sbuckets, n_sessions;
+	int64_t last_zxid;
+};
+
+/* store.c */
+int store_init_tree(struct store *s);
+
+/* znode.c */
+uint64_t store_mix64(uint64_t x);
+uint32_t znode_hash(const struct znode *parent, const char *name, size_t len);
+struct znode *znode_lookup_child(const struct store *s, const struct znode *parent, const char *name,
+				 size_t len);
+struct znode *znode_lookup_child2(const struct store *s, const struct znode *parent, const char *a,
+				  size_t alen, const char *b, size_t blen);
+struct znode *znode_lookup(const struct store *s, const char *path);
+struct znode *znode_lookup_parent(const struct store *s, const char *path, const char **name);
+struct znode *znode_new(const char *name, size_t len);
+void znode_free(struct znode *n);
+int znode_reserve(struct store *s, uint64_t extra);
+void znode_link(struct store *s, struct znode *parent, struct znode *n);
+void znode_unlink(struct store *s, struct znode *n);
+void znode_stat(const struct znode *n, struct zk_stat *st);
+enum store_kind znode_kind(const struct znode *n);
+enum store_kind znode_kind_of_owner(int64_t owner);
+int znode_path(const struct znode *n, struct zk_buf *out);
+void znode_free_tree(struct store *s);
+int znode_foreach_preorder(const struct store *s, int (*cb)(void *ctx, const struct znode *n),
+			   void *ctx);
+
+/* acl.c (in znode.c) */
+int store_acl_intern(struct store *s, const struct store_acl *acl, int32_t n, uint32_t *idx);
+void store_acl_ref(struct store *s, uint32_t idx);
+void store_acl_unref(struct store *s, uint32_t idx);
+void store_acl_free_all(struct store *s);
+
+/* digest.c */
+uint32_t store_crc32c(uint32_t crc, const void *p, size_t len);
+
+/* txn_codec.c */
+struct store_pb_allocator {
+	ProtobufCAllocator a;
+	bool failed; /* An allocation failed (so a NULL unpack is -ENOMEM, not corruption). */
+};
+ProtobufCAllocator *store_pb_allocator_init(struct store_pb_allocator *pa);
+
+/* session.c */
+struct store_session *session_find(const struct store *s, int64_t id);
+int session_reserve(struct store *s);
+struct store_session *session_new(int64_t id);
+void session_insert(struct store *s, struct store_session *ss);
+void session_remove(struct store *s, struct store_session *ss);
+void session_free(struct store_session *ss);
+int session_eph_reserve(struct store_session *ss);
+void session_eph_add(struct store_session *ss, struct znode *n);
+void session_eph_del(struct store_session *ss, struct znode *n);
+void session_free_all(struct store *s);
+
+#endif

@@ -1,0 +1,291 @@
+/* txn_codec.c: struct store_txn <-> protobuf-c StoreTxn (proto/store.proto), the bytes of one
+ * Raft log entry. Decoding keeps the unpacked message and points the txn into it (protobuf-c
+ * strings are NUL-terminated), so a decoded txn is two allocations plus the message. */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "common/zk_alloc.h"
+#include "common/zk_log.h"
+#include "proto/store.pb-c.h"
+#include "store/store_int.h"
+
+static void *pb_alloc(void *data, size_t size)
+{
+	void *p = zk_malloc(size);
+
+	if (p == NULL)
+		((struct store_pb_allocator *)data)->failed = true;
+	return p;
+}
+
+static void pb_free(void *data, void *p)
+{
+	(void)data;
+	zk_free(p);
+}
+
+/* protobuf-c's unpack answers NULL both for bad bytes and for a failed allocation: this
+ * allocator remembers which. */
+ProtobufCAllocator *store_pb_allocator_init(struct store_pb_allocator *pa)
+{
+	pa->a.alloc = pb_alloc;
+	pa->a.free = pb_free;
+	pa->a.allocator_data = pa;
+	pa->failed = false;
+	return &pa->a;
+}
+
+/* ---- encode ------------------------------------------------------------------------------ */
+
+/* The protobuf view of one op; ACL messages and pointers come from @acl_msgs/@acl_ptrs. */
+static void op_to_msg(const struct store_op *op, StoreOp *m, StoreAcl *acl_msgs,
+		      StoreAcl **acl_ptrs)
+{
+	int32_t i;
+
+	store_op__init(m);
+	m->type = op->type;
+	m->path = (char *)(op->path != NULL ? op->path : "");
+	m->data_null = op->data_len < 0;
+	m->data.len = op->data_len > 0 ? (size_t)op->data_len : 0;
+	m->data.data = (uint8_t *)op->data;
+	m->version = op->version;
+	m->mode = op->mode;
+	m->ttl = op->ttl;
+	for (i = 0; i < op->n_acl; i++) {
+		store_acl__init(&acl_msgs[i]);
+		acl_msgs[i].perms = op->acl[i].perms;
+		acl_msgs[i].scheme = op->acl[i].scheme;
+		acl_msgs[i].id = op->acl[i].id;
+		acl_ptrs[i] = &acl_msgs[i];
+	}
+	m->n_acl = op->n_acl > 0 ? (size_t)op->n_acl : 0;
+	m->acl = acl_ptrs;
+}
+
+static bool txn_type_known(int32_t type)
+{
+	switch (type) {
+	case ZK_OP_CREATE:
+	case ZK_OP_CREATE2:
+	case ZK_OP_CREATE_CONTAINER:
+	case ZK_OP_CREATE_TTL:
+	case ZK_OP_DELETE:
+	case ZK_OP_DELETE_CONTAINER:
+	case ZK_OP_SET_DATA:
+	case ZK_OP_SET_ACL:
+	case ZK_OP_CHECK:
+	case ZK_OP_MULTI:
+	case ZK_OP_CREATE_SESSION:
+	case ZK_OP_CLOSE_SESSION:
+		return true;
+	}
+	return false;
+}
+
+/* Scratch space for the protobuf view of a txn: one block holding the op messages, their
+ * pointers, and every ACL message and pointer. */
+struct encode_scratch {
+	StoreOp *ops;
+	StoreOp **op_ptrs;
+	StoreAcl *acls;
+	StoreAcl **acl_ptrs;
+	void *block;
+};
+
+static int scratch_alloc(const struct store_txn *txn, struct encode_scratch *sc)
+{
+	size_t n_ops = (size_t)(txn->n_ops > 0 ? txn->n_ops : 0) + 1, n_acl = 0, i;
+	char *p;
+
+	n_acl += txn->op.n_acl > 0 ? (size_t)txn->op.n_acl : 0;
+	for (i = 0; i + 1 < n_ops; i++)
+		n_acl += txn->ops[i].n_acl > 0 ? (size_t)txn->ops[i].n_acl : 0;
+	p = zk_malloc(n_ops * (sizeof(StoreOp) + sizeof(StoreOp *)) +
+		      n_acl * (sizeof(StoreAcl) + sizeof(StoreAcl *)) + 1);
+	if (p == NULL)
+		return -ENOMEM;
+	sc->block = p;
+	sc->ops = (StoreOp *)p;
+	sc->acls = (StoreAcl *)(p + n_ops * sizeof(StoreOp));
+	sc->op_ptrs = (StoreOp **)(p + n_ops * sizeof(StoreOp) + n_acl * sizeof(StoreAcl));
+	sc->acl_ptrs = (StoreAcl **)((char *)sc->op_ptrs + n_ops * sizeof(StoreOp *));
+	return 0;
+}
+
+int store_txn_encode(const struct store_txn *txn, struct zk_buf *out)
+{
+	StoreTxn m = STORE_TXN__INIT;
+	struct encode_scratch sc;
+	size_t acl_at = 0, size;
+	int32_t i;
+	int rc;
+
+	if (!txn_type_known(txn->type) || txn->n_ops < 0)
+		return -EINVAL;
+	rc = scratch_alloc(txn, &sc);
+	if (rc != 0)
+		return rc;
+	m.type = txn->type;
+	m.session_id = txn->session_id;
+	m.xid = txn->xid;
+	m.time_ms = txn->time_ms;
+	m.session_timeout_ms = txn->session_timeout_ms;
+	m.passwd.len = ZK_SESSION_PASSWD_LEN;
+	m.passwd.data = (uint8_t *)txn->passwd;
+	if (txn->type != ZK_OP_MULTI && txn->type != ZK_OP_CREATE_SESSION &&
+	    txn->type != ZK_OP_CLOSE_SESSION) {
+		op_to_msg(&txn->op, &sc.ops[0], sc.acls, sc.acl_ptrs);
+		acl_at += sc.ops[0].n_acl;
+		m.op = &sc.ops[0];
+	}
+	for (i = 0; txn->type == ZK_OP_MULTI && i < txn->n_ops; i++) {
+		op_to_msg(&txn->ops[i], &sc.ops[i + 1], sc.acls + acl_at, sc.acl_ptrs + acl_at);
+		acl_at += sc.ops[i + 1].n_acl;
+		sc.op_ptrs[i] = &sc.ops[i + 1];
+	}
+	if (txn->type == ZK_OP_MULTI) {
+		m.n_ops = (size_t)txn->n_ops;
+		m.ops = sc.op_ptrs;
+	}
+	size = store_txn__get_packed_size(&m);
+	rc = zk_buf_reserve(out, size);
+	if (rc == 0) {
+		store_txn__pack(&m, out->data + out->len);
+		out->len += size;
+	}
+	zk_free(sc.block);
+	return rc;
+}
+
+/* ---- decode ------------------------------------------------------------------------------ */
+
+/* A decoded txn: the public struct, the protobuf message it points into, its arrays. */
+struct decoded_txn {
+	struct store_txn txn;
+	StoreTxn *msg;
+	struct store_op *ops;
+	struct store_acl *acls;
+};
+
+static size_t msg_acl_count(const StoreTxn *m)
+{
+	size_t n = m->op != NULL ? m->op->n_acl : 0, i;
+
+	for (i = 0; i < m->n_ops; i++)
+		n += m->ops[i]->n_acl;
+	return n;
+}
+
+/* Fill @op from @m; the ACL entries go to @acls. -EBADMSG when a length does not fit. */
+static int op_from_msg(const StoreOp *m, struct store_op *op, struct store_acl *acls)
+{
+	size_t i;
+
+	if (m->data.len > INT32_MAX || m->n_acl > INT32_MAX || (m->data_null && m->data.len > 0))
+		return ZK_CORRUPT();
+	op->type = m->type;
+	op->path = m->path;
+	op->data = m->data.len > 0 ? m->data.data : NULL;
+	op->data_len = m->data_null ? -1 : (int32_t)m->data.len;
+	op->version = m->version;
+	op->mode = m->mode;
+	op->ttl = m->ttl;
+	for (i = 0; i < m->n_acl; i++) {
+		acls[i].perms = m->acl[i]->perms;
+		acls[i].scheme = m->acl[i]->scheme;
+		acls[i].id = m->acl[i]->id;
+	}
+	op->acl = acls;
+	op->n_acl = (int32_t)m->n_acl;
+	return 0;
+}
+
+static int txn_from_msg(struct decoded_txn *d)
+{
+	const StoreTxn *m = d->msg;
+	struct store_txn *txn = &d->txn;
+	size_t i, acl_at = 0;
+	int rc = 0;
+
+	bool single = m->type != ZK_OP_MULTI && m->type != ZK_OP_CREATE_SESSION &&
+		      m->type != ZK_OP_CLOSE_SESSION;
+
+	if (!txn_type_known(m->type) || m->n_ops > INT32_MAX ||
+	    (m->passwd.len != 0 && m->passwd.len != ZK_SESSION_PASSWD_LEN) ||
+	    single != (m->op != NULL) || (m->type != ZK_OP_MULTI && m->n_ops != 0))
+		return ZK_CORRUPT();
+	txn->type = m->type;
+	txn->session_id = m->session_id;
+	txn->xid = m->xid;
+	txn->time_ms = m->time_ms;
+	txn->session_timeout_ms = m->session_timeout_ms;
+	if (m->passwd.len == ZK_SESSION_PASSWD_LEN)
+		memcpy(txn->passwd, m->passwd.data, ZK_SESSION_PASSWD_LEN);
+	if (m->op != NULL) {
+		rc = op_from_msg(m->op, &txn->op, d->acls);
+		acl_at = m->op->n_acl;
+	} else {
+		txn->op.type = m->type;
+		txn->op.path = "";
+		txn->op.version = -1;
+		txn->op.ttl = -1;
+	}
+	for (i = 0; i < m->n_ops && rc == 0; i++) {
+		rc = op_from_msg(m->ops[i], &d->ops[i], d->acls + acl_at);
+		acl_at += m->ops[i]->n_acl;
+	}
+	txn->ops = d->ops;
+	txn->n_ops = (int32_t)m->n_ops;
+	return rc;
+}
+
+int store_txn_decode(const void *p, size_t len, struct store_txn **out)
+{
+	struct decoded_txn *d = zk_calloc(1, sizeof(*d));
+	struct store_pb_allocator pa;
+	size_t n_acl;
+	int rc;
+
+	if (d == NULL)
+		return -ENOMEM;
+	d->msg = store_txn__unpack(store_pb_allocator_init(&pa), len, p);
+	if (d->msg == NULL) {
+		rc = pa.failed ? -ENOMEM : ZK_CORRUPT();
+		goto err_after_alloc;
+	}
+	n_acl = msg_acl_count(d->msg);
+	d->ops = zk_calloc(d->msg->n_ops + 1, sizeof(*d->ops));
+	d->acls = zk_calloc(n_acl + 1, sizeof(*d->acls));
+	if (d->ops == NULL || d->acls == NULL) {
+		rc = -ENOMEM;
+		goto err_after_unpack;
+	}
+	rc = txn_from_msg(d);
+	if (rc != 0)
+		goto err_after_unpack;
+	*out = &d->txn;
+	return 0;
+
+err_after_unpack:
+	store_txn_free(&d->txn);
+	return rc;
+err_after_alloc:
+	zk_free(d);
+	return rc;
+}
+
+void store_txn_free(struct store_txn *txn)
+{
+	struct decoded_txn *d;
+
+	if (txn == NULL)
+		return;
+	d = (struct decoded_txn *)((char *)txn - offsetof(struct decoded_txn, txn));
+	if (d->msg != NULL)
+		store_txn__free_unpacked(d->msg, zk_alloc_protobuf());
+	zk_free(d->ops);
+	zk_free(d->acls);
+	zk_free(d);
+}

@@ -19,16 +19,33 @@
 
 int repl_fsm_skipped;
 
+int repl_entry_unpad(const struct raft_buffer *buf, size_t *len)
+{
+	const uint8_t *p = buf->base;
+	uint8_t pad;
+
+	if (buf->len == 0 || buf->len % 8 != 0)
+		return -EBADMSG;
+	pad = p[buf->len - 1];
+	if (pad < 1 || pad > 8)
+		return -EBADMSG;
+	*len = buf->len - pad;
+	return 0;
+}
+
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
 	struct repl_fsm *f = fsm->data;
 	int64_t zxid = (int64_t)f->raft->last_applied + 1;
 	struct store_txn *txn;
 	struct store_result res;
+	size_t len = 0;
 	int rv;
 
 	*result = NULL;
-	rv = store_txn_decode(buf->base, buf->len, &txn);
+	rv = repl_entry_unpad(buf, &len);
+	if (rv == 0)
+		rv = store_txn_decode(buf->base, len, &txn);
 	if (rv == -ENOMEM)
 		return RAFT_NOMEM;
 	if (rv != 0) {
@@ -73,6 +90,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 	}
 	out->base = zk_buf_steal(&b, &len);
 	out->len = len;
+	f->last_snapshot_len = len;
 	*bufs = out;
 	*n_bufs = 1;
 	f->n_snapshots++;
@@ -109,6 +127,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 			     strerror(-rv));
 		return RAFT_CORRUPT;
 	}
+	f->last_snapshot_len = buf->len;
 	raft_free(buf->base);
 	zk_log_info("store restored from a snapshot: last zxid %lld, %llu nodes",
 		    (long long)store_last_zxid(f->store),

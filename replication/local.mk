@@ -21,3 +21,13 @@ proto/peer.pb-c.h: proto/peer.pb-c.c
 
 # Link order for users of librepl.a (zkfsd, tests).
 REPL_LIBS = librepl.a libstore.a libproto.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS)
+
+# Replication tests. The fake store (tests/unit/repl_fake_store.c) isolates replication from
+# the tree: what is measured and tested here is libraft + the FSM glue.
+REPL_FAKE_LIBS = librepl.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS)
+check_PROGRAMS += tests/unit/test_replication
+TESTS += tests/unit/test_replication
+tests_unit_test_replication_SOURCES = tests/unit/test_replication.c tests/unit/test_repl_util.h \
+	tests/unit/repl_fake_store.c
+tests_unit_test_replication_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+tests_unit_test_replication_LDADD = $(REPL_FAKE_LIBS) $(CMOCKA_LIBS)

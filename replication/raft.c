@@ -18,11 +18,15 @@
  * Lifecycle (one struct repl):
  *   CREATED --repl_start--> STARTED --repl_close--> [TRANSFERRING] --> CLOSING --> freed
  *   CREATED/failed start --repl_close--> CLOSING --> freed
- * CLOSING closes, in order: the forwarder (fails its requests), libraft (raft_close: the uv io
- * and its transport), the poll timer; the user's close callback then runs and r is freed. */
+ * CLOSING closes, in order: the forwarder (fails its requests), then waits (bounded) for the
+ * local appends in flight to complete, then libraft (raft_close: the uv io and its transport),
+ * the poll timer; the user's close callback then runs and r is freed. The wait is not only
+ * politeness: libraft 0.15 frees an append request twice when raft_close cancels appends that
+ * wait for their first open segment (seen under ASan in tests/unit/test_replication). */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "common/zk_alloc.h"
 #include "common/zk_buf.h"
@@ -30,6 +34,15 @@
 #include "replication/replication_int.h"
 
 #define REPL_CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* libraft's open segments are preallocated files of this size (raft_uv_set_segment_size). */
+#define REPL_SEGMENT_SIZE (8u << 20)
+/* Writes are refused (-ENOSPC) while the data dir has less free space than this: a few open
+ * segments plus room for a snapshot. Reason: libraft 0.15 mishandles a failed segment
+ * allocation (ENOSPC): only the first two pending writes get an error, the others never
+ * complete and the instance later crashes (seen in tests/unit/test_replication full_disk), so
+ * zkfsd must not let libraft run out of space. */
+#define REPL_MIN_FREE ((uint64_t)4 * REPL_SEGMENT_SIZE)
 
 int repl_errno(int raft_rv)
 {
@@ -258,6 +271,10 @@ static int init_io(struct repl *r)
 		return repl_errno(rv);
 	}
 	r->io_ready = true;
+	/* libraft's auto-recovery renames a corrupt segment aside and starts without it, which
+	 * silently drops acknowledged writes: refuse to start instead (repl_start's error). */
+	raft_uv_set_auto_recovery(&r->io, false);
+	raft_uv_set_segment_size(&r->io, REPL_SEGMENT_SIZE);
 	rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.id, r->address);
 	if (rv != 0) {
 		zk_log_error("replication: raft_init: %s", raft_errmsg(&r->raft));
@@ -276,6 +293,28 @@ static void tune(struct repl *r)
 	raft_set_snapshot_threshold(&r->raft, r->cfg.snapshot_threshold);
 	raft_set_snapshot_trailing(&r->raft, r->cfg.snapshot_trailing);
 	raft_set_pre_vote(&r->raft, true);
+}
+
+/* Free space check of the data dir: sets r->disk_low (logged on each change). */
+static int check_space(struct repl *r)
+{
+	uint64_t need = REPL_MIN_FREE + 2 * (uint64_t)r->fsm_state.last_snapshot_len;
+	struct statvfs st;
+	uint64_t avail;
+	bool low;
+
+	if (statvfs(r->data_dir, &st) != 0)
+		return 0;
+	avail = (uint64_t)st.f_bavail * st.f_frsize;
+	low = avail < need;
+	if (low != r->disk_low)
+		zk_log_write(low ? ZK_LOG_LEVEL_ERROR : ZK_LOG_LEVEL_INFO, __FILE__, __LINE__,
+			     "replication: data dir %s has %llu KiB free, %s %llu KiB: writes %s",
+			     r->data_dir, (unsigned long long)(avail >> 10),
+			     low ? "below" : "back above", (unsigned long long)(need >> 10),
+			     low ? "refused (ENOSPC)" : "accepted again");
+	r->disk_low = low;
+	return low ? -ENOSPC : 0;
 }
 
 static void poll_leader(struct repl *r)
@@ -299,6 +338,7 @@ static void timer_cb(uv_timer_t *t)
 	struct repl *r = t->data;
 
 	poll_leader(r);
+	check_space(r);
 	if (r->fwd != NULL)
 		repl_fwd_tick(r->fwd);
 }
@@ -308,6 +348,9 @@ int repl_start(struct repl *r)
 	uint64_t t0 = uv_hrtime();
 	int rv;
 
+	rv = check_space(r);
+	if (rv != 0)
+		return rv;
 	rv = init_io(r);
 	if (rv != 0)
 		return rv;
@@ -382,14 +425,27 @@ void repl_wait_applied(struct repl *r, struct repl_req *req, int64_t index)
 		r->waiting = req;
 }
 
+static void drained(uv_timer_t *t);
+
+/* One local append or barrier finished: a draining close goes on, from the next loop
+ * iteration since we are inside a libraft callback that still uses its io afterwards. */
+static void inflight_done(struct repl *r)
+{
+	r->inflight--;
+	if (r->draining && r->inflight == 0)
+		uv_timer_start(&r->timer, drained, 0, 0);
+}
+
 static void apply_cb(struct raft_apply *a, int status, void *result)
 {
 	struct repl_req *req = REPL_CONTAINER(a, struct repl_req, raft.apply);
+	struct repl *r = req->repl;
 
 	if (status == 0 && result == &repl_fsm_skipped)
 		repl_req_done(req, -EBADMSG);
 	else
 		repl_req_done(req, repl_errno(status));
+	inflight_done(r);
 }
 
 static int check_open(struct repl *r)
@@ -398,6 +454,8 @@ static int check_open(struct repl *r)
 		return -ECANCELED;
 	if (!r->started)
 		return -ENOTCONN;
+	if (r->disk_low)
+		return -ENOSPC;
 	return 0;
 }
 
@@ -412,23 +470,30 @@ static void req_init(struct repl *r, struct repl_req *req, int kind, repl_req_cb
 	req->next = req->prev = NULL;
 }
 
-/* Append @len bytes at @p on the leader; the buffer is copied into raft's heap, since libraft
- * frees entries it owns with raft_free. */
+/* Append @len bytes at @p on the leader. libraft's segment encoder needs entry lengths that
+ * are multiples of 8 (src/uv_segment.c uvSegmentBufferAppend, asserted only in debug builds;
+ * a release build writes segments it cannot read back), so the entry is the txn, 0-7 zero
+ * bytes, and one last byte holding the pad length (1-8): see repl_entry_unpad. The copy goes
+ * to raft's heap since libraft frees the entries it owns with raft_free. */
 int repl_append_local(struct repl *r, struct repl_req *req, const void *p, size_t len)
 {
+	size_t pad = 8 - len % 8;
 	struct raft_buffer buf;
 	int rv;
 
-	buf.len = len;
-	buf.base = raft_malloc(len == 0 ? 1 : len);
+	buf.len = len + pad;
+	buf.base = raft_malloc(buf.len);
 	if (buf.base == NULL)
 		return -ENOMEM;
 	memcpy(buf.base, p, len);
+	memset((uint8_t *)buf.base + len, 0, pad - 1);
+	((uint8_t *)buf.base)[buf.len - 1] = (uint8_t)pad;
 	rv = raft_apply(&r->raft, &req->raft.apply, &buf, 1, apply_cb);
 	if (rv != 0) {
 		raft_free(buf.base);
 		return repl_errno(rv);
 	}
+	r->inflight++;
 	return 0;
 }
 
@@ -460,13 +525,20 @@ out:
 static void barrier_cb(struct raft_barrier *b, int status)
 {
 	struct repl_req *req = REPL_CONTAINER(b, struct repl_req, raft.barrier);
+	struct repl *r = req->repl;
 
 	repl_req_done(req, repl_errno(status));
+	inflight_done(r);
 }
 
 int repl_barrier_local(struct repl *r, struct repl_req *req)
 {
-	return repl_errno(raft_barrier(&r->raft, &req->raft.barrier, barrier_cb));
+	int rv = raft_barrier(&r->raft, &req->raft.barrier, barrier_cb);
+
+	if (rv != 0)
+		return repl_errno(rv);
+	r->inflight++;
+	return 0;
 }
 
 int repl_barrier(struct repl *r, struct repl_req *req, repl_req_cb cb)
@@ -586,14 +658,39 @@ static void close_unstarted_io(struct repl *r)
 	io_closed(r);
 }
 
-static void close_raft(struct repl *r)
+static void close_libraft(struct repl *r)
 {
+	uv_timer_stop(&r->timer);
+	r->draining = false;
 	while (r->waiting != NULL)
 		repl_req_done(r->waiting, -ECANCELED);
 	if (r->raft_ready)
 		raft_close(&r->raft, raft_closed);
 	else
 		close_unstarted_io(r);
+}
+
+static void drain_deadline(uv_timer_t *t)
+{
+	struct repl *r = t->data;
+
+	zk_log_warn("replication: %u write(s) still in flight at close", r->inflight);
+	close_libraft(r);
+}
+
+static void drained(uv_timer_t *t)
+{
+	close_libraft(t->data);
+}
+
+static void close_raft(struct repl *r)
+{
+	if (r->inflight == 0) {
+		close_libraft(r);
+		return;
+	}
+	r->draining = true;
+	uv_timer_start(&r->timer, drain_deadline, 5000, 0);
 }
 
 static void close_continue(struct repl *r)

@@ -120,7 +120,9 @@ struct repl_req {
  * with its own wall clock (time_ms); a txn submitted on the leader keeps the caller's time_ms.
  * @req: embedded by the caller, must stay valid until @cb(req, status) (see the status list at
  * the top). Returns 0 (cb will fire), -ENOTCONN (no leader known), -ECANCELED (closing),
- * -EINVAL (txn not encodable) or -ENOMEM; on an error return cb never fires. */
+ * -ENOSPC (the data dir is nearly full: writes are refused until space is freed, checked
+ * every heartbeat), -EINVAL (txn not encodable) or -ENOMEM; on an error return cb never
+ * fires. */
 int repl_submit(struct repl *r, struct repl_req *req, const struct store_txn *txn,
 		repl_req_cb cb);
 

@@ -30,12 +30,16 @@ struct repl_fsm {
 	void *after_apply_arg;
 	bool started;		   /* false while raft_start restores: no replaced() then. */
 	uint64_t n_snapshots;	   /* Snapshots taken (tests). */
+	size_t last_snapshot_len;  /* Bytes of the last snapshot taken (disk space check). */
 	uint64_t n_skipped;	   /* Entries that did not decode (logged, applied as no-ops). */
 };
 
 /* Fill @out with the fsm callbacks over @state (both owned by the caller). */
 void repl_fsm_init(struct raft_fsm *out, struct repl_fsm *state, struct store *store,
 		   repl_applied_cb applied, void *ctx);
+
+/* Length of the txn inside a log entry (see repl_append_local). Returns 0 or -EBADMSG. */
+int repl_entry_unpad(const struct raft_buffer *buf, size_t *len);
 
 /* Result pointer handed to raft_apply callbacks for an entry that did not decode. */
 extern int repl_fsm_skipped;
@@ -66,6 +70,9 @@ struct repl {
 	struct repl_fwd *fwd;	     /* forward.c; NULL for a standalone server. */
 	struct raft_transfer transfer;
 	bool transferring;
+	bool disk_low;		     /* Free space under repl_min_free: writes refused. */
+	unsigned inflight;	     /* Local raft_apply/raft_barrier not completed yet. */
+	bool draining;		     /* Closing: waiting for inflight to reach 0. */
 	void (*close_cb)(struct repl *r);
 	int pending_closes;	     /* Handles and libraft closes still to complete. */
 };

@@ -1,0 +1,202 @@
+/* test_repl_util.h: shared fixture of the replication tests: a loop, a store, a repl on a
+ * data dir, helpers that drive the loop to a deadline (never a sleep), and a record of the
+ * store digest after every applied zxid (to check that a recovered store is a true prefix). */
+#ifndef TEST_REPL_UTIL_H
+#define TEST_REPL_UTIL_H
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/zk_alloc.h"
+#include "replication/replication.h"
+#include "store/store.h"
+
+#define TR_MAX_ZXID 20000
+
+struct tr_node {
+	uv_loop_t *loop;
+	struct repl_config cfg;
+	struct store *store;
+	struct repl *repl;
+	int64_t last_zxid_seen;	    /* applied_cb: last zxid (checks log order). */
+	uint64_t n_applied;
+	uint64_t *digest_at;	    /* digest_at[zxid] after applying zxid (0 = not seen). */
+	bool *seen_xid;		    /* applied_cb saw the txn with this xid. */
+	int early_done;		    /* Requests completed before their applied_cb (must stay 0). */
+	bool closed;
+};
+
+static inline void tr_applied(void *ctx, int64_t zxid, const struct store_txn *txn,
+			      const struct store_result *res)
+{
+	struct tr_node *n = ctx;
+
+	(void)res;
+	if (txn->xid >= 0 && txn->xid < TR_MAX_ZXID)
+		n->seen_xid[txn->xid] = true;
+	assert_true(zxid > n->last_zxid_seen);
+	n->last_zxid_seen = zxid;
+	n->n_applied++;
+	if (zxid < TR_MAX_ZXID)
+		n->digest_at[zxid] = store_digest(n->store);
+}
+
+static inline void tr_tick(uv_timer_t *t)
+{
+	(void)t;
+}
+
+/* Run @loop until *@flag is true or @ms elapse; returns *@flag. */
+static inline bool tr_run_until(uv_loop_t *loop, const bool *flag, unsigned ms)
+{
+	uint64_t deadline = uv_hrtime() + (uint64_t)ms * 1000000;
+	uv_timer_t t;
+
+	/* A timer keeps uv_run from blocking forever when nothing else is pending. */
+	uv_timer_init(loop, &t);
+	uv_timer_start(&t, tr_tick, 10, 10);
+	while (!*flag && uv_hrtime() < deadline)
+		uv_run(loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(loop, UV_RUN_NOWAIT);
+	return *flag;
+}
+
+static inline void tr_node_init(struct tr_node *n, uv_loop_t *loop, const char *dir)
+{
+	memset(n, 0, sizeof(*n));
+	n->loop = loop;
+	repl_config_init(&n->cfg);
+	n->cfg.data_dir = dir;
+	n->digest_at = calloc(TR_MAX_ZXID, sizeof(uint64_t));
+	n->seen_xid = calloc(TR_MAX_ZXID, sizeof(bool));
+	assert_non_null(n->digest_at);
+	assert_non_null(n->seen_xid);
+}
+
+/* Create the store and the repl and start it; returns repl_start's code. */
+static inline int tr_node_open(struct tr_node *n)
+{
+	int rv;
+
+	n->last_zxid_seen = 0;
+	n->closed = false;
+	assert_int_equal(store_create(NULL, NULL, NULL, &n->store), 0);
+	rv = repl_create(n->loop, &n->cfg, n->store, tr_applied, n, &n->repl);
+	if (rv != 0)
+		return rv;
+	return repl_start(n->repl);
+}
+
+static inline void tr_closed_cb(struct repl *r)
+{
+	(void)r;
+}
+
+static inline void tr_node_close(struct tr_node *n)
+{
+	if (n->repl == NULL)
+		return;
+	repl_close(n->repl, tr_closed_cb);
+	n->repl = NULL;
+	/* repl_close completes on later iterations: run until the loop has nothing left. */
+	while (uv_run(n->loop, UV_RUN_ONCE) != 0)
+		;
+	store_destroy(n->store);
+	n->store = NULL;
+}
+
+static inline void tr_node_fini(struct tr_node *n)
+{
+	tr_node_close(n);
+	free(n->digest_at);
+	free(n->seen_xid);
+}
+
+static inline void tr_txn(struct store_txn *txn, const char *path, int32_t xid)
+{
+	memset(txn, 0, sizeof(*txn));
+	txn->type = ZK_OP_CREATE;
+	txn->session_id = 0x1234;
+	txn->xid = xid;
+	txn->time_ms = 1700000000000LL + xid;
+	txn->op.type = ZK_OP_CREATE;
+	txn->op.path = path;
+	txn->op.data = (const uint8_t *)"data";
+	txn->op.data_len = 4;
+	txn->op.version = -1;
+	txn->op.ttl = -1;
+}
+
+struct tr_batch {
+	struct tr_node *node;
+	int first, n, done, failed;
+	bool all_done;
+	struct repl_req *reqs;
+};
+
+static inline void tr_batch_cb(struct repl_req *req, int status)
+{
+	struct tr_batch *b = req->data;
+
+	long i = req - b->reqs;
+
+	b->done++;
+	b->failed += status != 0;
+	if (status == 0 && !b->node->seen_xid[b->first + i])
+		b->node->early_done++;
+	b->all_done = b->done == b->n;
+}
+
+/* Submit @n creates of /prefix-i (xids @first...) at once and wait for all; returns the
+ * number that failed. */
+static inline int tr_submit_n(struct tr_node *node, const char *prefix, int first, int n,
+			      unsigned ms)
+{
+	struct tr_batch b = {.node = node, .first = first, .n = n};
+	char path[64];
+	int i;
+
+	b.reqs = calloc((size_t)n, sizeof(*b.reqs));
+	assert_non_null(b.reqs);
+	for (i = 0; i < n; i++) {
+		struct store_txn txn;
+		snprintf(path, sizeof(path), "/%s-%d", prefix, i);
+		tr_txn(&txn, path, first + i);
+		b.reqs[i].data = &b;
+		assert_int_equal(repl_submit(node->repl, &b.reqs[i], &txn, tr_batch_cb), 0);
+	}
+	assert_true(tr_run_until(node->loop, &b.all_done, ms));
+	free(b.reqs);
+	return b.failed;
+}
+
+/* Make a fresh temporary directory; returns a malloc'ed path. */
+static inline char *tr_tmpdir(const char *tag)
+{
+	char tmpl[256];
+	char *p;
+
+	snprintf(tmpl, sizeof(tmpl), "/tmp/zkfs-%s-XXXXXX", tag);
+	p = mkdtemp(tmpl);
+	assert_non_null(p);
+	return strdup(p);
+}
+
+static inline void tr_rmdir(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+#endif

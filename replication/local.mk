@@ -31,3 +31,10 @@ tests_unit_test_replication_SOURCES = tests/unit/test_replication.c tests/unit/t
 	tests/unit/repl_fake_store.c
 tests_unit_test_replication_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_test_replication_LDADD = $(REPL_FAKE_LIBS) $(CMOCKA_LIBS)
+
+# Prints commit throughput with N concurrent submitters and the start-up time: a
+# measurement, built by make check, not run by it.
+check_PROGRAMS += tests/unit/bench_repl
+tests_unit_bench_repl_SOURCES = tests/unit/bench_repl.c tests/unit/repl_fake_store.c
+tests_unit_bench_repl_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+tests_unit_bench_repl_LDADD = $(REPL_FAKE_LIBS)

@@ -19,6 +19,20 @@
 
 int repl_fsm_skipped;
 
+int repl_entry_pad(const void *p, size_t len, struct raft_buffer *out)
+{
+	size_t pad = 8 - len % 8;
+
+	out->len = len + pad;
+	out->base = raft_malloc(out->len);
+	if (out->base == NULL)
+		return -ENOMEM;
+	memcpy(out->base, p, len);
+	memset((uint8_t *)out->base + len, 0, pad - 1);
+	((uint8_t *)out->base)[out->len - 1] = (uint8_t)pad;
+	return 0;
+}
+
 int repl_entry_unpad(const struct raft_buffer *buf, size_t *len)
 {
 	const uint8_t *p = buf->base;

@@ -38,3 +38,10 @@ check_PROGRAMS += tests/unit/bench_repl
 tests_unit_bench_repl_SOURCES = tests/unit/bench_repl.c tests/unit/repl_fake_store.c
 tests_unit_bench_repl_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_bench_repl_LDADD = $(REPL_FAKE_LIBS)
+
+check_PROGRAMS += tests/unit/test_replication_fsm
+TESTS += tests/unit/test_replication_fsm
+tests_unit_test_replication_fsm_SOURCES = tests/unit/test_replication_fsm.c \
+	tests/unit/test_repl_util.h tests/unit/repl_fake_store.c
+tests_unit_test_replication_fsm_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+tests_unit_test_replication_fsm_LDADD = $(REPL_FAKE_LIBS) $(CMOCKA_LIBS)

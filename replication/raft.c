@@ -470,24 +470,15 @@ static void req_init(struct repl *r, struct repl_req *req, int kind, repl_req_cb
 	req->next = req->prev = NULL;
 }
 
-/* Append @len bytes at @p on the leader. libraft's segment encoder needs entry lengths that
- * are multiples of 8 (src/uv_segment.c uvSegmentBufferAppend, asserted only in debug builds;
- * a release build writes segments it cannot read back), so the entry is the txn, 0-7 zero
- * bytes, and one last byte holding the pad length (1-8): see repl_entry_unpad. The copy goes
- * to raft's heap since libraft frees the entries it owns with raft_free. */
+/* Append @len txn bytes at @p on the leader (as a padded entry, see repl_entry_pad). */
 int repl_append_local(struct repl *r, struct repl_req *req, const void *p, size_t len)
 {
-	size_t pad = 8 - len % 8;
 	struct raft_buffer buf;
 	int rv;
 
-	buf.len = len + pad;
-	buf.base = raft_malloc(buf.len);
-	if (buf.base == NULL)
-		return -ENOMEM;
-	memcpy(buf.base, p, len);
-	memset((uint8_t *)buf.base + len, 0, pad - 1);
-	((uint8_t *)buf.base)[buf.len - 1] = (uint8_t)pad;
+	rv = repl_entry_pad(p, len, &buf);
+	if (rv != 0)
+		return rv;
 	rv = raft_apply(&r->raft, &req->raft.apply, &buf, 1, apply_cb);
 	if (rv != 0) {
 		raft_free(buf.base);

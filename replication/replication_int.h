@@ -38,7 +38,14 @@ struct repl_fsm {
 void repl_fsm_init(struct raft_fsm *out, struct repl_fsm *state, struct store *store,
 		   repl_applied_cb applied, void *ctx);
 
-/* Length of the txn inside a log entry (see repl_append_local). Returns 0 or -EBADMSG. */
+/* A log entry holding the @len txn bytes at @p: libraft's segment encoder needs entry
+ * lengths that are multiples of 8 (src/uv_segment.c uvSegmentBufferAppend, asserted only in
+ * debug builds: a release build writes segments it cannot read back), so the entry is the
+ * txn, 0-7 zero bytes, and one last byte holding the pad length (1-8). out->base comes from
+ * raft_malloc, since libraft frees the entries it owns with raft_free. Returns 0 or -ENOMEM. */
+int repl_entry_pad(const void *p, size_t len, struct raft_buffer *out);
+
+/* Length of the txn inside a log entry (see repl_entry_pad). Returns 0 or -EBADMSG. */
 int repl_entry_unpad(const struct raft_buffer *buf, size_t *len);
 
 /* Result pointer handed to raft_apply callbacks for an entry that did not decode. */

@@ -59,8 +59,7 @@ static void conn_drop_requests(struct conn *conn)
 		req->next = NULL;
 		conn->outstanding--;
 		conn->srv->outstanding--;
-		if (req->state != REQ_SUBMITTED)
-			request_free(req);
+		request_release(req);
 	}
 }
 
@@ -254,7 +253,7 @@ static void conn_pop_done(struct conn *conn)
 		conn->outstanding--;
 		conn->srv->outstanding--;
 		if (zk_buf_append(&conn->out, req->reply.data, req->reply.len) != 0) {
-			request_free(req);
+			request_release(req);
 			conn_close(conn, "out of memory for a reply");
 			return;
 		}
@@ -265,11 +264,11 @@ static void conn_pop_done(struct conn *conn)
 		conn_account_latency(conn, req);
 		if (req->close_after) {
 			conn->close_after_flush = true;
-			request_free(req);
+			request_release(req);
 			conn_drop_requests(conn);
 			break;
 		}
-		request_free(req);
+		request_release(req);
 	}
 }
 

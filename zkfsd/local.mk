@@ -7,7 +7,7 @@ libzkfsd_a_SOURCES = \
 	zkfsd/fourlw.c \
 	zkfsd/request.c \
 	zkfsd/server.c \
-	zkfsd/session.c \
+	zkfsd/tracker.c \
 	zkfsd/watch.c \
 	zkfsd/zkfsd_int.h
 libzkfsd_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) -DZKFSD_VERSION='"$(PACKAGE_VERSION)"'

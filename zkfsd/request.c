@@ -70,6 +70,14 @@ void request_free(struct request *req)
 	free(req);
 }
 
+void request_release(struct request *req)
+{
+	if (req->in_repl)
+		req->released = true;
+	else
+		request_free(req);
+}
+
 /* Start a reply frame in req->reply with its header. Returns the frame offset or
  * JUTE_FRAME_NOMEM. */
 static size_t request_begin(struct request *req, int32_t xid, int64_t zxid, int32_t err)
@@ -758,6 +766,8 @@ static void request_submit_write(struct request *req)
 	txn_mem_free(&m);
 	if (rv != 0)
 		request_submit_failed(req, rv);
+	else
+		req->in_repl = true;
 }
 
 /* ---- Handshake ---------------------------------------------------------------------------- */
@@ -796,7 +806,7 @@ static void request_attach(struct request *req, struct session *s, int32_t timeo
 	s->timeout_ms = timeout;
 	conn->session = s;
 	conn->state = CONN_READY;
-	session_touch(conn->srv, s);
+	tracker_touch(conn->srv, s);
 	store_session_get(conn->srv->store, s->id, NULL, passwd);
 	request_connect_reply(req, timeout, s->id, passwd);
 	zk_log_debug("session 0x%llx on %s:%d, timeout %d", (unsigned long long)s->id, conn->ip,
@@ -817,7 +827,7 @@ static void request_reattach(struct request *req, int32_t timeout)
 {
 	struct zkfsd *srv = req->conn->srv;
 	uint8_t passwd[ZK_SESSION_PASSWD_LEN];
-	struct session *s = session_find(srv, req->connect.session_id);
+	struct session *s = tracker_find(srv, req->connect.session_id);
 
 	if (s == NULL || s->closing ||
 	    store_session_get(srv->store, s->id, NULL, passwd) != ZK_ERR_OK) {
@@ -838,7 +848,7 @@ static void request_create_session(struct request *req, int32_t timeout)
 	struct store_txn txn = {.type = ZK_OP_CREATE_SESSION, .xid = 0};
 	int rv;
 
-	txn.session_id = session_next_id(srv);
+	txn.session_id = tracker_next_id(srv);
 	txn.time_ms = request_wall_ms();
 	txn.session_timeout_ms = timeout;
 	if (getrandom(txn.passwd, sizeof(txn.passwd), 0) != (ssize_t)sizeof(txn.passwd)) {
@@ -851,12 +861,14 @@ static void request_create_session(struct request *req, int32_t timeout)
 	rv = repl_submit(srv->repl, &req->rreq, &txn, request_done_cb);
 	if (rv != 0)
 		request_submit_failed(req, rv);
+	else
+		req->in_repl = true;
 }
 
 void request_submit(struct request *req)
 {
 	struct conn *conn = req->conn;
-	int32_t timeout = session_negotiate(conn->srv->cfg, req->connect.timeout);
+	int32_t timeout = tracker_negotiate(conn->srv->cfg, req->connect.timeout);
 	int rv;
 
 	switch (req->type) {
@@ -872,6 +884,8 @@ void request_submit(struct request *req)
 		rv = repl_barrier(conn->srv->repl, &req->rreq, request_done_cb);
 		if (rv != 0)
 			request_submit_failed(req, rv);
+		else
+			req->in_repl = true;
 		return;
 	default:
 		request_submit_write(req);
@@ -884,7 +898,8 @@ static void request_done_cb(struct repl_req *rreq, int status)
 	struct request *req = rreq->data;
 	struct conn *conn = req->conn;
 
-	if (conn->state == CONN_CLOSING) {
+	req->in_repl = false;
+	if (req->released) {
 		request_free(req);
 		return;
 	}
@@ -898,7 +913,7 @@ static void request_done_cb(struct repl_req *rreq, int status)
 
 			request_end(req, start, jute_encode_sync_response(&req->reply, &rsp));
 		} else if (req->type == ZK_OP_CREATE_SESSION) {
-			struct session *s = session_find(conn->srv, req->connect.session_id);
+			struct session *s = tracker_find(conn->srv, req->connect.session_id);
 
 			if (s == NULL)
 				request_connect_refuse(req, "session vanished at creation");
@@ -918,7 +933,7 @@ static void request_done_cb(struct repl_req *rreq, int status)
 /* The submitted request of session @id with @xid on the connection holding the session. */
 static struct request *request_find(struct zkfsd *srv, int64_t id, int32_t xid)
 {
-	struct session *s = session_find(srv, id);
+	struct session *s = tracker_find(srv, id);
 
 	if (s == NULL || s->conn == NULL)
 		return NULL;
@@ -1001,7 +1016,7 @@ void request_applied(struct zkfsd *srv, int64_t zxid, const struct store_txn *tx
 	struct request *req = NULL;
 
 	if (txn->type == ZK_OP_CREATE_SESSION) {
-		if (res->err == ZK_ERR_OK && session_add(srv, txn->session_id,
+		if (res->err == ZK_ERR_OK && tracker_add(srv, txn->session_id,
 							 txn->session_timeout_ms) == NULL)
 			zk_log_error("out of memory tracking session 0x%llx",
 				     (unsigned long long)txn->session_id);
@@ -1018,7 +1033,7 @@ void request_applied(struct zkfsd *srv, int64_t zxid, const struct store_txn *tx
 		conn_pump(req->conn, false);
 	}
 	if (txn->type == ZK_OP_CLOSE_SESSION)
-		session_remove(srv, txn->session_id);
+		tracker_remove(srv, txn->session_id);
 }
 
 /* ---- Arrival ------------------------------------------------------------------------------ */
@@ -1163,7 +1178,7 @@ void request_received(struct conn *conn, const uint8_t *body, size_t len)
 		return;
 	}
 	if (conn->session != NULL) {
-		session_touch(conn->srv, conn->session);
+		tracker_touch(conn->srv, conn->session);
 		repl_session_touch(conn->srv->repl, conn->session->id);
 	}
 	req = request_new(conn, body, len);

@@ -40,7 +40,7 @@ static void server_on_applied(void *ctx, int64_t zxid, const struct store_txn *t
 
 static void server_on_session_timer(uv_timer_t *t)
 {
-	session_check_expiry(t->data);
+	tracker_check_expiry(t->data);
 }
 
 /* ---- Containers and TTL nodes ------------------------------------------------------------ */
@@ -167,7 +167,7 @@ int server_init(struct zkfsd *srv, uv_loop_t *loop, const struct config *cfg)
 	rv = store_create(&sc, watch_on_event, srv, &srv->store);
 	if (rv != 0)
 		return rv;
-	if (session_table_init(&srv->sessions) != 0 || watch_table_init(&srv->data_watches) != 0 ||
+	if (tracker_table_init(&srv->sessions) != 0 || watch_table_init(&srv->data_watches) != 0 ||
 	    watch_table_init(&srv->child_watches) != 0)
 		return -ENOMEM;
 	return 0;
@@ -201,7 +201,7 @@ int server_start_repl(struct zkfsd *srv)
 	rv = repl_start(srv->repl);
 	if (rv != 0)
 		return rv;
-	session_rebuild(srv);
+	tracker_rebuild(srv);
 	srv->session_timer.data = srv;
 	srv->container_timer.data = srv;
 	uv_timer_start(&srv->session_timer, server_on_session_timer, period, period);
@@ -289,7 +289,7 @@ void server_close(struct zkfsd *srv)
 	}
 	watch_table_close(&srv->data_watches);
 	watch_table_close(&srv->child_watches);
-	session_table_close(&srv->sessions);
+	tracker_table_close(&srv->sessions);
 	store_destroy(srv->store);
 	srv->store = NULL;
 }

@@ -1,4 +1,4 @@
-/* zkfsd_int: the daemon's private types, shared by its files (server, conn, session, request,
+/* zkfsd_int: the daemon's private types, shared by its files (server, conn, tracker, request,
  * watch, fourlw). Everything here lives on the loop thread.
  *
  * Connection lifecycle (conn.c):
@@ -52,7 +52,7 @@ struct watch_table {
 	size_t n_recursive;	/* Of which WATCH_RECURSIVE: only then walk up the path. */
 };
 
-/* ---- Sessions (session.c) ------------------------------------------------------------------ */
+/* ---- Sessions (tracker.c) ------------------------------------------------------------------ */
 
 struct session {
 	int64_t id;		/* Session id. */
@@ -165,6 +165,8 @@ struct request {
 	struct repl_req rreq;		/* Submit / barrier in flight. */
 	struct zk_buf reply;		/* The reply frame, once done. */
 	bool close_after;		/* Close the connection after this reply. */
+	bool in_repl;			/* rreq is with repl: free only after its callback. */
+	bool released;			/* Left the FIFO while in_repl: the callback frees it. */
 	uint64_t start_ms;		/* uv_now at arrival (latency). */
 };
 
@@ -197,23 +199,23 @@ void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid
 int conn_reply_header(struct zk_buf *out, int32_t xid, int64_t zxid, int32_t err);
 bool conn_is_read_only_op(int32_t type);
 
-/* session.c */
-int session_table_init(struct session_table *t);
-void session_table_close(struct session_table *t);
-struct session *session_find(struct zkfsd *srv, int64_t id);
+/* tracker.c (the session tracker) */
+int tracker_table_init(struct session_table *t);
+void tracker_table_close(struct session_table *t);
+struct session *tracker_find(struct zkfsd *srv, int64_t id);
 /* A new id (leader): myid in the top byte, as ZooKeeper. */
-int64_t session_next_id(struct zkfsd *srv);
+int64_t tracker_next_id(struct zkfsd *srv);
 /* Applied createSession (@id, @timeout_ms): add or refresh. Returns NULL on ENOMEM. */
-struct session *session_add(struct zkfsd *srv, int64_t id, int32_t timeout_ms);
+struct session *tracker_add(struct zkfsd *srv, int64_t id, int32_t timeout_ms);
 /* Applied closeSession: drop it and close its connection. */
-void session_remove(struct zkfsd *srv, int64_t id);
-void session_touch(struct zkfsd *srv, struct session *s);
+void tracker_remove(struct zkfsd *srv, int64_t id);
+void tracker_touch(struct zkfsd *srv, struct session *s);
 /* Periodic: submit closeSession for expired sessions (leader only). */
-void session_check_expiry(struct zkfsd *srv);
+void tracker_check_expiry(struct zkfsd *srv);
 /* After repl_start: every session in the store, each with a fresh full timeout. */
-void session_rebuild(struct zkfsd *srv);
+void tracker_rebuild(struct zkfsd *srv);
 /* Clamp a requested timeout into [minSessionTimeout, maxSessionTimeout]. */
-int32_t session_negotiate(const struct config *cfg, int32_t requested);
+int32_t tracker_negotiate(const struct config *cfg, int32_t requested);
 
 /* request.c */
 /* A whole frame arrived on a READY connection: decode and queue it (or answer/close). */
@@ -228,6 +230,8 @@ void request_submit(struct request *req);
 void request_applied(struct zkfsd *srv, int64_t zxid, const struct store_txn *txn,
 		     const struct store_result *res);
 void request_free(struct request *req);
+/* The FIFO is done with @req: free it now, or when repl's callback comes if it is in flight. */
+void request_release(struct request *req);
 /* Is this opcode executed without a transaction? */
 bool request_is_read(int32_t type);
 /* Finish @req with a header-only reply carrying @err. */

@@ -1,4 +1,5 @@
-/* session: the live-session table of zkfsd and its expiry (ZooKeeper's SessionTrackerImpl).
+/* tracker: the live-session table of zkfsd and its expiry (ZooKeeper's SessionTrackerImpl).
+ * (Named tracker, not session: store/ exports session_find/session_remove.)
  *
  * Sessions are created and closed only by applied transactions (createSession, closeSession),
  * so every server's table follows the log. Liveness is local: any request or ping on the
@@ -17,7 +18,7 @@
 
 #define SESSION_BUCKETS 1024
 
-int session_table_init(struct session_table *t)
+int tracker_table_init(struct session_table *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->buckets = calloc(SESSION_BUCKETS, sizeof(*t->buckets));
@@ -27,7 +28,7 @@ int session_table_init(struct session_table *t)
 	return 0;
 }
 
-void session_table_close(struct session_table *t)
+void tracker_table_close(struct session_table *t)
 {
 	for (size_t i = 0; i < t->n_buckets; i++) {
 		struct session *s = t->buckets[i], *next;
@@ -41,22 +42,22 @@ void session_table_close(struct session_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static struct session **session_bucket(struct session_table *t, int64_t id)
+static struct session **tracker_bucket(struct session_table *t, int64_t id)
 {
 	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
 
 	return &t->buckets[(h >> 32) & (t->n_buckets - 1)];
 }
 
-struct session *session_find(struct zkfsd *srv, int64_t id)
+struct session *tracker_find(struct zkfsd *srv, int64_t id)
 {
-	for (struct session *s = *session_bucket(&srv->sessions, id); s != NULL; s = s->hnext)
+	for (struct session *s = *tracker_bucket(&srv->sessions, id); s != NULL; s = s->hnext)
 		if (s->id == id)
 			return s;
 	return NULL;
 }
 
-int64_t session_next_id(struct zkfsd *srv)
+int64_t tracker_next_id(struct zkfsd *srv)
 {
 	if (srv->next_session_id == 0) {
 		/* ZooKeeper's SessionTrackerImpl.initializeNextSessionId: ms clock in the middle
@@ -72,7 +73,7 @@ int64_t session_next_id(struct zkfsd *srv)
 	return srv->next_session_id++;
 }
 
-int32_t session_negotiate(const struct config *cfg, int32_t requested)
+int32_t tracker_negotiate(const struct config *cfg, int32_t requested)
 {
 	if (requested < cfg->min_session_timeout_ms)
 		return cfg->min_session_timeout_ms;
@@ -81,34 +82,34 @@ int32_t session_negotiate(const struct config *cfg, int32_t requested)
 	return requested;
 }
 
-void session_touch(struct zkfsd *srv, struct session *s)
+void tracker_touch(struct zkfsd *srv, struct session *s)
 {
 	s->deadline_ms = uv_now(srv->loop) + (uint64_t)s->timeout_ms;
 }
 
-struct session *session_add(struct zkfsd *srv, int64_t id, int32_t timeout_ms)
+struct session *tracker_add(struct zkfsd *srv, int64_t id, int32_t timeout_ms)
 {
-	struct session *s = session_find(srv, id), **bucket;
+	struct session *s = tracker_find(srv, id), **bucket;
 
 	if (s == NULL) {
 		s = calloc(1, sizeof(*s));
 		if (s == NULL)
 			return NULL;
 		s->id = id;
-		bucket = session_bucket(&srv->sessions, id);
+		bucket = tracker_bucket(&srv->sessions, id);
 		s->hnext = *bucket;
 		*bucket = s;
 		srv->sessions.count++;
 	}
 	s->timeout_ms = timeout_ms;
 	s->closing = false;
-	session_touch(srv, s);
+	tracker_touch(srv, s);
 	return s;
 }
 
-void session_remove(struct zkfsd *srv, int64_t id)
+void tracker_remove(struct zkfsd *srv, int64_t id)
 {
-	struct session **pp = session_bucket(&srv->sessions, id), *s;
+	struct session **pp = tracker_bucket(&srv->sessions, id), *s;
 
 	while (*pp != NULL && (*pp)->id != id)
 		pp = &(*pp)->hnext;
@@ -131,32 +132,32 @@ void session_remove(struct zkfsd *srv, int64_t id)
 }
 
 /* A closeSession submitted for an expired session. */
-struct session_expiry {
+struct tracker_expiry {
 	struct repl_req req;	/* Embedded submit. */
 	struct zkfsd *srv;	/* Borrowed. */
 	int64_t id;		/* The session. */
 };
 
 /* The closeSession txn finished; on failure let the next period try again. */
-static void session_expire_cb(struct repl_req *req, int status)
+static void tracker_expire_cb(struct repl_req *req, int status)
 {
-	struct session_expiry *e = req->data;
+	struct tracker_expiry *e = req->data;
 	struct session *s;
 
 	if (status != 0) {
 		zk_log_warn("closeSession for expired session 0x%llx failed: %d",
 			    (unsigned long long)e->id, status);
-		s = session_find(e->srv, e->id);
+		s = tracker_find(e->srv, e->id);
 		if (s != NULL)
 			s->closing = false;
 	}
 	free(e);
 }
 
-static void session_expire(struct zkfsd *srv, struct session *s)
+static void tracker_expire(struct zkfsd *srv, struct session *s)
 {
 	struct store_txn txn = {.type = ZK_OP_CLOSE_SESSION, .session_id = s->id, .xid = 0};
-	struct session_expiry *e = calloc(1, sizeof(*e));
+	struct tracker_expiry *e = calloc(1, sizeof(*e));
 	struct timespec ts;
 	int rv;
 
@@ -169,7 +170,7 @@ static void session_expire(struct zkfsd *srv, struct session *s)
 	e->id = s->id;
 	zk_log_info("session 0x%llx expired (timeout %d ms)", (unsigned long long)s->id,
 		    s->timeout_ms);
-	rv = repl_submit(srv->repl, &e->req, &txn, session_expire_cb);
+	rv = repl_submit(srv->repl, &e->req, &txn, tracker_expire_cb);
 	if (rv != 0) {
 		zk_log_warn("cannot submit closeSession for 0x%llx: %d", (unsigned long long)s->id,
 			    rv);
@@ -179,7 +180,7 @@ static void session_expire(struct zkfsd *srv, struct session *s)
 	s->closing = true;
 }
 
-void session_check_expiry(struct zkfsd *srv)
+void tracker_check_expiry(struct zkfsd *srv)
 {
 	uint64_t now = uv_now(srv->loop);
 
@@ -188,19 +189,19 @@ void session_check_expiry(struct zkfsd *srv)
 	for (size_t i = 0; i < srv->sessions.n_buckets; i++)
 		for (struct session *s = srv->sessions.buckets[i]; s != NULL; s = s->hnext)
 			if (!s->closing && now > s->deadline_ms)
-				session_expire(srv, s);
+				tracker_expire(srv, s);
 }
 
-static void session_rebuild_one(void *ctx, int64_t id, int32_t timeout_ms)
+static void tracker_rebuild_one(void *ctx, int64_t id, int32_t timeout_ms)
 {
 	struct zkfsd *srv = ctx;
 
-	if (session_add(srv, id, timeout_ms) == NULL)
+	if (tracker_add(srv, id, timeout_ms) == NULL)
 		zk_log_error("out of memory rebuilding session 0x%llx", (unsigned long long)id);
 }
 
-void session_rebuild(struct zkfsd *srv)
+void tracker_rebuild(struct zkfsd *srv)
 {
-	store_session_foreach(srv->store, session_rebuild_one, srv);
+	store_session_foreach(srv->store, tracker_rebuild_one, srv);
 	zk_log_info("%zu session(s) restored, each with a fresh timeout", srv->sessions.count);
 }

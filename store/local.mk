@@ -20,3 +20,31 @@ proto/store.pb-c.h: proto/store.pb-c.c
 	@test -f $@ || { rm -f proto/store.pb-c.c; $(MAKE) $(AM_MAKEFLAGS) proto/store.pb-c.c; }
 # So that `make libstore.a` (which skips BUILT_SOURCES) generates the header first.
 $(libstore_a_OBJECTS): proto/store.pb-c.h
+
+STORE_TEST_LIBS = libstore.a libcommon.a $(PROTOBUF_C_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test_store tests/unit/test_store_snapshot
+TESTS += tests/unit/test_store tests/unit/test_store_snapshot
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/test_store_util.h
+tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_store_LDADD = $(STORE_TEST_LIBS)
+tests_unit_test_store_snapshot_SOURCES = tests/unit/test_store_snapshot.c tests/unit/test_store_util.h
+tests_unit_test_store_snapshot_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_store_snapshot_LDADD = $(STORE_TEST_LIBS)
+
+# Prints bytes per znode for 1,000,000 nodes: a measurement, built by make check, not run by it.
+check_PROGRAMS += tests/unit/bench_store_memory
+tests_unit_bench_store_memory_SOURCES = tests/unit/bench_store_memory.c
+tests_unit_bench_store_memory_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_bench_store_memory_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
+
+if FUZZING
+check_PROGRAMS += tests/fuzz/fuzz_store_txn tests/fuzz/fuzz_store_snapshot
+tests_fuzz_fuzz_store_txn_SOURCES = tests/fuzz/fuzz_store_txn.c
+tests_fuzz_fuzz_store_txn_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_store_txn_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_store_txn_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
+tests_fuzz_fuzz_store_snapshot_SOURCES = tests/fuzz/fuzz_store_snapshot.c
+tests_fuzz_fuzz_store_snapshot_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_store_snapshot_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_store_snapshot_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
+endif

@@ -184,8 +184,10 @@ int store_collect_expired(const struct store *s, int64_t now_ms,
 
 int64_t store_last_zxid(const struct store *s);
 
-/* Deterministic 64-bit hash of the whole tree (every node's path, data, ACL and stat), the
- * sessions and the counters: equal trees give equal digests whatever the order of inserts. */
+/* Deterministic 64-bit hash of the whole tree (every node's path, data, ACL and every stat
+ * field, internal counters included) and of the sessions: equal trees give equal digests
+ * whatever the order of inserts. The last zxid is not part of it (a failed txn advances the
+ * zxid but changes no node); compare store_last_zxid() alongside. */
 uint64_t store_digest(const struct store *s);
 
 /* Number of znodes, "/" and the /zookeeper nodes included. */

@@ -327,7 +327,10 @@ static int create_mode(const struct apply *a, const struct store_op *op, int64_t
 		return ZK_ERR_BADARGUMENTS;
 	if (ttl_mode && (ttl <= 0 || ttl > a->s->cfg.max_ttl_ms))
 		return ZK_ERR_BADARGUMENTS;
-	if (!ttl_mode && ttl >= 0)
+	/* createTTL with another mode: ZooKeeper 3.8 lets it through validateTTL when ttl < 0 and
+	 * then dies on an uncaught IllegalArgumentException (seen side by side: the server exits);
+	 * answering BadArguments is the only sane reading. */
+	if (!ttl_mode && (ttl >= 0 || op->type == ZK_OP_CREATE_TTL))
 		return ZK_ERR_BADARGUMENTS;
 	*owner = 0;
 	/* The node's kind follows the opcode (PrepRequestProcessor.pRequest2TxnCreate): only

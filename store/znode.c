@@ -230,7 +230,7 @@ void znode_stat(const struct znode *n, struct zk_stat *st)
 	st->cversion = (int32_t)((uint32_t)n->cversion * 2U - (uint32_t)n->num_children);
 	st->aversion = n->aversion;
 	st->ephemeral_owner = znode_kind(n) == STORE_KIND_EPHEMERAL ? n->owner : 0;
-	st->data_length = n->data_len;
+	st->data_length = n->data_len < 0 ? 0 : n->data_len;
 	st->num_children = n->num_children;
 }
 

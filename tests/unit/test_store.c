@@ -1,0 +1,948 @@
+/* test_store.c: cmocka tests of store/ — every write op and error, Stat rules, sequential
+ * numbering as Apache ZooKeeper 3.8 numbers it (traces recorded side by side with kazoo against
+ * a real ZooKeeper, see store/txn.c), multi results and rollback, sessions and ephemerals,
+ * containers and TTL nodes, the txn codec, random op sequences checked by store_check, and
+ * allocation failures. */
+#include "tests/unit/test_store_util.h"
+
+#include "store/store_int.h"
+
+/* ---- initial tree ----------------------------------------------------------------------- */
+
+/* A new store holds ZooKeeper's initial tree, with its stats as ZooKeeper reports them. */
+static void test_initial_tree(void **state)
+{
+	struct fixture *f = *state;
+	const struct store_acl *acl;
+	struct zk_stat st;
+	int32_t n, count;
+
+	assert_int_equal(store_node_count(f->s), 4);
+	st = t_stat(f, "/");
+	assert_int_equal(st.num_children, 1);
+	assert_int_equal(st.cversion, -1); /* 2 * 0 creates - 1 child, as ZooKeeper shows. */
+	assert_int_equal(st.czxid, 0);
+	st = t_stat(f, "/zookeeper");
+	assert_int_equal(st.cversion, -2);
+	assert_int_equal(store_get_acl(f->s, "/zookeeper/config", &acl, &n, &st), ZK_ERR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(acl[0].perms, ZK_PERM_READ);
+	assert_int_equal(st.aversion, -1);
+	assert_int_equal(store_exists(f->s, "/zookeeper/quota", NULL), ZK_ERR_OK);
+	assert_int_equal(store_count_all_children(f->s, "/", &count), ZK_ERR_OK);
+	assert_int_equal(count, 3);
+	assert_int_equal(store_exists(f->s, "/nope", NULL), ZK_ERR_NONODE);
+	assert_int_equal(store_exists(f->s, "/zookeeper/", NULL), ZK_ERR_NONODE);
+}
+
+/* ---- create ----------------------------------------------------------------------------- */
+
+/* A create sets the new node's stat from the txn and bumps the parent's cversion and pzxid;
+ * it fires NodeCreated then NodeChildrenChanged on the parent. */
+static void test_create_stat_and_events(void **state)
+{
+	struct fixture *f = *state;
+	struct zk_stat st, pst;
+	const uint8_t *data;
+	int32_t len;
+
+	assert_int_equal(t_create(f, "/a", ZK_MODE_PERSISTENT, "hello"), ZK_ERR_OK);
+	assert_string_equal(f->path, "/a");
+	st = t_stat(f, "/a");
+	assert_int_equal(st.czxid, f->zxid);
+	assert_int_equal(st.mzxid, f->zxid);
+	assert_int_equal(st.pzxid, f->zxid);
+	assert_int_equal(st.ctime, 1000 * f->zxid);
+	assert_int_equal(st.mtime, 1000 * f->zxid);
+	assert_int_equal(st.version, 0);
+	assert_int_equal(st.cversion, 0);
+	assert_int_equal(st.aversion, 0);
+	assert_int_equal(st.ephemeral_owner, 0);
+	assert_int_equal(st.data_length, 5);
+	assert_int_equal(st.num_children, 0);
+	pst = t_stat(f, "/");
+	assert_int_equal(pst.cversion, 0); /* -1 + 1 */
+	assert_int_equal(pst.pzxid, f->zxid);
+	assert_int_equal(pst.num_children, 2);
+	assert_int_equal(store_get_data(f->s, "/a", &data, &len, NULL), ZK_ERR_OK);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "hello", 5);
+	assert_int_equal(f->n_ev, 2);
+	t_expect_event(f, 0, ZK_EVENT_NODE_CREATED, "/a");
+	t_expect_event(f, 1, ZK_EVENT_NODE_CHILDREN_CHANGED, "/");
+	assert_int_equal(f->ev[0].zxid, f->zxid);
+	assert_int_equal(t_create(f, "/a/b", ZK_MODE_PERSISTENT, NULL), ZK_ERR_OK);
+	t_expect_event(f, 3, ZK_EVENT_NODE_CHILDREN_CHANGED, "/a");
+	/* Null data reads back as null (length -1) with dataLength 0. */
+	assert_int_equal(store_get_data(f->s, "/a/b", &data, &len, &st), ZK_ERR_OK);
+	assert_int_equal(len, -1);
+	assert_int_equal(st.data_length, 0);
+}
+
+/* Create errors, in ZooKeeper's order of checks; a failed create changes nothing and fires no
+ * event but still takes its zxid. */
+static void test_create_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct store_op op = t_op(ZK_OP_CREATE, "/x");
+	uint64_t digest;
+
+	assert_int_equal(t_create(f, "/e", ZK_MODE_EPHEMERAL, NULL), ZK_ERR_SESSIONEXPIRED);
+	f->session = 7;
+	assert_int_equal(t_create(f, "/e", ZK_MODE_EPHEMERAL, NULL), ZK_ERR_SESSIONEXPIRED);
+	t_session_open(f, 7);
+	assert_int_equal(t_create(f, "/e", ZK_MODE_EPHEMERAL, NULL), ZK_ERR_OK);
+	digest = store_digest(f->s);
+	f->n_ev = 0;
+	assert_int_equal(t_create(f, "/no/x", ZK_MODE_PERSISTENT, NULL), ZK_ERR_NONODE);
+	assert_int_equal(t_create(f, "/e", ZK_MODE_PERSISTENT, NULL), ZK_ERR_NODEEXISTS);
+	assert_int_equal(t_create(f, "/", ZK_MODE_PERSISTENT, NULL), ZK_ERR_NODEEXISTS);
+	assert_int_equal(t_create(f, "/e/c", ZK_MODE_PERSISTENT, NULL),
+			 ZK_ERR_NOCHILDRENFOREPHEMERALS);
+	assert_int_equal(t_create(f, "/e/c-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL),
+			 ZK_ERR_NOCHILDRENFOREPHEMERALS);
+	assert_int_equal(t_create(f, "/x", 7, NULL), ZK_ERR_BADARGUMENTS);
+	assert_int_equal(t_create(f, "/x", -1, NULL), ZK_ERR_BADARGUMENTS);
+	/* A TTL mode needs the createTTL opcode (ZooKeeper: BadArguments). */
+	assert_int_equal(t_create(f, "/x", ZK_MODE_PERSISTENT_WITH_TTL, NULL), ZK_ERR_BADARGUMENTS);
+	op.n_acl = 0; /* fixupACL comes before the parent lookup: InvalidACL even without parent. */
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_INVALIDACL);
+	op.path = "/no/x";
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_INVALIDACL);
+	assert_int_equal(f->n_ev, 0);
+	assert_int_equal(store_digest(f->s), digest);
+}
+
+/* Data over max_data_len is refused (BadArguments; zkfsd closes such a connection first, as
+ * ZooKeeper does when a frame exceeds jute.maxbuffer). */
+static void test_create_data_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct store_config cfg;
+	struct store *s;
+	struct store_op op = t_op(ZK_OP_CREATE, "/big");
+	struct store_txn txn = {.type = ZK_OP_CREATE, .op = op};
+	struct store_result res;
+	uint8_t buf[11] = "0123456789";
+
+	store_config_init(&cfg);
+	assert_int_equal(cfg.max_data_len, 0xfffff);
+	cfg.max_data_len = 10;
+	assert_int_equal(store_create(&cfg, NULL, NULL, &s), 0);
+	txn.op.data = buf;
+	txn.op.data_len = 11;
+	assert_int_equal(store_apply(s, 1, &txn, &res), 0);
+	assert_int_equal(res.err, ZK_ERR_BADARGUMENTS);
+	txn.op.data_len = 10;
+	assert_int_equal(store_apply(s, 2, &txn, &res), 0);
+	assert_int_equal(res.err, ZK_ERR_OK);
+	store_result_free(&res);
+	store_destroy(s);
+	(void)f;
+}
+
+/* ---- sequential numbering ---------------------------------------------------------------- */
+
+static void t_expect_cversion(const struct fixture *f, const char *path, int32_t cversion)
+{
+	assert_int_equal(t_stat(f, path).cversion, cversion);
+}
+
+/* The trace recorded against Apache ZooKeeper 3.8 (kazoo): the suffix counts child creates
+ * only; deletes bump the reported cversion but not the suffix; failed creates consume nothing;
+ * plain creates consume a number too. */
+static void test_sequential_numbering(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(t_create(f, "/t", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/t/s-0000000000");
+	t_expect_cversion(f, "/t", 1);
+	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/t/s-0000000001");
+	assert_int_equal(t_delete(f, "/t/s-0000000001", -1), 0);
+	t_expect_cversion(f, "/t", 3);
+	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/t/s-0000000002");
+	t_expect_cversion(f, "/t", 4);
+	assert_int_equal(t_create(f, "/t/x/y", ZK_MODE_PERSISTENT, NULL), ZK_ERR_NONODE);
+	assert_int_equal(t_create(f, "/t/s-0000000002", ZK_MODE_PERSISTENT, NULL),
+			 ZK_ERR_NODEEXISTS);
+	t_expect_cversion(f, "/t", 4);
+	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/t/s-0000000003");
+	assert_int_equal(t_create(f, "/t/p", ZK_MODE_PERSISTENT, NULL), 0);
+	t_expect_cversion(f, "/t", 6);
+	assert_int_equal(t_set(f, "/t/p", "x", -1), 0);
+	assert_int_equal(t_delete(f, "/t/p", -1), 0);
+	t_expect_cversion(f, "/t", 7);
+	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/t/s-0000000005");
+	t_expect_cversion(f, "/t", 8);
+	assert_int_equal(t_stat(f, "/t").num_children, 4);
+}
+
+/* The sequential suffix inside multis: each create of a committed multi takes a number, a
+ * failed multi takes none (same ZooKeeper trace, continued). */
+static void test_sequential_in_multi(void **state)
+{
+	struct fixture *f = *state;
+	struct store_op ops[4];
+	struct store_txn txn = t_txn(f, ZK_OP_MULTI);
+	struct store_result res;
+
+	test_sequential_numbering(state);
+	ops[0] = t_op(ZK_OP_CREATE, "/t/m-");
+	ops[0].mode = ZK_MODE_PERSISTENT_SEQUENTIAL;
+	ops[1] = ops[0];
+	ops[2] = t_op(ZK_OP_DELETE, "/t/s-0000000005");
+	ops[3] = ops[0];
+	txn.ops = ops;
+	txn.n_ops = 4;
+	t_apply_res(f, &txn, &res);
+	assert_int_equal(res.err, 0);
+	assert_string_equal(res.ops[0].path, "/t/m-0000000006");
+	assert_string_equal(res.ops[1].path, "/t/m-0000000007");
+	assert_string_equal(res.ops[3].path, "/t/m-0000000008");
+	store_result_free(&res);
+	t_expect_cversion(f, "/t", 12);
+	ops[0] = t_op(ZK_OP_CREATE, "/t/f-");
+	ops[0].mode = ZK_MODE_PERSISTENT_SEQUENTIAL;
+	ops[1] = t_op(ZK_OP_CREATE, "/t/nonexist/x");
+	ops[2] = t_op(ZK_OP_CREATE, "/t/g");
+	txn.n_ops = 3;
+	t_apply_res(f, &txn, &res);
+	assert_int_equal(res.err, ZK_ERR_NONODE);
+	store_result_free(&res);
+	t_expect_cversion(f, "/t", 12);
+	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/t/s-0000000009");
+	t_expect_cversion(f, "/t", 13);
+}
+
+/* At INT32_MAX creates ZooKeeper's newCversion wraps negative and DataTree keeps the old
+ * cversion: the suffix stays 2147483647, so the next sequential create finds NodeExists. */
+static void test_sequential_overflow(void **state)
+{
+	struct fixture *f = *state;
+	struct znode *t;
+	int64_t pzxid;
+
+	assert_int_equal(t_create(f, "/t", ZK_MODE_PERSISTENT, NULL), 0);
+	t = znode_lookup(f->s, "/t");
+	t->cversion = INT32_MAX - 1;
+	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/t/s-2147483646");
+	assert_int_equal(t->cversion, INT32_MAX);
+	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/t/s-2147483647");
+	assert_int_equal(t->cversion, INT32_MAX);
+	pzxid = t->pzxid;
+	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL),
+			 ZK_ERR_NODEEXISTS);
+	assert_int_equal(t_create(f, "/t/plain", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t->pzxid, pzxid); /* Not updated once the counter is stuck. */
+	t->cversion = -5; /* A negative counter prints as Java's %010d does. */
+	assert_int_equal(t_create(f, "/t/n-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/t/n--000000005");
+}
+
+/* ---- delete ----------------------------------------------------------------------------- */
+
+/* Delete checks parent, node, version, children in that order; the special paths are
+ * BadArguments; a delete bumps the parent's reported cversion and pzxid and fires NodeDeleted
+ * then NodeChildrenChanged. */
+static void test_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct zk_stat st;
+
+	assert_int_equal(t_create(f, "/a", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_create(f, "/a/b", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_delete(f, "/a", -1), ZK_ERR_NOTEMPTY);
+	assert_int_equal(t_delete(f, "/a/b", 3), ZK_ERR_BADVERSION);
+	assert_int_equal(t_delete(f, "/a/c", -1), ZK_ERR_NONODE);
+	assert_int_equal(t_delete(f, "/z/c", -1), ZK_ERR_NONODE);
+	assert_int_equal(t_delete(f, "/", -1), ZK_ERR_BADARGUMENTS);
+	assert_int_equal(t_delete(f, "/zookeeper", -1), ZK_ERR_BADARGUMENTS);
+	assert_int_equal(t_delete(f, "/zookeeper/quota", -1), ZK_ERR_BADARGUMENTS);
+	assert_int_equal(t_delete(f, "/zookeeper/config", -1), ZK_ERR_BADARGUMENTS);
+	f->n_ev = 0;
+	assert_int_equal(t_delete(f, "/a/b", 0), ZK_ERR_OK);
+	st = t_stat(f, "/a");
+	assert_int_equal(st.cversion, 2);
+	assert_int_equal(st.pzxid, f->zxid);
+	assert_int_equal(st.num_children, 0);
+	assert_int_equal(f->n_ev, 2);
+	t_expect_event(f, 0, ZK_EVENT_NODE_DELETED, "/a/b");
+	t_expect_event(f, 1, ZK_EVENT_NODE_CHILDREN_CHANGED, "/a");
+	assert_int_equal(store_exists(f->s, "/a/b", NULL), ZK_ERR_NONODE);
+	/* Under /zookeeper, ordinary nodes can be created and deleted (ZooKeeper allows it). */
+	assert_int_equal(t_create(f, "/zookeeper/foo", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_stat(f, "/zookeeper").cversion, -1);
+	assert_int_equal(t_delete(f, "/zookeeper/foo", -1), 0);
+}
+
+/* ---- setData, setACL, check ------------------------------------------------------------- */
+
+/* setData: version check, version+1, mzxid/mtime, NodeDataChanged; parent untouched. */
+static void test_set_data(void **state)
+{
+	struct fixture *f = *state;
+	struct zk_stat st, pst;
+	int64_t czxid;
+
+	assert_int_equal(t_create(f, "/a", ZK_MODE_PERSISTENT, "v0"), 0);
+	czxid = f->zxid;
+	pst = t_stat(f, "/");
+	f->n_ev = 0;
+	assert_int_equal(t_set(f, "/a", "v1", 1), ZK_ERR_BADVERSION);
+	assert_int_equal(t_set(f, "/b", "v1", -1), ZK_ERR_NONODE);
+	assert_int_equal(f->n_ev, 0);
+	assert_int_equal(t_set(f, "/a", "value1", 0), ZK_ERR_OK);
+	st = t_stat(f, "/a");
+	assert_int_equal(st.version, 1);
+	assert_int_equal(st.mzxid, f->zxid);
+	assert_int_equal(st.mtime, 1000 * f->zxid);
+	assert_int_equal(st.czxid, czxid);
+	assert_int_equal(st.pzxid, czxid);
+	assert_int_equal(st.data_length, 6);
+	assert_memory_equal(&pst, &(struct zk_stat){0}, 0);
+	assert_int_equal(t_stat(f, "/").pzxid, pst.pzxid);
+	assert_int_equal(f->n_ev, 1);
+	t_expect_event(f, 0, ZK_EVENT_NODE_DATA_CHANGED, "/a");
+	assert_int_equal(t_set(f, "/a", NULL, -1), ZK_ERR_OK);
+	assert_int_equal(t_stat(f, "/a").data_length, 0);
+	assert_int_equal(t_stat(f, "/a").version, 2);
+	/* The root's data can be set, as in ZooKeeper. */
+	assert_int_equal(t_set(f, "/", "rootdata", -1), ZK_ERR_OK);
+	assert_int_equal(t_stat(f, "/").version, 1);
+	/* /zookeeper/config is world:anyone READ: setData is NoAuth, as in ZooKeeper. */
+	assert_int_equal(t_set(f, "/zookeeper/config", "x", -1), ZK_ERR_NOAUTH);
+	assert_int_equal(t_set(f, "/zookeeper/quota", "x", -1), ZK_ERR_OK);
+}
+
+/* setACL: aversion check and bump, nothing else changes, no event; the ACL reads back. */
+static void test_set_acl(void **state)
+{
+	struct fixture *f = *state;
+	struct store_acl acl[2] = {{ZK_PERM_READ, "world", "anyone"},
+				   {ZK_PERM_ALL, "digest", "bob:hash"}};
+	struct store_op op = t_op(ZK_OP_SET_ACL, "/a");
+	const struct store_acl *got;
+	struct zk_stat st;
+	int32_t n;
+
+	assert_int_equal(t_create(f, "/a", ZK_MODE_PERSISTENT, "x"), 0);
+	op.acl = acl;
+	op.n_acl = 2;
+	op.version = 1;
+	f->n_ev = 0;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_BADVERSION);
+	op.version = 0;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_OK);
+	assert_int_equal(store_get_acl(f->s, "/a", &got, &n, &st), ZK_ERR_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(got[1].scheme, "digest");
+	assert_string_equal(got[1].id, "bob:hash");
+	assert_int_equal(st.aversion, 1);
+	assert_int_equal(st.version, 0);
+	assert_int_equal(st.mzxid, st.czxid);
+	assert_int_equal(f->n_ev, 0);
+	op.n_acl = 0;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_INVALIDACL);
+	op.n_acl = 1;
+	op.path = "/none";
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_NONODE);
+	/* World READ only: writes are NoAuth, reads and check go through. */
+	op.path = "/a";
+	op.version = -1;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_OK);
+	assert_int_equal(t_set(f, "/a", "y", -1), ZK_ERR_NOAUTH);
+	assert_int_equal(t_create(f, "/a/c", ZK_MODE_PERSISTENT, NULL), ZK_ERR_NOAUTH);
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_NOAUTH); /* ADMIN missing too. */
+}
+
+/* check: NoNode, BadVersion, OK. */
+static void test_check(void **state)
+{
+	struct fixture *f = *state;
+	struct store_op op = t_op(ZK_OP_CHECK, "/a");
+
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_NONODE);
+	assert_int_equal(t_create(f, "/a", ZK_MODE_PERSISTENT, "x"), 0);
+	op.version = 2;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_BADVERSION);
+	op.version = 0;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_OK);
+}
+
+/* ---- multi ------------------------------------------------------------------------------ */
+
+/* A committed multi answers per op with ZooKeeper's result types and fires the events of each
+ * op in order. */
+static void test_multi_success(void **state)
+{
+	struct fixture *f = *state;
+	struct store_op ops[5];
+	struct store_txn txn;
+	struct store_result res;
+
+	assert_int_equal(t_create(f, "/d", ZK_MODE_PERSISTENT, NULL), 0);
+	f->n_ev = 0;
+	ops[0] = t_op(ZK_OP_CREATE, "/a");
+	ops[1] = t_op(ZK_OP_CREATE2, "/a/b");
+	ops[2] = t_op(ZK_OP_SET_DATA, "/a");
+	ops[2].data = (const uint8_t *)"x";
+	ops[2].data_len = 1;
+	ops[3] = t_op(ZK_OP_CHECK, "/a");
+	ops[3].version = 1;
+	ops[4] = t_op(ZK_OP_DELETE, "/d");
+	txn = t_txn(f, ZK_OP_MULTI);
+	txn.ops = ops;
+	txn.n_ops = 5;
+	t_apply_res(f, &txn, &res);
+	assert_int_equal(res.err, 0);
+	assert_int_equal(res.n_ops, 5);
+	assert_int_equal(res.ops[0].type, ZK_OP_CREATE);
+	assert_string_equal(res.ops[0].path, "/a");
+	assert_int_equal(res.ops[1].type, ZK_OP_CREATE2);
+	assert_int_equal(res.ops[1].stat.czxid, f->zxid);
+	assert_int_equal(res.ops[2].type, ZK_OP_SET_DATA);
+	assert_int_equal(res.ops[2].stat.version, 1);
+	assert_int_equal(res.ops[3].type, ZK_OP_CHECK);
+	assert_int_equal(res.ops[4].type, ZK_OP_DELETE);
+	store_result_free(&res);
+	assert_int_equal(f->n_ev, 7);
+	t_expect_event(f, 0, ZK_EVENT_NODE_CREATED, "/a");
+	t_expect_event(f, 1, ZK_EVENT_NODE_CHILDREN_CHANGED, "/");
+	t_expect_event(f, 2, ZK_EVENT_NODE_CREATED, "/a/b");
+	t_expect_event(f, 3, ZK_EVENT_NODE_CHILDREN_CHANGED, "/a");
+	t_expect_event(f, 4, ZK_EVENT_NODE_DATA_CHANGED, "/a");
+	t_expect_event(f, 5, ZK_EVENT_NODE_DELETED, "/d");
+	t_expect_event(f, 6, ZK_EVENT_NODE_CHILDREN_CHANGED, "/");
+	/* Nodes of one multi share a czxid. */
+	assert_int_equal(t_stat(f, "/a").czxid, t_stat(f, "/a/b").czxid);
+	/* An empty multi succeeds with no results. */
+	txn.n_ops = 0;
+	t_apply_res(f, &txn, &res);
+	assert_int_equal(res.err, 0);
+	assert_int_equal(res.n_ops, 0);
+	store_result_free(&res);
+}
+
+/* A failing multi changes nothing (tree, counters, sessions) and fires nothing; results are
+ * all ZK_OP_ERROR: OK before the failure, its code, RuntimeInconsistency after. */
+static void test_multi_rollback(void **state)
+{
+	struct fixture *f = *state;
+	struct store_op ops[6];
+	struct store_txn txn;
+	struct store_result res;
+	uint64_t digest, count;
+
+	f->session = 9;
+	t_session_open(f, 9);
+	assert_int_equal(t_create(f, "/d", ZK_MODE_PERSISTENT, "v"), 0);
+	assert_int_equal(t_create(f, "/d/e", ZK_MODE_EPHEMERAL, NULL), 0);
+	digest = store_digest(f->s);
+	count = store_node_count(f->s);
+	f->n_ev = 0;
+	ops[0] = t_op(ZK_OP_CREATE, "/a");
+	ops[0].mode = ZK_MODE_PERSISTENT_SEQUENTIAL;
+	ops[1] = t_op(ZK_OP_SET_DATA, "/d");
+	ops[2] = t_op(ZK_OP_DELETE, "/d/e");
+	ops[3] = t_op(ZK_OP_CREATE, "/a0000000001/x");
+	ops[4] = t_op(ZK_OP_CHECK, "/d");
+	ops[4].version = 7;
+	ops[5] = t_op(ZK_OP_DELETE, "/d");
+	txn = t_txn(f, ZK_OP_MULTI);
+	txn.ops = ops;
+	txn.n_ops = 6;
+	t_apply_res(f, &txn, &res);
+	assert_int_equal(res.err, ZK_ERR_BADVERSION);
+	assert_int_equal(res.n_ops, 6);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(res.ops[i].type, ZK_OP_ERROR);
+		assert_null(res.ops[i].path);
+		assert_int_equal(res.ops[i].err, i < 4	  ? ZK_ERR_OK
+						 : i == 4 ? ZK_ERR_BADVERSION
+							  : ZK_ERR_RUNTIMEINCONSISTENCY);
+	}
+	store_result_free(&res);
+	assert_int_equal(store_digest(f->s), digest);
+	assert_int_equal(store_node_count(f->s), count);
+	assert_int_equal(f->n_ev, 0);
+	assert_int_equal(store_check(f->s), 0);
+	/* Ops a multi cannot carry: BadArguments. */
+	ops[0] = t_op(ZK_OP_SET_ACL, "/d");
+	txn.n_ops = 1;
+	t_apply_res(f, &txn, &res);
+	assert_int_equal(res.err, ZK_ERR_BADARGUMENTS);
+	store_result_free(&res);
+}
+
+/* ---- sessions and ephemerals ------------------------------------------------------------ */
+
+struct t_paths {
+	int n;
+	char p[8][64];
+};
+
+static void t_collect_path(void *ctx, const char *path)
+{
+	struct t_paths *tp = ctx;
+
+	assert_true(tp->n < 8);
+	snprintf(tp->p[tp->n++], sizeof(tp->p[0]), "%s", path);
+}
+
+static void t_count_session(void *ctx, int64_t id, int32_t timeout_ms)
+{
+	(*(int *)ctx)++;
+	assert_int_equal(timeout_ms, 6000);
+	(void)id;
+}
+
+/* Sessions are logged state; a session's ephemerals carry its id and are deleted, with their
+ * events, when the session closes; writes from a closed session are SessionExpired. */
+static void test_sessions_and_ephemerals(void **state)
+{
+	struct fixture *f = *state;
+	struct t_paths tp = {0};
+	uint8_t pw[ZK_SESSION_PASSWD_LEN];
+	int32_t timeout;
+	int n = 0;
+
+	t_session_open(f, 0x100);
+	t_session_open(f, 0x200);
+	assert_int_equal(store_session_get(f->s, 0x100, &timeout, pw), ZK_ERR_OK);
+	assert_int_equal(timeout, 6000);
+	assert_int_equal(pw[0], 0x5a);
+	store_session_foreach(f->s, t_count_session, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(t_create(f, "/p", ZK_MODE_PERSISTENT, NULL), 0);
+	f->session = 0x100;
+	assert_int_equal(t_create(f, "/p/e1", ZK_MODE_EPHEMERAL, NULL), 0);
+	assert_int_equal(t_create(f, "/p/e-", ZK_MODE_EPHEMERAL_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/p/e-0000000001");
+	assert_int_equal(t_create(f, "/top", ZK_MODE_EPHEMERAL, NULL), 0);
+	assert_int_equal(t_stat(f, "/p/e1").ephemeral_owner, 0x100);
+	f->session = 0x200;
+	assert_int_equal(t_create(f, "/p/other", ZK_MODE_EPHEMERAL, NULL), 0);
+	assert_int_equal(store_get_ephemerals(f->s, 0x100, "/p", t_collect_path, &tp), ZK_ERR_OK);
+	assert_int_equal(tp.n, 2);
+	tp.n = 0;
+	assert_int_equal(store_get_ephemerals(f->s, 0x100, NULL, t_collect_path, &tp), ZK_ERR_OK);
+	assert_int_equal(tp.n, 3);
+	f->n_ev = 0;
+	t_session_close(f, 0x100);
+	assert_int_equal(f->n_ev, 6);
+	for (int i = 0; i < 6; i += 2) {
+		assert_int_equal(f->ev[i].type, ZK_EVENT_NODE_DELETED);
+		assert_int_equal(f->ev[i + 1].type, ZK_EVENT_NODE_CHILDREN_CHANGED);
+	}
+	assert_int_equal(store_exists(f->s, "/p/e1", NULL), ZK_ERR_NONODE);
+	assert_int_equal(store_exists(f->s, "/top", NULL), ZK_ERR_NONODE);
+	assert_int_equal(store_exists(f->s, "/p/other", NULL), ZK_ERR_OK);
+	assert_int_equal(t_stat(f, "/p").pzxid, f->zxid);
+	assert_int_equal(store_session_get(f->s, 0x100, NULL, NULL), ZK_ERR_SESSIONEXPIRED);
+	f->session = 0x100;
+	assert_int_equal(t_create(f, "/p/late", ZK_MODE_PERSISTENT, NULL), ZK_ERR_SESSIONEXPIRED);
+	assert_int_equal(t_set(f, "/p", "x", -1), ZK_ERR_SESSIONEXPIRED);
+	/* Closing an unknown session is harmless. */
+	t_session_close(f, 0x999);
+}
+
+/* ---- containers and TTL ----------------------------------------------------------------- */
+
+struct t_expired {
+	int n;
+	char path[64];
+};
+
+static void t_on_expired(void *ctx, const char *path, int32_t op)
+{
+	struct t_expired *e = ctx;
+
+	assert_int_equal(op, ZK_OP_DELETE_CONTAINER);
+	e->n++;
+	snprintf(e->path, sizeof(e->path), "%s", path);
+}
+
+static int t_delete_container(struct fixture *f, const char *path, int64_t time_ms)
+{
+	struct store_txn txn = {.type = ZK_OP_DELETE_CONTAINER, .time_ms = time_ms};
+	struct store_result res;
+	int err;
+
+	txn.op = t_op(ZK_OP_DELETE_CONTAINER, path);
+	f->zxid++;
+	assert_int_equal(store_apply(f->s, f->zxid, &txn, &res), 0);
+	err = res.err;
+	store_result_free(&res);
+	return err;
+}
+
+/* A container is collected once it had children and has none; DELETE_CONTAINER deletes it
+ * only while it is still an empty container. */
+static void test_container(void **state)
+{
+	struct fixture *f = *state;
+	struct store_op op = t_op(ZK_OP_CREATE_CONTAINER, "/c");
+	struct t_expired e = {0};
+
+	op.mode = ZK_MODE_CONTAINER;
+	assert_int_equal(t_apply_op(f, &op), 0);
+	assert_int_equal(t_stat(f, "/c").ephemeral_owner, 0);
+	assert_int_equal(store_collect_expired(f->s, 1 << 30, t_on_expired, &e), 0);
+	assert_int_equal(e.n, 0); /* Never had a child. */
+	assert_int_equal(t_create(f, "/c/x", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_delete_container(f, "/c", 0), ZK_ERR_NOTEMPTY);
+	assert_int_equal(t_delete(f, "/c/x", -1), 0);
+	assert_int_equal(store_collect_expired(f->s, 0, t_on_expired, &e), 0);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.path, "/c");
+	assert_int_equal(t_create(f, "/plain", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_delete_container(f, "/plain", 0), ZK_ERR_BADVERSION);
+	assert_int_equal(t_delete_container(f, "/none", 0), ZK_ERR_NONODE);
+	f->n_ev = 0;
+	assert_int_equal(t_delete_container(f, "/c", 0), ZK_ERR_OK);
+	assert_int_equal(store_exists(f->s, "/c", NULL), ZK_ERR_NONODE);
+	t_expect_event(f, 0, ZK_EVENT_NODE_DELETED, "/c");
+	t_expect_event(f, 1, ZK_EVENT_NODE_CHILDREN_CHANGED, "/");
+	/* The container opcode makes the container; the mode flag alone does not. */
+	op = t_op(ZK_OP_CREATE, "/m");
+	op.mode = ZK_MODE_CONTAINER;
+	assert_int_equal(t_apply_op(f, &op), 0);
+	assert_int_equal(t_delete_container(f, "/m", 0), ZK_ERR_BADVERSION);
+}
+
+/* TTL: (0, max] only with a TTL mode and the createTTL opcode; collected and deleted only when
+ * empty and mtime + ttl < now (the txn's time decides on every replica). */
+static void test_ttl(void **state)
+{
+	struct fixture *f = *state;
+	struct store_op op = t_op(ZK_OP_CREATE_TTL, "/t");
+	struct t_expired e = {0};
+	int64_t mtime;
+
+	op.mode = ZK_MODE_PERSISTENT_WITH_TTL;
+	op.ttl = 0;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_BADARGUMENTS);
+	op.ttl = -1;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_BADARGUMENTS);
+	op.ttl = STORE_TTL_MAX + 1;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_BADARGUMENTS);
+	op.mode = ZK_MODE_PERSISTENT; /* A TTL with another mode (ZooKeeper 3.8 crashes here). */
+	op.ttl = 5;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_BADARGUMENTS);
+	op.ttl = -1;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_BADARGUMENTS);
+	op.mode = ZK_MODE_PERSISTENT_WITH_TTL;
+	op.ttl = STORE_TTL_MAX;
+	op.path = "/tmax";
+	assert_int_equal(t_apply_op(f, &op), 0);
+	op.ttl = 5000;
+	op.path = "/t";
+	assert_int_equal(t_apply_op(f, &op), 0);
+	assert_int_equal(t_stat(f, "/t").ephemeral_owner, 0);
+	mtime = t_stat(f, "/t").mtime;
+	op.mode = ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
+	op.path = "/t/s-";
+	assert_int_equal(t_apply_op(f, &op), 0);
+	assert_string_equal(f->path, "/t/s-0000000000");
+	assert_int_equal(store_collect_expired(f->s, mtime + 5001, t_on_expired, &e), 0);
+	assert_int_equal(e.n, 0); /* The TTL child's own mtime is later than now - 5000. */
+	assert_int_equal(t_delete(f, "/t/s-0000000000", -1), 0);
+	assert_int_equal(store_collect_expired(f->s, mtime + 5000, t_on_expired, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(store_collect_expired(f->s, mtime + 5001, t_on_expired, &e), 0);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.path, "/t");
+	assert_int_equal(t_delete_container(f, "/t", mtime + 5000), ZK_ERR_BADVERSION);
+	assert_int_equal(t_delete_container(f, "/t", mtime + 5001), ZK_ERR_OK);
+	/* setData refreshes mtime and so postpones expiry. */
+	op.path = "/u";
+	op.mode = ZK_MODE_PERSISTENT_WITH_TTL;
+	assert_int_equal(t_apply_op(f, &op), 0);
+	mtime = t_stat(f, "/u").mtime;
+	assert_int_equal(t_set(f, "/u", "x", -1), 0);
+	assert_int_equal(t_delete_container(f, "/u", mtime + 5001), ZK_ERR_BADVERSION);
+}
+
+/* ---- txn codec -------------------------------------------------------------------------- */
+
+static void t_expect_op_equal(const struct store_op *a, const struct store_op *b)
+{
+	assert_int_equal(a->type, b->type);
+	assert_string_equal(a->path, b->path);
+	assert_int_equal(a->data_len, b->data_len);
+	if (a->data_len > 0)
+		assert_memory_equal(a->data, b->data, (size_t)a->data_len);
+	assert_int_equal(a->version, b->version);
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->ttl, b->ttl);
+	assert_int_equal(a->n_acl, b->n_acl);
+	for (int i = 0; i < a->n_acl; i++) {
+		assert_int_equal(a->acl[i].perms, b->acl[i].perms);
+		assert_string_equal(a->acl[i].scheme, b->acl[i].scheme);
+		assert_string_equal(a->acl[i].id, b->acl[i].id);
+	}
+}
+
+/* Every txn kind survives encode + decode field for field; bad bytes are -EBADMSG. */
+static void test_txn_codec(void **state)
+{
+	struct store_op ops[2] = {t_op(ZK_OP_CREATE_TTL, "/a"), t_op(ZK_OP_CHECK, "/b")};
+	struct store_txn in = {.type = ZK_OP_MULTI, .session_id = -5, .xid = -3, .time_ms = 77,
+			       .ops = ops, .n_ops = 2};
+	struct store_txn *out;
+	struct zk_buf b;
+	uint8_t junk[] = {0xff, 0xff, 0xff};
+
+	(void)state;
+	ops[0].data = (const uint8_t *)"abc";
+	ops[0].data_len = 3;
+	ops[0].ttl = 1234;
+	ops[0].mode = ZK_MODE_PERSISTENT_WITH_TTL;
+	ops[1].version = 42;
+	ops[1].data_len = 0;
+	zk_buf_init(&b);
+	assert_int_equal(store_txn_encode(&in, &b), 0);
+	assert_int_equal(store_txn_decode(b.data, b.len, &out), 0);
+	assert_int_equal(out->type, ZK_OP_MULTI);
+	assert_int_equal(out->session_id, -5);
+	assert_int_equal(out->xid, -3);
+	assert_int_equal(out->time_ms, 77);
+	assert_int_equal(out->n_ops, 2);
+	t_expect_op_equal(&ops[0], &out->ops[0]);
+	t_expect_op_equal(&ops[1], &out->ops[1]);
+	store_txn_free(out);
+
+	in = (struct store_txn){.type = ZK_OP_SET_DATA, .op = t_op(ZK_OP_SET_DATA, "/x")};
+	zk_buf_reset(&b);
+	assert_int_equal(store_txn_encode(&in, &b), 0);
+	assert_int_equal(store_txn_decode(b.data, b.len, &out), 0);
+	t_expect_op_equal(&in.op, &out->op);
+	assert_int_equal(out->op.data_len, -1);
+	store_txn_free(out);
+
+	in = (struct store_txn){.type = ZK_OP_CREATE_SESSION, .session_id = 99,
+				.session_timeout_ms = 4000};
+	memset(in.passwd, 7, sizeof(in.passwd));
+	zk_buf_reset(&b);
+	assert_int_equal(store_txn_encode(&in, &b), 0);
+	assert_int_equal(store_txn_decode(b.data, b.len, &out), 0);
+	assert_int_equal(out->session_timeout_ms, 4000);
+	assert_memory_equal(out->passwd, in.passwd, sizeof(in.passwd));
+	store_txn_free(out);
+
+	in.type = 12345;
+	assert_int_equal(store_txn_encode(&in, &b), -EINVAL);
+	assert_int_equal(store_txn_decode(junk, sizeof(junk), &out), -EBADMSG);
+	zk_buf_close(&b);
+}
+
+/* ---- random sequences ------------------------------------------------------------------- */
+
+static const char *const t_random_paths[] = {"/a", "/a/b", "/a/b/c", "/a/d", "/e", "/e/f",
+					     "/a/s-", "/e/s-"};
+
+/* A random op on one of a few paths, in a random mode. */
+static void t_random_op(struct fixture *f, unsigned *seed, struct store_op *op)
+{
+	static const int types[] = {ZK_OP_CREATE, ZK_OP_CREATE2, ZK_OP_CREATE_CONTAINER,
+				    ZK_OP_DELETE, ZK_OP_SET_DATA, ZK_OP_CHECK, ZK_OP_SET_ACL,
+				    ZK_OP_CREATE_TTL, ZK_OP_DELETE_CONTAINER};
+	static const struct store_acl acl2[] = {{ZK_PERM_ALL, "digest", "u:p"}};
+
+	*op = t_op(types[rand_r(seed) % 9], t_random_paths[rand_r(seed) % 8]);
+	op->mode = rand_r(seed) % 7;
+	op->ttl = op->type == ZK_OP_CREATE_TTL ? 1 + rand_r(seed) % 100 : -1;
+	op->version = rand_r(seed) % 3 - 1;
+	op->data = (const uint8_t *)"data";
+	op->data_len = rand_r(seed) % 5 - 1;
+	if (rand_r(seed) % 4 == 0)
+		op->acl = acl2;
+	(void)f;
+}
+
+/* Hundreds of random txns (single ops, multis, sessions): store_check holds after each, and a
+ * snapshot of the end state loads back to the same digest. */
+static void test_random_ops(void **state)
+{
+	struct fixture *f = *state;
+	unsigned seed = 12345;
+	struct store_op ops[4];
+	struct store_txn txn;
+	struct store_result res;
+
+	for (int i = 0; i < 2000; i++) {
+		int kind = rand_r(&seed) % 10;
+
+		f->session = rand_r(&seed) % 3;
+		if (kind == 0) {
+			t_session_open(f, 1 + rand_r(&seed) % 2);
+		} else if (kind == 1) {
+			t_session_close(f, 1 + rand_r(&seed) % 2);
+		} else if (kind < 5) {
+			txn = t_txn(f, ZK_OP_MULTI);
+			txn.n_ops = rand_r(&seed) % 4;
+			for (int j = 0; j < txn.n_ops; j++)
+				t_random_op(f, &seed, &ops[j]);
+			txn.ops = ops;
+			t_apply_res(f, &txn, &res);
+			store_result_free(&res);
+		} else {
+			t_random_op(f, &seed, &ops[0]);
+			txn = t_txn(f, ops[0].type);
+			txn.op = ops[0];
+			t_apply_res(f, &txn, &res);
+			store_result_free(&res);
+		}
+		f->n_ev = 0;
+		assert_int_equal(store_check(f->s), 0);
+	}
+}
+
+/* ---- allocation failures ---------------------------------------------------------------- */
+
+/* Fail allocation 1, 2, ... of @fn until it succeeds: every failure is -ENOMEM with the digest,
+ * node count and last zxid unchanged and no event fired (ASan reports any leak). */
+static void t_fault_loop(struct fixture *f, struct store_txn *txn)
+{
+	uint64_t digest = store_digest(f->s);
+	int64_t zxid = store_last_zxid(f->s);
+	struct store_result res;
+	int rc, n;
+
+	for (n = 1;; n++) {
+		f->n_ev = 0;
+		zk_alloc_fault_set(n, 0);
+		rc = store_apply(f->s, f->zxid + 1, txn, &res);
+		zk_alloc_fault_set(0, 0);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, -ENOMEM);
+		assert_int_equal(store_digest(f->s), digest);
+		assert_int_equal(store_last_zxid(f->s), zxid);
+		assert_int_equal(f->n_ev, 0);
+		assert_null(res.ops);
+		assert_int_equal(store_check(f->s), 0);
+	}
+	f->zxid++;
+	assert_int_equal(res.err, 0);
+	store_result_free(&res);
+	assert_true(n > 1);
+}
+
+/* Creates, multis, setData, setACL, session create and close under allocation failures. */
+static void test_alloc_faults(void **state)
+{
+	struct fixture *f = *state;
+	struct store_acl acl[] = {{ZK_PERM_READ, "digest", "new:acl"}};
+	struct store_op ops[4];
+	struct store_txn txn;
+
+	t_session_open(f, 5);
+	f->session = 5;
+	txn = t_txn(f, ZK_OP_CREATE_SESSION);
+	txn.session_id = 6;
+	t_fault_loop(f, &txn);
+	txn = t_txn(f, ZK_OP_CREATE);
+	txn.op = t_op(ZK_OP_CREATE, "/a");
+	txn.op.data = (const uint8_t *)"abc";
+	txn.op.data_len = 3;
+	t_fault_loop(f, &txn);
+	for (int i = 0; i < 40; i++) { /* Enough nodes to make the hash table grow in the loop. */
+		char path[32];
+
+		snprintf(path, sizeof(path), "/a/n%d", i);
+		assert_int_equal(t_create(f, path, ZK_MODE_EPHEMERAL, "x"), 0);
+	}
+	ops[0] = t_op(ZK_OP_CREATE, "/a/s-");
+	ops[0].mode = ZK_MODE_EPHEMERAL_SEQUENTIAL;
+	ops[0].acl = acl;
+	ops[1] = t_op(ZK_OP_SET_DATA, "/a");
+	ops[1].data = (const uint8_t *)"new";
+	ops[1].data_len = 3;
+	ops[2] = t_op(ZK_OP_DELETE, "/a/n3");
+	ops[3] = t_op(ZK_OP_CREATE2, "/b");
+	txn = t_txn(f, ZK_OP_MULTI);
+	txn.ops = ops;
+	txn.n_ops = 4;
+	t_fault_loop(f, &txn);
+	txn = t_txn(f, ZK_OP_SET_ACL);
+	txn.op = t_op(ZK_OP_SET_ACL, "/b");
+	txn.op.acl = acl;
+	t_fault_loop(f, &txn);
+	txn = t_txn(f, ZK_OP_CLOSE_SESSION);
+	t_fault_loop(f, &txn);
+	assert_int_equal(store_count_all_children(f->s, "/a", &(int32_t){0}), ZK_ERR_OK);
+	assert_int_equal(t_stat(f, "/a").num_children, 0);
+}
+
+/* store_create and txn decoding fail cleanly too. */
+static void test_alloc_faults_create_decode(void **state)
+{
+	struct store *s;
+	struct store_txn in = {.type = ZK_OP_CREATE, .op = t_op(ZK_OP_CREATE, "/a")};
+	struct store_txn *out;
+	struct zk_buf b;
+	int n, rc;
+
+	(void)state;
+	for (n = 1;; n++) {
+		zk_alloc_fault_set(n, 0);
+		rc = store_create(NULL, NULL, NULL, &s);
+		zk_alloc_fault_set(0, 0);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, -ENOMEM);
+	}
+	store_destroy(s);
+	zk_buf_init(&b);
+	assert_int_equal(store_txn_encode(&in, &b), 0);
+	for (n = 1;; n++) {
+		zk_alloc_fault_set(n, 0);
+		rc = store_txn_decode(b.data, b.len, &out);
+		zk_alloc_fault_set(0, 0);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, -ENOMEM);
+	}
+	store_txn_free(out);
+	zk_buf_close(&b);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, t_setup, t_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_initial_tree),
+		T(test_create_stat_and_events),
+		T(test_create_errors),
+		T(test_create_data_limit),
+		T(test_sequential_numbering),
+		T(test_sequential_in_multi),
+		T(test_sequential_overflow),
+		T(test_delete),
+		T(test_set_data),
+		T(test_set_acl),
+		T(test_check),
+		T(test_multi_success),
+		T(test_multi_rollback),
+		T(test_sessions_and_ephemerals),
+		T(test_container),
+		T(test_ttl),
+		T(test_txn_codec),
+		T(test_random_ops),
+		T(test_alloc_faults),
+		T(test_alloc_faults_create_decode),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,1 +1,30 @@
-# fuse/: rules for this module (see docs/ARCHITECTURE.md).
+# fuse/: `zkfs`, the mount program (libfuse3 low level + libzookeeper_mt). See fuse/fs.h.
+bin_PROGRAMS += fuse/zkfs
+fuse_zkfs_SOURCES = \
+	fuse/main.c \
+	fuse/fs.c fuse/fs.h \
+	fuse/inode.c fuse/inode.h \
+	fuse/zkconn.c fuse/zkconn.h \
+	fuse/events.c fuse/events.h \
+	fuse/names.c fuse/names.h
+fuse_zkfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314 -pthread
+fuse_zkfs_LDADD = libcommon.a $(FUSE_LIBS) $(ZOOKEEPER_LIBS) -lpthread
+
+check_PROGRAMS += tests/unit/test_names
+TESTS += tests/unit/test_names
+tests_unit_test_names_SOURCES = tests/unit/test_names.c fuse/names.c fuse/names.h
+tests_unit_test_names_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_names_LDADD = $(CMOCKA_LIBS)
+
+# `mount -t fuse.zkfs` runs mount.fuse3, which executes `zkfs` from a PATH that mount(8) has
+# cleared to the system directories: make sure the program is in /usr/bin or /usr/local/bin.
+install-exec-hook: install-zkfs-mount-helper
+install-zkfs-mount-helper:
+	@case "$(bindir)" in \
+	/usr/bin|/usr/local/bin) ;; \
+	*) if test -z "$(DESTDIR)" && test -w /usr/local/bin; then \
+		ln -sf "$(bindir)/zkfs" /usr/local/bin/zkfs && \
+		echo "linked /usr/local/bin/zkfs -> $(bindir)/zkfs (for mount -t fuse.zkfs)"; \
+	   fi ;; \
+	esac
+.PHONY: install-zkfs-mount-helper

@@ -1,0 +1,577 @@
+/* events: watch events -> kernel invalidations and inotify events (see events.h).
+ *
+ * One thread, one queue. Each job re-reads what its watch covered (re-arming the watch), diffs
+ * with the cache under inode_lock, then -- without any lock -- tells the kernel: invalidations
+ * first, then the system call that makes the kernel emit the inotify event. The requests that
+ * call sends come back to fs.c from this thread's id and are answered as no-ops. */
+#include "fuse/events.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/zk_log.h"
+#include "fuse/fs.h"
+#include "fuse/names.h"
+
+enum job_kind { JOB_CHILDREN, JOB_DATA, JOB_INVAL_INODE, JOB_INVAL_ENTRY, JOB_RENEW };
+
+struct job {
+	enum job_kind kind;
+	fuse_ino_t id;	  /* JOB_INVAL_*: the inode / the parent. */
+	struct job *next;
+	char path[];	  /* JOB_CHILDREN/JOB_DATA: the path; JOB_INVAL_ENTRY: the name. */
+};
+
+static struct {
+	pthread_mutex_t mu;	/* Guards the queue and the intent. */
+	pthread_cond_t cv;
+	struct job *head, *tail;
+	bool stop;
+	pthread_t thread;
+	atomic_int tid;		/* The thread's id, as FUSE requests carry it. */
+	enum events_intent intent;
+	fuse_ino_t intent_parent;
+	char intent_name[256];
+	fuse_ino_t ghost;
+} ev = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* Queue a job; a CHILDREN/DATA job for a path already waiting is dropped (coalesced). */
+static void push(enum job_kind kind, fuse_ino_t id, const char *text)
+{
+	size_t len = strlen(text) + 1;
+	struct job *j, *q;
+
+	pthread_mutex_lock(&ev.mu);
+	if (kind == JOB_CHILDREN || kind == JOB_DATA) {
+		for (q = ev.head; q; q = q->next) {
+			if (q->kind == kind && strcmp(q->path, text) == 0) {
+				pthread_mutex_unlock(&ev.mu);
+				return;
+			}
+		}
+	}
+	j = malloc(sizeof(*j) + len);
+	if (!j) {
+		pthread_mutex_unlock(&ev.mu);
+		zk_log_error("out of memory: an event for %s is lost", text);
+		return;
+	}
+	j->kind = kind;
+	j->id = id;
+	j->next = NULL;
+	memcpy(j->path, text, len);
+	if (ev.tail)
+		ev.tail->next = j;
+	else
+		ev.head = j;
+	ev.tail = j;
+	pthread_cond_signal(&ev.cv);
+	pthread_mutex_unlock(&ev.mu);
+}
+
+void events_inval_inode(fuse_ino_t id)
+{
+	push(JOB_INVAL_INODE, id, "");
+}
+
+void events_inval_entry(fuse_ino_t parent, const char *name)
+{
+	push(JOB_INVAL_ENTRY, parent, name);
+}
+
+bool events_is_caller(fuse_req_t req)
+{
+	return fuse_req_ctx(req)->pid == atomic_load(&ev.tid);
+}
+
+enum events_intent events_intent(fuse_ino_t parent, const char *name, fuse_ino_t *ghost)
+{
+	enum events_intent what = EVENTS_NONE;
+
+	pthread_mutex_lock(&ev.mu);
+	if (ev.intent != EVENTS_NONE && ev.intent_parent == parent &&
+	    strcmp(ev.intent_name, name) == 0) {
+		what = ev.intent;
+		*ghost = ev.ghost;
+	}
+	pthread_mutex_unlock(&ev.mu);
+	return what;
+}
+
+static void set_intent(enum events_intent what, fuse_ino_t parent, const char *name,
+		       fuse_ino_t ghost)
+{
+	pthread_mutex_lock(&ev.mu);
+	ev.intent = what;
+	ev.intent_parent = parent;
+	snprintf(ev.intent_name, sizeof(ev.intent_name), "%s", name);
+	ev.ghost = ghost;
+	pthread_mutex_unlock(&ev.mu);
+}
+
+/* Invalidate @path's cached Stat at once (before the job runs), so no read trusts it. */
+static void drop_cached(const char *path, bool children)
+{
+	struct node *n;
+
+	inode_lock();
+	n = inode_find(path, false);
+	if (n && children)
+		n->children_fresh = false;
+	else if (n)
+		n->have_stat = false;
+	n = children ? NULL : inode_find(path, true);
+	if (n)
+		n->have_stat = false;
+	inode_unlock();
+}
+
+/* An arming read came back: queue a refresh if the node changed since we cached it. */
+static void check_armed(int type, const char *path, const struct Stat *st)
+{
+	struct node *n;
+	bool stale = false;
+
+	inode_lock();
+	n = inode_find(path, false);
+	if (n && type == ZKCONN_ARMED_DATA)
+		stale = n->stat.mzxid != st->mzxid;
+	else if (n)
+		stale = n->stat.cversion != st->cversion;
+	inode_unlock();
+	if (stale)
+		push(type == ZKCONN_ARMED_DATA ? JOB_DATA : JOB_CHILDREN, 0, path);
+}
+
+void events_on_watch(void *ctx, int type, const char *path, const struct Stat *st)
+{
+	if (!path || !*path)
+		return;
+	if (type == ZOO_CHANGED_EVENT || type == ZOO_DELETED_EVENT) {
+		drop_cached(path, false);
+		push(JOB_DATA, 0, path);
+	} else if (type == ZOO_CHILD_EVENT) {
+		drop_cached(path, true);
+		push(JOB_CHILDREN, 0, path);
+	} else if (type == ZKCONN_ARMED_DATA || type == ZKCONN_ARMED_CHILDREN) {
+		check_armed(type, path, st);
+	}
+}
+
+void events_on_expired(void *ctx)
+{
+	push(JOB_RENEW, 0, "");
+}
+
+/* Wait (bounded) until no local write on @path is in flight: its completion updates the cache,
+ * and the diff must not report our own change as someone else's. */
+static void wait_idle(const char *path)
+{
+	struct timespec pause = {0, 1000000};
+	struct node *n;
+	int i, busy = 1;
+
+	for (i = 0; i < 2000 && busy; i++) {
+		inode_lock();
+		n = inode_find(path, false);
+		busy = n && n->inflight > 0;
+		inode_unlock();
+		if (busy)
+			nanosleep(&pause, NULL);
+	}
+}
+
+static int mount_path(const char *path, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s%s", zkfs->opt.mountpoint, strcmp(path, "/") ? path : "");
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static fuse_ino_t parent_id(const char *path)
+{
+	char dir[NAMES_PATH_MAX + 1];
+	struct node *p;
+
+	if (names_dirname(path, dir, sizeof(dir)) != 0)
+		return 0;
+	p = inode_find(dir, false);
+	return p ? p->id : 0;
+}
+
+/* A name appeared under @dir: make the kernel emit IN_CREATE for it. */
+static void emit_create(const char *dir, const char *name)
+{
+	char path[NAMES_PATH_MAX + 1], full[PATH_MAX];
+	uint64_t gen = zkconn_generation(zkfs->zk);
+	struct String_vector kids = {0, NULL};
+	struct Stat st;
+	struct node *n;
+	char *data = NULL;
+	fuse_ino_t pid;
+	mode_t kind;
+	int len = 0, rc;
+
+	if (names_join(dir, name, path, sizeof(path)) || mount_path(path, full, sizeof(full)) ||
+	    zkconn_get(zkfs->zk, NULL, path, true, &data, &len, &st) != 0)
+		return;
+	kind = inode_kind_of(&st);
+	if (kind == S_IFDIR && zkconn_children(zkfs->zk, NULL, path, true, &kids, NULL) != 0)
+		goto out;
+	inode_lock();
+	n = inode_find(path, false);
+	if (!n || (n->kind != kind && n->opens == 0))
+		n = inode_new(path, kind, false, NODE_LIVE, true);
+	if (n) {
+		inode_set_stat(n, &st, data, len, gen);
+		if (n->kind == S_IFDIR)
+			inode_set_children(n, &kids, gen);
+		kind = n->kind;
+	}
+	pid = parent_id(path);
+	inode_unlock();
+	if (!n || !pid)
+		goto out;
+	fuse_lowlevel_notify_inval_entry(zkfs->se, pid, name, strlen(name));
+	set_intent(EVENTS_CREATE, pid, name, 0);
+	rc = kind == S_IFDIR ? mkdir(full, 0755) : mknod(full, S_IFREG | 0644, 0);
+	set_intent(EVENTS_NONE, 0, "", 0);
+	if (rc != 0)
+		zk_log_debug("no IN_CREATE for %s: %s", path, strerror(errno));
+out:
+	free(data);
+	deallocate_String_vector(&kids);
+}
+
+/* A name vanished from @dir: make the kernel emit IN_DELETE for it. */
+static void emit_delete(const char *dir, const char *name)
+{
+	char path[NAMES_PATH_MAX + 1], full[PATH_MAX];
+	struct node *n, *ghost;
+	fuse_ino_t pid, gid;
+	mode_t kind = S_IFREG;
+	int rc;
+
+	if (names_join(dir, name, path, sizeof(path)) || mount_path(path, full, sizeof(full)))
+		return;
+	inode_lock();
+	pid = parent_id(path);
+	n = inode_find(path, true);
+	if (n)
+		inode_mark_stale(n);
+	n = inode_find(path, false);
+	ghost = n && n->nlookup > 0 ? n : NULL;
+	if (n)
+		kind = n->kind;
+	if (n)
+		inode_mark_stale(n);
+	if (!ghost)
+		ghost = inode_new(path, kind, false, NODE_STALE, false);
+	gid = ghost ? ghost->id : 0;
+	inode_unlock();
+	if (!gid || !pid)
+		return;
+	set_intent(EVENTS_DELETE, pid, name, gid);
+	rc = kind == S_IFDIR ? rmdir(full) : unlink(full);
+	set_intent(EVENTS_NONE, 0, "", 0);
+	if (rc != 0)
+		zk_log_debug("no IN_DELETE for %s: %s", path, strerror(errno));
+	inode_lock();
+	ghost = inode_get(gid);
+	if (ghost)
+		inode_release_unused(ghost);
+	inode_unlock();
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void qsort_names(char **names, int count)
+{
+	qsort(names, (size_t)count, sizeof(char *), cmp_name);
+}
+
+/* Names in sorted @a missing from sorted @b. */
+static void each_missing(char **a, int na, char **b, int nb, const char *dir,
+			 void (*fn)(const char *dir, const char *name))
+{
+	int i = 0, j = 0, c;
+
+	while (i < na) {
+		c = j < nb ? strcmp(a[i], b[j]) : -1;
+		if (c < 0)
+			fn(dir, a[i++]);
+		else if (c > 0)
+			j++;
+		else {
+			i++;
+			j++;
+		}
+	}
+}
+
+static void free_names(char **names, int n)
+{
+	while (n-- > 0)
+		free(names[n]);
+	free(names);
+}
+
+/* Take @n's child list (the diff base), leaving it empty. Must hold inode_lock. */
+static char **take_children(struct node *n, int *count)
+{
+	char **old = n->children;
+
+	*count = n->nchildren;
+	n->children = NULL;
+	n->nchildren = 0;
+	return old;
+}
+
+static void run_children(const char *path)
+{
+	uint64_t gen = zkconn_generation(zkfs->zk);
+	struct String_vector kids = {0, NULL};
+	char **old = NULL;
+	struct Stat st;
+	struct node *n;
+	fuse_ino_t id = 0;
+	int nold = 0;
+	bool had = false;
+
+	wait_idle(path);
+	if (zkconn_children(zkfs->zk, NULL, path, true, &kids, &st) != 0)
+		return;
+	inode_lock();
+	n = inode_find(path, false);
+	if (n && n->kind == S_IFDIR && n->state == NODE_LIVE) {
+		had = n->have_children;
+		old = take_children(n, &nold);
+		inode_set_children(n, &kids, gen);
+		n->stat.numChildren = st.numChildren;
+		n->stat.cversion = st.cversion;
+		n->stat.pzxid = st.pzxid;
+		id = n->id;
+	}
+	inode_unlock();
+	if (id) {
+		fuse_lowlevel_notify_inval_inode(zkfs->se, id, 0, 0); /* The readdir cache. */
+		if (had) {
+			char **now = kids.data;
+
+			qsort_names(now, kids.count);
+			each_missing(old, nold, now, kids.count, path, emit_delete);
+			each_missing(now, kids.count, old, nold, path, emit_create);
+		}
+	}
+	free_names(old, nold);
+	deallocate_String_vector(&kids);
+}
+
+/* What run_data found, copied out of the table. */
+struct data_change {
+	fuse_ino_t id, data_id, parent; /* The node, its ".data" file, its parent directory. */
+	mode_t kind;
+	bool changed;			/* mzxid moved: emit MODIFY/ATTRIB. */
+	bool kind_changed;		/* Now a file where it was a directory, or back. */
+};
+
+/* Store the fresh Stat in the node and its ".data" file. Must hold inode_lock. */
+static void apply_data(const char *path, int rc, const struct Stat *st, const char *data, int len,
+		       uint64_t gen, struct data_change *dc)
+{
+	struct node *n = inode_find(path, false), *dn = inode_find(path, true);
+
+	memset(dc, 0, sizeof(*dc));
+	if (n) {
+		dc->id = n->id;
+		dc->kind = n->kind;
+		dc->changed = rc == 0 && n->stat.mzxid != st->mzxid;
+		dc->kind_changed = rc == 0 && n->opens == 0 && n->kind != inode_kind_of(st);
+		if (rc == 0)
+			inode_set_stat(n, st, data, len, gen);
+		if (rc != 0 || dc->changed)
+			inode_wake_polls(n);
+		if (dc->kind_changed) {
+			dc->parent = parent_id(path);
+			inode_mark_stale(n);
+		}
+	}
+	if (dn) {
+		dc->data_id = dn->id;
+		if (rc == 0)
+			inode_set_stat(dn, st, data, len, gen);
+		if (rc != 0 || dn->stat.mzxid != st->mzxid || dc->changed)
+			inode_wake_polls(dn);
+	}
+}
+
+static void run_data(const char *path)
+{
+	char full[PATH_MAX], data_full[PATH_MAX];
+	uint64_t gen = zkconn_generation(zkfs->zk);
+	struct data_change dc;
+	struct Stat st;
+	char *data = NULL;
+	int len = 0, rc;
+
+	wait_idle(path);
+	rc = zkconn_get(zkfs->zk, NULL, path, true, &data, &len, &st);
+	if (rc != 0 && rc != -ENOENT) {
+		free(data);
+		return;
+	}
+	inode_lock();
+	apply_data(path, rc, &st, data, len, gen, &dc);
+	inode_unlock();
+	free(data);
+	if (dc.id)
+		fuse_lowlevel_notify_inval_inode(zkfs->se, dc.id, 0, 0);
+	if (dc.data_id)
+		fuse_lowlevel_notify_inval_inode(zkfs->se, dc.data_id, 0, 0);
+	if (dc.kind_changed && dc.parent)
+		fuse_lowlevel_notify_inval_entry(zkfs->se, dc.parent, names_basename(path),
+						 strlen(names_basename(path)));
+	if (!dc.changed || dc.kind_changed || mount_path(path, full, sizeof(full)))
+		return;
+	if (dc.kind == S_IFREG) {
+		if (truncate(full, len) != 0) /* IN_MODIFY */
+			zk_log_debug("no IN_MODIFY for %s: %s", path, strerror(errno));
+		return;
+	}
+	if (utimensat(AT_FDCWD, full, NULL, 0) != 0) /* IN_ATTRIB on the directory. */
+		zk_log_debug("no IN_ATTRIB for %s: %s", path, strerror(errno));
+	if (dc.data_id && snprintf(data_full, sizeof(data_full), "%s/" NAMES_DATA_FILE, full) <
+				  (int)sizeof(data_full))
+		(void)truncate(data_full, len);
+}
+
+/* Collect the paths to refresh after a new session. */
+struct refresh_list {
+	char **paths;
+	bool *dirs;
+	int count, cap;
+};
+
+static void collect(struct node *n, void *arg)
+{
+	struct refresh_list *l = arg;
+
+	if (n->data_file || n->state != NODE_LIVE)
+		return;
+	if (l->count == l->cap) {
+		int cap = l->cap ? l->cap * 2 : 64;
+		char **p = realloc(l->paths, (size_t)cap * sizeof(char *));
+		bool *d = p ? realloc(l->dirs, (size_t)cap * sizeof(bool)) : NULL;
+
+		if (p)
+			l->paths = p;
+		if (!d)
+			return;
+		l->dirs = d;
+		l->cap = cap;
+	}
+	l->paths[l->count] = strdup(n->path);
+	if (l->paths[l->count])
+		l->dirs[l->count++] = n->kind == S_IFDIR;
+}
+
+/* The session expired: open a new one, then re-read everything cached. The child lists are the
+ * diff base, so ephemerals the old session owned show up as DELETE events. */
+static void run_renew(void)
+{
+	struct refresh_list l = {NULL, NULL, 0, 0};
+	int i;
+
+	zk_log_warn("session expired: ephemeral nodes of this mount are gone; opening a new session");
+	if (zkconn_renew(zkfs->zk) != 0)
+		return;
+	inode_lock();
+	inode_each_live(collect, &l);
+	inode_unlock();
+	for (i = 0; i < l.count; i++) {
+		push(l.dirs[i] ? JOB_CHILDREN : JOB_DATA, 0, l.paths[i]);
+		free(l.paths[i]);
+	}
+	free(l.paths);
+	free(l.dirs);
+}
+
+static void run(struct job *j)
+{
+	switch (j->kind) {
+	case JOB_CHILDREN:
+		run_children(j->path);
+		break;
+	case JOB_DATA:
+		run_data(j->path);
+		break;
+	case JOB_INVAL_INODE:
+		fuse_lowlevel_notify_inval_inode(zkfs->se, j->id, 0, 0);
+		break;
+	case JOB_INVAL_ENTRY:
+		fuse_lowlevel_notify_inval_entry(zkfs->se, j->id, j->path, strlen(j->path));
+		break;
+	case JOB_RENEW:
+		run_renew();
+		break;
+	}
+}
+
+static void *events_main(void *arg)
+{
+	struct job *j;
+
+	atomic_store(&ev.tid, (int)gettid());
+	push(JOB_CHILDREN, 0, "/"); /* Watch the root's children from the start. */
+	for (;;) {
+		pthread_mutex_lock(&ev.mu);
+		while (!ev.head && !ev.stop)
+			pthread_cond_wait(&ev.cv, &ev.mu);
+		if (ev.stop) {
+			pthread_mutex_unlock(&ev.mu);
+			return NULL;
+		}
+		j = ev.head;
+		ev.head = j->next;
+		if (!ev.head)
+			ev.tail = NULL;
+		pthread_mutex_unlock(&ev.mu);
+		run(j);
+		free(j);
+	}
+}
+
+int events_start(void)
+{
+	int rc = pthread_create(&ev.thread, NULL, events_main, NULL);
+
+	return -rc;
+}
+
+void events_stop(void)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&ev.mu);
+	ev.stop = true;
+	pthread_cond_broadcast(&ev.cv);
+	pthread_mutex_unlock(&ev.mu);
+	pthread_join(ev.thread, NULL);
+	while ((j = ev.head)) {
+		ev.head = j->next;
+		free(j);
+	}
+	ev.tail = NULL;
+}

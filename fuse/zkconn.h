@@ -1,0 +1,104 @@
+/* zkconn: the mount's one ZooKeeper session, through libzookeeper_mt.
+ *
+ * Each operation is submitted asynchronously and waited for with a deadline and a cancel flag,
+ * so a FUSE request never waits unbounded and a Ctrl-C (FUSE INTERRUPT) ends the wait at once.
+ * Operations return 0 or a negative errno: ZooKeeper codes are mapped with proto/zk_const.h
+ * (NoNode -> -ENOENT, BadVersion -> -ESTALE, ...); -ETIMEDOUT when no server answered before the
+ * deadline; -EINTR when cancelled. Reads retry across a connection loss until the deadline;
+ * writes do not (their outcome is unknown) and return -EIO with a log line.
+ *
+ * Session lifecycle:
+ *   CONNECTING -> CONNECTED [server answered] -> CONNECTING [connection lost, same session]
+ *   any -> EXPIRED [server expired it] -> CONNECTING [zkconn_renew: a new session]
+ * The library's threads deliver watch events to the on_watch callback given at create; the
+ * callback must only queue work (it runs on the library's event thread, where a blocking call
+ * would deadlock). An expiry is reported through on_expired the same way.
+ * All functions may be called from any thread unless stated. */
+#ifndef ZKFS_ZKCONN_H
+#define ZKFS_ZKCONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <zookeeper/zookeeper.h>
+
+struct zkconn;
+
+/* A flag a waiter checks: set by zkconn_cancel (e.g. from a FUSE interrupt callback).
+ * Owned by the caller, must outlive the operation it is passed to. */
+struct zkconn_cancel {
+	bool cancelled;
+};
+
+/* Pseudo event types for zkconn_arm's completions (ZooKeeper's own are small positive ints). */
+#define ZKCONN_ARMED_DATA 100	  /* A data watch is now set; @st is the node's Stat. */
+#define ZKCONN_ARMED_CHILDREN 101 /* A child watch is now set; @st is the node's Stat. */
+
+/* Called on the library's thread for each node event (type: ZOO_*_EVENT or ZKCONN_ARMED_*,
+ * path relative to the chroot, @st NULL for ZooKeeper events). */
+typedef void (*zkconn_watch_cb)(void *ctx, int type, const char *path, const struct Stat *st);
+/* Called on the library's thread when the session expired. */
+typedef void (*zkconn_expired_cb)(void *ctx);
+
+struct zkconn_config {
+	const char *hosts;	    /* "h1:p1,h2:p2[/chroot]", borrowed during create. */
+	int session_timeout_ms;	    /* Asked of the server. */
+	int op_timeout_ms;	    /* Longest wait of one operation. */
+	FILE *log_stream;	    /* Where the C client logs (borrowed; NULL: stderr). */
+	zkconn_watch_cb on_watch;   /* Node events. */
+	zkconn_expired_cb on_expired; /* Session expiry. */
+	void *ctx;		    /* Handed to both callbacks. */
+};
+
+/* Start a session (connection happens in the background).
+ * Returns 0 and *out (owned, free with zkconn_destroy), or -errno. */
+int zkconn_create(const struct zkconn_config *cfg, struct zkconn **out);
+
+/* Close the session (the server deletes its ephemerals) and free. Must not be called from a
+ * callback of this connection. */
+void zkconn_destroy(struct zkconn *c);
+
+/* After an expiry: close the dead handle and open a new session. Must not be called from a
+ * callback. Returns 0 or -errno. */
+int zkconn_renew(struct zkconn *c);
+
+/* Wake every wait that uses @cancel and make it return -EINTR. */
+void zkconn_cancel(struct zkconn *c, struct zkconn_cancel *cancel);
+
+/* Current session id (0 before the first connect) and whether it is connected now. */
+int64_t zkconn_session_id(struct zkconn *c);
+bool zkconn_connected(struct zkconn *c);
+/* Incremented at each new session: cached state from an older generation is not watched. */
+uint64_t zkconn_generation(struct zkconn *c);
+
+/* getData. @data: set to a malloc'd copy (caller frees; NULL when empty) unless @data is NULL.
+ * @watch: leave a data watch. @cancel may be NULL. */
+int zkconn_get(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, bool watch,
+	       char **data, int *len, struct Stat *st);
+
+/* getChildren2 with an optional child watch. @kids: filled, free with deallocate_String_vector. */
+int zkconn_children(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, bool watch,
+		    struct String_vector *kids, struct Stat *st);
+
+/* exists (no watch). */
+int zkconn_exists(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
+		  struct Stat *st);
+
+/* create2. @mode: ZOO_PERSISTENT, ZOO_EPHEMERAL, ... @created: the real path (malloc'd,
+ * caller frees) unless NULL. @st may be NULL. */
+int zkconn_create_node(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
+		       const char *data, int len, int mode, char **created, struct Stat *st);
+
+/* setData with @version (-1: any). @st may be NULL. */
+int zkconn_set(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, const char *data,
+	       int len, int version, struct Stat *st);
+
+/* Set a data watch (and a child watch when @children) on @path without waiting: each
+ * completion reports through on_watch with ZKCONN_ARMED_*, nothing when the node is gone or
+ * the connection is down (the cache then stays unwatched and is refetched on use). */
+void zkconn_arm(struct zkconn *c, const char *path, bool children);
+
+/* delete with @version (-1: any). */
+int zkconn_delete(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, int version);
+
+#endif

@@ -11,6 +11,7 @@ their own.
 import os
 import sys
 import threading
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkt  # noqa: E402
@@ -190,9 +191,17 @@ def watches_with_kazoo(server, k, rec):
     rec("k.watch.events", sorted(seen))
 
 
+def eventually(pred, seconds):
+    """True if pred() holds before the deadline (a result to compare, not an abort)."""
+    try:
+        wait_for(pred, seconds, "condition")
+        return True
+    except zkt.Fail:
+        return False
+
+
 def raw_checks(server, rec):
     a = RawClient(server.port)
-    b = RawClient(server.port)
     rec("raw.negotiated", a.negotiated)
     rec("raw.create.root", a.create("/", b"")[0])
     rec("raw.create2", (lambda r: (r[0], r[1][0], stat_summary(r[1][1]))
@@ -201,6 +210,7 @@ def raw_checks(server, rec):
     for mode in ("ephemeral", "sequential", "ephemeral_sequential"):
         res = a.create("/r/m-", b"m", mode)
         rec("raw.create." + mode, (res[0], res[1][0], stat_summary(res[1][1], a.session_id)))
+    rec("raw.r.after-modes", stat_summary(a.exists("/r")[1]))
     rec("raw.create.flags-bad", a.create("/r/bad", b"", 7, op="create")[0])
     rec("raw.create.flags-neg", a.create("/r/bad", b"", -1, op="create")[0])
     rec("raw.create.container-as-create2", a.create("/r/cc", b"", "container", op="create2")[0])
@@ -210,21 +220,23 @@ def raw_checks(server, rec):
     rec("raw.create.ttl-huge", a.create("/r/t0", b"", "ttl", ttl=1 << 60)[0])
     rec("raw.create.ttl-persistent-mode", a.create("/r/t0", b"", "persistent", ttl=1000)[0])
     rec("raw.create.ttl-ephemeral-mode", a.create("/r/t0", b"", "ephemeral", ttl=1000)[0])
+    rec("raw.r.after-bad-modes", stat_summary(a.exists("/r")[1]))
     rec("raw.create.acl-empty", a.create("/r/acl", b"", acl=[])[0])
     rec("raw.create.acl-bad-scheme", a.create("/r/acl", b"", acl=[(31, "nosuch", "x")])[0])
 
+    rec("raw.r.after-bad-acls", stat_summary(a.exists("/r")[1]))
     # Containers are reaped once their last child goes; TTL nodes once the TTL has passed.
     res = a.create("/r/ctr", b"c", "container")
     rec("raw.container", (res[0], res[1][0], stat_summary(res[1][1])))
     rec("raw.container.child", a.create("/r/ctr/k", b"")[0])
     rec("raw.container.delete-child", a.delete("/r/ctr/k")[0])
-    wait_for(lambda: a.exists("/r/ctr")[0] == "NoNode", 20, "empty container to be reaped")
+    rec("raw.container.reaped", eventually(lambda: a.exists("/r/ctr")[0] == "NoNode", 15))
     res = a.create("/r/ttl", b"t", "ttl", ttl=300)
     rec("raw.ttl", (res[0], res[1][0], stat_summary(res[1][1])))
     res = a.create("/r/ttls-", b"t", "ttl_sequential", ttl=300)
     rec("raw.ttl-sequential", (res[0], res[1][0]))
-    wait_for(lambda: a.exists("/r/ttl")[0] == "NoNode" and a.exists(res[1][0])[0] == "NoNode",
-             20, "TTL nodes to be reaped")
+    rec("raw.ttl.reaped", eventually(lambda: a.exists("/r/ttl")[0] == "NoNode" and
+                                     a.exists(res[1][0])[0] == "NoNode", 15))
 
     for p in BAD_PATHS:
         rec("raw.badpath.create %r" % p, raw_outcome(lambda: a.create(p, b"")[0]))
@@ -257,6 +269,7 @@ def raw_checks(server, rec):
     rec("raw.allchildren.nonode", a.all_children_number("/nope"))
     rec("raw.ephemerals.all", (lambda r: (r[0], sorted(r[1])))(a.ephemerals("/")))
     rec("raw.ephemerals.prefix", (lambda r: (r[0], sorted(r[1])))(a.ephemerals("/r/m")))
+    b = RawClient(server.port)
     rec("raw.ephemerals.none", b.ephemerals("/"))
     rec("raw.whoami", a.who_am_i())
     rec("raw.sync", a.sync("/r"))
@@ -481,10 +494,14 @@ def four_letter(server, rec):
 
 
 def compat(server, rec):
-    kazoo_checks(server, rec)
-    raw_checks(server, rec)
-    raw_sessions(server, rec)
-    four_letter(server, rec)
+    """Each part runs even if an earlier one broke, so one run lists every difference."""
+    for part in (kazoo_checks, raw_checks, raw_sessions, four_letter):
+        try:
+            part(server, rec)
+        except Exception as e:  # noqa: B902 - recorded, so it shows up as a difference
+            traceback.print_exc()
+            rec("%s aborted" % part.__name__, repr(e))
+            server.print_log(20)
 
 
 if __name__ == "__main__":

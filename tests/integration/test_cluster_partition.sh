@@ -1,0 +1,76 @@
+#!/bin/bash
+# Ensemble partition (issue 3): the leader of a 3-node cluster is cut off from the two others
+# (nftables drops every packet between them, both directions; clients still reach every node).
+# The cut-off node accepts no write (a client on it gets no acknowledgement within 3 s and the
+# write never appears), the majority elects a leader and keeps acknowledging the load, a client
+# whose session started on the cut-off node moves to the majority with its session, ephemeral
+# and watch; after the heal the node rejoins, nothing acknowledged is lost and every replica has
+# the same tree. Runs against Apache ZooKeeper and zkfsd.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
+zkt_init cluster-partition
+
+probe_field() {
+	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
+		"$1/probe.json" "$2" 2>/dev/null
+}
+
+probe_on() { [ "$(probe_field "$1" connected)" = True ] && [ "$(probe_field "$1" host)" = "$2" ]; }
+
+probe_moved() { [ "$(probe_field "$1" connected)" = True ] && [ "$(probe_field "$1" host)" != "$2" ] &&
+	[ -n "$(probe_field "$1" host)" ]; }
+
+scenario() {
+	local kind=$1 load old new t_cut probe rc
+	load=$ZKT_DIR/$kind-load
+	probe=$ZKT_DIR/$kind-probe
+	mkdir -p "$probe"
+	zkc_init "$kind" 3
+	zkc_start_all 60
+	zkc_load_start "$load" 3 100
+	zkc_wait_acks 30 "$load" 50
+	old=$(zkc_leader) || zkt_fail "no leader"
+
+	zkc_py probe-session --hosts "$(zkc_hosts)" --first "$(zkc_hosts "$old")" --dir "$probe" \
+		>"$probe/out" 2>&1 &
+	ZKT_PIDS[probe]=$!
+	zkt_wait 30 probe_on "$probe" "$(zkc_hosts "$old")" || zkt_fail "probe client not on node $old"
+
+	zkc_partition "$old" "$(zkc_up | grep -vx "$old" | tr '\n' ' ')"
+	t_cut=$(zkc_now)
+	new=$(zkc_wait_leader 30 "$old") || zkt_fail "the majority elected no leader within 30 s"
+	zkc_wait_acks 30 "$load" 50 "$t_cut"
+	zkt_log "RESULT partition $kind: node $old cut off, node $new leads, first write acknowledged $(zkc_py failover --dir "$load" --since "$t_cut") ms after the cut"
+
+	rc=0
+	zkc_py write --host "$(zkc_hosts "$old")" --path "/minority-write" --timeout 3 >&2 || rc=$?
+	[ "$rc" = 3 ] || zkt_fail "the cut-off node $old acknowledged a write (rc $rc)"
+	zkc_py write --host "$(zkc_hosts "$new")" --path "/majority-write" --timeout 10 >&2 ||
+		zkt_fail "the majority leader $new did not take a write"
+	zkt_wait 30 probe_moved "$probe" "$(zkc_hosts "$old")" ||
+		zkt_fail "the probe client did not move off node $old ($(cat "$probe/probe.json"))"
+	zkt_log "probe client moved to $(probe_field "$probe" host)"
+
+	zkc_heal
+	zkt_wait 60 zkc_mode_is "$old" follower || zkt_fail "node $old did not rejoin as follower"
+	zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
+	zkc_py exists --host "$(zkc_hosts "$old")" --path /minority-write &&
+		zkt_fail "the write sent to the cut-off node appeared after the heal"
+
+	touch "$probe/probe.stop"
+	wait "${ZKT_PIDS[probe]}" || zkt_fail "probe client failed: $(cat "$probe/out")"
+	unset "ZKT_PIDS[probe]"
+	[ "$(probe_field "$probe" lost)" = 0 ] || zkt_fail "the probe client's session expired"
+	[ "$(probe_field "$probe" sid0)" = "$(probe_field "$probe" sid1)" ] ||
+		zkt_fail "the probe client has a new session"
+	[ "$(probe_field "$probe" eph_ok)" = True ] || zkt_fail "the probe client's ephemeral is gone"
+
+	zkc_load_stop "$load"
+	zkc_verify "$load"
+	zkc_wait_converged 30 1 2 3
+}
+
+zkc_mode_is() { [ "$(zkc_mode "$1")" = "$2" ]; }
+
+zkc_for_kinds test_cluster_partition scenario
+exit "$ZKC_RESULT"

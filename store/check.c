@@ -38,7 +38,7 @@ static int check_ephemeral(struct check_ctx *cc, const struct znode *n)
 
 	if (znode_kind(n) != STORE_KIND_EPHEMERAL)
 		return 0;
-	ss = session_find(cc->s, n->owner);
+	ss = store_sess_find(cc->s, n->owner);
 	if (ss == NULL || n->eph_idx >= ss->n_eph || ss->eph[n->eph_idx] != n || n->child != NULL)
 		return ZK_CORRUPT();
 	cc->ephemerals++;

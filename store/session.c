@@ -14,7 +14,7 @@ static uint32_t session_bucket(const struct store *s, int64_t id)
 	return (uint32_t)(h >> 32) & (s->n_sbuckets - 1);
 }
 
-struct store_session *session_find(const struct store *s, int64_t id)
+struct store_session *store_sess_find(const struct store *s, int64_t id)
 {
 	struct store_session *ss;
 
@@ -26,8 +26,8 @@ struct store_session *session_find(const struct store *s, int64_t id)
 	return NULL;
 }
 
-/* Make room for one more session so that session_insert cannot fail. */
-int session_reserve(struct store *s)
+/* Make room for one more session so that store_sess_insert cannot fail. */
+int store_sess_reserve(struct store *s)
 {
 	uint32_t nb = s->n_sbuckets ? s->n_sbuckets * 2 : 16, i, old = s->n_sbuckets;
 	struct store_session **b, **ob = s->sbuckets, *ss, *next;
@@ -50,7 +50,7 @@ int session_reserve(struct store *s)
 	return 0;
 }
 
-struct store_session *session_new(int64_t id)
+struct store_session *store_sess_new(int64_t id)
 {
 	struct store_session *ss = zk_calloc(1, sizeof(*ss));
 
@@ -59,7 +59,7 @@ struct store_session *session_new(int64_t id)
 	return ss;
 }
 
-void session_insert(struct store *s, struct store_session *ss)
+void store_sess_insert(struct store *s, struct store_session *ss)
 {
 	uint32_t b = session_bucket(s, ss->id);
 
@@ -68,7 +68,7 @@ void session_insert(struct store *s, struct store_session *ss)
 	s->n_sessions++;
 }
 
-void session_remove(struct store *s, struct store_session *ss)
+void store_sess_remove(struct store *s, struct store_session *ss)
 {
 	struct store_session **pp = &s->sbuckets[session_bucket(s, ss->id)];
 
@@ -79,7 +79,7 @@ void session_remove(struct store *s, struct store_session *ss)
 	s->n_sessions--;
 }
 
-void session_free(struct store_session *ss)
+void store_sess_free(struct store_session *ss)
 {
 	if (ss == NULL)
 		return;
@@ -87,8 +87,8 @@ void session_free(struct store_session *ss)
 	zk_free(ss);
 }
 
-/* Make room for one more ephemeral so that session_eph_add cannot fail. */
-int session_eph_reserve(struct store_session *ss)
+/* Make room for one more ephemeral so that store_sess_eph_add cannot fail. */
+int store_sess_eph_reserve(struct store_session *ss)
 {
 	uint32_t cap;
 	struct znode **grown;
@@ -104,14 +104,14 @@ int session_eph_reserve(struct store_session *ss)
 	return 0;
 }
 
-void session_eph_add(struct store_session *ss, struct znode *n)
+void store_sess_eph_add(struct store_session *ss, struct znode *n)
 {
 	n->eph_idx = ss->n_eph;
 	ss->eph[ss->n_eph++] = n;
 }
 
 /* Swap-remove: O(1); the order of a session's ephemerals is not meaningful. */
-void session_eph_del(struct store_session *ss, struct znode *n)
+void store_sess_eph_del(struct store_session *ss, struct znode *n)
 {
 	struct znode *last = ss->eph[--ss->n_eph];
 
@@ -119,7 +119,7 @@ void session_eph_del(struct store_session *ss, struct znode *n)
 	last->eph_idx = n->eph_idx;
 }
 
-void session_free_all(struct store *s)
+void store_sess_free_all(struct store *s)
 {
 	uint32_t i;
 	struct store_session *ss, *next;
@@ -127,7 +127,7 @@ void session_free_all(struct store *s)
 	for (i = 0; i < s->n_sbuckets; i++) {
 		for (ss = s->sbuckets[i]; ss != NULL; ss = next) {
 			next = ss->hnext;
-			session_free(ss);
+			store_sess_free(ss);
 		}
 	}
 	zk_free(s->sbuckets);
@@ -138,7 +138,7 @@ void session_free_all(struct store *s)
 int store_session_get(const struct store *s, int64_t id, int32_t *timeout_ms,
 		      uint8_t passwd[ZK_SESSION_PASSWD_LEN])
 {
-	const struct store_session *ss = session_find(s, id);
+	const struct store_session *ss = store_sess_find(s, id);
 
 	if (ss == NULL)
 		return ZK_ERR_SESSIONEXPIRED;

@@ -259,14 +259,14 @@ static int load_session(struct reader *r, struct store *t)
 	if (rc != 0)
 		return rc;
 	m = (SnapSession *)pm;
-	if (m->id == 0 || m->passwd.len != ZK_SESSION_PASSWD_LEN || session_find(t, m->id) != NULL)
+	if (m->id == 0 || m->passwd.len != ZK_SESSION_PASSWD_LEN || store_sess_find(t, m->id) != NULL)
 		rc = ZK_CORRUPT();
-	else if (session_reserve(t) != 0 || (ss = session_new(m->id)) == NULL)
+	else if (store_sess_reserve(t) != 0 || (ss = store_sess_new(m->id)) == NULL)
 		rc = -ENOMEM;
 	if (rc == 0) {
 		ss->timeout_ms = m->timeout_ms;
 		memcpy(ss->passwd, m->passwd.data, ZK_SESSION_PASSWD_LEN);
-		session_insert(t, ss);
+		store_sess_insert(t, ss);
 	}
 	free_msg(r, pm);
 	return rc;
@@ -321,8 +321,8 @@ static int load_node(struct reader *r, struct store *t)
 	m = (SnapNode *)pm;
 	rc = node_from_msg(t, m, &n);
 	if (rc == 0 && znode_kind_of_owner(m->owner) == STORE_KIND_EPHEMERAL) {
-		ss = session_find(t, m->owner);
-		rc = ss == NULL ? ZK_CORRUPT() : session_eph_reserve(ss);
+		ss = store_sess_find(t, m->owner);
+		rc = ss == NULL ? ZK_CORRUPT() : store_sess_eph_reserve(ss);
 	}
 	if (rc == 0 && (m->czxid > m->mzxid || m->czxid > m->pzxid))
 		rc = ZK_CORRUPT();
@@ -348,7 +348,7 @@ static int load_node(struct reader *r, struct store *t)
 	if (n->parent == NULL)
 		t->root = n;
 	if (ss != NULL)
-		session_eph_add(ss, n);
+		store_sess_eph_add(ss, n);
 	free_msg(r, pm);
 	return 0;
 }
@@ -397,9 +397,7 @@ static int load_into(struct reader *r, struct store *t)
 	for (i = 0; rc == 0 && i < t->n_acls; i++)
 		if (t->acls[i].refs == 0)
 			rc = ZK_CORRUPT();
-	if (rc == 0 && store_check(t) != 0)
-		rc = ZK_CORRUPT();
-	return rc;
+	return rc == 0 ? store_check(t) : rc;
 }
 
 /* Empty the tree, ACL table and sessions of @s (before a load swaps new ones in). */
@@ -407,7 +405,7 @@ static void store_clear(struct store *s)
 {
 	znode_free_tree(s);
 	store_acl_free_all(s);
-	session_free_all(s);
+	store_sess_free_all(s);
 }
 
 int store_snapshot_load(struct store *s, const void *p, size_t len)

@@ -78,7 +78,7 @@ void store_destroy(struct store *s)
 		return;
 	znode_free_tree(s);
 	store_acl_free_all(s);
-	session_free_all(s);
+	store_sess_free_all(s);
 	zk_free(s);
 }
 
@@ -157,7 +157,7 @@ static bool path_has_prefix(const char *path, const char *prefix)
 int store_get_ephemerals(const struct store *s, int64_t session_id, const char *prefix,
 			 void (*cb)(void *ctx, const char *path), void *ctx)
 {
-	const struct store_session *ss = session_find(s, session_id);
+	const struct store_session *ss = store_sess_find(s, session_id);
 	struct zk_buf path;
 	uint32_t i;
 	int rc = 0;

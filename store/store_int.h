@@ -129,15 +129,15 @@ struct store_pb_allocator {
 ProtobufCAllocator *store_pb_allocator_init(struct store_pb_allocator *pa);
 
 /* session.c */
-struct store_session *session_find(const struct store *s, int64_t id);
-int session_reserve(struct store *s);
-struct store_session *session_new(int64_t id);
-void session_insert(struct store *s, struct store_session *ss);
-void session_remove(struct store *s, struct store_session *ss);
-void session_free(struct store_session *ss);
-int session_eph_reserve(struct store_session *ss);
-void session_eph_add(struct store_session *ss, struct znode *n);
-void session_eph_del(struct store_session *ss, struct znode *n);
-void session_free_all(struct store *s);
+struct store_session *store_sess_find(const struct store *s, int64_t id);
+int store_sess_reserve(struct store *s);
+struct store_session *store_sess_new(int64_t id);
+void store_sess_insert(struct store *s, struct store_session *ss);
+void store_sess_remove(struct store *s, struct store_session *ss);
+void store_sess_free(struct store_session *ss);
+int store_sess_eph_reserve(struct store_session *ss);
+void store_sess_eph_add(struct store_session *ss, struct znode *n);
+void store_sess_eph_del(struct store_session *ss, struct znode *n);
+void store_sess_free_all(struct store *s);
 
 #endif

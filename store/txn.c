@@ -155,7 +155,7 @@ static void undo_one(struct store *s, struct undo *u)
 		n->parent->pzxid = u->pzxid;
 		znode_unlink(s, n);
 		if (u->sess != NULL)
-			session_eph_del(u->sess, n);
+			store_sess_eph_del(u->sess, n);
 		store_acl_unref(s, n->acl);
 		znode_free(n);
 		break;
@@ -163,7 +163,7 @@ static void undo_one(struct store *s, struct undo *u)
 		znode_link(s, n->parent, n);
 		n->parent->pzxid = u->pzxid;
 		if (u->sess != NULL)
-			session_eph_add(u->sess, n);
+			store_sess_eph_add(u->sess, n);
 		break;
 	case UNDO_SET_DATA:
 		zk_free(n->data);
@@ -179,7 +179,7 @@ static void undo_one(struct store *s, struct undo *u)
 		n->aversion = u->version;
 		break;
 	case UNDO_CLOSE_SESSION:
-		session_insert(s, u->sess);
+		store_sess_insert(s, u->sess);
 		break;
 	}
 }
@@ -200,7 +200,7 @@ static void commit_one(struct store *s, struct undo *u)
 		store_acl_unref(s, u->acl);
 		break;
 	case UNDO_CLOSE_SESSION:
-		session_free(u->sess);
+		store_sess_free(u->sess);
 		break;
 	}
 }
@@ -252,7 +252,7 @@ static int check_version(int32_t current, int32_t expected, int32_t *next)
 /* A write needs a live session (SessionTracker.checkSession); server-made txns use 0. */
 static int check_session(const struct apply *a)
 {
-	if (a->txn->session_id != 0 && session_find(a->s, a->txn->session_id) == NULL)
+	if (a->txn->session_id != 0 && store_sess_find(a->s, a->txn->session_id) == NULL)
 		return ZK_ERR_SESSIONEXPIRED;
 	return ZK_ERR_OK;
 }
@@ -396,7 +396,7 @@ static int create_reserve(struct apply *a, const struct store_op *op, const stru
 	name = strrchr(cr->path, '/') + 1;
 	cr->node = znode_new(name, strlen(name));
 	if (cr->node == NULL || copy_data(op, &cr->data) != 0 || apply_reserve(a, 1, 2) != 0 ||
-	    znode_reserve(a->s, 1) != 0 || (sess != NULL && session_eph_reserve(sess) != 0) ||
+	    znode_reserve(a->s, 1) != 0 || (sess != NULL && store_sess_eph_reserve(sess) != 0) ||
 	    event_add_pair(a, ZK_EVENT_NODE_CREATED, cr->path) != 0)
 		return -ENOMEM;
 	if (store_acl_intern(a->s, op->acl, op->n_acl, &cr->acl) != 0)
@@ -452,7 +452,7 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 	if (r->err != ZK_ERR_OK)
 		return 0;
 	if (znode_kind_of_owner(owner) == STORE_KIND_EPHEMERAL)
-		sess = session_find(a->s, owner);
+		sess = store_sess_find(a->s, owner);
 	if (create_reserve(a, op, parent, sess, &cr) != 0) {
 		create_res_free(a->s, &cr);
 		return -ENOMEM;
@@ -470,7 +470,7 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 	u->sess = sess;
 	znode_link(a->s, parent, n);
 	if (sess != NULL)
-		session_eph_add(sess, n);
+		store_sess_eph_add(sess, n);
 	/* DataTree.createNode: the parent takes the new cversion (and pzxid) only if it grew. */
 	next_cv = (int32_t)((uint32_t)parent->cversion + 1U);
 	if (next_cv > parent->cversion) {
@@ -545,13 +545,13 @@ static int delete_node(struct apply *a, struct znode *n, const char *path)
 	if (apply_reserve(a, 1, 2) != 0 || event_add_pair(a, ZK_EVENT_NODE_DELETED, path) != 0)
 		return -ENOMEM;
 	if (znode_kind(n) == STORE_KIND_EPHEMERAL)
-		sess = session_find(a->s, n->owner);
+		sess = store_sess_find(a->s, n->owner);
 	u = undo_push(a, UNDO_DELETE, n);
 	u->pzxid = n->parent->pzxid;
 	u->sess = sess;
 	znode_unlink(a->s, n);
 	if (sess != NULL)
-		session_eph_del(sess, n);
+		store_sess_eph_del(sess, n);
 	if (a->zxid > n->parent->pzxid)
 		n->parent->pzxid = a->zxid;
 	return 0;
@@ -750,19 +750,19 @@ static int apply_multi(struct apply *a, struct store_result *res)
 static int apply_create_session(struct apply *a, struct store_result *res)
 {
 	const struct store_txn *txn = a->txn;
-	struct store_session *ss = session_find(a->s, txn->session_id);
+	struct store_session *ss = store_sess_find(a->s, txn->session_id);
 
 	if (txn->session_id == 0) {
 		res->err = ZK_ERR_BADARGUMENTS;
 		return 0;
 	}
 	if (ss == NULL) {
-		if (session_reserve(a->s) != 0)
+		if (store_sess_reserve(a->s) != 0)
 			return -ENOMEM;
-		ss = session_new(txn->session_id);
+		ss = store_sess_new(txn->session_id);
 		if (ss == NULL)
 			return -ENOMEM;
-		session_insert(a->s, ss);
+		store_sess_insert(a->s, ss);
 	}
 	ss->timeout_ms = txn->session_timeout_ms;
 	memcpy(ss->passwd, txn->passwd, ZK_SESSION_PASSWD_LEN);
@@ -773,7 +773,7 @@ static int apply_create_session(struct apply *a, struct store_result *res)
  * on the parent, for each), then forget the session. An unknown session changes nothing. */
 static int apply_close_session(struct apply *a, struct store_result *res)
 {
-	struct store_session *ss = session_find(a->s, a->txn->session_id);
+	struct store_session *ss = store_sess_find(a->s, a->txn->session_id);
 	struct zk_buf path;
 	struct undo *u;
 	int rc = 0;
@@ -794,7 +794,7 @@ static int apply_close_session(struct apply *a, struct store_result *res)
 		rc = apply_reserve(a, 1, 0);
 	if (rc != 0)
 		return rc;
-	session_remove(a->s, ss);
+	store_sess_remove(a->s, ss);
 	u = undo_push(a, UNDO_CLOSE_SESSION, NULL);
 	u->sess = ss;
 	(void)res;

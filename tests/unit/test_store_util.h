@@ -35,7 +35,7 @@ struct fixture {
 
 static const struct store_acl t_acl_open[] = {{ZK_PERM_ALL, "world", "anyone"}};
 
-static void t_on_event(void *ctx, int type, const char *path, int64_t zxid)
+static inline void t_on_event(void *ctx, int type, const char *path, int64_t zxid)
 {
 	struct fixture *f = ctx;
 
@@ -46,7 +46,7 @@ static void t_on_event(void *ctx, int type, const char *path, int64_t zxid)
 	f->n_ev++;
 }
 
-static int t_setup(void **state)
+static inline int t_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -56,7 +56,7 @@ static int t_setup(void **state)
 	return 0;
 }
 
-static int t_teardown(void **state)
+static inline int t_teardown(void **state)
 {
 	struct fixture *f = *state;
 
@@ -67,21 +67,21 @@ static int t_teardown(void **state)
 	return 0;
 }
 
-static struct store_op t_op(int type, const char *path)
+static inline struct store_op t_op(int type, const char *path)
 {
 	struct store_op op = {.type = type, .path = path, .data_len = -1, .version = -1,
 			      .mode = ZK_MODE_PERSISTENT, .ttl = -1, .acl = t_acl_open, .n_acl = 1};
 	return op;
 }
 
-static struct store_txn t_txn(const struct fixture *f, int type)
+static inline struct store_txn t_txn(const struct fixture *f, int type)
 {
 	struct store_txn txn = {.type = type, .session_id = f->session, .xid = 1};
 	return txn;
 }
 
 /* Apply @txn at the next zxid; the result stays in @res (caller frees). */
-static void t_apply_res(struct fixture *f, struct store_txn *txn, struct store_result *res)
+static inline void t_apply_res(struct fixture *f, struct store_txn *txn, struct store_result *res)
 {
 	f->zxid++;
 	txn->time_ms = 1000 * f->zxid;
@@ -90,7 +90,7 @@ static void t_apply_res(struct fixture *f, struct store_txn *txn, struct store_r
 }
 
 /* Apply a single-op txn; a created path is copied to f->path. */
-static int t_apply_op(struct fixture *f, const struct store_op *op)
+static inline int t_apply_op(struct fixture *f, const struct store_op *op)
 {
 	struct store_txn txn = t_txn(f, op->type);
 	struct store_result res;
@@ -105,7 +105,7 @@ static int t_apply_op(struct fixture *f, const struct store_op *op)
 	return err;
 }
 
-static int t_create(struct fixture *f, const char *path, int mode, const char *data)
+static inline int t_create(struct fixture *f, const char *path, int mode, const char *data)
 {
 	struct store_op op = t_op(ZK_OP_CREATE, path);
 
@@ -115,7 +115,7 @@ static int t_create(struct fixture *f, const char *path, int mode, const char *d
 	return t_apply_op(f, &op);
 }
 
-static int t_delete(struct fixture *f, const char *path, int32_t version)
+static inline int t_delete(struct fixture *f, const char *path, int32_t version)
 {
 	struct store_op op = t_op(ZK_OP_DELETE, path);
 
@@ -123,7 +123,7 @@ static int t_delete(struct fixture *f, const char *path, int32_t version)
 	return t_apply_op(f, &op);
 }
 
-static int t_set(struct fixture *f, const char *path, const char *data, int32_t version)
+static inline int t_set(struct fixture *f, const char *path, const char *data, int32_t version)
 {
 	struct store_op op = t_op(ZK_OP_SET_DATA, path);
 
@@ -133,7 +133,7 @@ static int t_set(struct fixture *f, const char *path, const char *data, int32_t 
 	return t_apply_op(f, &op);
 }
 
-static void t_session_open(struct fixture *f, int64_t id)
+static inline void t_session_open(struct fixture *f, int64_t id)
 {
 	struct store_txn txn = t_txn(f, ZK_OP_CREATE_SESSION);
 	struct store_result res;
@@ -146,7 +146,7 @@ static void t_session_open(struct fixture *f, int64_t id)
 	store_result_free(&res);
 }
 
-static void t_session_close(struct fixture *f, int64_t id)
+static inline void t_session_close(struct fixture *f, int64_t id)
 {
 	struct store_txn txn = t_txn(f, ZK_OP_CLOSE_SESSION);
 	struct store_result res;
@@ -157,7 +157,7 @@ static void t_session_close(struct fixture *f, int64_t id)
 	store_result_free(&res);
 }
 
-static struct zk_stat t_stat(const struct fixture *f, const char *path)
+static inline struct zk_stat t_stat(const struct fixture *f, const char *path)
 {
 	struct zk_stat st;
 
@@ -165,7 +165,7 @@ static struct zk_stat t_stat(const struct fixture *f, const char *path)
 	return st;
 }
 
-static void t_expect_event(const struct fixture *f, int i, int type, const char *path)
+static inline void t_expect_event(const struct fixture *f, int i, int type, const char *path)
 {
 	assert_true(i < f->n_ev);
 	assert_int_equal(f->ev[i].type, type);

@@ -204,7 +204,9 @@ static void op_done(struct repl_req *req, int status)
 	if (op->conn != NULL) {
 		res.id = op->id;
 		res.status = status;
-		res.index = req->kind == REPL_REQ_BARRIER ? req->raft.barrier.index
+		/* A barrier entry is not applied through the fsm, so the follower waits for the
+		 * entry before it (what the leader had when the barrier was issued). */
+		res.index = req->kind == REPL_REQ_BARRIER ? req->raft.barrier.index - 1
 							  : req->raft.apply.index;
 		msg.body_case = PEER_MSG__BODY_RESULT;
 		msg.result = &res;

@@ -45,3 +45,12 @@ tests_unit_test_replication_fsm_SOURCES = tests/unit/test_replication_fsm.c \
 	tests/unit/test_repl_util.h tests/unit/repl_fake_store.c
 tests_unit_test_replication_fsm_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_test_replication_fsm_LDADD = $(REPL_FAKE_LIBS) $(CMOCKA_LIBS)
+
+# Real ensembles on 127.0.0.1, ports 22000-22049.
+check_PROGRAMS += tests/unit/test_replication_cluster
+TESTS += tests/unit/test_replication_cluster
+tests_unit_test_replication_cluster_SOURCES = tests/unit/test_replication_cluster.c \
+	tests/unit/test_repl_util.h tests/unit/repl_fake_store.c
+tests_unit_test_replication_cluster_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
+	$(RAFT_CFLAGS)
+tests_unit_test_replication_cluster_LDADD = $(REPL_FAKE_LIBS) $(CMOCKA_LIBS)

@@ -339,6 +339,9 @@ static void timer_cb(uv_timer_t *t)
 
 	poll_leader(r);
 	check_space(r);
+	/* Entries that are not commands (barriers, configurations) advance last_applied
+	 * without an fsm apply: requests waiting for such an index are woken here. */
+	after_apply(r, (int64_t)raft_last_applied(&r->raft));
 	if (r->fwd != NULL)
 		repl_fwd_tick(r->fwd);
 }
@@ -360,8 +363,8 @@ int repl_start(struct repl *r)
 		return rv;
 	rv = raft_start(&r->raft);
 	if (rv != 0) {
-		zk_log_error("replication: cannot start from %s: %s", r->data_dir,
-			     raft_errmsg(&r->raft));
+		zk_log_error("replication: cannot start from %s: %s (%s)", r->data_dir,
+			     raft_errmsg(&r->raft), r->io.errmsg);
 		return repl_errno(rv);
 	}
 	r->fsm_state.started = true;

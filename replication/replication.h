@@ -9,7 +9,8 @@
  *
  * Threads: everything here runs on the loop thread of the uv_loop_t given to repl_create; no
  * function may be called from another thread. Callbacks never fire inside the call that started
- * the work (libuv's rule), and never after an error return of that call.
+ * the work (libuv's rule), and never after an error return of that call. An ensemble server
+ * writes to TCP sockets (libraft's transport, the peer port): the process must ignore SIGPIPE.
  *
  * Errors: functions return 0 or a negative errno. Request statuses (repl_req_cb) are
  *   0             applied (the applied_cb for the entry has already run on this server)

@@ -96,20 +96,25 @@ static inline int tr_node_open(struct tr_node *n)
 	return repl_start(n->repl);
 }
 
+/* The node being closed (tests close one node at a time). */
+static struct tr_node *tr_closing;
+
 static inline void tr_closed_cb(struct repl *r)
 {
 	(void)r;
+	tr_closing->closed = true;
 }
 
 static inline void tr_node_close(struct tr_node *n)
 {
 	if (n->repl == NULL)
 		return;
+	tr_closing = n;
+	n->closed = false;
 	repl_close(n->repl, tr_closed_cb);
 	n->repl = NULL;
-	/* repl_close completes on later iterations: run until the loop has nothing left. */
-	while (uv_run(n->loop, UV_RUN_ONCE) != 0)
-		;
+	/* repl_close completes on later iterations (other nodes may share the loop). */
+	assert_true(tr_run_until(n->loop, &n->closed, 10000));
 	store_destroy(n->store);
 	n->store = NULL;
 }

@@ -1,0 +1,385 @@
+/* test_replication_cluster.c: real ensembles on loopback (libraft's TCP transport and the peer
+ * port of replication/forward.c), several repl instances in one loop, ports 22000-22049:
+ * election, writes forwarded by followers and observers, sync on a follower, graceful leader
+ * hand-over, session touches reaching the leader, membership changes. */
+#include <signal.h>
+
+#include "replication/replication_int.h"
+#include "test_repl_util.h"
+
+#define MAX_NODES 5
+#define PORT_BASE 22000
+
+struct fixture {
+	uv_loop_t loop;
+	char *dir;
+	struct repl_server servers[MAX_NODES];
+	int n_servers;		     /* In the bootstrap configuration. */
+	struct tr_node nodes[MAX_NODES];
+	char dirs[MAX_NODES][300];
+	int touched;		     /* session_touched calls on the leader. */
+	int64_t touched_id;
+};
+
+static void on_touch(void *ctx, int64_t session_id);
+
+/* The running test's fixture, for the hooks (their ctx is the node). */
+static struct fixture *current;
+
+static void server_init(struct fixture *f, int i, bool observer)
+{
+	struct repl_server *s = &f->servers[i];
+
+	s->id = (uint64_t)i + 1;
+	s->host = "127.0.0.1";
+	s->raft_port = (uint16_t)(PORT_BASE + 2 * i);
+	s->peer_port = (uint16_t)(PORT_BASE + 2 * i + 1);
+	s->observer = observer;
+	snprintf(f->dirs[i], sizeof(f->dirs[i]), "%s/n%d", f->dir, i + 1);
+	tr_node_init(&f->nodes[i], &f->loop, f->dirs[i]);
+	f->nodes[i].cfg.id = s->id;
+	f->nodes[i].cfg.servers = f->servers;
+}
+
+/* An ensemble of @n voters plus @n_obs observers, all started. */
+static void start_ensemble(struct fixture *f, int n, int n_obs)
+{
+	struct repl_hooks hooks = {.session_touched = on_touch};
+	int i;
+
+	f->n_servers = n + n_obs;
+	for (i = 0; i < f->n_servers; i++) {
+		server_init(f, i, i >= n);
+		f->nodes[i].cfg.n_servers = f->n_servers;
+	}
+	for (i = 0; i < f->n_servers; i++) {
+		assert_int_equal(tr_node_open(&f->nodes[i]), 0);
+		f->nodes[i].cfg.n_servers = f->n_servers;
+		repl_set_hooks(f->nodes[i].repl, &hooks);
+	}
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	uv_loop_init(&f->loop);
+	f->dir = tr_tmpdir("cluster");
+	current = f;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	int i;
+
+	for (i = 0; i < MAX_NODES; i++)
+		if (f->nodes[i].digest_at != NULL)
+			tr_node_fini(&f->nodes[i]);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	tr_rmdir(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void on_touch(void *ctx, int64_t session_id)
+{
+	struct fixture *f = current;
+
+	(void)ctx;
+	f->touched++;
+	f->touched_id = session_id;
+}
+
+struct until {
+	struct fixture *f;
+	bool (*pred)(struct fixture *f, void *arg);
+	void *arg;
+	bool met;
+};
+
+static void until_check(uv_timer_t *t)
+{
+	struct until *u = t->data;
+
+	u->met = u->pred(u->f, u->arg);
+}
+
+/* Run the loop until @pred holds (checked every 10 ms) or @ms elapse. */
+static bool run_until(struct fixture *f, bool (*pred)(struct fixture *f, void *arg), void *arg,
+		      unsigned ms)
+{
+	struct until u = {f, pred, arg, false};
+	uv_timer_t t;
+
+	uv_timer_init(&f->loop, &t);
+	t.data = &u;
+	uv_timer_start(&t, until_check, 0, 10);
+	tr_run_until(&f->loop, &u.met, ms);
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	return u.met;
+}
+
+/* Every running node knows the same leader, which is one of them. */
+static bool agreed_leader(struct fixture *f, void *arg)
+{
+	uint64_t leader = 0;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < MAX_NODES; i++) {
+		struct repl *r = f->nodes[i].repl;
+		if (r == NULL)
+			continue;
+		if (repl_leader_id(r) == 0 || (leader != 0 && repl_leader_id(r) != leader))
+			return false;
+		leader = repl_leader_id(r);
+	}
+	return leader != 0 && f->nodes[leader - 1].repl != NULL &&
+	       repl_role(f->nodes[leader - 1].repl) == REPL_LEADER;
+}
+
+static int leader_index(struct fixture *f)
+{
+	assert_true(run_until(f, agreed_leader, NULL, 10000));
+	return (int)repl_leader_id(f->nodes[0].repl != NULL ? f->nodes[0].repl
+							    : f->nodes[1].repl) - 1;
+}
+
+/* All running nodes have applied up to the same zxid with the same digest. */
+static bool converged(struct fixture *f, void *arg)
+{
+	int i, first = -1;
+
+	(void)arg;
+	for (i = 0; i < MAX_NODES; i++) {
+		if (f->nodes[i].repl == NULL)
+			continue;
+		if (first < 0) {
+			first = i;
+			continue;
+		}
+		if (store_last_zxid(f->nodes[i].store) != store_last_zxid(f->nodes[first].store) ||
+		    store_digest(f->nodes[i].store) != store_digest(f->nodes[first].store))
+			return false;
+	}
+	return true;
+}
+
+static int follower_of(struct fixture *f, int leader)
+{
+	return leader == 0 ? 1 : 0;
+}
+
+/* Three voters elect one leader, and all of them learn who it is. */
+static void election(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t0 = uv_hrtime();
+	int leader;
+
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	print_message("    leader %d agreed after %.0f ms\n", leader + 1, (uv_hrtime() - t0) / 1e6);
+	assert_int_equal(repl_role(f->nodes[follower_of(f, leader)].repl), REPL_FOLLOWER);
+}
+
+/* A write submitted on a follower is forwarded, committed, applied on the follower before
+ * its request completes, and every replica ends equal. */
+static void follower_forwards_writes(void **state)
+{
+	struct fixture *f = *state;
+	int leader, follower;
+
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	follower = follower_of(f, leader);
+	assert_int_equal(tr_submit_n(&f->nodes[follower], "f", 0, 100, 10000), 0);
+	assert_int_equal(f->nodes[follower].early_done, 0);
+	assert_int_equal(tr_submit_n(&f->nodes[leader], "l", 100, 100, 10000), 0);
+	assert_true(run_until(f, converged, NULL, 10000));
+	assert_int_equal(f->nodes[leader].n_applied, f->nodes[follower].n_applied);
+}
+
+/* repl_barrier on a follower completes once it has applied what the leader had. */
+static void follower_barrier(void **state)
+{
+	struct fixture *f = *state;
+	struct tr_batch b = {.n = 1};
+	struct repl_req req = {.data = &b};
+	int leader, follower;
+	int64_t leader_zxid;
+
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	follower = follower_of(f, leader);
+	b.node = &f->nodes[follower];
+	b.reqs = &req;
+	assert_int_equal(tr_submit_n(&f->nodes[leader], "l", 0, 50, 10000), 0);
+	leader_zxid = store_last_zxid(f->nodes[leader].store);
+	assert_int_equal(repl_barrier(f->nodes[follower].repl, &req, tr_batch_cb), 0);
+	assert_true(tr_run_until(&f->loop, &b.all_done, 5000));
+	assert_int_equal(b.failed, 0);
+	assert_true(store_last_zxid(f->nodes[follower].store) >= leader_zxid);
+}
+
+/* Closing the leader hands leadership over: the others agree on a new leader quickly and
+ * keep accepting writes. */
+static void graceful_leader_close(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t0;
+	int leader, next;
+
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	assert_int_equal(tr_submit_n(&f->nodes[leader], "a", 0, 20, 10000), 0);
+	t0 = uv_hrtime();
+	tr_node_close(&f->nodes[leader]);
+	next = leader_index(f);
+	print_message("    new leader %d after %.0f ms\n", next + 1, (uv_hrtime() - t0) / 1e6);
+	assert_true(next != leader);
+	assert_int_equal(tr_submit_n(&f->nodes[next], "b", 20, 20, 10000), 0);
+	/* The third server, now a follower of the new leader. */
+	assert_int_equal(tr_submit_n(&f->nodes[3 - leader - next], "c", 40, 20, 10000), 0);
+}
+
+/* An observer reports REPL_OBSERVER, replicates, and forwards its writes. */
+static void observer_forwards(void **state)
+{
+	struct fixture *f = *state;
+
+	start_ensemble(f, 3, 1);
+	leader_index(f);
+	assert_int_equal(repl_role(f->nodes[3].repl), REPL_OBSERVER);
+	assert_int_equal(tr_submit_n(&f->nodes[3], "o", 0, 30, 10000), 0);
+	assert_true(run_until(f, converged, NULL, 10000));
+}
+
+static bool touched(struct fixture *f, void *arg)
+{
+	(void)arg;
+	return f->touched > 0;
+}
+
+/* A session touched on a follower is reported on the leader. */
+static void session_touch_reaches_leader(void **state)
+{
+	struct fixture *f = *state;
+	int leader;
+
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	/* Connects the follower's peer link. */
+	assert_int_equal(tr_submit_n(&f->nodes[follower_of(f, leader)], "t", 0, 1, 10000), 0);
+	assert_int_equal(repl_session_touch(f->nodes[follower_of(f, leader)].repl, 0x77), 0);
+	assert_true(run_until(f, touched, NULL, 3000));
+	assert_int_equal(f->touched_id, 0x77);
+}
+
+struct members {
+	int n, n_observers;
+};
+
+static void count_member(void *ctx, const struct repl_server *srv)
+{
+	struct members *m = ctx;
+
+	m->n++;
+	m->n_observers += srv->observer;
+}
+
+struct change {
+	struct repl_req req;
+	bool done;
+	int status;
+};
+
+static void change_cb(struct repl_req *req, int status)
+{
+	struct change *c = req->data;
+
+	c->done = true;
+	c->status = status;
+}
+
+static int reconfig(struct fixture *f, int leader, enum repl_change_op op,
+		    const struct repl_server *srv)
+{
+	struct change c = {.req = {.data = &c}};
+	int rv;
+
+	rv = repl_reconfig(f->nodes[leader].repl, &c.req, op, srv, change_cb);
+	if (rv != 0)
+		return rv;
+	assert_true(tr_run_until(&f->loop, &c.done, 10000));
+	return c.status;
+}
+
+/* A new server (join: empty log) is added as a voter, catches up, then is turned into an
+ * observer, and removed. A second change while one is pending is refused with -EBUSY. */
+static void membership_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct members m = {0};
+	struct change pending = {.req = {.data = &pending}};
+	struct repl_req other;
+	int leader;
+
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	assert_int_equal(tr_submit_n(&f->nodes[leader], "a", 0, 20, 10000), 0);
+	server_init(f, 3, false);
+	f->nodes[3].cfg.n_servers = 4; /* knows the others; not in their configuration */
+	f->nodes[3].cfg.join = true;
+	assert_int_equal(tr_node_open(&f->nodes[3]), 0);
+
+	assert_int_equal(repl_reconfig(f->nodes[leader].repl, &pending.req, REPL_ADD,
+				       &f->servers[3], change_cb),
+			 0);
+	assert_int_equal(repl_reconfig(f->nodes[leader].repl, &other, REPL_REMOVE, &f->servers[1],
+				       change_cb),
+			 -EBUSY);
+	assert_true(tr_run_until(&f->loop, &pending.done, 10000));
+	assert_int_equal(pending.status, 0);
+	assert_true(run_until(f, converged, NULL, 10000));
+	repl_members(f->nodes[leader].repl, count_member, &m);
+	assert_int_equal(m.n, 4);
+	assert_int_equal(m.n_observers, 0);
+
+	assert_int_equal(reconfig(f, leader, REPL_MAKE_OBSERVER, &f->servers[3]), 0);
+	m.n = m.n_observers = 0;
+	repl_members(f->nodes[leader].repl, count_member, &m);
+	assert_int_equal(m.n_observers, 1);
+	assert_true(run_until(f, agreed_leader, NULL, 5000));
+	assert_int_equal(repl_role(f->nodes[3].repl), REPL_OBSERVER);
+
+	assert_int_equal(reconfig(f, leader, REPL_REMOVE, &f->servers[3]), 0);
+	m.n = m.n_observers = 0;
+	repl_members(f->nodes[leader].repl, count_member, &m);
+	assert_int_equal(m.n, 3);
+	assert_int_equal(tr_submit_n(&f->nodes[leader], "b", 20, 20, 10000), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(election, setup, teardown),
+		cmocka_unit_test_setup_teardown(follower_forwards_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(follower_barrier, setup, teardown),
+		cmocka_unit_test_setup_teardown(graceful_leader_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(observer_forwards, setup, teardown),
+		cmocka_unit_test_setup_teardown(session_touch_reaches_leader, setup, teardown),
+		cmocka_unit_test_setup_teardown(membership_changes, setup, teardown),
+	};
+
+	/* A peer closing its socket must not kill the process (zkfsd ignores SIGPIPE too). */
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -44,6 +44,7 @@ static void conn_free_auth(struct conn *conn)
 		conn->auth = a->next;
 		free(a->scheme);
 		free(a->user);
+		free(a->id);
 		free(a);
 	}
 }

@@ -3,6 +3,7 @@
 noinst_LIBRARIES += libzkfsd.a
 libzkfsd_a_SOURCES = \
 	zkfsd/config.c zkfsd/config.h \
+	zkfsd/acl.c \
 	zkfsd/conn.c \
 	zkfsd/fourlw.c \
 	zkfsd/request.c \

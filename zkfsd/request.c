@@ -378,22 +378,21 @@ static void request_set_watches(struct request *req)
 	request_end(req, start, 0);
 }
 
+/* addWatch: ZooKeeper puts both modes in both tables (a recursive watch is skipped for
+ * NodeChildrenChanged, but checkWatches/removeWatches of type Children find it). A bad mode
+ * fails inside ZooKeeper as an IllegalArgumentException: MarshallingError. */
 static void request_add_watch(struct request *req, const char *path)
 {
 	struct zkfsd *srv = req->conn->srv;
 	int32_t mode = req->jr.u.add_watch.mode;
+	int kind = mode == ZK_ADD_WATCH_PERSISTENT ? WATCH_PERSISTENT : WATCH_RECURSIVE;
 	int rc = ZK_ERR_OK;
 
-	if (mode == ZK_ADD_WATCH_PERSISTENT) {
-		if (watch_add(srv, &srv->data_watches, req->conn, path, WATCH_PERSISTENT) != 0 ||
-		    watch_add(srv, &srv->child_watches, req->conn, path, WATCH_PERSISTENT) != 0)
-			rc = ZK_ERR_SYSTEMERROR;
-	} else if (mode == ZK_ADD_WATCH_PERSISTENT_RECURSIVE) {
-		if (watch_add(srv, &srv->data_watches, req->conn, path, WATCH_RECURSIVE) != 0)
-			rc = ZK_ERR_SYSTEMERROR;
-	} else {
-		rc = ZK_ERR_BADARGUMENTS;
-	}
+	if (mode != ZK_ADD_WATCH_PERSISTENT && mode != ZK_ADD_WATCH_PERSISTENT_RECURSIVE)
+		rc = ZK_ERR_MARSHALLINGERROR;
+	else if (watch_add(srv, &srv->data_watches, req->conn, path, kind) != 0 ||
+		 watch_add(srv, &srv->child_watches, req->conn, path, kind) != 0)
+		rc = ZK_ERR_SYSTEMERROR;
 	request_finish_err(req, rc, request_last_zxid(req->conn));
 }
 
@@ -503,12 +502,14 @@ void request_run_read(struct request *req)
 		req->close_after = true;
 		return;
 	}
-	/* ZooKeeper refuses only a NUL in a read's path; other bad paths just do not exist. */
+	/* ZooKeeper refuses a NUL in exists' path only; for other reads such a path just does
+	 * not exist. "" is the root (DataTree keeps the root under "" too). */
 	if (request_has_nul(p)) {
-		request_finish_err(req, ZK_ERR_BADARGUMENTS, zxid);
+		request_finish_err(req, req->type == ZK_OP_EXISTS ? ZK_ERR_BADARGUMENTS
+								 : ZK_ERR_NONODE, zxid);
 		return;
 	}
-	path = request_path(p);
+	path = p->len == 0 ? jute_str_dup(&(struct jute_str){"/", 1}) : request_path(p);
 	if (path == NULL) {
 		request_finish_err(req, ZK_ERR_SYSTEMERROR, zxid);
 		return;
@@ -561,22 +562,103 @@ static int txn_path(struct txn_mem *m, const struct jute_str *s, bool sequential
 	return *out != NULL ? ZK_ERR_OK : ZK_ERR_SYSTEMERROR;
 }
 
-static int txn_acl(struct txn_mem *m, const struct jute_acl_vec *v, struct store_op *op)
+/* ZooKeeper's first check of create and delete (getParentPathAndValidate): a '/' somewhere
+ * and no NUL, else BadArguments. */
+static bool txn_path_plausible(const struct jute_str *s)
 {
+	return s->len > 0 && memchr(s->p, '/', (size_t)s->len) != NULL &&
+	       memchr(s->p, '\0', (size_t)s->len) == NULL;
+}
+
+/* The error ZooKeeper gives an invalid path in a create: it looks the parent up before it
+ * validates the whole path, so a missing parent says NoNode, an existing one BadArguments. */
+static int txn_create_bad_path(struct conn *conn, const struct jute_str *s)
+{
+	const char *slash = s->p + s->len;
+	size_t plen;
+	char *parent;
+	int rc;
+
+	while (*--slash != '/')
+		;
+	plen = (size_t)(slash - s->p);
+	if (plen == 0)
+		return ZK_ERR_BADARGUMENTS; /* The parent is the root, which exists. */
+	if (jute_path_validate(s->p, plen, false) != 0)
+		return ZK_ERR_NONODE; /* An invalid parent cannot exist. */
+	parent = strndup(s->p, plen);
+	if (parent == NULL)
+		return ZK_ERR_SYSTEMERROR;
+	rc = store_exists(conn->srv->store, parent, NULL);
+	free(parent);
+	return rc == ZK_ERR_OK ? ZK_ERR_BADARGUMENTS : ZK_ERR_NONODE;
+}
+
+static bool txn_acl_dup(const struct store_acl *acl, int32_t n, const struct store_acl *a)
+{
+	for (int32_t i = 0; i < n; i++)
+		if (acl[i].perms == a->perms && strcmp(acl[i].scheme, a->scheme) == 0 &&
+		    strcmp(acl[i].id, a->id) == 0)
+			return true;
+	return false;
+}
+
+/* Append (perms, scheme, id) to @op's ACL unless already there (ZooKeeper removes
+ * duplicates). @scheme and @id must stay valid until the txn is encoded. */
+static void txn_acl_push(struct store_op *op, struct store_acl *acl, int32_t perms, char *scheme,
+			 char *id)
+{
+	struct store_acl a = {perms, scheme, id};
+
+	if (!txn_acl_dup(acl, op->n_acl, &a))
+		acl[op->n_acl++] = a;
+}
+
+/* "auth": every digest id the connection authenticated with. */
+static int txn_acl_auth(struct conn *conn, struct store_op *op, struct store_acl *acl,
+			int32_t perms, int32_t room)
+{
+	int found = 0;
+
+	for (struct conn_auth *a = conn->auth; a != NULL; a = a->next, found++) {
+		if (op->n_acl == room)
+			return ZK_ERR_INVALIDACL;
+		txn_acl_push(op, acl, perms, a->scheme, a->id);
+	}
+	return found ? ZK_ERR_OK : ZK_ERR_INVALIDACL;
+}
+
+/* ZooKeeper's fixupACL: a non-empty list of valid ids, "auth" expanded, duplicates gone. */
+static int txn_acl(struct txn_mem *m, struct conn *conn, const struct jute_acl_vec *v,
+		   struct store_op *op)
+{
+	int32_t room = v->count > 0 ? v->count * 8 : 0;
 	struct store_acl *acl;
 
-	op->n_acl = v->count > 0 ? v->count : 0;
-	acl = txn_mem_keep(m, zk_calloc((size_t)op->n_acl + 1, sizeof(*acl)));
+	if (room == 0)
+		return ZK_ERR_INVALIDACL;
+	acl = txn_mem_keep(m, zk_calloc((size_t)room, sizeof(*acl)));
 	if (acl == NULL)
 		return ZK_ERR_SYSTEMERROR;
-	for (int32_t i = 0; i < op->n_acl; i++) {
-		acl[i].perms = v->acls[i].perms;
-		acl[i].scheme = txn_mem_keep(m, jute_str_dup(&v->acls[i].id.scheme));
-		acl[i].id = txn_mem_keep(m, jute_str_dup(&v->acls[i].id.id));
-		if (acl[i].scheme == NULL || acl[i].id == NULL)
-			return ZK_ERR_INVALIDACL;
-	}
 	op->acl = acl;
+	op->n_acl = 0;
+	for (int32_t i = 0; i < v->count; i++) {
+		char *scheme = txn_mem_keep(m, jute_str_dup(&v->acls[i].id.scheme));
+		char *id = txn_mem_keep(m, jute_str_dup(&v->acls[i].id.id));
+		int rc;
+
+		if (scheme == NULL || id == NULL)
+			return ZK_ERR_INVALIDACL;
+		if (strcmp(scheme, "auth") == 0) {
+			rc = txn_acl_auth(conn, op, acl, v->acls[i].perms, room);
+			if (rc != ZK_ERR_OK)
+				return rc;
+		} else if (!acl_valid(scheme, id) || op->n_acl == room) {
+			return ZK_ERR_INVALIDACL;
+		} else {
+			txn_acl_push(op, acl, v->acls[i].perms, scheme, id);
+		}
+	}
 	return ZK_ERR_OK;
 }
 
@@ -586,10 +668,11 @@ static bool txn_mode_sequential(int32_t mode)
 	       mode == ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
 }
 
-static int txn_create(struct txn_mem *m, int32_t type, const struct jute_create_request *c,
-		      int64_t ttl, struct store_op *op)
+static int txn_create(struct txn_mem *m, struct conn *conn, int32_t type,
+		      const struct jute_create_request *c, int64_t ttl, struct store_op *op)
 {
-	int rc = txn_path(m, &c->path, txn_mode_sequential(c->flags), &op->path);
+	bool seq = txn_mode_sequential(c->flags);
+	int rc;
 
 	op->type = type;
 	op->data = c->data.p;
@@ -597,11 +680,19 @@ static int txn_create(struct txn_mem *m, int32_t type, const struct jute_create_
 	op->version = -1;
 	op->mode = c->flags;
 	op->ttl = ttl;
-	return rc != ZK_ERR_OK ? rc : txn_acl(m, &c->acl, op);
+	/* ZooKeeper's order: plausible path, ACL, parent, whole path. */
+	if (!txn_path_plausible(&c->path))
+		return ZK_ERR_BADARGUMENTS;
+	rc = txn_acl(m, conn, &c->acl, op);
+	if (rc != ZK_ERR_OK)
+		return rc;
+	rc = txn_path(m, &c->path, seq, &op->path);
+	return rc == ZK_ERR_BADARGUMENTS ? txn_create_bad_path(conn, &c->path) : rc;
 }
 
 /* One write op (of a single request or a multi) into @op. */
-static int txn_op(struct txn_mem *m, int32_t type, const void *rec, struct store_op *op)
+static int txn_op(struct txn_mem *m, struct conn *conn, int32_t type, const void *rec,
+		  struct store_op *op)
 {
 	memset(op, 0, sizeof(*op));
 	op->ttl = -1;
@@ -609,19 +700,25 @@ static int txn_op(struct txn_mem *m, int32_t type, const void *rec, struct store
 	case ZK_OP_CREATE:
 	case ZK_OP_CREATE2:
 	case ZK_OP_CREATE_CONTAINER:
-		return txn_create(m, type, rec, -1, op);
+		return txn_create(m, conn, type, rec, -1, op);
 	case ZK_OP_CREATE_TTL: {
 		const struct jute_create_ttl_request *t = rec;
 		struct jute_create_request c = {t->path, t->data, t->acl, t->flags};
 
-		return txn_create(m, type, &c, t->ttl, op);
+		return txn_create(m, conn, type, &c, t->ttl, op);
 	}
 	case ZK_OP_DELETE: {
 		const struct jute_delete_request *d = rec;
 
+		int rc;
+
 		op->type = type;
 		op->version = d->version;
-		return txn_path(m, &d->path, false, &op->path);
+		if (!txn_path_plausible(&d->path))
+			return ZK_ERR_BADARGUMENTS;
+		/* ZooKeeper looks an invalid path up (it never exists) rather than refusing it. */
+		rc = txn_path(m, &d->path, false, &op->path);
+		return rc == ZK_ERR_BADARGUMENTS ? ZK_ERR_NONODE : rc;
 	}
 	case ZK_OP_SET_DATA: {
 		const struct jute_set_data_request *s = rec;
@@ -646,7 +743,7 @@ static int txn_op(struct txn_mem *m, int32_t type, const void *rec, struct store
 		op->type = ZK_OP_SET_ACL;
 		op->version = s->version;
 		rc = txn_path(m, &s->path, false, &op->path);
-		return rc != ZK_ERR_OK ? rc : txn_acl(m, &s->acl, op);
+		return rc != ZK_ERR_OK ? rc : txn_acl(m, conn, &s->acl, op);
 	}
 	}
 }
@@ -719,7 +816,7 @@ static int request_build_txn(struct request *req, struct txn_mem *m, struct stor
 	if (req->type == ZK_OP_CLOSE_SESSION)
 		return ZK_ERR_OK;
 	if (req->type != ZK_OP_MULTI) {
-		rc = txn_op(m, req->type, txn_single_rec(jr), &txn->op);
+		rc = txn_op(m, req->conn, req->type, txn_single_rec(jr), &txn->op);
 		if (rc != ZK_ERR_OK)
 			request_finish_err(req, rc, request_last_zxid(req->conn));
 		return rc;
@@ -731,7 +828,8 @@ static int request_build_txn(struct request *req, struct txn_mem *m, struct stor
 		return ZK_ERR_SYSTEMERROR;
 	}
 	for (int32_t i = 0; i < jr->n_ops; i++) {
-		rc = txn_op(m, jr->ops[i].type, txn_multi_rec(&jr->ops[i]), &txn->ops[i]);
+		rc = txn_op(m, req->conn, jr->ops[i].type, txn_multi_rec(&jr->ops[i]),
+			    &txn->ops[i]);
 		if (rc != ZK_ERR_OK) {
 			request_multi_local_fail(req, i, rc);
 			return rc;
@@ -829,6 +927,14 @@ static void request_reattach(struct request *req, int32_t timeout)
 	uint8_t passwd[ZK_SESSION_PASSWD_LEN];
 	struct session *s = tracker_find(srv, req->connect.session_id);
 
+	/* ZooKeeper closes the session's current connection before it checks the password. */
+	if (s != NULL && s->conn != NULL && s->conn != req->conn) {
+		struct conn *old = s->conn;
+
+		old->session = NULL;
+		s->conn = NULL;
+		conn_close(old, "the session reconnected on another connection");
+	}
 	if (s == NULL || s->closing ||
 	    store_session_get(srv->store, s->id, NULL, passwd) != ZK_ERR_OK) {
 		request_connect_refuse(req, "session expired");
@@ -944,6 +1050,15 @@ static struct request *request_find(struct zkfsd *srv, int64_t id, int32_t xid)
 	return NULL;
 }
 
+/* ZooKeeper 3.8 answers a create2 inside a multi like a plain create (its multi turns create2
+ * into a CreateTxn of type create); container and TTL creates keep their stat. */
+static int32_t request_multi_result_type(const struct request *req, int32_t i, int32_t type)
+{
+	if (type == ZK_OP_CREATE2 && i < req->jr.n_ops && req->jr.ops[i].type == ZK_OP_CREATE2)
+		return ZK_OP_CREATE;
+	return type;
+}
+
 static int request_encode_multi(struct request *req, const struct store_result *res)
 {
 	struct jute_multi_result *mr = calloc((size_t)res->n_ops + 1, sizeof(*mr));
@@ -954,7 +1069,7 @@ static int request_encode_multi(struct request *req, const struct store_result *
 	for (int32_t i = 0; i < res->n_ops; i++) {
 		const struct store_op_result *o = &res->ops[i];
 
-		mr[i].type = o->type;
+		mr[i].type = request_multi_result_type(req, i, o->type);
 		mr[i].err = o->err;
 		mr[i].stat = o->stat;
 		if (o->path != NULL) {
@@ -1122,6 +1237,17 @@ static void request_auth(struct conn *conn, const struct jute_request *jr)
 		if (ca != NULL) {
 			ca->scheme = strdup("digest");
 			ca->user = strndup((const char *)a->auth.p, ulen);
+			ca->id = acl_digest_id(a->auth.p, (size_t)a->auth.len);
+		}
+		if (ca == NULL || ca->scheme == NULL || ca->user == NULL || ca->id == NULL) {
+			known = false; /* Out of memory: refuse rather than half-record. */
+			if (ca != NULL) {
+				free(ca->scheme);
+				free(ca->user);
+				free(ca->id);
+				free(ca);
+			}
+		} else {
 			ca->next = conn->auth;
 			conn->auth = ca;
 		}
@@ -1157,6 +1283,17 @@ static void request_bad(struct request *req, int rv, const uint8_t *body, size_t
 	zk_log_hex(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__, body, len,
 		   "malformed %s request (xid %d) from %s:%d: MarshallingError; body:",
 		   jute_op_name(req->type), req->xid, conn->ip, conn->port);
+	if (req->type == ZK_OP_MULTI_READ) {
+		/* ZooKeeper still sends an (empty) MultiResponse after the header of a multiRead
+		 * (answered by FinalRequestProcessor; a bad multi fails earlier, without one). */
+		size_t start = request_begin(req, req->xid, request_last_zxid(conn),
+					     ZK_ERR_MARSHALLINGERROR);
+
+		request_end(req, start, start == JUTE_FRAME_NOMEM
+						? -ENOMEM
+						: jute_encode_multi_response(&req->reply, NULL, 0));
+		return;
+	}
 	request_finish_err(req, rv == -ENOMEM ? ZK_ERR_SYSTEMERROR : ZK_ERR_MARSHALLINGERROR,
 			   request_last_zxid(conn));
 }

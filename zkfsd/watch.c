@@ -1,7 +1,9 @@
 /* watch: the watch manager (Apache ZooKeeper 3.8 WatchManager + DataTree's trigger rules).
  *
- * Two tables, as ZooKeeper: data_watches holds getData/exists watches, PERSISTENT and
- * PERSISTENT_RECURSIVE ones; child_watches holds getChildren watches and PERSISTENT ones.
+ * Two tables, as ZooKeeper: data_watches holds getData/exists watches, child_watches
+ * getChildren watches; addWatch puts PERSISTENT and PERSISTENT_RECURSIVE ones in both (the
+ * child table never fires a recursive one: ZooKeeper skips them for NodeChildrenChanged, but
+ * checkWatches/removeWatches of type Children find them).
  * Events from the store map onto them as in DataTree:
  *   NodeCreated, NodeDataChanged -> data table on the path;
  *   NodeDeleted                  -> data table on the path, then child table on the path
@@ -299,8 +301,11 @@ bool watch_remove(struct zkfsd *srv, struct conn *conn, const char *path, int ty
 					 dry_run) ||
 		       found;
 	case WATCHER_PERSISTENT_RECURSIVE:
+		found = watch_remove_from(&srv->child_watches, conn, path, WATCH_RECURSIVE,
+					  dry_run);
 		return watch_remove_from(&srv->data_watches, conn, path, WATCH_RECURSIVE,
-					 dry_run);
+					 dry_run) ||
+		       found;
 	default:
 		return false;
 	}
@@ -324,14 +329,14 @@ size_t watch_count_conn(const struct conn *conn)
 
 /* setWatches for one path list. @kind: 'd' data, 'e' exist, 'c' child, 'p' persistent,
  * 'r' recursive. */
-static int watch_set_one(struct zkfsd *srv, struct conn *conn, const char *path, char kind,
+static int watch_set_one(struct zkfsd *srv, struct conn *conn, const char *path, char kind_char,
 			 int64_t rel)
 {
 	struct zk_stat st;
 	int rc = store_exists(srv->store, path, &st);
 	int64_t last = store_last_zxid(srv->store);
 
-	switch (kind) {
+	switch (kind_char) {
 	case 'd':
 		if (rc != ZK_ERR_OK)
 			conn_send_event(conn, ZK_EVENT_NODE_DELETED, path, last);
@@ -354,12 +359,12 @@ static int watch_set_one(struct zkfsd *srv, struct conn *conn, const char *path,
 		else
 			return watch_add(srv, &srv->child_watches, conn, path, WATCH_STANDARD);
 		return 0;
-	case 'p':
-		rc = watch_add(srv, &srv->data_watches, conn, path, WATCH_PERSISTENT);
-		return rc != 0 ? rc
-			       : watch_add(srv, &srv->child_watches, conn, path, WATCH_PERSISTENT);
-	default:
-		return watch_add(srv, &srv->data_watches, conn, path, WATCH_RECURSIVE);
+	default: {
+		int kind = kind_char == 'p' ? WATCH_PERSISTENT : WATCH_RECURSIVE;
+
+		rc = watch_add(srv, &srv->data_watches, conn, path, kind);
+		return rc != 0 ? rc : watch_add(srv, &srv->child_watches, conn, path, kind);
+	}
 	}
 }
 

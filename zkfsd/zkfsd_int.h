@@ -114,8 +114,9 @@ struct zkfsd {
 enum conn_state { CONN_NEW, CONN_HANDSHAKE, CONN_READY, CONN_CLOSING };
 
 struct conn_auth {
-	char *scheme;		/* Owned. */
-	char *user;		/* Owned. */
+	char *scheme;		/* Owned. "digest". */
+	char *user;		/* Owned. The user name (whoAmI). */
+	char *id;		/* Owned. The ACL id: "user:base64(sha1(user:password))". */
 	struct conn_auth *next; /* List. */
 };
 
@@ -257,6 +258,12 @@ int watch_set(struct zkfsd *srv, struct conn *conn, const struct jute_set_watche
 size_t watch_count_conn(const struct conn *conn);
 /* wchs / wchc / wchp listings. */
 void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode);
+
+/* acl.c */
+/* "user:base64(sha1(@auth))" for the digest auth data "user:password" (malloc'ed), or NULL. */
+char *acl_digest_id(const uint8_t *auth, size_t len);
+/* Would ZooKeeper's provider for @scheme accept @id ("world" only with "anyone")? */
+bool acl_valid(const char *scheme, const char *id);
 
 /* fourlw.c */
 /* Is this 4-byte prefix a four-letter word we know? */

@@ -41,7 +41,7 @@ struct handle {
 	bool dirty;	    /* buf differs from the server's value. */
 	bool cas;	    /* Writes are setData against @expect, at once. */
 	int32_t expect;
-	bool rebase;	    /* O_RDWR: offsets count from the first write's. */
+	bool rebase;	    /* O_RDWR read to the end: offsets count from the first write. */
 	bool wrote;
 	off_t base;
 	char *buf;	    /* The value (write) or the snapshot read at open. */
@@ -745,10 +745,16 @@ static int commit(struct handle *h, struct call *call)
 	struct Stat st;
 	int rc;
 
-	if (h->failed) {
+	if (h->failed) { /* EFBIG or a failed CAS: nothing of this value is written. */
 		rc = h->failed;
 		h->failed = 0;
 		h->dirty = false;
+		if (h->pending) {
+			h->pending = false;
+			inode_lock();
+			inode_mark_stale(h->node);
+			inode_unlock();
+		}
 		return rc;
 	}
 	if (!h->dirty && !h->pending)
@@ -793,12 +799,9 @@ static int open_for_write(struct handle *h, struct node *n, int flags)
 		h->expect = n->stat.version;
 	}
 	if (n->have_expect) {
+		/* Checked by the writes (setData with this version), not here: the VFS retries an
+		 * open that fails with ESTALE, so an open-time error would be silently redone. */
 		n->have_expect = false;
-		if (n->stat.version != n->expect_version) {
-			zk_log_info("%s: version is %d, expected %d", n->path, n->stat.version,
-				    n->expect_version);
-			return -ESTALE;
-		}
 		h->cas = true;
 		h->expect = n->expect_version;
 	}
@@ -940,9 +943,13 @@ static int handle_write(struct handle *h, const char *buf, size_t size, off_t of
 	size_t pos, end;
 	int rc;
 
-	if (h->rebase && !h->wrote) {
-		h->base = off; /* The new value is what this descriptor writes. */
+	if (h->rebase && !h->wrote && off > 0 && (size_t)off == h->len) {
+		/* A read-write descriptor that was read to the end (a shell's `n=$(cat <&3)`)
+		 * and is written there: the write starts the new value. */
+		h->base = off;
 		h->len = 0;
+	} else if (h->rebase && !h->wrote) {
+		h->rebase = false; /* Otherwise writes patch the value read at open. */
 	}
 	h->wrote = true;
 	if (h->append)

@@ -16,6 +16,11 @@ tests_unit_test_names_SOURCES = tests/unit/test_names.c fuse/names.c fuse/names.
 tests_unit_test_names_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_names_LDADD = $(CMOCKA_LIBS)
 
+INTEGRATION_TESTS += \
+	tests/integration/test_mount_basic.sh \
+	tests/integration/test_mount_events.sh
+EXTRA_DIST += tests/integration/mount_lib.sh
+
 # `mount -t fuse.zkfs` runs mount.fuse3, which executes `zkfs` from a PATH that mount(8) has
 # cleared to the system directories: make sure the program is in /usr/bin or /usr/local/bin.
 install-exec-hook: install-zkfs-mount-helper

@@ -1,0 +1,85 @@
+# mount_lib.sh: helpers of the zkfs mount tests. Source lib.sh first.
+#
+#   zkm_kinds                     server kinds of $ZKT_SERVERS that can run here
+#   zkm_port KIND N               port N (0-9) of KIND in the mount tests' range 23000-23099
+#   zkm_mount NAME HOSTS [OPTS]   mount on $ZKT_DIR/NAME (printed in $ZKM_MP), log NAME.log
+#   zkm_kazoo PORT CODE           run Python CODE with a kazoo client `zk` on PORT
+#   zkm_eq WANT GOT WHAT          fail unless equal
+#   zkm_fails PATTERN CMD...      CMD must fail and print PATTERN (an errno text) on stderr
+#   zkm_events FILE               poll: FILE (inotifywait output) shows a line matching $2
+
+: "${ZKFS:=$top_builddir/fuse/zkfs}"
+
+zkm_kinds() {
+	local k
+	for k in $ZKT_SERVERS; do
+		case "$k" in
+		zkfsd) [ -x "$ZKFSD" ] && echo zkfsd ;;
+		apache) [ -f /usr/share/java/zookeeper.jar ] && echo apache ;;
+		esac
+	done
+	return 0
+}
+
+zkm_port() {
+	case "$1" in
+	apache) echo $((23000 + $2)) ;;
+	zkfsd) echo $((23050 + $2)) ;;
+	esac
+}
+
+zkm_mount() {
+	local name=$1 hosts=$2 opts=${3:-}
+	ZKM_MP=$ZKT_DIR/$name
+	mkdir -p "$ZKM_MP"
+	"$ZKFS" "$hosts" "$ZKM_MP" -o "log=$ZKT_DIR/$name.log${opts:+,$opts}" ||
+		zkt_fail "zkfs $hosts $ZKM_MP did not start"
+	ZKT_MOUNTS+=("$ZKM_MP")
+	zkt_wait 10 mountpoint -q "$ZKM_MP" || zkt_fail "$ZKM_MP is not a mount point"
+	zkt_wait 15 ls "$ZKM_MP/zookeeper" >/dev/null || zkt_fail "$ZKM_MP: no session"
+}
+
+zkm_kazoo() {
+	local port=$1 code=$2
+	/usr/bin/python3 - "$port" <<PY
+import sys
+from kazoo.client import KazooClient
+zk = KazooClient(hosts="127.0.0.1:%s" % sys.argv[1], timeout=10)
+zk.start(timeout=15)
+try:
+$(printf '%s\n' "$code" | sed 's/^/    /')
+finally:
+    zk.stop()
+PY
+}
+
+zkm_eq() {
+	[ "$1" = "$2" ] || zkt_fail "$3: want '$1', got '$2'"
+}
+
+zkm_fails() {
+	local pattern=$1 err
+	shift
+	if err=$("$@" 2>&1 >/dev/null); then
+		zkt_fail "'$*' succeeded; want failure with '$pattern'"
+	fi
+	case "$err" in
+	*"$pattern"*) ;;
+	*) zkt_fail "'$*' failed with '$err'; want '$pattern'" ;;
+	esac
+}
+
+# zkm_seen FILE REGEX: the inotifywait output FILE has a line matching REGEX.
+zkm_seen() { grep -qE "$2" "$1"; }
+
+# zkm_watch VAR DIR...: start `inotifywait -m` on DIRs into $ZKT_DIR/VAR.events; waits until
+# the watches are set up. The output file name is left in $ZKM_EVENTS.
+zkm_watch() {
+	local var=$1
+	shift
+	ZKM_EVENTS=$ZKT_DIR/$var.events
+	inotifywait -m "$@" >"$ZKM_EVENTS" 2>"$ZKM_EVENTS.err" &
+	ZKT_PIDS[inotify-$var]=$!
+	zkt_wait 10 grep -q "Watches established" "$ZKM_EVENTS.err" ||
+		zkt_fail "inotifywait did not start"
+}

@@ -141,6 +141,7 @@ zkc_config() {
 		if [ "$ZKC_KIND" = apache ]; then
 			echo "admin.enableServer=false"
 			echo "reconfigEnabled=true"
+			echo "extendedTypesEnabled=true"
 			echo "standaloneEnabled=false"
 			[[ $ZKC_OBSERVERS == *" $i "* ]] && echo "peerType=observer"
 		else
@@ -169,6 +170,7 @@ zkc_start() {
 			java -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
 			-Dzookeeper.log.dir="$dir" -Dzookeeper.root.logger=INFO,CONSOLE \
 			-Dzookeeper.snapshotSizeFactor=-1 \
+			-Dznode.container.checkIntervalMs=500 -Dznode.container.maxPerMinute=100000 \
 			-Dzookeeper.DigestAuthenticationProvider.superDigest="super:$(zkc_super_digest)" \
 			-cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:$ZKC_LOG_JARS" \
 			org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" \

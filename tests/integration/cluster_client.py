@@ -466,7 +466,7 @@ def semantics(c1, c2, c3, hosts):
     sid4 = c4.client_id[0]
     c1.sync("/sem/e")
     st = c1.exists("/sem/e")
-    check(st is not None and st.ephemeralOwner == sid4, "node 1 sees the ephemeral wrong: %r" % st)
+    check(st is not None and st.ephemeralOwner == sid4, "node 1 sees the ephemeral of %x as %r" % (sid4, st))
     c4.stop()
     c4.close()
     c1.sync("/sem/e")

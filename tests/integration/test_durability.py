@@ -1,0 +1,340 @@
+"""Durability of zkfsd: kill -9 under a write load, then a torn and a corrupted log tail.
+
+Eight kazoo writers each commit transactions that create /load/wN-K, /pair/wN-K and a
+sequential /seq/wN-K-NNNNNNNNNN with the same data, recording which K were acknowledged.
+The server is killed with SIGKILL at a few points of the load and restarted on the same data
+dir; every acknowledged transaction must be there, whole, and nothing else but at most the one
+transaction each writer had in flight; multi atomicity means the three nodes exist together or
+not at all.
+
+Then copies of the data dir get their newest log segment truncated (torn write: a few bytes, or
+half of it) or one byte flipped.  zkfsd must either refuse to start (non-zero exit, a clear log
+line, no crash, no sanitizer report) or serve a prefix of the acknowledged history (per writer
+a contiguous 1..m, transactions whole, data intact, numChildren right) and accept new writes.
+
+zkfsd only (Apache ZooKeeper's log format differs); ZKT_DURABILITY_APACHE=1 also runs the
+kill -9 rounds on Apache ZooKeeper for comparison.
+"""
+
+import os
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zkt  # noqa: E402
+from zkt import Fail, check, wait_for  # noqa: E402
+
+WRITERS = 8
+KILL_AFTER = (3, 150, 60)  # Acknowledged transactions (this round) before each SIGKILL.
+SEGMENT = re.compile(r"^(open-\d+|\d{16}-\d{16})$")
+CRASH = re.compile(r"(?i)(AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|"
+                   r"Segmentation fault|core dumped|Assertion .* failed)")
+
+
+def payload(tag):
+    return (tag + ":").encode() * 8
+
+
+class Writer(threading.Thread):
+    """One kazoo client committing transactions until its connection breaks."""
+
+    def __init__(self, server, w, first_k):
+        super().__init__(daemon=True)
+        self.w, self.k = w, first_k
+        self.client = zkt.kazoo_client(server)
+        self.acked = []
+        self.inflight = None
+        self.errors = []
+
+    def run(self):
+        while True:
+            tag = "w%d-%06d" % (self.w, self.k)
+            self.inflight = self.k
+            t = self.client.transaction()
+            t.create("/load/" + tag, payload(tag))
+            t.create("/pair/" + tag, payload(tag))
+            t.create("/seq/" + tag + "-", payload(tag), sequence=True)
+            try:
+                res = t.commit()
+            except Exception:  # noqa: B902 - connection lost: outcome unknown, stays inflight
+                return
+            if any(isinstance(r, Exception) for r in res):
+                self.errors.append((tag, res))
+                return
+            self.acked.append(self.k)
+            self.inflight = None
+            self.k += 1
+
+    def close_later(self):
+        threading.Thread(target=self._close, daemon=True).start()
+
+    def _close(self):
+        try:
+            self.client.stop()
+            self.client.close()
+        except Exception:  # noqa: B902 - best effort, the server may be gone
+            pass
+
+
+class History:
+    """What the writers were told: acknowledged K per writer, and K in flight at a kill."""
+
+    def __init__(self):
+        self.acked = {w: set() for w in range(WRITERS)}
+        self.inflight = {w: set() for w in range(WRITERS)}
+        self.next_k = {w: 1 for w in range(WRITERS)}
+
+    def total(self):
+        return sum(len(v) for v in self.acked.values())
+
+    def absorb(self, writers):
+        for wr in writers:
+            self.acked[wr.w].update(wr.acked)
+            if wr.inflight is not None:
+                self.inflight[wr.w].add(wr.inflight)
+            self.next_k[wr.w] = wr.k + 1
+            check(not wr.errors, "writer %d got an error result: %r" % (wr.w, wr.errors[:1]))
+
+
+def prepare(server):
+    k = zkt.kazoo_client(server)
+    for p in ("/load", "/pair", "/seq"):
+        k.ensure_path(p)
+    k.stop()
+    k.close()
+
+
+def load_until_kill(server, hist, target):
+    """Start the writers, SIGKILL the server once `target` more transactions were acked."""
+    base = sum(len(v) for v in hist.acked.values())
+    writers = [Writer(server, w, hist.next_k[w]) for w in range(WRITERS)]
+    for wr in writers:
+        wr.start()
+    wait_for(lambda: sum(len(wr.acked) for wr in writers) >= target or
+             not any(wr.is_alive() for wr in writers), 60,
+             "%d acknowledged transactions" % target)
+    server.kill()
+    for wr in writers:
+        wr.join(30)
+        check(not wr.is_alive(), "writer %d still running after the kill" % wr.w)
+    hist.absorb(writers)
+    zkt.log("%s: killed after %d acknowledged (total %d), in flight %d"
+            % (server.kind, hist.total() - base, hist.total(),
+               sum(1 for wr in writers if wr.inflight is not None)))
+    return writers
+
+
+def read_tree(server):
+    """{tag: (load data, pair data)}, {tag: [seq data...]}, and the Stat checks."""
+    k = zkt.kazoo_client(server)
+    try:
+        tree = {}
+        for parent in ("/load", "/pair", "/seq"):
+            kids = k.get_children(parent)
+            st = k.exists(parent)
+            check(st.numChildren == len(kids), "%s numChildren %d but %d children"
+                  % (parent, st.numChildren, len(kids)))
+            asyncs = [(kid, k.get_async("%s/%s" % (parent, kid))) for kid in kids]
+            tree[parent] = {kid: a.get(timeout=30)[0] for kid, a in asyncs}
+        return tree
+    finally:
+        k.stop()
+        k.close()
+
+
+def verify(server, hist, prefix_only):
+    """Whole transactions only; every acked one present (or, after a torn tail, a per-writer
+    prefix of them); nothing that was never sent."""
+    tree = read_tree(server)
+    load, pair, seq = tree["/load"], tree["/pair"], tree["/seq"]
+    check(set(load) == set(pair), "half-done multi: /load and /pair differ: %r"
+          % sorted(set(load) ^ set(pair))[:5])
+    seq_tags = {}
+    for name, data in seq.items():
+        tag = name.rsplit("-", 1)[0]
+        check(data == payload(tag), "corrupt data in /seq/%s" % name)
+        check(tag not in seq_tags, "two /seq nodes for %s" % tag)
+        seq_tags[tag] = name
+    check(set(seq_tags) == set(load), "half-done multi: /seq and /load differ: %r"
+          % sorted(set(seq_tags) ^ set(load))[:5])
+    present = {w: set() for w in range(WRITERS)}
+    for tag, data in load.items():
+        check(data == payload(tag) and pair[tag] == payload(tag), "corrupt data in %s" % tag)
+        m = re.match(r"^w(\d+)-(\d+)$", tag)
+        check(m is not None, "unexpected node /load/%s" % tag)
+        w, kk = int(m.group(1)), int(m.group(2))
+        check(kk in hist.acked[w] or kk in hist.inflight[w],
+              "/load/%s appeared but was never acknowledged nor in flight" % tag)
+        present[w].add(kk)
+    for w in range(WRITERS):
+        if prefix_only:
+            acked_present = sorted(kk for kk in present[w] if kk in hist.acked[w])
+            check(acked_present == list(range(1, len(acked_present) + 1)) or
+                  acked_present == sorted(hist.acked[w])[:len(acked_present)],
+                  "writer %d: present transactions are not a prefix: %r" % (w, acked_present))
+        else:
+            missing = hist.acked[w] - present[w]
+            check(not missing, "writer %d: acknowledged transactions lost: %r"
+                  % (w, sorted(missing)[:10]))
+    return sum(len(v) for v in present.values())
+
+
+def acked_lost(server, hist):
+    """How many acknowledged transactions the server no longer has."""
+    k = zkt.kazoo_client(server)
+    try:
+        present = set(k.get_children("/load"))
+    finally:
+        k.stop()
+        k.close()
+    return sum(1 for w in range(WRITERS) for kk in hist.acked[w]
+               if "w%d-%06d" % (w, kk) not in present)
+
+
+def kill_rounds(kind, wd):
+    """Kill -9 under load a few times; returns a copy of the data dir as the last kill left
+    it (its newest segment ends with the load), for the damaged-log restarts."""
+    server = zkt.Server(kind, wd)
+    server.start()
+    prepare(server)
+    hist = History()
+    crashed = os.path.join(wd, "%s-crashed-data" % kind)
+    for target in KILL_AFTER:
+        load_until_kill(server, hist, target)
+        shutil.rmtree(crashed, ignore_errors=True)
+        shutil.copytree(server.data, crashed)
+        server.start()
+        n = verify(server, hist, prefix_only=False)
+        zkt.log("%s: after restart all %d acknowledged transactions present (%d nodes in /load)"
+                % (kind, hist.total(), n))
+    server.stop()
+    return crashed, hist
+
+
+def newest_segment(data_dir, closed_only=False):
+    """The log segment holding the newest entries, and the length of its written part."""
+    best = None
+    for name in os.listdir(data_dir):
+        if not SEGMENT.match(name) or (closed_only and name.startswith("open-")):
+            continue
+        path = os.path.join(data_dir, name)
+        with open(path, "rb") as f:
+            used = len(f.read().rstrip(b"\0"))
+        if used <= 8:
+            continue
+        order = (1, int(name[5:])) if name.startswith("open-") else (0, int(name[17:]))
+        if best is None or order > best[0]:
+            best = (order, path, used)
+    check(best is not None, "no log segment with entries in %s: %r"
+          % (data_dir, sorted(os.listdir(data_dir))))
+    return best[1], best[2]
+
+
+def damage_truncate_tail(path, used):
+    os.truncate(path, used - 7)
+    return "truncated %s from %d to %d bytes (torn last write)" % (os.path.basename(path), used,
+                                                                   used - 7)
+
+
+def damage_truncate_half(path, used):
+    os.truncate(path, used // 2)
+    return "truncated %s from %d to %d bytes" % (os.path.basename(path), used, used // 2)
+
+
+def damage_flip(path, used):
+    at = used * 3 // 4
+    with open(path, "r+b") as f:
+        f.seek(at)
+        b = f.read(1)
+        f.seek(at)
+        f.write(bytes([b[0] ^ 0x5a]))
+    return "flipped byte %d of %s (%d bytes used)" % (at, os.path.basename(path), used)
+
+
+def damage_flip_closed(data_dir):
+    """A flipped byte in the middle of the newest closed segment (not a torn tail)."""
+    path, used = newest_segment(data_dir, closed_only=True)
+    return damage_flip(path, used)
+
+
+def damaged_restart(wd, source, hist, damage):
+    """Copy the data dir, damage it, start zkfsd on it: refusal or a prefix, never a crash."""
+    server = zkt.Server("zkfsd", wd)
+    shutil.rmtree(server.data)
+    shutil.copytree(source, server.data)
+    if damage is damage_flip_closed:
+        what = damage(server.data)
+    else:
+        what = damage(*newest_segment(server.data))
+    server.start(wait=False)
+    wait_for(lambda: not server.alive() or server.ready(), 30,
+             "zkfsd to either serve or exit on a damaged log (%s)" % what)
+    log_text = server.log_text()
+    check(not CRASH.search(log_text), "zkfsd crashed on a damaged log (%s)" % what)
+    if not server.alive():
+        rc = server.proc.returncode
+        check(rc > 0, "zkfsd died by signal %d on a damaged log (%s)" % (-rc, what))
+        last = [ln for ln in log_text.splitlines() if ln.strip()][-3:]
+        check(any(re.search(r"(?i)(corrupt|checksum|damaged|truncat|invalid|error|fail|load)",
+                            ln) for ln in last),
+              "zkfsd refused a damaged log (%s) without a clear message: %r" % (what, last))
+        zkt.log("damaged log (%s): zkfsd refused to start (exit %d): %s" % (what, rc, last[-1]))
+        server.proc = None
+        return "refused"
+    n = verify(server, hist, prefix_only=True)
+    lost = acked_lost(server, hist)
+    if lost:
+        check(re.search(r"(?i)(WARN|ERROR).*(truncat|discard|lost|corrupt|checksum|torn|damag)",
+                        server.log_text()),
+              "zkfsd dropped %d acknowledged transactions from a damaged log (%s) without "
+              "a warning in its log" % (lost, what))
+    k = zkt.kazoo_client(server)
+    k.create("/after-damage", b"ok")
+    k.stop()
+    k.close()
+    server.stop(signal.SIGTERM)
+    server.start()
+    n2 = verify(server, hist, prefix_only=True)
+    check(n2 == n, "a clean restart after recovery changed the tree: %d then %d nodes" % (n, n2))
+    server.stop()
+    zkt.log("damaged log (%s): zkfsd recovered a prefix: %d transactions (%d acknowledged)"
+            % (what, n, hist.total()))
+    return "recovered"
+
+
+def main():
+    wd = zkt.workdir("durability")
+    kinds = [k for k in zkt.kinds() if k == "zkfsd" or os.environ.get("ZKT_DURABILITY_APACHE")]
+    ran, problems = [], []
+    for kind in kinds:
+        if kind == "zkfsd" and not zkt.zkfsd_built():
+            zkt.log("skipping zkfsd: not built at %s" % zkt.ZKFSD)
+            continue
+        t0 = time.monotonic()
+        crashed, hist = kill_rounds(kind, wd)
+        ran.append("%s kill -9 x%d (%.1fs)" % (kind, len(KILL_AFTER), time.monotonic() - t0))
+        if kind != "zkfsd":
+            continue
+        for damage in (damage_truncate_tail, damage_truncate_half, damage_flip,
+                       damage_flip_closed):
+            t0 = time.monotonic()
+            try:
+                result = damaged_restart(wd, crashed, hist, damage)
+            except Fail as e:
+                result = "FAILED: %s" % e
+                problems.append(str(e))
+            ran.append("%s %s: %s (%.1fs)" % (kind, damage.__name__, result,
+                                              time.monotonic() - t0))
+    if not ran:
+        raise zkt.Skip("zkfsd not built (durability runs on zkfsd only)")
+    zkt.log("test_durability: ran: %s" % "; ".join(ran))
+    if problems:
+        raise Fail("%d problems: %s" % (len(problems), "; ".join(problems)))
+
+
+if __name__ == "__main__":
+    zkt.run_main("test_durability", main)

@@ -20,10 +20,24 @@
  *    containers and TTL nodes are allowed; containers and TTL nodes report ephemeralOwner 0.
  *  - New nodes have pzxid = czxid = mzxid; a child create sets the parent's pzxid, a child
  *    delete too; setData sets mzxid/mtime and version+1; setACL only aversion+1.
- *  - Reserved paths and limits: see the comments at their checks below.
+ *  - Events: a multi fires each op's events in op order (NodeCreated, NodeChildrenChanged on
+ *    the parent, NodeDataChanged, ...); a session close deletes newest ephemeral first, each
+ *    NodeDeleted followed by its parent's NodeChildrenChanged; close-session deletes do not
+ *    move the parent's suffix either.
+ *  - delete of "/", /zookeeper, /zookeeper/quota, /zookeeper/config is BadArguments; other
+ *    nodes under /zookeeper can be created, set and deleted; setData of /zookeeper/config is
+ *    NoAuth (its ACL is world:anyone READ, aversion -1); "/" takes setData.
+ *  - create("/") is NodeExists; a sequential create of "/" makes "/NNNNNNNNNN".
+ *  - ACLs: world:bob and unknown schemes are InvalidACL, perms 0 and 63 are stored as given.
+ *  - Null data (-1) reads back as null with dataLength 0. Version -1 is "any"; -2 BadVersion.
+ *  - Data larger than jute.maxbuffer never reaches ZooKeeper's tree: the server drops the
+ *    connection (a 1048575-byte setData did). The store answers BadArguments as a last guard.
+ *  - createTTL with a non-TTL mode makes ZooKeeper 3.8 exit (uncaught IllegalArgumentException
+ *    in PrepRequestProcessor); here it is BadArguments.
  * From ZooKeeper's source, not reproducible side by side: when the internal cversion reaches
  * INT32_MAX the next create wraps newCversion negative, DataTree then keeps cversion and pzxid,
  * so the suffix stays "2147483647" (further sequential creates get NodeExists). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -257,21 +271,53 @@ static int check_session(const struct apply *a)
 	return ZK_ERR_OK;
 }
 
-/* PrepRequestProcessor.fixupACL, minus authentication (the security issue's): an empty list
- * or a malformed entry is InvalidACL; world only knows "anyone". */
+/* Java's id.split(":").length == 2: trailing empty parts do not count, so "u:h", ":h" and
+ * "u:h:" pass, "u", "u:" and "a:b:c" do not. */
+static bool digest_id_valid(const char *id)
+{
+	size_t len = strlen(id), i, colons = 0;
+
+	while (len > 0 && id[len - 1] == ':')
+		len--;
+	for (i = 0; i < len; i++)
+		colons += id[i] == ':';
+	return colons == 1;
+}
+
+/* The id checks of ZooKeeper's default authentication providers (AuthenticationProvider
+ * .isValid): digest wants exactly "user:hash", ip an address with an optional mask. */
+static bool acl_id_valid(const char *scheme, const char *id)
+{
+	char addr[64];
+	unsigned char bin[16];
+	const char *slash = strchr(id, '/');
+	size_t len = slash != NULL ? (size_t)(slash - id) : strlen(id);
+
+	if (strcmp(scheme, "world") == 0)
+		return strcmp(id, "anyone") == 0;
+	if (strcmp(scheme, "digest") == 0)
+		return digest_id_valid(id);
+	if (strcmp(scheme, "ip") == 0 && len < sizeof(addr)) {
+		memcpy(addr, id, len);
+		addr[len] = '\0';
+		return inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1;
+	}
+	return false;
+}
+
+/* PrepRequestProcessor.fixupACL, minus authentication (the security issue's): an empty list, an
+ * unknown scheme, an id its provider refuses, or "auth" (no authenticated ids in a txn yet) is
+ * InvalidACL. Permission bits are not checked (ZooKeeper stores 63 as given). */
 static int check_acl(const struct store_acl *acl, int32_t n)
 {
 	int32_t i;
 
 	if (acl == NULL || n <= 0)
 		return ZK_ERR_INVALIDACL;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (acl[i].scheme == NULL || acl[i].id == NULL ||
-		    (acl[i].perms & ~ZK_PERM_ALL) != 0)
+		    !acl_id_valid(acl[i].scheme, acl[i].id))
 			return ZK_ERR_INVALIDACL;
-		if (strcmp(acl[i].scheme, "world") == 0 && strcmp(acl[i].id, "anyone") != 0)
-			return ZK_ERR_INVALIDACL;
-	}
 	return ZK_ERR_OK;
 }
 

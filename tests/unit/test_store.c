@@ -141,6 +141,56 @@ static void test_create_data_limit(void **state)
 	(void)f;
 }
 
+/* ACL checks as ZooKeeper's fixupACL and default providers answer them (verified with kazoo:
+ * world:bob and foo:bob are InvalidACL, perms 0 and 63 are stored as given). */
+static void test_acl_validation(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *scheme, *id;
+		int err;
+	} cases[] = {
+		{"world", "anyone", ZK_ERR_OK},	  {"world", "bob", ZK_ERR_INVALIDACL},
+		{"foo", "bob", ZK_ERR_INVALIDACL}, {"auth", "", ZK_ERR_INVALIDACL},
+		{"digest", "u:h", ZK_ERR_OK},	  {"digest", ":h", ZK_ERR_OK},
+		{"digest", "u:h:", ZK_ERR_OK},	  {"digest", "u", ZK_ERR_INVALIDACL},
+		{"digest", "u:", ZK_ERR_INVALIDACL}, {"digest", "a:b:c", ZK_ERR_INVALIDACL},
+		{"ip", "10.0.0.1", ZK_ERR_OK},	  {"ip", "10.0.0.0/8", ZK_ERR_OK},
+		{"ip", "::1", ZK_ERR_OK},	  {"ip", "host", ZK_ERR_INVALIDACL},
+	};
+	struct store_acl acl;
+	struct store_op op;
+	char path[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "/acl%zu", i);
+		acl = (struct store_acl){ZK_PERM_ALL, (char *)cases[i].scheme, (char *)cases[i].id};
+		op = t_op(ZK_OP_CREATE, path);
+		op.acl = &acl;
+		assert_int_equal(t_apply_op(f, &op), cases[i].err);
+	}
+	acl = (struct store_acl){63, "world", "anyone"};
+	op = t_op(ZK_OP_CREATE, "/p63");
+	op.acl = &acl;
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_OK);
+	acl.perms = 0;
+	op.path = "/p0";
+	assert_int_equal(t_apply_op(f, &op), ZK_ERR_OK);
+	assert_int_equal(t_set(f, "/p0", "x", -1), ZK_ERR_NOAUTH);
+}
+
+/* create("/") is NodeExists, but a sequential create of "/" makes "/NNNNNNNNNN" under the root
+ * (as ZooKeeper 3.8 does: it answered "/0000000003"). */
+static void test_create_root_sequential(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(t_create(f, "/", ZK_MODE_PERSISTENT, NULL), ZK_ERR_NODEEXISTS);
+	assert_int_equal(t_create(f, "/", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), ZK_ERR_OK);
+	assert_string_equal(f->path, "/0000000000");
+	assert_int_equal(store_exists(f->s, "/0000000000", NULL), ZK_ERR_OK);
+}
+
 /* ---- sequential numbering ---------------------------------------------------------------- */
 
 static void t_expect_cversion(const struct fixture *f, const char *path, int32_t cversion)
@@ -538,16 +588,24 @@ static void test_sessions_and_ephemerals(void **state)
 	assert_int_equal(tp.n, 3);
 	f->n_ev = 0;
 	t_session_close(f, 0x100);
+	/* Newest first, each NodeDeleted then its parent's NodeChildrenChanged: the order Apache
+	 * ZooKeeper 3.8 delivered them in (kazoo, three ephemerals on two parents). */
 	assert_int_equal(f->n_ev, 6);
-	for (int i = 0; i < 6; i += 2) {
-		assert_int_equal(f->ev[i].type, ZK_EVENT_NODE_DELETED);
-		assert_int_equal(f->ev[i + 1].type, ZK_EVENT_NODE_CHILDREN_CHANGED);
-	}
+	t_expect_event(f, 0, ZK_EVENT_NODE_DELETED, "/top");
+	t_expect_event(f, 1, ZK_EVENT_NODE_CHILDREN_CHANGED, "/");
+	t_expect_event(f, 2, ZK_EVENT_NODE_DELETED, "/p/e-0000000001");
+	t_expect_event(f, 3, ZK_EVENT_NODE_CHILDREN_CHANGED, "/p");
+	t_expect_event(f, 4, ZK_EVENT_NODE_DELETED, "/p/e1");
+	t_expect_event(f, 5, ZK_EVENT_NODE_CHILDREN_CHANGED, "/p");
 	assert_int_equal(store_exists(f->s, "/p/e1", NULL), ZK_ERR_NONODE);
 	assert_int_equal(store_exists(f->s, "/top", NULL), ZK_ERR_NONODE);
 	assert_int_equal(store_exists(f->s, "/p/other", NULL), ZK_ERR_OK);
 	assert_int_equal(t_stat(f, "/p").pzxid, f->zxid);
 	assert_int_equal(store_session_get(f->s, 0x100, NULL, NULL), ZK_ERR_SESSIONEXPIRED);
+	/* Deletes by session close do not move the suffix: 3 creates so far under /p. */
+	f->session = 0;
+	assert_int_equal(t_create(f, "/p/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/p/s-0000000003");
 	f->session = 0x100;
 	assert_int_equal(t_create(f, "/p/late", ZK_MODE_PERSISTENT, NULL), ZK_ERR_SESSIONEXPIRED);
 	assert_int_equal(t_set(f, "/p", "x", -1), ZK_ERR_SESSIONEXPIRED);
@@ -926,6 +984,8 @@ int main(void)
 		T(test_create_stat_and_events),
 		T(test_create_errors),
 		T(test_create_data_limit),
+		T(test_acl_validation),
+		T(test_create_root_sequential),
 		T(test_sequential_numbering),
 		T(test_sequential_in_multi),
 		T(test_sequential_overflow),

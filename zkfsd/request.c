@@ -502,6 +502,13 @@ void request_run_read(struct request *req)
 		req->close_after = true;
 		return;
 	}
+	if (p->len < 0) {
+		/* A null path: ZooKeeper fails on it inside the processor (MarshallingError). */
+		zk_log_warn("null path in %s (xid %d) from %s:%d: MarshallingError",
+			    jute_op_name(req->type), req->xid, req->conn->ip, req->conn->port);
+		request_finish_err(req, ZK_ERR_MARSHALLINGERROR, zxid);
+		return;
+	}
 	/* ZooKeeper refuses a NUL in exists' path only; for other reads such a path just does
 	 * not exist. "" is the root (DataTree keeps the root under "" too). */
 	if (request_has_nul(p)) {
@@ -556,7 +563,9 @@ static void txn_mem_free(struct txn_mem *m)
 static int txn_path(struct txn_mem *m, const struct jute_str *s, bool sequential,
 		    const char **out)
 {
-	if (s->len < 0 || jute_path_validate(s->p, (size_t)s->len, sequential) != 0)
+	if (s->len < 0)
+		return ZK_ERR_MARSHALLINGERROR; /* Null: ZooKeeper fails on it the same way. */
+	if ( jute_path_validate(s->p, (size_t)s->len, sequential) != 0)
 		return ZK_ERR_BADARGUMENTS;
 	*out = txn_mem_keep(m, jute_str_dup(s));
 	return *out != NULL ? ZK_ERR_OK : ZK_ERR_SYSTEMERROR;
@@ -566,8 +575,8 @@ static int txn_path(struct txn_mem *m, const struct jute_str *s, bool sequential
  * and no NUL, else BadArguments. */
 static bool txn_path_plausible(const struct jute_str *s)
 {
-	return s->len > 0 && memchr(s->p, '/', (size_t)s->len) != NULL &&
-	       memchr(s->p, '\0', (size_t)s->len) == NULL;
+	return s->len < 0 || (s->len > 0 && memchr(s->p, '/', (size_t)s->len) != NULL &&
+			      memchr(s->p, '\0', (size_t)s->len) == NULL);
 }
 
 /* The error ZooKeeper gives an invalid path in a create: it looks the parent up before it
@@ -838,6 +847,19 @@ static int request_build_txn(struct request *req, struct txn_mem *m, struct stor
 	return ZK_ERR_OK;
 }
 
+/* The error code of a header-only reply already built in req->reply. */
+static int32_t request_last_err(const struct request *req)
+{
+	struct jute_reply_header h = {0};
+	struct jute_in in;
+
+	if (req->reply.len < 4)
+		return ZK_ERR_OK;
+	jute_in_init(&in, req->reply.data + 4, req->reply.len - 4);
+	jute_decode_reply_header(&in, &h);
+	return h.err;
+}
+
 static void request_submit_failed(struct request *req, int rv)
 {
 	zk_log_warn("cannot replicate %s from %s:%d: %s", jute_op_name(req->type), req->conn->ip,
@@ -855,6 +877,9 @@ static void request_submit_write(struct request *req)
 	int rv;
 
 	if (request_build_txn(req, &m, &txn) != ZK_ERR_OK) {
+		zk_log_info("%s (xid %d) from %s:%d refused before replication: %s",
+			    jute_op_name(req->type), req->xid, req->conn->ip, req->conn->port,
+			    zk_err_name(request_last_err(req)));
 		txn_mem_free(&m);
 		return;
 	}
@@ -1272,6 +1297,18 @@ static void request_bad(struct request *req, int rv, const uint8_t *body, size_t
 {
 	struct conn *conn = req->conn;
 
+	if (rv == -ENOTSUP && req->type == ZK_OP_CREATE_SESSION && conn->session != NULL) {
+		/* ZooKeeper runs a createSession sent after the handshake through its pipeline and
+		 * answers with a ConnectResponse, keeping the connection; we answer with the
+		 * current session's (no new session is made). */
+		uint8_t passwd[ZK_SESSION_PASSWD_LEN] = {0};
+
+		zk_log_warn("createSession after the handshake from %s:%d: answered with the "
+			    "current session", conn->ip, conn->port);
+		store_session_get(conn->srv->store, conn->session->id, NULL, passwd);
+		request_connect_reply(req, conn->session->timeout_ms, conn->session->id, passwd);
+		return;
+	}
 	if (rv == -ENOTSUP) {
 		zk_log_warn("unknown opcode %d (xid %d) from %s:%d: Unimplemented, closing",
 			    req->type, req->xid, conn->ip, conn->port);

@@ -70,6 +70,8 @@ int cli_wait_event(struct cli *c)
 
 	if (c->interactive)
 		return CLI_EXIT_OK;
+	/* What the command printed must be out before a possibly long wait. */
+	fflush(stdout);
 	pthread_mutex_lock(&w->mu);
 	/* Wake every 100 ms to notice SIGINT (the event thread may not be the one it hit). */
 	while (!w->fired && !cli_interrupted) {

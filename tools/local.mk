@@ -19,3 +19,5 @@ tools_zkfs_bench_SOURCES = \
 	tools/bench.h tools/bench_main.c tools/bench_load.c tools/bench_hist.c
 tools_zkfs_bench_CPPFLAGS = $(TOOLS_CPPFLAGS)
 tools_zkfs_bench_LDADD = libtools.a libcommon.a $(ZOOKEEPER_LIBS) -lpthread
+
+INTEGRATION_TESTS += tests/integration/test_cli.sh

@@ -37,14 +37,29 @@ tests_unit_bench_store_memory_SOURCES = tests/unit/bench_store_memory.c
 tests_unit_bench_store_memory_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_bench_store_memory_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
 
+# Fuzz targets of the txn and snapshot decoders (tests/fuzz/fuzz.h): `make check` replays
+# their seeds; with --enable-fuzzing the libFuzzer builds are tests/fuzz/fuzz_store_*.
+STORE_FUZZ_LIBS = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
+STORE_FUZZ_COMMON = tests/fuzz/fuzz.h tests/fuzz/fuzz_common.c
+check_PROGRAMS += tests/fuzz/replay_store_txn tests/fuzz/replay_store_snapshot
+TESTS += tests/fuzz/replay_store_txn tests/fuzz/replay_store_snapshot
+tests_fuzz_replay_store_txn_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_store_txn.c $(STORE_FUZZ_COMMON)
+tests_fuzz_replay_store_txn_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/store_txn"'
+tests_fuzz_replay_store_txn_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_fuzz_replay_store_txn_LDADD = $(STORE_FUZZ_LIBS)
+tests_fuzz_replay_store_snapshot_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_store_snapshot.c $(STORE_FUZZ_COMMON)
+tests_fuzz_replay_store_snapshot_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/store_snapshot"'
+tests_fuzz_replay_store_snapshot_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_fuzz_replay_store_snapshot_LDADD = $(STORE_FUZZ_LIBS)
+
 if FUZZING
 check_PROGRAMS += tests/fuzz/fuzz_store_txn tests/fuzz/fuzz_store_snapshot
-tests_fuzz_fuzz_store_txn_SOURCES = tests/fuzz/fuzz_store_txn.c
+tests_fuzz_fuzz_store_txn_SOURCES = tests/fuzz/fuzz_store_txn.c $(STORE_FUZZ_COMMON)
 tests_fuzz_fuzz_store_txn_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_store_txn_LDFLAGS = -fsanitize=fuzzer
-tests_fuzz_fuzz_store_txn_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
-tests_fuzz_fuzz_store_snapshot_SOURCES = tests/fuzz/fuzz_store_snapshot.c
+tests_fuzz_fuzz_store_txn_LDADD = $(STORE_FUZZ_LIBS)
+tests_fuzz_fuzz_store_snapshot_SOURCES = tests/fuzz/fuzz_store_snapshot.c $(STORE_FUZZ_COMMON)
 tests_fuzz_fuzz_store_snapshot_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_store_snapshot_LDFLAGS = -fsanitize=fuzzer
-tests_fuzz_fuzz_store_snapshot_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
+tests_fuzz_fuzz_store_snapshot_LDADD = $(STORE_FUZZ_LIBS)
 endif

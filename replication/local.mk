@@ -54,3 +54,18 @@ tests_unit_test_replication_cluster_SOURCES = tests/unit/test_replication_cluste
 tests_unit_test_replication_cluster_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
 	$(RAFT_CFLAGS)
 tests_unit_test_replication_cluster_LDADD = $(REPL_FAKE_LIBS) $(CMOCKA_LIBS)
+
+# The same single-node and ensemble tests on the real store (store/): restarts, snapshots and
+# replicas must reach the same tree digest.
+REPL_STORE_LIBS = librepl.a libstore.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS)
+check_PROGRAMS += tests/unit/test_replication_store tests/unit/test_replication_cluster_store
+TESTS += tests/unit/test_replication_store tests/unit/test_replication_cluster_store
+tests_unit_test_replication_store_SOURCES = tests/unit/test_replication.c \
+	tests/unit/test_repl_util.h
+tests_unit_test_replication_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+tests_unit_test_replication_store_LDADD = $(REPL_STORE_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_replication_cluster_store_SOURCES = tests/unit/test_replication_cluster.c \
+	tests/unit/test_repl_util.h
+tests_unit_test_replication_cluster_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
+	$(RAFT_CFLAGS)
+tests_unit_test_replication_cluster_store_LDADD = $(REPL_STORE_LIBS) $(CMOCKA_LIBS)

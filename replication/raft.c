@@ -363,8 +363,9 @@ int repl_start(struct repl *r)
 		return rv;
 	rv = raft_start(&r->raft);
 	if (rv != 0) {
-		zk_log_error("replication: cannot start from %s: %s (%s)", r->data_dir,
-			     raft_errmsg(&r->raft), r->io.errmsg);
+		zk_log_error("replication: cannot start from %s: %s", r->data_dir,
+			     raft_errmsg(&r->raft)[0] != '\0' ? raft_errmsg(&r->raft)
+							      : r->io.errmsg);
 		return repl_errno(rv);
 	}
 	r->fsm_state.started = true;
@@ -592,7 +593,9 @@ int64_t repl_applied_zxid(struct repl *r)
 
 const char *repl_errmsg(struct repl *r)
 {
-	return r->raft_ready ? raft_errmsg(&r->raft) : "not started";
+	if (!r->raft_ready)
+		return "not started";
+	return raft_errmsg(&r->raft)[0] != '\0' ? raft_errmsg(&r->raft) : r->io.errmsg;
 }
 
 void repl_set_hooks(struct repl *r, const struct repl_hooks *hooks)

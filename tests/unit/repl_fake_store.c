@@ -218,6 +218,11 @@ int store_snapshot_load(struct store *s, const void *p, size_t len)
 	return 0;
 }
 
+int store_check(const struct store *s)
+{
+	return s->last_zxid >= 0 ? 0 : -EBADMSG;
+}
+
 /* Tests: make the next @n store_apply calls fail with -ENOMEM. */
 void repl_fake_store_fail_apply(struct store *s, long n)
 {

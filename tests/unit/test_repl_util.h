@@ -31,6 +31,7 @@ struct tr_node {
 	uint64_t *digest_at;	    /* digest_at[zxid] after applying zxid (0 = not seen). */
 	bool *seen_xid;		    /* applied_cb saw the txn with this xid. */
 	int early_done;		    /* Requests completed before their applied_cb (must stay 0). */
+	int op_errors;		    /* Applied txns whose result was a ZooKeeper error. */
 	bool closed;
 };
 
@@ -39,7 +40,7 @@ static inline void tr_applied(void *ctx, int64_t zxid, const struct store_txn *t
 {
 	struct tr_node *n = ctx;
 
-	(void)res;
+	n->op_errors += res->err != 0;
 	if (txn->xid >= 0 && txn->xid < TR_MAX_ZXID)
 		n->seen_xid[txn->xid] = true;
 	assert_true(zxid > n->last_zxid_seen);
@@ -107,8 +108,11 @@ static inline void tr_closed_cb(struct repl *r)
 
 static inline void tr_node_close(struct tr_node *n)
 {
-	if (n->repl == NULL)
+	if (n->repl == NULL) {
+		store_destroy(n->store);
+		n->store = NULL;
 		return;
+	}
 	tr_closing = n;
 	n->closed = false;
 	repl_close(n->repl, tr_closed_cb);
@@ -128,9 +132,11 @@ static inline void tr_node_fini(struct tr_node *n)
 
 static inline void tr_txn(struct store_txn *txn, const char *path, int32_t xid)
 {
+	static const struct store_acl world = {31, "world", "anyone"};
+
 	memset(txn, 0, sizeof(*txn));
 	txn->type = ZK_OP_CREATE;
-	txn->session_id = 0x1234;
+	txn->session_id = 0; /* no session: the real store refuses unknown ones */
 	txn->xid = xid;
 	txn->time_ms = 1700000000000LL + xid;
 	txn->op.type = ZK_OP_CREATE;
@@ -139,6 +145,8 @@ static inline void tr_txn(struct store_txn *txn, const char *path, int32_t xid)
 	txn->op.data_len = 4;
 	txn->op.version = -1;
 	txn->op.ttl = -1;
+	txn->op.acl = &world;
+	txn->op.n_acl = 1;
 }
 
 struct tr_batch {

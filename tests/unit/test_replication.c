@@ -73,6 +73,7 @@ static void submit_applies_in_order(void **state)
 	assert_int_equal(tr_submit_n(&f->node, "a", 0, 200, 10000), 0);
 	assert_int_equal(f->node.n_applied, 200);
 	assert_int_equal(f->node.early_done, 0);
+	assert_int_equal(f->node.op_errors, 0);
 	assert_int_equal(store_last_zxid(f->node.store), repl_applied_zxid(f->node.repl));
 }
 
@@ -90,6 +91,7 @@ static void restart_replays_log(void **state)
 	assert_int_equal(reopen(f), 0);
 	assert_int_equal(store_last_zxid(f->node.store), zxid);
 	assert_true(store_digest(f->node.store) == digest);
+	assert_int_equal(store_check(f->node.store), 0);
 	assert_int_equal(tr_submit_n(&f->node, "b", 100, 10, 10000), 0);
 	assert_true(store_last_zxid(f->node.store) > zxid);
 }
@@ -113,6 +115,7 @@ static void snapshot_then_restart(void **state)
 	assert_int_equal(reopen(f), 0);
 	assert_int_equal(store_last_zxid(f->node.store), zxid);
 	assert_true(store_digest(f->node.store) == digest);
+	assert_int_equal(store_check(f->node.store), 0);
 	print_message("    replayed %llu of %llu entries after the snapshot\n",
 		      (unsigned long long)(f->node.n_applied - before), (unsigned long long)before);
 	assert_true(f->node.n_applied - before <= before - 64);
@@ -189,8 +192,6 @@ static void bad_config_refused(void **state)
 	f->node.cfg.heartbeat_timeout_ms = 5000;
 	assert_int_equal(repl_create(&f->loop, &f->node.cfg, f->node.store, NULL, NULL, &r),
 			 -EINVAL);
-	store_destroy(f->node.store);
-	f->node.store = NULL;
 }
 
 /* The newest segment file of @dir (closed "first-last" or "open-N"), largest by name order

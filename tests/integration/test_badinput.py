@@ -355,6 +355,9 @@ def badinput(server, rec):
             logged_refusal(server, offset, what, problems)
         server_healthy(server, what)
     connection_flood(server, rec, problems)
+    report = server.sanitizer_report()
+    if report:
+        problems.append("sanitizer: %s" % report)
     if problems:
         raise Fail("%d problems: %s" % (len(problems), "; ".join(problems)))
 

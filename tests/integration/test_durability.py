@@ -274,7 +274,9 @@ def damaged_restart(wd, source, hist, damage):
     wait_for(lambda: not server.alive() or server.ready(), 30,
              "zkfsd to either serve or exit on a damaged log (%s)" % what)
     log_text = server.log_text()
-    check(not CRASH.search(log_text), "zkfsd crashed on a damaged log (%s)" % what)
+    crash = CRASH.search(log_text)
+    check(not crash, "zkfsd crashed or leaked on a damaged log (%s): %s"
+          % (what, server.sanitizer_report() or crash.group(0)))
     if not server.alive():
         rc = server.proc.returncode
         check(rc > 0, "zkfsd died by signal %d on a damaged log (%s)" % (-rc, what))
@@ -332,6 +334,7 @@ def main():
     if not ran:
         raise zkt.Skip("zkfsd not built (durability runs on zkfsd only)")
     zkt.log("test_durability: ran: %s" % "; ".join(ran))
+    problems += ["%s: %s" % r for r in zkt.sanitizer_reports()]
     if problems:
         raise Fail("%d problems: %s" % (len(problems), "; ".join(problems)))
 

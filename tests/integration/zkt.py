@@ -22,9 +22,9 @@ so tests running in parallel never collide.
 """
 
 import atexit
-import errno
 import fcntl
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +46,9 @@ APACHE_JAR = "/usr/share/java/zookeeper.jar"
 APACHE_LOG_JARS = "/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
 PORTS = list(range(21810, 21850)) + list(range(21890, 21900))
 LOCK_DIR = os.path.join(tempfile.gettempdir(), "zkt-port-locks")
+
+SANITIZER = re.compile(r"(ERROR: (Address|Leak|Thread|Memory)Sanitizer.*|.*runtime error:.*|"
+                       r".*double free.*|.*Segmentation fault.*)")
 
 _servers = []
 _port_locks = []
@@ -263,6 +266,11 @@ class Server:
             f.seek(offset)
             return f.read().decode(errors="replace")
 
+    def sanitizer_report(self):
+        """The first line of a sanitizer or crash report in the log, or None."""
+        m = SANITIZER.search(self.log_text())
+        return m.group(0) if m else None
+
     def print_log(self, lines=60):
         text = self.log_text().splitlines()
         print("---- %s (%s, last %d lines)" % (self.logfile, self.kind, lines), file=sys.stderr)
@@ -271,6 +279,12 @@ class Server:
 
     def hosts(self):
         return "127.0.0.1:%d" % self.port
+
+
+def sanitizer_reports():
+    """(server dir, first report line) for every server of this run whose log has a sanitizer
+    or crash report."""
+    return [(s.dir, r) for s in _servers for r in [s.sanitizer_report()] if r]
 
 
 def _cleanup():
@@ -385,9 +399,14 @@ def run_kinds(name, check_fn, tick=2000, cfg=None):
                 server.print_log()
             finally:
                 try:
-                    server.stop()
+                    rc = server.stop()
+                    if kind == "zkfsd" and rc:
+                        failures.append("zkfsd exited with status %s on SIGTERM" % rc)
                 except Fail as e:
                     failures.append("%s: %s" % (kind, e))
+                report = server.sanitizer_report()
+                if report:
+                    failures.append("%s: %s" % (kind, report))
             results[kind] = rows
             ran.append("%s (%d results, %.1fs)" % (kind, len(rows), time.monotonic() - t0))
         log("%s: ran against: %s" % (name, ", ".join(ran) or "nothing"))
@@ -803,7 +822,7 @@ class RawClient:
         results = []
         d = r.body
         while True:
-            typ, done, err = d.int(), d.bool(), d.int()
+            typ, done, _ = d.int(), d.bool(), d.int()
             if done:
                 break
             if typ == -1:
@@ -909,15 +928,6 @@ class Proxy:
         self.lsock.close()
 
 
-def ignore_errno(fn, *codes):
-    try:
-        return fn()
-    except OSError as e:
-        if e.errno not in codes:
-            raise
-        return None
-
-
 __all__ = ["Server", "RawClient", "Proxy", "Skip", "Fail", "Closed", "run_kinds", "run_main",
            "wait_for", "check", "four_lw", "kazoo_client", "workdir", "kinds", "zkfsd_built",
-           "stat_summary", "raw_outcome", "err_name", "errno", "ignore_errno"]
+           "stat_summary", "raw_outcome", "err_name"]

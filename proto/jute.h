@@ -457,7 +457,8 @@ struct jute_request {
  *   -EBADMSG - malformed: truncated, bad lengths or counts, trailing bytes after the record
  *              (ZooKeeper ignores those; we refuse them), a multi op of a type that multi
  *              does not allow (write ops only in MULTI, getChildren/getData only in
- *              MULTI_READ), or a multi create with flags that are no CreateMode. Logged;
+ *              MULTI_READ). Create flags are not checked here (ZooKeeper 3.8 answers a bad
+ *              one with BadArguments for that op; 3.9 refuses the whole multi). Logged;
  *              @out owns nothing. When @len >= 8 @out->hdr is still filled, so a server
  *              may answer ZK_ERR_MARSHALLINGERROR to that xid as ZooKeeper does for a body
  *              it cannot read, or close the connection.

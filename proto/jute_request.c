@@ -130,20 +130,6 @@ static void jute_ops_free(struct jute_multi_op *ops, int32_t n, int32_t multi_ty
 	zk_free(ops);
 }
 
-/* MultiOperationRecord refuses, while decoding, a create whose flags name no CreateMode. */
-static int jute_multi_op_check(const struct jute_multi_op *op)
-{
-	bool create = op->type == ZK_OP_CREATE || op->type == ZK_OP_CREATE2 ||
-		      op->type == ZK_OP_CREATE_CONTAINER;
-
-	if (create && (op->u.create.flags < ZK_MODE_PERSISTENT ||
-		       op->u.create.flags > ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL)) {
-		zk_log_warn("jute: multi create with flags %d", op->u.create.flags);
-		return ZK_CORRUPT();
-	}
-	return 0;
-}
-
 /* Ops until the MultiHeader with done set (ZooKeeper stops there whatever its type). The
  * array grows as ops arrive; each op takes at least 13 bytes, so the frame bounds it. */
 static int jute_multi_decode(struct jute_in *in, struct jute_request *out)
@@ -172,9 +158,6 @@ static int jute_multi_decode(struct jute_in *in, struct jute_request *out)
 		if (rc != 0)
 			break;
 		out->n_ops++;
-		rc = jute_multi_op_check(&out->ops[out->n_ops - 1]);
-		if (rc != 0)
-			break;
 	}
 	return rc;
 }

@@ -48,6 +48,7 @@ REQUESTS = {
     "multi": hdr(15, 14) + mh(1) + s("/m") + buf(b"") + ACLS + i32(0) + mh(13) + s("/m") + i32(0)
     + mh(5) + s("/m") + buf(b"v") + i32(-1) + mh(2) + s("/m") + i32(-1) + mh(-1, True, -1),
     "multi_empty": hdr(16, 14) + mh(-1, True, -1),
+    "multi_bad_flags": hdr(32, 14) + mh(1) + s("/m") + buf(b"") + ACLS + i32(9) + mh(-1, True, -1),
     "multi_read": hdr(17, 22) + mh(8) + s("/") + b(False) + mh(4) + s("/a") + b(False) + mh(-1, True, -1),
     "reconfig": hdr(18, 16) + s("server.2=h:2888:3888") + s(None) + s(None) + i64(-1),
     "check_watches": hdr(19, 17) + s("/a") + i32(1),
@@ -68,7 +69,6 @@ BAD = {
     "negative_length": hdr(29, 4) + i32(-2),
     "trailing_byte": hdr(30, 3) + s("/a") + b(True) + b"\0",
     "multi_mixed": hdr(31, 14) + mh(4) + s("/a") + b(False) + mh(-1, True, -1),
-    "multi_bad_flags": hdr(32, 14) + mh(1) + s("/m") + buf(b"") + ACLS + i32(9) + mh(-1, True, -1),
     "multi_unterminated": hdr(33, 22) + mh(8) + s("/") + b(False),
 }
 MULTI_RESPONSE = (mh(1, False, 0) + s("/m0000000001") + mh(15, False, 0) + s("/n") + STAT

@@ -14,7 +14,14 @@
  * Additions to docs/ARCHITECTURE.md / the agreed contract (nothing of it was changed):
  *  - store_config_init() fills the defaults; struct store_config has max_ttl_ms.
  *  - STORE_TTL_MAX, store_result_init(), store_node_count() counts every node including "/".
- *  - Read calls take `const struct store *`.
+ *  - Read calls take `const struct store *`; store_get_data gives len -1 for null data.
+ *  - store_collect_expired and store_check may return -ENOMEM.
+ *  - Every write op of a session that is not in the sessions table (never created, or closed)
+ *    is ZK_ERR_SESSIONEXPIRED (SessionTracker.checkSession); session_id 0 marks server-made
+ *    txns and may not create ephemerals.
+ *  - Ops a multi cannot carry (SET_ACL, DELETE_CONTAINER, reads) are ZK_ERR_BADARGUMENTS.
+ *  - ACLs are validated as ZooKeeper's providers do, but only world:anyone entries are enforced
+ *    (NoAuth); other schemes wait for authentication to reach the txn (security issue).
  */
 #ifndef STORE_H
 #define STORE_H
@@ -117,7 +124,8 @@ struct store_result {
 /* Zero @res (store_apply does it too). */
 void store_result_init(struct store_result *res);
 
-/* Apply @txn as transaction @zxid (must be greater than store_last_zxid; the Raft index).
+/* Apply @txn as transaction @zxid (the Raft index; the caller applies in log order, the store
+ * records it as the last zxid and uses it for czxid/mzxid/pzxid).
  * Fires the txn's events through the store's callback (only when the txn succeeded).
  * A failed op still advances the last zxid, as ZooKeeper's error txn does.
  * @res: filled (owned by the caller; free with store_result_free even on error returns).
@@ -146,7 +154,8 @@ void store_txn_free(struct store_txn *txn);
 /* @stat may be NULL. */
 int store_exists(const struct store *s, const char *path, struct zk_stat *stat);
 
-/* *@data may be NULL when *@len is 0. */
+/* *@len is -1 for null data (created or set with data_len -1), else the data length; *@data is
+ * NULL when *@len <= 0. The Stat's dataLength is 0 for null data, as ZooKeeper's. */
 int store_get_data(const struct store *s, const char *path, const uint8_t **data, int32_t *len,
 		   struct zk_stat *stat);
 

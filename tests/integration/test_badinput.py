@@ -11,6 +11,7 @@ a normal client, and zkfsd's log must have a line about the refusal.
 import os
 import random
 import re
+import resource
 import socket
 import struct
 import sys
@@ -291,7 +292,11 @@ def connection_flood(server, rec, problems):
     socks, refused = [], 0
     offset = server.log_size()
     hello = frame(connect_body() + b"\0")
-    for _ in range(FLOOD[server.kind]):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    count = min(FLOOD[server.kind], resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 200)
+    for _ in range(count):
         try:
             s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
             socks.append(s)

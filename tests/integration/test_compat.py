@@ -11,6 +11,7 @@ their own.
 import os
 import sys
 import threading
+import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -230,6 +231,7 @@ def raw_checks(server, rec):
     rec("raw.container", (res[0], res[1][0], stat_summary(res[1][1])))
     rec("raw.container.child", a.create("/r/ctr/k", b"")[0])
     rec("raw.container.delete-child", a.delete("/r/ctr/k")[0])
+    t0 = time.monotonic()
     rec("raw.container.reaped", eventually(lambda: a.exists("/r/ctr")[0] == "NoNode", 15))
     res = a.create("/r/ttl", b"t", "ttl", ttl=300)
     rec("raw.ttl", (res[0], res[1][0], stat_summary(res[1][1])))
@@ -238,6 +240,7 @@ def raw_checks(server, rec):
     rec("raw.ttl.reaped", eventually(lambda: a.exists("/r/ttl")[0] == "NoNode" and
                                      a.exists(res[1][0])[0] == "NoNode", 15))
 
+    zkt.log("%s: container and TTL reaping took %.1fs" % (server.kind, time.monotonic() - t0))
     for p in BAD_PATHS:
         rec("raw.badpath.create %r" % p, raw_outcome(lambda: a.create(p, b"")[0]))
         rec("raw.badpath.create-seq %r" % p,
@@ -472,6 +475,18 @@ def raw_sessions(server, rec):
     r2.close()
     r4 = RawClient(server.port)
     rec("raw.session.eph-gone", r4.exists("/se")[0])
+
+    # kazoo resumes a session it did not create, given its id and password.
+    r5 = RawClient(server.port, timeout_ms=10000)
+    r5.create("/se2", b"", "ephemeral")
+    r5.close()
+    k = zkt.kazoo_client(server, client_id=(r5.session_id, r5.passwd))
+    st = k.exists("/se2")
+    rec("k.session.resume", (k.client_id[0] == r5.session_id,
+                             st is not None and st.ephemeralOwner == r5.session_id))
+    k.stop()
+    k.close()
+    rec("k.session.resume-closed", r4.exists("/se2")[0])
     r4.close()
 
 
@@ -496,12 +511,14 @@ def four_letter(server, rec):
 def compat(server, rec):
     """Each part runs even if an earlier one broke, so one run lists every difference."""
     for part in (kazoo_checks, raw_checks, raw_sessions, four_letter):
+        t0 = time.monotonic()
         try:
             part(server, rec)
         except Exception as e:  # noqa: B902 - recorded, so it shows up as a difference
             traceback.print_exc()
             rec("%s aborted" % part.__name__, repr(e))
             server.print_log(20)
+        zkt.log("%s %s: %.1fs" % (server.kind, part.__name__, time.monotonic() - t0))
 
 
 if __name__ == "__main__":

@@ -76,6 +76,15 @@ def zkfsd_built():
     return os.access(ZKFSD, os.X_OK)
 
 
+def unavailable(kind):
+    """Why a server kind cannot run here, or None."""
+    if kind == "zkfsd" and not zkfsd_built():
+        return "zkfsd not built at %s" % ZKFSD
+    if kind == "apache" and not (os.path.exists(APACHE_JAR) and shutil.which("java")):
+        return "Debian zookeeper (or java) not installed"
+    return None
+
+
 def wait_for(pred, seconds, what="condition", interval=0.05):
     """Poll pred() until it returns a true value (returned) or the deadline passes (Fail)."""
     deadline = time.monotonic() + seconds
@@ -382,8 +391,8 @@ def run_kinds(name, check_fn, tick=2000, cfg=None):
         results, ran, skipped = {}, [], []
         failures = []
         for kind in kinds():
-            if kind == "zkfsd" and not zkfsd_built():
-                skipped.append("zkfsd (not built at %s)" % ZKFSD)
+            if unavailable(kind):
+                skipped.append("%s (%s)" % (kind, unavailable(kind)))
                 continue
             rows = []
             server = Server(kind, wd, tick=tick, cfg=cfg)

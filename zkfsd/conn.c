@@ -273,9 +273,17 @@ static void conn_pop_done(struct conn *conn)
 	}
 }
 
+/* Is @req answered from repl's applied callback (so reads behind it can be evaluated right
+ * there, before the next entry applies)? sync and createSession complete from repl's request
+ * callback instead, which on a follower may come after later entries applied. */
+static bool conn_answered_at_apply(const struct request *req)
+{
+	return req->type != ZK_OP_SYNC && req->type != ZK_OP_CREATE_SESSION;
+}
+
 void conn_pump(struct conn *conn, bool submit)
 {
-	bool blocked = false;
+	bool blocked = false, hard = false;
 
 	if (conn->state == CONN_CLOSING)
 		return;
@@ -284,21 +292,28 @@ void conn_pump(struct conn *conn, bool submit)
 	     req = req->next) {
 		if (req->state == REQ_SUBMITTED) {
 			blocked = true;
+			hard = hard || !conn_answered_at_apply(req);
 			continue;
 		}
 		if (req->state == REQ_DONE)
 			continue;
 		if (request_is_read(req->type)) {
-			if (blocked)
+			/* A read waits for the writes before it. Writes after it may still go:
+			 * the read runs in the applied callback of the write just before it,
+			 * before any later entry is applied. */
+			if (blocked && hard)
 				break;
-			request_run_read(req);
+			if (!blocked)
+				request_run_read(req);
 			continue;
 		}
-		if (!submit)
+		if (!submit || hard)
 			break;
 		request_submit(req);
-		if (req->state != REQ_DONE)
+		if (req->state != REQ_DONE) {
 			blocked = true;
+			hard = hard || !conn_answered_at_apply(req);
+		}
 	}
 	if (conn->state != CONN_CLOSING)
 		conn_pop_done(conn);

@@ -55,6 +55,22 @@ static inline void tr_tick(uv_timer_t *t)
 	(void)t;
 }
 
+static inline void tr_handle_closed(uv_handle_t *h)
+{
+	*(bool *)h->data = true;
+}
+
+/* Close @h (its data pointer is overwritten) and run @loop until it is closed. */
+static inline void tr_close_handle(uv_loop_t *loop, uv_handle_t *h)
+{
+	bool closed = false;
+
+	h->data = &closed;
+	uv_close(h, tr_handle_closed);
+	while (!closed)
+		uv_run(loop, UV_RUN_ONCE);
+}
+
 /* Run @loop until *@flag is true or @ms elapse; returns *@flag. */
 static inline bool tr_run_until(uv_loop_t *loop, const bool *flag, unsigned ms)
 {
@@ -66,8 +82,7 @@ static inline bool tr_run_until(uv_loop_t *loop, const bool *flag, unsigned ms)
 	uv_timer_start(&t, tr_tick, 10, 10);
 	while (!*flag && uv_hrtime() < deadline)
 		uv_run(loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(loop, UV_RUN_NOWAIT);
+	tr_close_handle(loop, (uv_handle_t *)&t);
 	return *flag;
 }
 

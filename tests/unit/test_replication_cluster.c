@@ -144,8 +144,7 @@ static bool run_until(struct fixture *f, bool (*pred)(struct fixture *f, void *a
 	t.data = &u;
 	uv_timer_start(&t, until_check, 0, 10);
 	tr_run_until(&f->loop, &u.met, ms);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(&f->loop, UV_RUN_NOWAIT);
+	tr_close_handle(&f->loop, (uv_handle_t *)&t);
 	return u.met;
 }
 

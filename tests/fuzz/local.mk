@@ -17,7 +17,14 @@ tests_fuzz_replay_path_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_path.c $(FU
 tests_fuzz_replay_path_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/path"'
 tests_fuzz_replay_path_LDADD = $(FUZZ_LIBS)
 
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/make_seeds.py tests/fuzz/run
+# jute_dump: the C half of tests/fuzz/zk_differential (run by tests/fuzz/run when javac is
+# there), which compares proto/jute with ZooKeeper's own Java classes on the corpus.
+check_PROGRAMS += tests/fuzz/jute_dump
+tests_fuzz_jute_dump_SOURCES = tests/fuzz/jute_dump.c
+tests_fuzz_jute_dump_LDADD = $(FUZZ_LIBS)
+
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/make_seeds.py tests/fuzz/run \
+	tests/fuzz/zk_differential tests/fuzz/ZkJuteCheck.java
 
 if FUZZING
 check_PROGRAMS += tests/fuzz/fuzz_frame tests/fuzz/fuzz_connect tests/fuzz/fuzz_path

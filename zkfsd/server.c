@@ -38,6 +38,18 @@ static void server_on_applied(void *ctx, int64_t zxid, const struct store_txn *t
 	request_applied(ctx, zxid, txn, res);
 }
 
+static void server_on_session_touched(void *ctx, int64_t session_id)
+{
+	tracker_touched(ctx, session_id);
+}
+
+static void server_on_store_replaced(void *ctx, int64_t zxid)
+{
+	zk_log_info("store replaced by a snapshot at zxid 0x%llx: sessions resynced",
+		    (unsigned long long)zxid);
+	tracker_resync(ctx);
+}
+
 static void server_on_session_timer(uv_timer_t *t)
 {
 	tracker_check_expiry(t->data);
@@ -198,6 +210,8 @@ int server_start_repl(struct zkfsd *srv)
 	if (rv != 0)
 		return rv;
 	srv->repl_open = true;
+	repl_set_hooks(srv->repl, &(struct repl_hooks){.session_touched = server_on_session_touched,
+							.store_replaced = server_on_store_replaced});
 	rv = repl_start(srv->repl);
 	if (rv != 0)
 		return rv;

@@ -180,11 +180,25 @@ static void tracker_expire(struct zkfsd *srv, struct session *s)
 	s->closing = true;
 }
 
+/* Every session gets a full timeout from now (restart, new leader). */
+static void tracker_refresh_all(struct zkfsd *srv)
+{
+	for (size_t i = 0; i < srv->sessions.n_buckets; i++)
+		for (struct session *s = srv->sessions.buckets[i]; s != NULL; s = s->hnext)
+			tracker_touch(srv, s);
+}
+
 void tracker_check_expiry(struct zkfsd *srv)
 {
 	uint64_t now = uv_now(srv->loop);
+	bool leader = srv->repl != NULL && repl_role(srv->repl) == REPL_LEADER;
 
-	if (srv->repl == NULL || repl_role(srv->repl) != REPL_LEADER)
+	/* A new leader has not seen the pings sent to the old one: like ZooKeeper's new leader,
+	 * it starts every session's clock afresh. */
+	if (leader && !srv->was_leader)
+		tracker_refresh_all(srv);
+	srv->was_leader = leader;
+	if (!leader)
 		return;
 	for (size_t i = 0; i < srv->sessions.n_buckets; i++)
 		for (struct session *s = srv->sessions.buckets[i]; s != NULL; s = s->hnext)
@@ -204,4 +218,28 @@ void tracker_rebuild(struct zkfsd *srv)
 {
 	store_session_foreach(srv->store, tracker_rebuild_one, srv);
 	zk_log_info("%zu session(s) restored, each with a fresh timeout", srv->sessions.count);
+}
+
+/* The store was replaced by a snapshot: drop sessions it no longer has, add the new ones. */
+void tracker_resync(struct zkfsd *srv)
+{
+	for (size_t i = 0; i < srv->sessions.n_buckets; i++) {
+		struct session *s = srv->sessions.buckets[i], *next;
+
+		for (; s != NULL; s = next) {
+			next = s->hnext;
+			if (store_session_get(srv->store, s->id, NULL, NULL) != ZK_ERR_OK)
+				tracker_remove(srv, s->id);
+		}
+	}
+	tracker_rebuild(srv);
+}
+
+/* On the leader: a follower reports traffic of @id. */
+void tracker_touched(struct zkfsd *srv, int64_t id)
+{
+	struct session *s = tracker_find(srv, id);
+
+	if (s != NULL)
+		tracker_touch(srv, s);
 }

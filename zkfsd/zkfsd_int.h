@@ -105,6 +105,7 @@ struct zkfsd {
 	uint64_t start_ms;		/* uv_now at start. */
 	int64_t container_interval_ms;	/* Container collection period. */
 	bool stopping;			/* A signal arrived. */
+	bool was_leader;		/* Role at the last expiry check. */
 	bool listening;			/* Listener is open. */
 	bool repl_open;			/* repl_close not called yet. */
 };
@@ -215,6 +216,10 @@ void tracker_touch(struct zkfsd *srv, struct session *s);
 void tracker_check_expiry(struct zkfsd *srv);
 /* After repl_start: every session in the store, each with a fresh full timeout. */
 void tracker_rebuild(struct zkfsd *srv);
+/* The store was replaced by a snapshot (repl hook): make the table match it. */
+void tracker_resync(struct zkfsd *srv);
+/* Leader: a follower saw traffic of session @id (repl hook). */
+void tracker_touched(struct zkfsd *srv, int64_t id);
 /* Clamp a requested timeout into [minSessionTimeout, maxSessionTimeout]. */
 int32_t tracker_negotiate(const struct config *cfg, int32_t requested);
 

@@ -419,6 +419,8 @@ def raw_watches(server, a, b, rec):
     a.ping()
     rec("raw.persistent.after-remove", list(a.events))
 
+    raw_watch_deletes(server, a, b, rec)
+
     # setWatches with a relative zxid: a client that reconnects learns what it missed.
     a.create("/sw", b"")
     a.create("/sw/a", b"")
@@ -445,6 +447,78 @@ def raw_watches(server, a, b, rec):
     rec("raw.setwatches2.events", sorted(e.events))
     d.close()
     e.close()
+
+
+def raw_watch_deletes(server, a, b, rec):
+    """Deletes: one NodeDeleted per watcher even with data, exist and child watches on the
+    node; NodeChildrenChanged on the parent; a multi fires each one-shot watch once; closing a
+    session fires NodeDeleted for each of its ephemerals and a child event on their parent."""
+    for p in ("/wd", "/wd/x", "/wd/y", "/wd/z"):
+        a.create(p, b"")
+    a.events.clear()
+    a.get("/wd/x", True)
+    a.exists("/wd/x", True)
+    a.children("/wd/x", True)
+    a.children("/wd", True)
+    a.get("/wd/y", True)
+    b.delete("/wd/x")
+    a.ping()
+    rec("raw.watch.delete", sorted(a.events))
+    check(sorted(a.events) == [("NodeChildrenChanged", "/wd"), ("NodeDeleted", "/wd/x")],
+          "delete of a node watched three ways fired %r" % a.events)
+    a.events.clear()
+    a.children("/wd", True)
+    a.exists("/wd/new1", True)
+    rec("raw.watch.multi", b.multi([("create", "/wd/new1", b""), ("create", "/wd/new2", b""),
+                                    ("set", "/wd/y", b"1", -1), ("set", "/wd/y", b"2", -1),
+                                    ("delete", "/wd/z", -1)])[0])
+    a.ping()
+    rec("raw.watch.multi-events", sorted(a.events))
+    a.events.clear()
+    c = RawClient(server.port)
+    for i in range(3):
+        c.create("/wd/eph%d" % i, b"", "ephemeral")
+    a.children("/wd", True)
+    for i in range(3):
+        a.exists("/wd/eph%d" % i, True)
+    c.close_session()
+    c.close()
+    a.ping()
+    rec("raw.watch.close-session", sorted(a.events))
+    a.events.clear()
+
+
+def raw_pipeline(server, rec):
+    """One connection with a thousand requests in flight: replies come in request order and
+    every read sees the write sent just before it (per-session FIFO, read your writes)."""
+    n = 1000
+    p = RawClient(server.port)
+    p.create("/pl", b"start")
+    first = p.xid + 1
+
+    def send():
+        for i in range(n):
+            if i % 2 == 0:
+                p.request("setData", zkt.Enc().string("/pl").buffer(b"%d" % i).int(-1).b)
+            else:
+                p.request("getData", zkt.Enc().string("/pl").bool(False).b)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    stale = []
+    for i in range(n):
+        r = p.read_reply(first + i)
+        check(r.err == 0, "pipelined request %d failed: %s" % (i, r.name))
+        if i % 2 == 1:
+            data, st = r.body.buffer(), r.body.stat()
+            if data != b"%d" % (i - 1) or st["version"] != i // 2 + 1:
+                stale.append((i, data, st["version"]))
+    sender.join(30)
+    rec("raw.pipeline.stale-reads", stale[:3])
+    check(not stale, "pipelined reads did not see the write just before them: %r" % stale[:3])
+    rec("raw.pipeline.final", stat_summary(p.exists("/pl")[1]))
+    p.close_session()
+    p.close()
 
 
 def raw_sessions(server, rec):
@@ -490,6 +564,13 @@ def raw_sessions(server, rec):
     r4.close()
 
 
+def node_count(server):
+    for line in zkt.four_lw(server.port, "srvr").splitlines():
+        if line.startswith("Node count:"):
+            return int(line.split(":")[1])
+    return None
+
+
 def four_letter(server, rec):
     rec("4lw.ruok", zkt.four_lw(server.port, "ruok"))
     srvr = zkt.four_lw(server.port, "srvr")
@@ -510,7 +591,8 @@ def four_letter(server, rec):
 
 def compat(server, rec):
     """Each part runs even if an earlier one broke, so one run lists every difference."""
-    for part in (kazoo_checks, raw_checks, raw_sessions, four_letter):
+    rec("4lw.srvr.node-count-fresh", node_count(server))
+    for part in (kazoo_checks, raw_checks, raw_pipeline, raw_sessions, four_letter):
         t0 = time.monotonic()
         try:
             part(server, rec)

@@ -114,7 +114,9 @@ struct store_op_result {
 };
 
 struct store_result {
-	int32_t err;			/* 0 or ZK_ERR_*; a multi: the failing op's error. */
+	int32_t err;			/* 0 or ZK_ERR_*; a multi: the failing op's error
+					   (ZooKeeper's reply header still says 0 for a
+					   multi: the per-op results carry the failure). */
 	char *path;			/* Owned: created path (with sequence suffix), or NULL. */
 	struct zk_stat stat;		/* Stat after the op (create, setData, setACL). */
 	struct store_op_result *ops;	/* Owned; multi only: one per op. */

@@ -14,6 +14,7 @@
  *    (reported = 2 * creates - numChildren). Failed creates (NoNode, NodeExists) and every op of
  *    a failed multi consume nothing; each create of a successful multi consumes one number,
  *    sequential or not.
+ *  - A sequential name that already exists is NodeExists and does not move the counter.
  *  - A failed multi answers ZK_OP_ERROR for every op: 0 (kazoo's RolledBackError) before the
  *    failing op, its error, then RuntimeInconsistency after it; nothing changes.
  *  - Create: NoNode (parent) before NodeExists before NoChildrenForEphemerals; children of

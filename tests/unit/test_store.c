@@ -233,6 +233,24 @@ static void test_sequential_numbering(void **state)
 	assert_int_equal(t_stat(f, "/t").num_children, 4);
 }
 
+/* A sequential name that already exists is NodeExists and does not advance the counter, so
+ * retries fail until another create moves it (ZooKeeper 3.8, side by side). */
+static void test_sequential_collision(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(t_create(f, "/q", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_create(f, "/q/s-0000000001", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_create(f, "/q/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL),
+			 ZK_ERR_NODEEXISTS);
+	assert_int_equal(t_create(f, "/q/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL),
+			 ZK_ERR_NODEEXISTS);
+	assert_int_equal(t_create(f, "/q/t-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/q/t-0000000001");
+	assert_int_equal(t_create(f, "/q/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/q/s-0000000002");
+}
+
 /* The sequential suffix inside multis: each create of a committed multi takes a number, a
  * failed multi takes none (same ZooKeeper trace, continued). */
 static void test_sequential_in_multi(void **state)
@@ -987,6 +1005,7 @@ int main(void)
 		T(test_acl_validation),
 		T(test_create_root_sequential),
 		T(test_sequential_numbering),
+		T(test_sequential_collision),
 		T(test_sequential_in_multi),
 		T(test_sequential_overflow),
 		T(test_delete),

@@ -21,3 +21,10 @@ tools_zkfs_bench_CPPFLAGS = $(TOOLS_CPPFLAGS)
 tools_zkfs_bench_LDADD = libtools.a libcommon.a $(ZOOKEEPER_LIBS) -lpthread
 
 INTEGRATION_TESTS += tests/integration/test_cli.sh
+
+# bench/run: zkfsd and Apache ZooKeeper side by side, writes BENCHMARKS.md in the source tree
+# (~10-15 minutes; BENCH_FLAGS=--quick for a short try-out). Not part of `make check`.
+EXTRA_DIST += bench/run bench/fsync_probe.c
+bench: all
+	$(top_srcdir)/bench/run --build $(abs_top_builddir) $(BENCH_FLAGS)
+.PHONY: bench

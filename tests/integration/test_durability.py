@@ -195,6 +195,33 @@ def acked_lost(server, hist):
                if "w%d-%06d" % (w, kk) not in present)
 
 
+def sessions_across_kill(server):
+    """Sessions are in the log: after kill -9 and a restart a live client keeps its session and
+    ephemeral, and a client that never comes back expires (its ephemeral goes)."""
+    live = zkt.kazoo_client(server, timeout=20)
+    live.create("/eph-live", b"", ephemeral=True)
+    gone = zkt.RawClient(server.port, timeout_ms=4000)
+    gone.create("/eph-gone", b"", "ephemeral")
+    sid = live.client_id[0]
+    server.kill()
+    gone.close()
+    server.start()
+    wait_for(lambda: live.connected and live.exists("/eph-live") is not None, 30,
+             "the live kazoo client to resume its session after kill -9")
+    check(live.client_id[0] == sid, "kazoo got a new session after the restart")
+    st = live.exists("/eph-live")
+    check(st.ephemeralOwner == sid, "/eph-live lost its owner after kill -9")
+    wait_for(lambda: live.exists("/eph-gone") is None, 30,
+             "the session that never came back to expire after the restart")
+    live.stop()
+    live.close()
+    k = zkt.kazoo_client(server)
+    check(k.exists("/eph-live") is None, "closeSession after the restart left /eph-live")
+    k.stop()
+    k.close()
+    zkt.log("%s: sessions survived kill -9; the abandoned one expired" % server.kind)
+
+
 def kill_rounds(kind, wd):
     """Kill -9 under load a few times; returns a copy of the data dir as the last kill left
     it (its newest segment ends with the load), for the damaged-log restarts."""
@@ -211,6 +238,7 @@ def kill_rounds(kind, wd):
         n = verify(server, hist, prefix_only=False)
         zkt.log("%s: after restart all %d acknowledged transactions present (%d nodes in /load)"
                 % (kind, hist.total(), n))
+    sessions_across_kill(server)
     server.stop()
     return crashed, hist
 
@@ -275,8 +303,9 @@ def damaged_restart(wd, source, hist, damage):
              "zkfsd to either serve or exit on a damaged log (%s)" % what)
     log_text = server.log_text()
     crash = CRASH.search(log_text)
-    check(not crash, "zkfsd crashed or leaked on a damaged log (%s): %s"
-          % (what, server.sanitizer_report() or crash.group(0)))
+    if crash:
+        raise Fail("zkfsd crashed or leaked on a damaged log (%s): %s"
+                   % (what, server.sanitizer_report() or crash.group(0)))
     if not server.alive():
         rc = server.proc.returncode
         check(rc > 0, "zkfsd died by signal %d on a damaged log (%s)" % (-rc, what))

@@ -706,6 +706,38 @@ static int op_check(struct apply *a, const struct store_op *op, struct store_op_
 	return 0;
 }
 
+/* The structural part of PathUtils.validatePath (zkfsd checks the whole rule, characters
+ * included, with jute_path_validate before a txn is made; this keeps a txn from the log from
+ * naming "" components): a leading '/', no empty, "." or ".." component, no trailing '/' except
+ * for "/" itself or a sequential create (whose name gets the counter). */
+static bool path_ok(const char *path, bool sequential)
+{
+	const char *p = path, *end;
+	size_t len;
+
+	if (path == NULL || path[0] != '/')
+		return false;
+	if (path[1] == '\0')
+		return true;
+	for (p = path + 1;; p = end + 1) {
+		end = strchr(p, '/');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (end == NULL && len == 0)
+			return sequential;
+		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return end == NULL && sequential;
+		if (end == NULL)
+			return true;
+	}
+}
+
+static bool op_sequential(const struct store_op *op)
+{
+	return (op->type == ZK_OP_CREATE || op->type == ZK_OP_CREATE2 ||
+		op->type == ZK_OP_CREATE_CONTAINER || op->type == ZK_OP_CREATE_TTL) &&
+	       mode_sequential(op->mode);
+}
+
 /* One op. @in_multi: the ops a MultiOperationRecord can carry. Returns 0 (r->err says how it
  * went) or -ENOMEM. */
 static int op_apply(struct apply *a, const struct store_op *op, bool in_multi,
@@ -713,7 +745,7 @@ static int op_apply(struct apply *a, const struct store_op *op, bool in_multi,
 {
 	memset(r, 0, sizeof(*r));
 	r->type = ZK_OP_ERROR;
-	if (op->path == NULL || op->path[0] != '/') {
+	if (!path_ok(op->path, op_sequential(op))) {
 		r->err = ZK_ERR_BADARGUMENTS;
 		return 0;
 	}

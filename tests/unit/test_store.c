@@ -191,6 +191,26 @@ static void test_create_root_sequential(void **state)
 	assert_int_equal(store_exists(f->s, "/0000000000", NULL), ZK_ERR_OK);
 }
 
+/* Paths that are structurally invalid are BadArguments for every op (zkfsd validates paths
+ * fully before making a txn; the store keeps a bad txn from creating "" or "." names). */
+static void test_bad_paths(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {"", "a", "/a/", "//a", "/a//b", "/.", "/a/..", "/a/./b"};
+
+	assert_int_equal(t_create(f, "/a", ZK_MODE_PERSISTENT, NULL), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(t_create(f, bad[i], ZK_MODE_PERSISTENT, NULL), ZK_ERR_BADARGUMENTS);
+		assert_int_equal(t_set(f, bad[i], "x", -1), ZK_ERR_BADARGUMENTS);
+		assert_int_equal(t_delete(f, bad[i], -1), ZK_ERR_BADARGUMENTS);
+	}
+	/* With a sequential create, a trailing '/' is fine: the counter becomes the name. */
+	assert_int_equal(t_create(f, "/a/", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/a/0000000000");
+	assert_int_equal(t_create(f, "/a/.", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
+	assert_string_equal(f->path, "/a/.0000000001");
+}
+
 /* ---- sequential numbering ---------------------------------------------------------------- */
 
 static void t_expect_cversion(const struct fixture *f, const char *path, int32_t cversion)
@@ -1004,6 +1024,7 @@ int main(void)
 		T(test_create_data_limit),
 		T(test_acl_validation),
 		T(test_create_root_sequential),
+		T(test_bad_paths),
 		T(test_sequential_numbering),
 		T(test_sequential_collision),
 		T(test_sequential_in_multi),

@@ -69,3 +69,10 @@ tests_unit_test_replication_cluster_store_SOURCES = tests/unit/test_replication_
 tests_unit_test_replication_cluster_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
 	$(RAFT_CFLAGS)
 tests_unit_test_replication_cluster_store_LDADD = $(REPL_STORE_LIBS) $(CMOCKA_LIBS)
+
+# Prints 3-server figures (separate processes): commits/s, failover time after kill -9 of the
+# leader, catch-up of the restarted server. Ports 22040-22045. Built by make check, not run.
+check_PROGRAMS += tests/unit/bench_repl_cluster
+tests_unit_bench_repl_cluster_SOURCES = tests/unit/bench_repl_cluster.c tests/unit/repl_fake_store.c
+tests_unit_bench_repl_cluster_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+tests_unit_bench_repl_cluster_LDADD = $(REPL_FAKE_LIBS)

@@ -8,10 +8,10 @@
 #include "test_repl_util.h"
 
 #define MAX_NODES 5
-/* Each ensemble takes 10 consecutive ports at 22000 + 10 * k: a test that finds its ports
+/* Each ensemble takes 10 consecutive ports at 22000 + 10 * k (k < 4): a test that finds its ports
  * taken (another run of this binary, its twin on the real store) moves to the next k. */
 #define PORT_BASE 22000
-#define PORT_SLOTS 5
+#define PORT_SLOTS 4 /* 22040-22049: bench_repl_cluster */
 
 struct fixture {
 	uv_loop_t loop;

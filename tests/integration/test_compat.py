@@ -266,6 +266,14 @@ def raw_checks(server, rec):
     rec("raw.data.over-maxbuffer", raw_outcome(lambda: over.set("/r", b"y" * (1 << 20))[0]))
     over.close()
     rec("raw.data.unchanged", a.get("/r")[1][1]["dataLength"])
+    # The frame limit is jute.maxbuffer (1048575) bytes: setData on "/r" spends 22 of them.
+    for n in (1048575 - 22, 1048575 - 21):
+        edge = RawClient(server.port)
+        rec("raw.data.frame-%d" % (n + 22), raw_outcome(
+            lambda: (lambda r: (r[0], r[1]["dataLength"] if r[1] else None))(
+                edge.set("/r", b"e" * n))))
+        edge.close()
+    rec("raw.data.get-max", (lambda r: (r[0], len(r[1][0]) if r[1] else None))(a.get("/r")))
 
     rec("raw.allchildren", a.all_children_number("/r"))
     rec("raw.allchildren.root", a.all_children_number("/")[0])

@@ -333,7 +333,7 @@ static bool conn_over_limit(const struct conn *conn)
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *conn = h->data;
-	size_t want = conn->rlen + CONN_READ_CHUNK;
+	size_t want = (conn->draining ? 0 : conn->rlen) + CONN_READ_CHUNK;
 
 	(void)suggested;
 	if (conn->rcap < want) {
@@ -346,7 +346,49 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		conn->rbuf = p;
 		conn->rcap = want;
 	}
-	*buf = uv_buf_init((char *)conn->rbuf + conn->rlen, (unsigned)(conn->rcap - conn->rlen));
+	if (conn->draining)
+		*buf = uv_buf_init((char *)conn->rbuf, (unsigned)conn->rcap);
+	else
+		*buf = uv_buf_init((char *)conn->rbuf + conn->rlen,
+				   (unsigned)(conn->rcap - conn->rlen));
+}
+
+/* How long, and how many bytes, a refused client may keep sending before we close. */
+#define CONN_DRAIN_MS 2000
+#define CONN_DRAIN_BYTES (64u << 20)
+
+static void conn_on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	conn_unref(req->data);
+}
+
+/* Refuse the rest of the input: send FIN and discard what still comes until the peer closes
+ * (or the grace period ends). Closing at once with unread bytes would make the kernel answer
+ * the client's pending send with a reset instead of letting it see an orderly close. */
+static void conn_drain(struct conn *conn)
+{
+	conn->draining = true;
+	conn->drain_since_ms = uv_now(conn->srv->loop);
+	conn->rlen = 0;
+	conn->shutdown.data = conn;
+	conn->refs++;
+	if (uv_shutdown(&conn->shutdown, (uv_stream_t *)&conn->tcp, conn_on_shutdown) != 0) {
+		conn->refs--;
+		conn_close(conn, NULL);
+	}
+}
+
+void conn_reap_draining(struct zkfsd *srv)
+{
+	uint64_t now = uv_now(srv->loop);
+	struct conn *conn, *next;
+
+	for (conn = srv->conns; conn != NULL; conn = next) {
+		next = conn->next;
+		if (conn->draining && now - conn->drain_since_ms > CONN_DRAIN_MS)
+			conn_close(conn, "refused client kept its connection open");
+	}
 }
 
 static void conn_bad_frame(struct conn *conn, const char *why)
@@ -354,7 +396,7 @@ static void conn_bad_frame(struct conn *conn, const char *why)
 	conn->srv->stats.bad_frames++;
 	zk_log_hex(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__, conn->rbuf, conn->rlen,
 		   "%s from %s:%d, closing; first bytes:", why, conn->ip, conn->port);
-	conn_close(conn, NULL);
+	conn_drain(conn);
 }
 
 /* The connection's first 4 bytes are a four-letter word. */
@@ -390,7 +432,8 @@ static void conn_process_input(struct conn *conn)
 	uint32_t max = conn->srv->cfg->jute_maxbuffer;
 	int rv;
 
-	while (conn->state != CONN_CLOSING && !conn->close_after_flush && !conn_over_limit(conn)) {
+	while (conn->state != CONN_CLOSING && !conn->close_after_flush && !conn->draining &&
+	       !conn_over_limit(conn)) {
 		if (conn->state == CONN_NEW && conn->rlen - off >= 4 &&
 		    fourlw_is_word(conn->rbuf + off)) {
 			conn_four_letter(conn);
@@ -406,7 +449,7 @@ static void conn_process_input(struct conn *conn)
 		conn_frame(conn, off, body_len);
 		off += 4 + body_len;
 	}
-	if (conn->state == CONN_CLOSING)
+	if (conn->state == CONN_CLOSING || conn->draining)
 		return;
 	memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
 	conn->rlen -= off;
@@ -431,6 +474,12 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			conn_close(conn, "out of memory for the read buffer");
 		else
 			conn_close(conn, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+		return;
+	}
+	if (conn->draining) {
+		conn->drained += (size_t)nread;
+		if (conn->drained > CONN_DRAIN_BYTES)
+			conn_close(conn, "refused client kept sending");
 		return;
 	}
 	conn->rlen += (size_t)nread;

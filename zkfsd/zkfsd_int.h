@@ -139,6 +139,10 @@ struct conn {
 	int outstanding;		/* Requests in head..tail. */
 	bool paused;			/* uv_read_stop because of limits. */
 	bool close_after_flush;		/* Close once out is written (4lw, refused). */
+	bool draining;			/* Refused frame: FIN sent, input discarded until EOF. */
+	size_t drained;			/* Bytes discarded while draining. */
+	uint64_t drain_since_ms;	/* uv_now when draining started. */
+	uv_shutdown_t shutdown;		/* The FIN of a draining connection. */
 	bool omit_read_only;		/* Client sent no readOnly byte in its ConnectRequest. */
 	struct session *session;	/* Invariant 4. */
 	struct watch *watches;		/* This connection's watches (watch.c). */
@@ -194,6 +198,8 @@ void conn_flush_all(struct zkfsd *srv);
 /* Close now (output not yet written is dropped). @why is logged at info when not NULL. */
 void conn_close(struct conn *conn, const char *why);
 void conn_close_all(struct zkfsd *srv);
+/* Periodic: close draining connections whose peer did not finish within the grace period. */
+void conn_reap_draining(struct zkfsd *srv);
 void conn_unref(struct conn *conn);
 /* Append a watch event frame to conn->out. */
 void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid);

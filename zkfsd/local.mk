@@ -31,3 +31,9 @@ TESTS += tests/unit/test_watch
 tests_unit_test_watch_SOURCES = tests/unit/test_watch.c zkfsd/watch.c
 tests_unit_test_watch_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_test_watch_LDADD = libproto.a libcommon.a $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_acl
+TESTS += tests/unit/test_acl
+tests_unit_test_acl_SOURCES = tests/unit/test_acl.c zkfsd/acl.c
+tests_unit_test_acl_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(OPENSSL_CFLAGS)
+tests_unit_test_acl_LDADD = $(OPENSSL_LIBS) $(CMOCKA_LIBS)

@@ -234,26 +234,31 @@ void znode_stat(const struct znode *n, struct zk_stat *st)
 	st->num_children = n->num_children;
 }
 
-static int path_append(const struct znode *n, struct zk_buf *out)
-{
-	int rc;
-
-	if (n->parent == NULL)
-		return 0;
-	rc = path_append(n->parent, out);
-	if (rc == 0)
-		rc = zk_buf_append_u8(out, '/');
-	if (rc == 0)
-		rc = zk_buf_append(out, n->name, n->name_len);
-	return rc;
-}
-
-/* Append @n's full path and a NUL to @out ("/" for the root). */
+/* Append @n's full path and a NUL to @out ("/" for the root). Iterative: a tree can be deeper
+ * than the stack (a 1 MB path has up to 512k components). */
 int znode_path(const struct znode *n, struct zk_buf *out)
 {
-	int rc = n->parent == NULL ? zk_buf_append_u8(out, '/') : path_append(n, out);
+	const struct znode *p;
+	size_t len = 0, at;
+	int rc;
 
-	return rc == 0 ? zk_buf_append_u8(out, '\0') : rc;
+	for (p = n; p->parent != NULL; p = p->parent)
+		len += 1 + p->name_len;
+	if (len == 0)
+		len = 1;
+	rc = zk_buf_reserve(out, len + 1);
+	if (rc != 0)
+		return rc;
+	at = out->len + len;
+	out->data[at] = '\0';
+	out->data[out->len] = '/';
+	for (p = n; p->parent != NULL; p = p->parent) {
+		at -= p->name_len;
+		memcpy(out->data + at, p->name, p->name_len);
+		out->data[--at] = '/';
+	}
+	out->len += len + 1;
+	return 0;
 }
 
 /* Depth-first, parents before children, without recursion (trees can be deep). Stops at the

@@ -865,8 +865,9 @@ static void t_random_op(struct fixture *f, unsigned *seed, struct store_op *op)
 	(void)f;
 }
 
-/* Hundreds of random txns (single ops, multis, sessions): store_check holds after each, and a
- * snapshot of the end state loads back to the same digest. */
+/* Thousands of random txns (single ops, multis, sessions): store_check holds after each, a
+ * failed op or multi leaves the digest as it was, and the end state survives a snapshot round
+ * trip. */
 static void test_random_ops(void **state)
 {
 	struct fixture *f = *state;
@@ -874,33 +875,49 @@ static void test_random_ops(void **state)
 	struct store_op ops[4];
 	struct store_txn txn;
 	struct store_result res;
+	struct zk_buf snap;
+	struct store *copy;
+	uint64_t before;
 
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < 3000; i++) {
 		int kind = rand_r(&seed) % 10;
 
 		f->session = rand_r(&seed) % 3;
+		before = store_digest(f->s);
 		if (kind == 0) {
 			t_session_open(f, 1 + rand_r(&seed) % 2);
-		} else if (kind == 1) {
+			continue;
+		}
+		if (kind == 1) {
 			t_session_close(f, 1 + rand_r(&seed) % 2);
-		} else if (kind < 5) {
+			continue;
+		}
+		if (kind < 5) {
 			txn = t_txn(f, ZK_OP_MULTI);
 			txn.n_ops = rand_r(&seed) % 4;
 			for (int j = 0; j < txn.n_ops; j++)
 				t_random_op(f, &seed, &ops[j]);
 			txn.ops = ops;
-			t_apply_res(f, &txn, &res);
-			store_result_free(&res);
 		} else {
 			t_random_op(f, &seed, &ops[0]);
 			txn = t_txn(f, ops[0].type);
 			txn.op = ops[0];
-			t_apply_res(f, &txn, &res);
-			store_result_free(&res);
 		}
+		t_apply_res(f, &txn, &res);
+		if (res.err != ZK_ERR_OK)
+			assert_int_equal(store_digest(f->s), before);
+		store_result_free(&res);
 		f->n_ev = 0;
 		assert_int_equal(store_check(f->s), 0);
 	}
+	zk_buf_init(&snap);
+	assert_int_equal(store_snapshot_write(f->s, &snap), 0);
+	assert_int_equal(store_create(NULL, NULL, NULL, &copy), 0);
+	assert_int_equal(store_snapshot_load(copy, snap.data, snap.len), 0);
+	assert_int_equal(store_digest(copy), store_digest(f->s));
+	assert_true(store_node_count(copy) > 4);
+	store_destroy(copy);
+	zk_buf_close(&snap);
 }
 
 /* ---- allocation failures ---------------------------------------------------------------- */

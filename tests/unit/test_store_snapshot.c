@@ -176,6 +176,34 @@ static void test_alloc_faults(void **state)
 	zk_buf_close(&ref);
 }
 
+/* A deep chain (3000 levels) round-trips: paths are built without recursion. */
+static void test_deep_tree(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s2;
+	struct zk_buf b;
+	char *path = malloc(2 * 3000 + 2);
+	size_t len = 0;
+
+	assert_non_null(path);
+	for (int i = 0; i < 3000; i++) {
+		path[len++] = '/';
+		path[len++] = 'd';
+		path[len] = '\0';
+		f->n_ev = 0;
+		assert_int_equal(t_create(f, path, ZK_MODE_PERSISTENT, NULL), 0);
+	}
+	assert_int_equal(store_exists(f->s, path, NULL), ZK_ERR_OK);
+	t_write(f->s, &b);
+	assert_int_equal(store_create(NULL, NULL, NULL, &s2), 0);
+	assert_int_equal(store_snapshot_load(s2, b.data, b.len), 0);
+	assert_int_equal(store_digest(s2), store_digest(f->s));
+	assert_int_equal(store_exists(s2, path, NULL), ZK_ERR_OK);
+	store_destroy(s2);
+	zk_buf_close(&b);
+	free(path);
+}
+
 /* The digest depends on content only (two stores that went through the same txns agree,
  * whatever the sibling order in memory) and on every field. */
 static void test_digest(void **state)
@@ -207,6 +235,7 @@ int main(void)
 		T(test_corruption),
 		T(test_inconsistent_records),
 		T(test_alloc_faults),
+		T(test_deep_tree),
 		T(test_digest),
 	};
 

@@ -26,7 +26,6 @@
 #include "replication/replication_int.h"
 
 #define FWD_MAX_FRAME (64u << 20)
-#define REPL_CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct fwd_op;
 

@@ -14,7 +14,6 @@
 #include "common/zk_log.h"
 #include "replication/replication_int.h"
 
-#define REPL_CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 const struct repl_server *repl_server_find(const struct repl *r, uint64_t id)
 {

@@ -1,5 +1,6 @@
-/* raft.c: the libraft instance of zkfsd (libuv backend), its lifecycle, and the request API of
- * replication.h (submit, barrier, role, close).
+/* raft.c: the libraft instance of zkfsd (libuv backend): configuration, create, start, the
+ * poll timer (leader tracking, disk space), role and leader queries. Requests are in
+ * request.c, the closing sequence in close.c.
  *
  * What was checked in libraft 0.15's source (github canonical/raft, tag v0.15.0):
  *  - Durability: open segments are created with O_DSYNC (src/uv_fs.c UvFsAllocateFile), so a
@@ -13,16 +14,7 @@
  *    submitters share one fsync (measured by tests/unit/bench_repl).
  *  - A single voter self-elects inside raft_start (src/start.c maybeSelfElect) and applies the
  *    entries it restored right away (src/convert.c convertToLeader), so a standalone server
- *    has replayed its log when repl_start returns and serves at once.
- *
- * Lifecycle (one struct repl):
- *   CREATED --repl_start--> STARTED --repl_close--> [TRANSFERRING] --> CLOSING --> freed
- *   CREATED/failed start --repl_close--> CLOSING --> freed
- * CLOSING closes, in order: the forwarder (fails its requests), then waits (bounded) for the
- * local appends in flight to complete, then libraft (raft_close: the uv io and its transport),
- * the poll timer; the user's close callback then runs and r is freed. The wait is not only
- * politeness: libraft 0.15 frees an append request twice when raft_close cancels appends that
- * wait for their first open segment (seen under ASan in tests/unit/test_replication). */
+ *    has replayed its log when repl_start returns and serves at once. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,8 +24,6 @@
 #include "common/zk_buf.h"
 #include "common/zk_log.h"
 #include "replication/replication_int.h"
-
-#define REPL_CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* libraft's open segments are preallocated files of this size (raft_uv_set_segment_size). */
 #define REPL_SEGMENT_SIZE (8u << 20)
@@ -111,7 +101,7 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
-static void free_copy(struct repl *r)
+void repl_config_free(struct repl *r)
 {
 	int i;
 
@@ -239,7 +229,7 @@ int repl_create(uv_loop_t *loop, const struct repl_config *cfg, struct store *st
 	return 0;
 
 err_after_alloc:
-	free_copy(r);
+	repl_config_free(r);
 	zk_free(r);
 	return rv;
 }
@@ -386,171 +376,6 @@ int repl_start(struct repl *r)
 	return 0;
 }
 
-void repl_req_done(struct repl_req *req, int status)
-{
-	struct repl *r = req->repl;
-
-	if (req->prev != NULL)
-		req->prev->next = req->next;
-	else if (r->waiting == req)
-		r->waiting = req->next;
-	if (req->next != NULL)
-		req->next->prev = req->prev;
-	req->next = req->prev = NULL;
-	if (status != 0 && r->closing)
-		status = -ECANCELED;
-	req->status = status;
-	req->cb(req, status);
-}
-
-void repl_wait_applied(struct repl *r, struct repl_req *req, int64_t index)
-{
-	struct repl_req *at;
-
-	req->index = index;
-	if (index <= (int64_t)raft_last_applied(&r->raft)) {
-		/* Still asynchronous for the caller: we get here from a network callback. */
-		req->next = req->prev = NULL;
-		req->cb(req, 0);
-		return;
-	}
-	at = r->waiting;
-	req->prev = NULL;
-	while (at != NULL && at->index <= index) {
-		req->prev = at;
-		at = at->next;
-	}
-	req->next = at;
-	if (at != NULL)
-		at->prev = req;
-	if (req->prev != NULL)
-		req->prev->next = req;
-	else
-		r->waiting = req;
-}
-
-static void drained(uv_timer_t *t);
-
-/* One local append or barrier finished: a draining close goes on, from the next loop
- * iteration since we are inside a libraft callback that still uses its io afterwards. */
-static void inflight_done(struct repl *r)
-{
-	r->inflight--;
-	if (r->draining && r->inflight == 0)
-		uv_timer_start(&r->timer, drained, 0, 0);
-}
-
-static void apply_cb(struct raft_apply *a, int status, void *result)
-{
-	struct repl_req *req = REPL_CONTAINER(a, struct repl_req, raft.apply);
-	struct repl *r = req->repl;
-
-	if (status == 0 && result == &repl_fsm_skipped)
-		repl_req_done(req, -EBADMSG);
-	else
-		repl_req_done(req, repl_errno(status));
-	inflight_done(r);
-}
-
-static int check_open(struct repl *r)
-{
-	if (r->closing)
-		return -ECANCELED;
-	if (!r->started)
-		return -ENOTCONN;
-	if (r->disk_low)
-		return -ENOSPC;
-	return 0;
-}
-
-static void req_init(struct repl *r, struct repl_req *req, int kind, repl_req_cb cb)
-{
-	req->repl = r;
-	req->cb = cb;
-	req->kind = kind;
-	req->status = 0;
-	req->index = 0;
-	req->fwd_id = 0;
-	req->next = req->prev = NULL;
-}
-
-/* Append @len txn bytes at @p on the leader (as a padded entry, see repl_entry_pad). */
-int repl_append_local(struct repl *r, struct repl_req *req, const void *p, size_t len)
-{
-	struct raft_buffer buf;
-	int rv;
-
-	rv = repl_entry_pad(p, len, &buf);
-	if (rv != 0)
-		return rv;
-	rv = raft_apply(&r->raft, &req->raft.apply, &buf, 1, apply_cb);
-	if (rv != 0) {
-		raft_free(buf.base);
-		return repl_errno(rv);
-	}
-	r->inflight++;
-	return 0;
-}
-
-int repl_submit(struct repl *r, struct repl_req *req, const struct store_txn *txn,
-		repl_req_cb cb)
-{
-	struct zk_buf b;
-	int rv;
-
-	rv = check_open(r);
-	if (rv != 0)
-		return rv;
-	zk_buf_init(&b);
-	rv = store_txn_encode(txn, &b);
-	if (rv != 0)
-		goto out;
-	req_init(r, req, REPL_REQ_APPLY, cb);
-	if (raft_state(&r->raft) == RAFT_LEADER)
-		rv = repl_append_local(r, req, b.data, b.len);
-	else if (r->fwd != NULL)
-		rv = repl_fwd_submit(r->fwd, req, uv_buf_init((char *)b.data, (unsigned)b.len));
-	else
-		rv = -ENOTCONN;
-out:
-	zk_buf_close(&b);
-	return rv;
-}
-
-static void barrier_cb(struct raft_barrier *b, int status)
-{
-	struct repl_req *req = REPL_CONTAINER(b, struct repl_req, raft.barrier);
-	struct repl *r = req->repl;
-
-	repl_req_done(req, repl_errno(status));
-	inflight_done(r);
-}
-
-int repl_barrier_local(struct repl *r, struct repl_req *req)
-{
-	int rv = raft_barrier(&r->raft, &req->raft.barrier, barrier_cb);
-
-	if (rv != 0)
-		return repl_errno(rv);
-	r->inflight++;
-	return 0;
-}
-
-int repl_barrier(struct repl *r, struct repl_req *req, repl_req_cb cb)
-{
-	int rv;
-
-	rv = check_open(r);
-	if (rv != 0)
-		return rv;
-	req_init(r, req, REPL_REQ_BARRIER, cb);
-	if (raft_state(&r->raft) == RAFT_LEADER)
-		return repl_barrier_local(r, req);
-	if (r->fwd != NULL)
-		return repl_fwd_barrier(r->fwd, req);
-	return -ENOTCONN;
-}
-
 enum repl_role repl_role(struct repl *r)
 {
 	const struct raft_server *self = NULL;
@@ -611,131 +436,3 @@ int repl_session_touch(struct repl *r, int64_t session_id)
 	return repl_fwd_touch(r->fwd, session_id);
 }
 
-/* Closing: see the lifecycle at the top. */
-
-static void timer_closed(uv_handle_t *h)
-{
-	struct repl *r = h->data;
-
-	if (r->close_cb != NULL)
-		r->close_cb(r);
-	free_copy(r);
-	zk_free(r);
-}
-
-static void io_closed(struct repl *r)
-{
-	uv_close((uv_handle_t *)&r->timer, timer_closed);
-}
-
-static void null_transport_closed(struct raft_uv_transport *t)
-{
-	(void)t;
-}
-
-static void raft_closed(struct raft *raft)
-{
-	struct repl *r = raft->data;
-
-	raft_uv_close(&r->io);
-	if (r->cfg.n_servers > 0)
-		raft_uv_tcp_close(&r->transport);
-	io_closed(r);
-}
-
-/* libraft never took over the io/transport (start failed early): close them ourselves. */
-static void close_unstarted_io(struct repl *r)
-{
-	if (r->io_ready)
-		raft_uv_close(&r->io);
-	if (r->transport_ready && r->cfg.n_servers == 0)
-		r->transport.close(&r->transport, null_transport_closed);
-	else if (r->transport_ready)
-		raft_uv_tcp_close(&r->transport);
-	io_closed(r);
-}
-
-static void close_libraft(struct repl *r)
-{
-	uv_timer_stop(&r->timer);
-	r->draining = false;
-	while (r->waiting != NULL)
-		repl_req_done(r->waiting, -ECANCELED);
-	if (r->raft_ready)
-		raft_close(&r->raft, raft_closed);
-	else
-		close_unstarted_io(r);
-}
-
-static void drain_deadline(uv_timer_t *t)
-{
-	struct repl *r = t->data;
-
-	zk_log_warn("replication: %u write(s) still in flight at close", r->inflight);
-	close_libraft(r);
-}
-
-static void drained(uv_timer_t *t)
-{
-	close_libraft(t->data);
-}
-
-static void close_raft(struct repl *r)
-{
-	if (r->inflight == 0) {
-		close_libraft(r);
-		return;
-	}
-	r->draining = true;
-	uv_timer_start(&r->timer, drain_deadline, 5000, 0);
-}
-
-static void close_continue(struct repl *r)
-{
-	uv_timer_stop(&r->timer);
-	r->transferring = false;
-	if (r->fwd != NULL)
-		repl_fwd_close(r->fwd, close_raft);
-	else
-		close_raft(r);
-}
-
-static void transfer_cb(struct raft_transfer *t)
-{
-	struct repl *r = REPL_CONTAINER(t, struct repl, transfer);
-
-	if (!r->transferring)
-		return;
-	zk_log_info("replication: leadership handed to %llu", (unsigned long long)repl_leader_id(r));
-	close_continue(r);
-}
-
-static void transfer_deadline(uv_timer_t *t)
-{
-	struct repl *r = t->data;
-
-	zk_log_warn("replication: leadership transfer did not finish in time; closing anyway");
-	close_continue(r);
-}
-
-/* A leader with other voters hands leadership over before leaving, so the ensemble does not
- * wait an election timeout for a new leader. */
-static bool start_transfer(struct repl *r)
-{
-	if (!r->started || r->cfg.n_servers == 0 || raft_state(&r->raft) != RAFT_LEADER)
-		return false;
-	if (raft_transfer(&r->raft, &r->transfer, 0, transfer_cb) != 0)
-		return false;
-	r->transferring = true;
-	uv_timer_stop(&r->timer);
-	uv_timer_start(&r->timer, transfer_deadline, 2 * (uint64_t)r->cfg.election_timeout_ms, 0);
-	return true;
-}
-
-void repl_close(struct repl *r, void (*cb)(struct repl *r))
-{
-	r->close_cb = cb;
-	r->closing = true;
-	if (!start_transfer(r))
-		close_continue(r);
-}

@@ -1,6 +1,8 @@
 /* replication_int.h: what the files of replication/ share (not for other modules).
  *
- * raft.c        struct repl lifecycle, submit/barrier, role and leader polling, close
+ * raft.c        struct repl config, create, start, leader polling, role queries
+ * request.c     submit/barrier, completion, requests waiting for a local apply
+ * close.c       repl_close: leadership hand-over, drain, libraft and handle closes
  * fsm.c         the raft_fsm over struct store (apply, snapshot, restore)
  * transport.c   the no-network raft_uv_transport of a standalone server
  * membership.c  configuration from repl_config, repl_reconfig, repl_members
@@ -83,6 +85,14 @@ struct repl {
 	void (*close_cb)(struct repl *r);
 	int pending_closes;	     /* Handles and libraft closes still to complete. */
 };
+
+/* Free the copies of the configuration (raft.c) held by @r. */
+void repl_config_free(struct repl *r);
+
+/* close.c: a draining close continues (all local appends completed). */
+void repl_close_resume(struct repl *r);
+
+#define REPL_CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* Map a RAFT_* code to a negative errno (see replication.h). */
 int repl_errno(int raft_rv);

@@ -1,7 +1,8 @@
 /* check.c: store_check, the invariants every other file keeps (SQLite's integrity_check):
  *  1. every node is found by a hash lookup of (parent, name) and its stored hash is right;
  *  2. a node's numChildren is the length of its sibling list, whose links are consistent;
- *  3. the node count is the number of nodes reached from "/";
+ *  3. the node count (and the count of containers and TTL nodes) is the number of nodes reached
+ *     from "/";
  *  4. every node's ACL index names a live list whose reference count is its number of users;
  *  5. an ephemeral's session exists and lists it at eph_idx; sessions list only ephemerals
  *     they own, each once;
@@ -16,6 +17,7 @@ struct check_ctx {
 	const struct store *s;
 	uint32_t *acl_refs; /* Owned: users counted per ACL index. */
 	uint64_t nodes;
+	uint64_t expirable; /* Containers and TTL nodes seen. */
 	uint64_t ephemerals;
 };
 
@@ -51,6 +53,7 @@ static int check_node(void *ctx, const struct znode *n)
 	const struct store *s = cc->s;
 
 	cc->nodes++;
+	cc->expirable += znode_kind(n) == STORE_KIND_CONTAINER || znode_kind(n) == STORE_KIND_TTL;
 	if (n->parent != NULL &&
 	    (n->hash != znode_hash(n->parent, n->name, n->name_len) ||
 	     znode_lookup_child(s, n->parent, n->name, n->name_len) != n || n->name_len == 0))
@@ -97,7 +100,7 @@ int store_check(const struct store *s)
 	rc = s->root == NULL || s->root->parent != NULL ? ZK_CORRUPT() : 0;
 	if (rc == 0)
 		rc = znode_foreach_preorder(s, check_node, &cc);
-	if (rc == 0 && cc.nodes != s->n_nodes)
+	if (rc == 0 && (cc.nodes != s->n_nodes || cc.expirable != s->n_expirable))
 		rc = ZK_CORRUPT();
 	for (i = 0; rc == 0 && i < s->n_acls; i++)
 		if (s->acls[i].acl != NULL && s->acls[i].refs != cc.acl_refs[i])

@@ -236,6 +236,8 @@ int store_collect_expired(const struct store *s, int64_t now_ms,
 	struct expired_ctx e = {.now_ms = now_ms, .cb = cb, .ctx = ctx};
 	int rc;
 
+	if (s->n_expirable == 0)
+		return 0; /* The common case: no walk over the whole tree. */
 	zk_buf_init(&e.path);
 	rc = znode_foreach_preorder(s, expired_visit, &e);
 	zk_buf_close(&e.path);

@@ -80,6 +80,7 @@ struct store {
 	struct znode **buckets;	/* Node hash table (power of two). */
 	uint32_t n_buckets;
 	uint64_t n_nodes;
+	uint64_t n_expirable;		/* Containers and TTL nodes (store_collect_expired). */
 	struct store_acl_entry *acls; /* ACL table, indexed by znode.acl. */
 	uint32_t n_acls, cap_acls;
 	struct store_session **sbuckets; /* Session hash table (power of two). */

@@ -158,7 +158,14 @@ int znode_reserve(struct store *s, uint64_t extra)
 	return 0;
 }
 
-/* Link @n under @parent; the caller reserved room (znode_reserve). */
+static bool znode_expirable(const struct znode *n)
+{
+	enum store_kind kind = znode_kind_of_owner(n->owner);
+
+	return kind == STORE_KIND_CONTAINER || kind == STORE_KIND_TTL;
+}
+
+/* Link @n under @parent (its owner already set); the caller reserved room (znode_reserve). */
 void znode_link(struct store *s, struct znode *parent, struct znode *n)
 {
 	struct znode **bucket;
@@ -177,6 +184,7 @@ void znode_link(struct store *s, struct znode *parent, struct znode *n)
 		parent->num_children++;
 	}
 	s->n_nodes++;
+	s->n_expirable += znode_expirable(n);
 }
 
 /* Unlink @n (a leaf) from its sibling list and the hash table; @n itself is not freed and
@@ -199,6 +207,7 @@ void znode_unlink(struct store *s, struct znode *n)
 		n->parent->num_children--;
 	n->next = n->prev = NULL;
 	s->n_nodes--;
+	s->n_expirable -= znode_expirable(n);
 }
 
 enum store_kind znode_kind_of_owner(int64_t owner)
@@ -306,6 +315,7 @@ void znode_free_tree(struct store *s)
 	s->buckets = NULL;
 	s->n_buckets = 0;
 	s->n_nodes = 0;
+	s->n_expirable = 0;
 }
 
 /* ---- ACL table ------------------------------------------------------------------------- */

@@ -170,7 +170,9 @@ int store_get_acl(const struct store *s, const char *path, const struct store_ac
 		  int32_t *n, struct zk_stat *stat);
 
 /* Calls @cb with the full path of each ephemeral of @session_id whose path starts with
- * @prefix (NULL or "/" = all). Returns ZK_ERR_OK. */
+ * @prefix (NULL, "" or "/" = all; ZooKeeper's getEphemerals uses startsWith). Returns ZK_ERR_OK
+ * (also for an unknown session) or -ENOMEM (building a path failed; @cb may have run for
+ * some paths). */
 int store_get_ephemerals(const struct store *s, int64_t session_id, const char *prefix,
 			 void (*cb)(void *ctx, const char *path), void *ctx);
 

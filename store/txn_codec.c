@@ -53,14 +53,14 @@ static void op_to_msg(const struct store_op *op, StoreOp *m, StoreAcl *acl_msgs,
 	m->version = op->version;
 	m->mode = op->mode;
 	m->ttl = op->ttl;
-	for (i = 0; i < op->n_acl; i++) {
+	for (i = 0; op->acl != NULL && i < op->n_acl; i++) {
 		store_acl__init(&acl_msgs[i]);
 		acl_msgs[i].perms = op->acl[i].perms;
 		acl_msgs[i].scheme = op->acl[i].scheme;
 		acl_msgs[i].id = op->acl[i].id;
 		acl_ptrs[i] = &acl_msgs[i];
 	}
-	m->n_acl = op->n_acl > 0 ? (size_t)op->n_acl : 0;
+	m->n_acl = op->acl != NULL && op->n_acl > 0 ? (size_t)op->n_acl : 0;
 	m->acl = acl_ptrs;
 }
 
@@ -96,7 +96,7 @@ struct encode_scratch {
 
 static int scratch_alloc(const struct store_txn *txn, struct encode_scratch *sc)
 {
-	size_t n_ops = (size_t)(txn->n_ops > 0 ? txn->n_ops : 0) + 1, n_acl = 0, i;
+	size_t n_ops = (size_t)(txn->type == ZK_OP_MULTI ? txn->n_ops : 0) + 1, n_acl = 0, i;
 	char *p;
 
 	n_acl += txn->op.n_acl > 0 ? (size_t)txn->op.n_acl : 0;
@@ -122,7 +122,8 @@ int store_txn_encode(const struct store_txn *txn, struct zk_buf *out)
 	int32_t i;
 	int rc;
 
-	if (!txn_type_known(txn->type) || txn->n_ops < 0)
+	if (!txn_type_known(txn->type) || txn->n_ops < 0 ||
+	    (txn->type == ZK_OP_MULTI && txn->n_ops > 0 && txn->ops == NULL))
 		return -EINVAL;
 	rc = scratch_alloc(txn, &sc);
 	if (rc != 0)
@@ -132,8 +133,10 @@ int store_txn_encode(const struct store_txn *txn, struct zk_buf *out)
 	m.xid = txn->xid;
 	m.time_ms = txn->time_ms;
 	m.session_timeout_ms = txn->session_timeout_ms;
-	m.passwd.len = ZK_SESSION_PASSWD_LEN;
-	m.passwd.data = (uint8_t *)txn->passwd;
+	if (txn->type == ZK_OP_CREATE_SESSION) {
+		m.passwd.len = ZK_SESSION_PASSWD_LEN;
+		m.passwd.data = (uint8_t *)txn->passwd;
+	}
 	if (txn->type != ZK_OP_MULTI && txn->type != ZK_OP_CREATE_SESSION &&
 	    txn->type != ZK_OP_CLOSE_SESSION) {
 		op_to_msg(&txn->op, &sc.ops[0], sc.acls, sc.acl_ptrs);

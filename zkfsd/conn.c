@@ -304,7 +304,7 @@ void conn_pump(struct conn *conn, bool submit)
 			if (blocked && hard)
 				break;
 			if (!blocked)
-				request_run_read(req);
+				read_run(req);
 			continue;
 		}
 		if (!submit || hard)

@@ -6,9 +6,11 @@ libzkfsd_a_SOURCES = \
 	zkfsd/acl.c \
 	zkfsd/conn.c \
 	zkfsd/fourlw.c \
+	zkfsd/read.c \
 	zkfsd/request.c \
 	zkfsd/server.c \
 	zkfsd/tracker.c \
+	zkfsd/txn.c \
 	zkfsd/watch.c \
 	zkfsd/zkfsd_int.h
 libzkfsd_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) -DZKFSD_VERSION='"$(PACKAGE_VERSION)"'

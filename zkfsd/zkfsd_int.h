@@ -229,13 +229,37 @@ void tracker_touched(struct zkfsd *srv, int64_t id);
 /* Clamp a requested timeout into [minSessionTimeout, maxSessionTimeout]. */
 int32_t tracker_negotiate(const struct config *cfg, int32_t requested);
 
+/* request.c: helpers shared with read.c and txn.c */
+int64_t request_wall_ms(void);
+int64_t request_last_zxid(const struct conn *conn);
+/* Start a reply frame with its header in req->reply; the frame offset or JUTE_FRAME_NOMEM. */
+size_t request_begin(struct request *req, int32_t xid, int64_t zxid, int32_t err);
+/* Close the frame (or, when @start or @rv failed, drop it and close the connection); DONE. */
+void request_end(struct request *req, size_t start, int rv);
+/* A NUL-terminated zk_malloc'ed copy of @s, or NULL. */
+char *request_path(const struct jute_str *s);
+bool request_has_nul(const struct jute_str *s);
+
+/* read.c */
+/* Execute a queued read (or ping, setWatches...) now; fills req->reply, state DONE. */
+void read_run(struct request *req);
+
+/* txn.c */
+/* Memory a txn under construction borrows (freed after repl_submit encoded it). */
+struct txn_mem {
+	void **ptrs;	/* Owned pointers (zk_free). */
+	int n, cap;	/* Used / allocated. */
+};
+void txn_mem_free(struct txn_mem *m);
+/* Fill @txn (pointing into @m and the request) for write request @req. Returns ZK_ERR_OK, or
+ * the error it already answered @req with. */
+int txn_build(struct request *req, struct txn_mem *m, struct store_txn *txn);
+
 /* request.c */
 /* A whole frame arrived on a READY connection: decode and queue it (or answer/close). */
 void request_received(struct conn *conn, const uint8_t *body, size_t len);
 /* A ConnectRequest arrived on a NEW connection. */
 void request_connect(struct conn *conn, const uint8_t *body, size_t len);
-/* Execute a queued read (or ping, setWatches...) now; fills req->reply, state DONE. */
-void request_run_read(struct request *req);
 /* Submit a queued write/sync/closeSession/createSession to repl. */
 void request_submit(struct request *req);
 /* repl's applied callback (server.c forwards it). */

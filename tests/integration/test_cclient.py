@@ -124,13 +124,14 @@ class ZkCheck:
             self.sessions.clear()
 
     def quit(self):
+        """Ends zkcheck; returns its exit status (a sanitizer report makes it non-zero)."""
         try:
             self.proc.stdin.write("quit\n")
             self.proc.stdin.flush()
-            self.proc.wait(20)
+            return self.proc.wait(20)
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
-            self.proc.wait()
+            return self.proc.wait()
 
 
 def watches(server, zc, rec):
@@ -217,8 +218,9 @@ def cclient(server, rec):
         reconnect(server, proxy, zc, rec)
         rec("close", zc.send("close"))
     finally:
-        zc.quit()
+        rc = zc.quit()
         proxy.close()
+    check(rc == 0, "zkcheck exited with status %s" % rc)
 
 
 if __name__ == "__main__":

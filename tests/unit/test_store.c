@@ -651,6 +651,45 @@ static void test_sessions_and_ephemerals(void **state)
 	t_session_close(f, 0x999);
 }
 
+/* getEphemerals filters with startsWith ("/g" also lists "/gx") and getAllChildrenNumber
+ * counts all descendants, as ZooKeeper 3.8 answered side by side. */
+static void test_ephemerals_prefix_and_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct t_paths tp = {0};
+	int32_t count;
+
+	t_session_open(f, 3);
+	assert_int_equal(t_create(f, "/g", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_create(f, "/g/a", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_create(f, "/g/a/b", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_create(f, "/g/ab", ZK_MODE_PERSISTENT, NULL), 0);
+	f->session = 3;
+	assert_int_equal(t_create(f, "/g/e1", ZK_MODE_EPHEMERAL, NULL), 0);
+	assert_int_equal(t_create(f, "/g/a/e2", ZK_MODE_EPHEMERAL, NULL), 0);
+	assert_int_equal(t_create(f, "/gx", ZK_MODE_EPHEMERAL, NULL), 0);
+	assert_int_equal(store_get_ephemerals(f->s, 3, "/g", t_collect_path, &tp), ZK_ERR_OK);
+	assert_int_equal(tp.n, 3);
+	tp.n = 0;
+	assert_int_equal(store_get_ephemerals(f->s, 3, "/g/a", t_collect_path, &tp), ZK_ERR_OK);
+	assert_int_equal(tp.n, 1);
+	assert_string_equal(tp.p[0], "/g/a/e2");
+	tp.n = 0;
+	assert_int_equal(store_get_ephemerals(f->s, 3, "", t_collect_path, &tp), ZK_ERR_OK);
+	assert_int_equal(tp.n, 3);
+	tp.n = 0;
+	assert_int_equal(store_get_ephemerals(f->s, 3, "/nope", t_collect_path, &tp), ZK_ERR_OK);
+	assert_int_equal(store_get_ephemerals(f->s, 99, NULL, t_collect_path, &tp), ZK_ERR_OK);
+	assert_int_equal(tp.n, 0);
+	assert_int_equal(store_count_all_children(f->s, "/g", &count), ZK_ERR_OK);
+	assert_int_equal(count, 5);
+	assert_int_equal(store_count_all_children(f->s, "/g/a", &count), ZK_ERR_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_count_all_children(f->s, "/", &count), ZK_ERR_OK);
+	assert_int_equal(count, (int32_t)store_node_count(f->s) - 1);
+	assert_int_equal(store_count_all_children(f->s, "/nope", &count), ZK_ERR_NONODE);
+}
+
 /* ---- containers and TTL ----------------------------------------------------------------- */
 
 struct t_expired {
@@ -1053,6 +1092,7 @@ int main(void)
 		T(test_multi_success),
 		T(test_multi_rollback),
 		T(test_sessions_and_ephemerals),
+		T(test_ephemerals_prefix_and_counts),
 		T(test_container),
 		T(test_ttl),
 		T(test_txn_codec),

@@ -33,6 +33,10 @@
  *  - Null data (-1) reads back as null with dataLength 0. Version -1 is "any"; -2 BadVersion.
  *  - Data larger than jute.maxbuffer never reaches ZooKeeper's tree: the server drops the
  *    connection (a 1048575-byte setData did). The store answers BadArguments as a last guard.
+ *  - Expiry (ZooKeeper run with znode.container.checkIntervalMs=500): a container that had a
+ *    child and has none is deleted, one that never had a child stays; create/create2 with the
+ *    CONTAINER flag make a plain node (never deleted); a TTL node without children goes once
+ *    now - mtime > ttl, and setData (new mtime) postpones it; a TTL node with a child stays.
  *  - createTTL with a non-TTL mode makes ZooKeeper 3.8 exit (uncaught IllegalArgumentException
  *    in PrepRequestProcessor); here it is BadArguments.
  * From ZooKeeper's source, not reproducible side by side: when the internal cversion reaches

@@ -453,6 +453,12 @@ static void conn_process_input(struct conn *conn)
 		return;
 	memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
 	conn->rlen -= off;
+	if (conn->rlen == 0) {
+		/* An idle connection holds no read buffer (thousands of clients may be idle). */
+		free(conn->rbuf);
+		conn->rbuf = NULL;
+		conn->rcap = 0;
+	}
 	if (conn_over_limit(conn) && !conn->paused) {
 		conn->paused = true;
 		conn->srv->n_paused++;

@@ -18,7 +18,9 @@ tests_unit_test_names_LDADD = $(CMOCKA_LIBS)
 
 INTEGRATION_TESTS += \
 	tests/integration/test_mount_basic.sh \
-	tests/integration/test_mount_events.sh
+	tests/integration/test_mount_events.sh \
+	tests/integration/test_mount_race.sh \
+	tests/integration/test_mount_session.sh
 EXTRA_DIST += tests/integration/mount_lib.sh
 
 # `mount -t fuse.zkfs` runs mount.fuse3, which executes `zkfs` from a PATH that mount(8) has

@@ -210,6 +210,8 @@ static void op_done(struct repl_req *req, int status)
 		msg.body_case = PEER_MSG__BODY_RESULT;
 		msg.result = &res;
 		send_msg(op->conn, &msg);
+		if (status == 0 && req->kind == REPL_REQ_APPLY)
+			repl_nudge_commit(req->repl);
 		if (op->prev != NULL)
 			op->prev->next = op->next;
 		else

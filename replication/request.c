@@ -170,3 +170,36 @@ int repl_barrier(struct repl *r, struct repl_req *req, repl_req_cb cb)
 	return -ENOTCONN;
 }
 
+
+/* libraft followers learn the commit index only from the next AppendEntries, which on an idle
+ * leader is the next heartbeat (heartbeat_timeout ms later): a write forwarded by a follower
+ * would wait that long before the follower applies it and answers its client. Appending a
+ * barrier entry makes libraft send AppendEntries, carrying the new commit index, to every
+ * follower at once. One nudge is in flight at a time; writes committed meanwhile ask for one
+ * more when it completes. */
+static void nudge_cb(struct raft_barrier *b, int status)
+{
+	struct repl *r = REPL_CONTAINER(b, struct repl, nudge);
+
+	(void)status;
+	r->nudging = false;
+	if (r->nudge_again) {
+		r->nudge_again = false;
+		repl_nudge_commit(r);
+	}
+	inflight_done(r);
+}
+
+void repl_nudge_commit(struct repl *r)
+{
+	if (r->closing || raft_state(&r->raft) != RAFT_LEADER)
+		return;
+	if (r->nudging) {
+		r->nudge_again = true;
+		return;
+	}
+	if (raft_barrier(&r->raft, &r->nudge, nudge_cb) != 0)
+		return;
+	r->nudging = true;
+	r->inflight++;
+}

@@ -21,6 +21,7 @@ struct fixture {
 	struct tr_node nodes[MAX_NODES];
 	char dirs[MAX_NODES][300];
 	int port_base;
+	unsigned heartbeat_ms, election_ms; /* 0 = defaults */
 	int touched;		     /* session_touched calls on the leader. */
 	int64_t touched_id;
 };
@@ -43,6 +44,10 @@ static void server_init(struct fixture *f, int i, bool observer)
 	tr_node_init(&f->nodes[i], &f->loop, f->dirs[i]);
 	f->nodes[i].cfg.id = s->id;
 	f->nodes[i].cfg.servers = f->servers;
+	if (f->heartbeat_ms != 0) {
+		f->nodes[i].cfg.heartbeat_timeout_ms = f->heartbeat_ms;
+		f->nodes[i].cfg.election_timeout_ms = f->election_ms;
+	}
 }
 
 /* Start the ensemble on the current port slot; false (everything closed) when a server
@@ -229,6 +234,31 @@ static void follower_forwards_writes(void **state)
 	assert_int_equal(f->nodes[leader].n_applied, f->nodes[follower].n_applied);
 }
 
+/* Sequential writes on a follower are not held until the leader's next heartbeat (which
+ * would tell the follower the commit index): with a 1 s heartbeat, 20 writes one after the
+ * other take well under 20 s. */
+static void forwarded_write_not_delayed_by_heartbeat(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t0;
+	int leader, follower, i;
+	char prefix[16];
+
+	f->heartbeat_ms = 1000;
+	f->election_ms = 3000;
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	follower = follower_of(f, leader);
+	assert_int_equal(tr_submit_n(&f->nodes[follower], "w", 0, 1, 10000), 0);
+	t0 = uv_hrtime();
+	for (i = 1; i <= 20; i++) {
+		snprintf(prefix, sizeof(prefix), "s%d", i);
+		assert_int_equal(tr_submit_n(&f->nodes[follower], prefix, i, 1, 10000), 0);
+	}
+	print_message("    20 sequential forwarded writes: %.0f ms\n", (uv_hrtime() - t0) / 1e6);
+	assert_true(uv_hrtime() - t0 < 5000000000ull);
+}
+
 /* repl_barrier on a follower completes once it has applied what the leader had. */
 static void follower_barrier(void **state)
 {
@@ -401,6 +431,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(election, setup, teardown),
 		cmocka_unit_test_setup_teardown(follower_forwards_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(forwarded_write_not_delayed_by_heartbeat, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(follower_barrier, setup, teardown),
 		cmocka_unit_test_setup_teardown(graceful_leader_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(observer_forwards, setup, teardown),

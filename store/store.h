@@ -49,8 +49,9 @@ struct store_config {
 void store_config_init(struct store_config *cfg);
 
 /* Called during store_apply() for each watch event ZooKeeper would trigger, in ZooKeeper's
- * order. @event_type is a ZK_EVENT_*; @path is borrowed (valid during the call only); @zxid is
- * the zxid of the transaction. The callback must not call back into the store. */
+ * order, once the whole txn has been applied (reads from the callback would see its result;
+ * it must still not write). A failed txn fires nothing. @event_type is a ZK_EVENT_*; @path is
+ * borrowed (valid during the call only); @zxid is the zxid of the transaction. */
 typedef void (*store_event_cb)(void *ctx, int event_type, const char *path, int64_t zxid);
 
 /* Create an empty store holding "/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"
@@ -77,7 +78,7 @@ struct store_op {
 					 _DELETE, _DELETE_CONTAINER, _SET_DATA, _SET_ACL, _CHECK */
 	const char *path;	      /* NUL-terminated; already validated by jute_path_validate. */
 	const uint8_t *data;	      /* Create/setData data; NULL when data_len <= 0. */
-	int32_t data_len;	      /* -1 = null data (stored as empty). */
+	int32_t data_len;	      /* -1 = null data (kept as null: reads give -1). */
 	int32_t version;	      /* Expected version, -1 = any (delete, setData, setACL, check). */
 	int32_t mode;		      /* ZK_MODE_* for creates. */
 	int64_t ttl;		      /* ms, for TTL modes (ZK_OP_CREATE_TTL); -1 otherwise. */
@@ -93,7 +94,8 @@ struct store_txn {
 				       (0 for server-made txns such as DELETE_CONTAINER). */
 	int32_t xid;		    /* Client's xid, so the server holding the session can answer. */
 	int64_t time_ms;	    /* Leader's wall clock: ctime/mtime, and TTL expiry decisions. */
-	struct store_op op;	    /* Single-op txns. */
+	struct store_op op;	    /* Single-op txns (op.type must equal type, else
+				       the txn fails with ZK_ERR_BADARGUMENTS). */
 	struct store_op *ops;	    /* Multi: the ops, in order. */
 	int32_t n_ops;		    /* Multi: number of ops (0 is a valid, empty multi). */
 	int32_t session_timeout_ms; /* Create session. */

@@ -496,6 +496,43 @@ def raw_watch_deletes(server, a, b, rec):
     a.events.clear()
 
 
+def raw_zxids(server, rec):
+    """Exact zxid relations every client may rely on: a write's reply carries the zxid that the
+    Stat shows (czxid, mzxid, the parent's pzxid), one multi shares one zxid, zxids only grow;
+    times are the server's clock; null data and non-ASCII names round-trip."""
+    c = RawClient(server.port)
+    e = zkt.Enc()
+    r = c.call("create2", e.string("/zx").buffer(b"a").acl(zkt.OPEN_ACL).int(0).b)
+    st = (r.body.string(), r.body.stat())[1]
+    rec("zx.create", (r.zxid == st["czxid"] == st["mzxid"] == st["pzxid"],
+                      abs(st["ctime"] / 1000.0 - time.time()) < 300, st["ctime"] == st["mtime"]))
+    r2 = c.call("create2", zkt.Enc().string("/zx/c").buffer(b"").acl(zkt.OPEN_ACL).int(0).b)
+    parent = c.exists("/zx")[1]
+    rec("zx.child-create", (r2.zxid > r.zxid, parent["pzxid"] == r2.zxid,
+                            parent["mzxid"] == r.zxid, parent["cversion"]))
+    r3 = c.call("setData", zkt.Enc().string("/zx").buffer(b"b").int(-1).b)
+    st3 = r3.body.stat()
+    rec("zx.set", (st3["mzxid"] == r3.zxid, st3["czxid"] == r.zxid, st3["mtime"] >= st3["ctime"],
+                   st3["pzxid"] == r2.zxid))
+    r4 = c.call("getData", zkt.Enc().string("/zx").bool(False).b)
+    rec("zx.read-reply-zxid", r4.zxid >= r3.zxid)
+    r5 = c.call("create", zkt.Enc().string("/zx").buffer(b"").acl(zkt.OPEN_ACL).int(0).b)
+    rec("zx.failed-write", (r5.name, r5.zxid >= r3.zxid))
+    r6 = c.call("delete", zkt.Enc().string("/zx/c").int(-1).b)
+    rec("zx.child-delete", (r6.zxid > r3.zxid, c.exists("/zx")[1]["pzxid"] == r6.zxid))
+    res = c.multi([("create", "/zx/m1", b""), ("create", "/zx/m2", b"")])
+    czx = {c.exists(p)[1]["czxid"] for p in ("/zx/m1", "/zx/m2")}
+    rec("zx.multi", (res[0], len(czx), c.exists("/zx")[1]["pzxid"] in czx))
+    rec("zx.null-data", (lambda g: (g[0], g[1][0], g[1][1]["dataLength"]))(
+        (c.create("/zx/null", None), c.get("/zx/null"))[1]))
+    rec("zx.null-set", (lambda st: st[1]["dataLength"] if st[1] else st[0])(
+        c.set("/zx/null", None)))
+    name = "/zx/\u00e9t\u00e9-\u6f22\u5b57"
+    rec("zx.unicode", (c.create(name, b"u")[0], sorted(c.children("/zx")[1][0])))
+    c.close_session()
+    c.close()
+
+
 def raw_pipeline(server, rec):
     """One connection with a thousand requests in flight: replies come in request order and
     every read sees the write sent just before it (per-session FIFO, read your writes)."""
@@ -600,7 +637,7 @@ def four_letter(server, rec):
 def compat(server, rec):
     """Each part runs even if an earlier one broke, so one run lists every difference."""
     rec("4lw.srvr.node-count-fresh", node_count(server))
-    for part in (kazoo_checks, raw_checks, raw_pipeline, raw_sessions, four_letter):
+    for part in (kazoo_checks, raw_checks, raw_zxids, raw_pipeline, raw_sessions, four_letter):
         t0 = time.monotonic()
         try:
             part(server, rec)

@@ -595,6 +595,26 @@ def raw_sessions(server, rec):
     r4 = RawClient(server.port)
     rec("raw.session.eph-gone", r4.exists("/se")[0])
 
+    # A second connection with the same session takes it over; the first one is closed.
+    t1 = RawClient(server.port, timeout_ms=10000)
+    t2 = RawClient(server.port, timeout_ms=10000, session_id=t1.session_id, passwd=t1.passwd)
+    rec("raw.session.takeover", (t2.session_id == t1.session_id, raw_outcome(
+        lambda: t1.exists("/")[0]), t2.exists("/")[0]))
+    t2.close_session()
+    t1.close()
+    t2.close()
+    # A client that has seen a newer zxid than the server's is refused (it would go back in
+    # time); readOnly=true is answered as a normal session by a standalone server.
+    ahead = RawClient(server.port, handshake=False)
+    rec("raw.session.zxid-ahead", raw_outcome(lambda: ahead.connect(10000, last_zxid=1 << 60)))
+    ahead.close()
+    ro = RawClient(server.port, handshake=False)
+    e = zkt.Enc().int(0).long(0).int(10000).long(0).buffer(b"\0" * 16).bool(True)
+    ro.send_frame(e.b)
+    body = ro.read_frame()
+    rec("raw.session.read-only", (len(body), body[-1] if len(body) > 36 else None))
+    ro.close()
+
     # kazoo resumes a session it did not create, given its id and password.
     r5 = RawClient(server.port, timeout_ms=10000)
     r5.create("/se2", b"", "ephemeral")

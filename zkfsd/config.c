@@ -55,15 +55,14 @@ void config_init(struct config *cfg)
 	cfg->max_outstanding_per_conn = CONFIG_DEFAULT_PER_CONN;
 	cfg->snap_count = CONFIG_DEFAULT_SNAP_COUNT;
 	cfg->container_check_ms = CONFIG_DEFAULT_CONTAINER_CHECK_MS;
+	cfg->reconfig_enabled = true;
 	cfg->log_level = ZK_LOG_LEVEL_INFO;
 }
 
 static void config_servers_free(struct config *cfg)
 {
-	for (int i = 0; i < cfg->n_servers; i++) {
-		free(cfg->servers[i].host);
-		free(cfg->servers[i].client_address);
-	}
+	for (int i = 0; i < cfg->n_servers; i++)
+		config_server_close(&cfg->servers[i]);
 	free(cfg->servers);
 	cfg->servers = NULL;
 	cfg->n_servers = 0;
@@ -237,13 +236,45 @@ static int config_add_server(struct config *cfg, const struct config_src *src, c
 	return 0;
 }
 
+int config_parse_server_line(const char *line, struct config_server *out, char *err,
+			     size_t err_len)
+{
+	struct config_src src = {.key = "server", .err = err, .err_len = err_len};
+	const char *eq = strchr(line, '=');
+	char key[64];
+	int64_t id;
+
+	memset(out, 0, sizeof(*out));
+	if (eq == NULL || strncmp(line, "server.", 7) != 0 || (size_t)(eq - line) >= sizeof(key))
+		return config_fail(&src, "expected server.N=host:raft_port:peer_port..., got '%s'",
+				   line);
+	memcpy(key, line, (size_t)(eq - line));
+	key[eq - line] = '\0';
+	src.key = key;
+	if (parse_i64(&src, key + 7, 1, INT64_MAX, &id) != 0)
+		return -EINVAL;
+	out->id = (uint64_t)id;
+	if (parse_server_value(&src, eq + 1, out) != 0) {
+		config_server_close(out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void config_server_close(struct config_server *s)
+{
+	free(s->host);
+	free(s->client_address);
+	s->host = s->client_address = NULL;
+}
+
 /* ---- Keys ---------------------------------------------------------------------------------- */
 
 /* ZooKeeper keys zkfsd accepts and ignores (so an existing zoo.cfg loads). */
 static const char *const ignored_keys[] = {
 	"initLimit", "syncLimit", "dataLogDir", "admin.enableServer", "admin.serverPort",
 	"autopurge.snapRetainCount", "autopurge.purgeInterval", "extendedTypesEnabled",
-	"standaloneEnabled", "reconfigEnabled", "metricsProvider.className", "electionAlg",
+	"standaloneEnabled", "metricsProvider.className", "electionAlg",
 	"peerType", "preAllocSize", "syncEnabled", "forceSync", "leaderServes",
 	"cnxTimeout", "secureClientPort", "skipACL", "localSessionsEnabled",
 	"localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "maxCnxns",
@@ -299,6 +330,12 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 		rv = parse_i64(src, v, 2, UINT32_MAX, &n);
 		cfg->snap_count = (unsigned)n;
 		return rv;
+	}
+	if (strcmp(key, "reconfigEnabled") == 0) {
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return config_fail(src, "expected true or false, got '%s'", v);
+		cfg->reconfig_enabled = strcmp(v, "true") == 0;
+		return 0;
 	}
 	if (strcmp(key, "znode.container.checkIntervalMs") == 0)
 		return parse_int(src, v, 1, INT_MAX, &cfg->container_check_ms);

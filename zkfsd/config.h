@@ -5,7 +5,8 @@
  * Apache ZooKeeper's zoo.cfg that zkfsd uses (tickTime, dataDir, clientPort,
  * clientPortAddress, maxClientCnxns, minSessionTimeout, maxSessionTimeout, jute.maxbuffer,
  * globalOutstandingLimit, 4lw.commands.whitelist, server.N) plus zkfsd's own (snapCount,
- * logLevel, logFile, maxOutstandingPerConnection, znode.container.checkIntervalMs). Other ZooKeeper keys (initLimit,
+ * logLevel, logFile, maxOutstandingPerConnection, znode.container.checkIntervalMs,
+ * reconfigEnabled). Other ZooKeeper keys (initLimit,
  * admin.enableServer, ...) are accepted and ignored, so a real zoo.cfg loads; any other key is
  * an error (a typo must not pass silently). A bad line is an error naming file:line and the key; main() exits 2 on any error.
  * Not thread-safe: used by main() before the loop starts. */
@@ -56,6 +57,9 @@ struct config {
 	int max_outstanding_per_conn;	/* Requests in flight on one connection. */
 	char *fourlw_whitelist;		/* Owned. Comma/space separated words, or "*". */
 	unsigned snap_count;		/* Raft entries between snapshots. */
+	bool reconfig_enabled;		/* reconfigEnabled; true by default (unlike ZooKeeper:
+					   zkfsd has no separate admin switch; standalone servers
+					   refuse reconfig anyway). */
 	int container_check_ms;		/* Container/TTL collection period (ZooKeeper's
 					   znode.container.checkIntervalMs). */
 	enum zk_log_level log_level;	/* logLevel / --log-level. */
@@ -94,6 +98,13 @@ int config_finish(struct config *cfg, char *err, size_t err_len);
 
 /* True when four-letter word @word (4 bytes, not NUL-terminated) is in the whitelist. */
 bool config_4lw_allowed(const struct config *cfg, const char *word);
+
+/* Parse one "server.N=host:raft_port:peer_port[:role][;[addr:]port]" line (a reconfig
+ * joining spec) into @out (owns its strings: config_server_close). Returns 0 or -EINVAL with
+ * @err filled. */
+int config_parse_server_line(const char *line, struct config_server *out, char *err,
+			     size_t err_len);
+void config_server_close(struct config_server *s);
 
 /* Print the command-line usage to @out (a FILE *, void here to keep stdio out of the header). */
 void config_usage(void *out);

@@ -275,10 +275,12 @@ static void conn_pop_done(struct conn *conn)
 
 /* Is @req answered from repl's applied callback (so reads behind it can be evaluated right
  * there, before the next entry applies)? sync and createSession complete from repl's request
- * callback instead, which on a follower may come after later entries applied. */
+ * callback instead, which on a follower may come after later entries applied; reconfig from
+ * its own. */
 static bool conn_answered_at_apply(const struct request *req)
 {
-	return req->type != ZK_OP_SYNC && req->type != ZK_OP_CREATE_SESSION;
+	return req->type != ZK_OP_SYNC && req->type != ZK_OP_CREATE_SESSION &&
+	       req->type != ZK_OP_RECONFIG;
 }
 
 void conn_pump(struct conn *conn, bool submit)

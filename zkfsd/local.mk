@@ -7,6 +7,7 @@ libzkfsd_a_SOURCES = \
 	zkfsd/conn.c \
 	zkfsd/fourlw.c \
 	zkfsd/read.c \
+	zkfsd/reconfig.c \
 	zkfsd/request.c \
 	zkfsd/server.c \
 	zkfsd/tracker.c \

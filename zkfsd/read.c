@@ -69,6 +69,7 @@ static void request_get_data(struct request *req, const char *path, bool watch)
 {
 	struct zkfsd *srv = req->conn->srv;
 	struct jute_get_data_response rsp;
+	struct zk_buf text = {0};
 	int32_t len;
 	const uint8_t *data;
 	int rc = store_get_data(srv->store, path, &data, &len, &rsp.stat);
@@ -79,9 +80,19 @@ static void request_get_data(struct request *req, const char *path, bool watch)
 		rc = ZK_ERR_SYSTEMERROR;
 	rsp.data.p = data;
 	rsp.data.len = len;
+	if (rc == ZK_ERR_OK && srv->cfg->n_servers > 0 && strcmp(path, "/zookeeper/config") == 0) {
+		/* The ensemble's membership, as ZooKeeper keeps this node (reconfig.c). */
+		zk_buf_init(&text);
+		if (reconfig_config_text(srv, &text) != 0)
+			rc = ZK_ERR_SYSTEMERROR;
+		rsp.data.p = text.data;
+		rsp.data.len = (int32_t)text.len;
+		rsp.stat.data_length = (int32_t)text.len;
+	}
 	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
 	request_end(req, start,
 		    rc == ZK_ERR_OK ? jute_encode_get_data_response(&req->reply, &rsp) : 0);
+	zk_buf_close(&text);
 }
 
 static void request_get_children(struct request *req, const char *path, bool watch, bool two)
@@ -382,10 +393,6 @@ void read_run(struct request *req)
 	case ZK_OP_SET_WATCHES:
 	case ZK_OP_SET_WATCHES2:
 		request_set_watches(req);
-		return;
-	case ZK_OP_RECONFIG:
-		/* As Apache ZooKeeper with its default reconfigEnabled=false. */
-		request_finish_err(req, ZK_ERR_RECONFIGDISABLED, zxid);
 		return;
 	}
 	if (p == NULL) {

@@ -55,6 +55,7 @@ bool request_is_read(int32_t type)
 	case ZK_OP_SYNC:
 	case ZK_OP_CLOSE_SESSION:
 	case ZK_OP_CREATE_SESSION:
+	case ZK_OP_RECONFIG:
 		return false;
 	default:
 		return true;
@@ -64,6 +65,7 @@ bool request_is_read(int32_t type)
 void request_free(struct request *req)
 {
 	jute_request_free(&req->jr);
+	reconfig_job_free(req->reconfig);
 	free(req->body);
 	zk_buf_close(&req->reply);
 	conn_unref(req->conn);
@@ -284,6 +286,9 @@ void request_submit(struct request *req)
 		else
 			request_create_session(req, timeout);
 		return;
+	case ZK_OP_RECONFIG:
+		reconfig_start(req);
+		return;
 	case ZK_OP_SYNC:
 		req->rreq.data = req;
 		req->state = REQ_SUBMITTED;
@@ -345,7 +350,7 @@ static struct request *request_find(struct zkfsd *srv, int64_t id, int32_t xid)
 		return NULL;
 	for (struct request *r = s->conn->head; r != NULL; r = r->next)
 		if (r->state == REQ_SUBMITTED && r->xid == xid && r->type != ZK_OP_CREATE_SESSION &&
-		    r->type != ZK_OP_SYNC)
+		    r->type != ZK_OP_SYNC && r->type != ZK_OP_RECONFIG)
 			return r;
 	return NULL;
 }

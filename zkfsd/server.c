@@ -305,6 +305,9 @@ void server_close(struct zkfsd *srv)
 	watch_table_close(&srv->data_watches);
 	watch_table_close(&srv->child_watches);
 	tracker_table_close(&srv->sessions);
+	for (int i = 0; i < srv->n_joined; i++)
+		config_server_close(&srv->joined[i]);
+	free(srv->joined);
 	store_destroy(srv->store);
 	srv->store = NULL;
 }

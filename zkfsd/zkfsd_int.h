@@ -32,6 +32,7 @@
 #include "zkfsd/config.h"
 
 struct conn;
+struct reconfig_job;
 struct request;
 struct session;
 struct watch;
@@ -106,6 +107,9 @@ struct zkfsd {
 	int64_t container_interval_ms;	/* Container collection period. */
 	bool stopping;			/* A signal arrived. */
 	bool was_leader;		/* Role at the last expiry check. */
+	struct config_server *joined;	/* Owned: client addresses of servers that joined
+					   through a reconfig here (for /zookeeper/config). */
+	int n_joined;			/* Entries in joined. */
 	bool listening;			/* Listener is open. */
 	bool repl_open;			/* repl_close not called yet. */
 };
@@ -172,6 +176,7 @@ struct request {
 	struct zk_buf reply;		/* The reply frame, once done. */
 	bool close_after;		/* Close the connection after this reply. */
 	bool in_repl;			/* rreq is with repl: free only after its callback. */
+	struct reconfig_job *reconfig;	/* Owned: the changes of a reconfig request. */
 	bool released;			/* Left the FIFO while in_repl: the callback frees it. */
 	uint64_t start_ms;		/* uv_now at arrival (latency). */
 };
@@ -299,6 +304,13 @@ void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode);
 char *acl_digest_id(const uint8_t *auth, size_t len);
 /* Would ZooKeeper's provider for @scheme accept @id ("world" only with "anyone")? */
 bool acl_valid(const char *scheme, const char *id);
+
+/* reconfig.c */
+/* Run a reconfig request (ZooKeeper's incremental form) through repl_reconfig; answers it. */
+void reconfig_start(struct request *req);
+void reconfig_job_free(struct reconfig_job *job);
+/* /zookeeper/config's data for an ensemble, from the current membership. 0 or -ENOMEM. */
+int reconfig_config_text(struct zkfsd *srv, struct zk_buf *out);
 
 /* fourlw.c */
 /* Is this 4-byte prefix a four-letter word we know? */

@@ -6,7 +6,8 @@
  *  4. every node's ACL index names a live list whose reference count is its number of users;
  *  5. an ephemeral's session exists and lists it at eph_idx; sessions list only ephemerals
  *     they own, each once;
- *  6. czxid <= mzxid, czxid <= pzxid, data_len and data agree. */
+ *  6. czxid <= mzxid, czxid <= pzxid, data_len and data agree;
+ *  7. the running digest equals one computed from scratch. */
 #include <errno.h>
 
 #include "common/zk_alloc.h"
@@ -107,6 +108,8 @@ int store_check(const struct store *s)
 			rc = ZK_CORRUPT();
 	if (rc == 0)
 		rc = check_sessions(&cc);
+	if (rc == 0 && s->digest_sum != store_digest_sum(s))
+		rc = ZK_CORRUPT();
 	zk_free(cc.acl_refs);
 	return rc;
 }

@@ -103,16 +103,14 @@ static void dh_path(struct digest_hash *d, const struct znode *n)
 	}
 }
 
-static uint64_t node_digest(const struct store *s, const struct znode *n)
+/* A node's metadata: path, stat fields (internal counters included), ACL content. */
+static uint64_t node_meta_digest(const struct store *s, const struct znode *n)
 {
 	struct digest_hash d = {0xcbf29ce484222325ULL};
 	const struct store_acl_entry *acl = &s->acls[n->acl];
 	int32_t i;
 
 	dh_path(&d, n);
-	dh_u64(&d, (uint64_t)(int64_t)n->data_len);
-	if (n->data_len > 0)
-		dh_bytes(&d, n->data, (size_t)n->data_len);
 	dh_u64(&d, (uint64_t)n->czxid);
 	dh_u64(&d, (uint64_t)n->mzxid);
 	dh_u64(&d, (uint64_t)n->pzxid);
@@ -129,6 +127,19 @@ static uint64_t node_digest(const struct store *s, const struct znode *n)
 	return dh_final(&d);
 }
 
+/* A node's data, with its path: kept apart from the metadata so that a child create, which
+ * changes the parent's counters, does not rehash the parent's (up to 1 MB of) data. */
+static uint64_t node_data_digest(const struct znode *n)
+{
+	struct digest_hash d = {0x9e3779b97f4a7c15ULL};
+
+	dh_path(&d, n);
+	dh_u64(&d, (uint64_t)(int64_t)n->data_len);
+	if (n->data_len > 0)
+		dh_bytes(&d, n->data, (size_t)n->data_len);
+	return dh_final(&d);
+}
+
 static uint64_t session_digest(const struct store_session *ss)
 {
 	struct digest_hash d = {0x84222325cbf29ce4ULL};
@@ -137,6 +148,20 @@ static uint64_t session_digest(const struct store_session *ss)
 	dh_u64(&d, (uint64_t)(uint32_t)ss->timeout_ms);
 	dh_bytes(&d, ss->passwd, sizeof(ss->passwd));
 	return dh_final(&d);
+}
+
+void store_digest_node(struct store *s, const struct znode *n, int sign, bool with_data)
+{
+	uint64_t h = node_meta_digest(s, n) + (with_data ? node_data_digest(n) : 0);
+
+	s->digest_sum = sign > 0 ? s->digest_sum + h : s->digest_sum - h;
+}
+
+void store_digest_session(struct store *s, const struct store_session *ss, int sign)
+{
+	uint64_t h = session_digest(ss);
+
+	s->digest_sum = sign > 0 ? s->digest_sum + h : s->digest_sum - h;
 }
 
 struct digest_ctx {
@@ -148,24 +173,32 @@ static int digest_visit(void *ctx, const struct znode *n)
 {
 	struct digest_ctx *dc = ctx;
 
-	dc->sum += node_digest(dc->s, n);
+	dc->sum += node_meta_digest(dc->s, n) + node_data_digest(n);
 	return 0;
 }
 
-/* A sum of per-node and per-session hashes: independent of the order nodes were inserted in
- * and of the order they are visited in. */
-uint64_t store_digest(const struct store *s)
+/* The sum of every node's and session's hashes, computed from scratch: independent of the
+ * order nodes were inserted in and of the order they are visited in. */
+uint64_t store_digest_sum(const struct store *s)
 {
 	struct digest_ctx dc = {s, 0};
 	const struct store_session *ss;
-	struct digest_hash d = {0xcbf29ce484222325ULL};
 	uint32_t i;
 
 	znode_foreach_preorder(s, digest_visit, &dc);
 	for (i = 0; i < s->n_sbuckets; i++)
 		for (ss = s->sbuckets[i]; ss != NULL; ss = ss->hnext)
 			dc.sum += session_digest(ss);
-	dh_u64(&d, dc.sum);
+	return dc.sum;
+}
+
+/* O(1): every change keeps s->digest_sum up to date (store_digest_node/_session, the way
+ * ZooKeeper's DataTree keeps its digest), and store_check compares it with store_digest_sum. */
+uint64_t store_digest(const struct store *s)
+{
+	struct digest_hash d = {0xcbf29ce484222325ULL};
+
+	dh_u64(&d, s->digest_sum);
 	dh_u64(&d, s->n_nodes);
 	return dh_final(&d);
 }

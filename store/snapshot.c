@@ -397,6 +397,8 @@ static int load_into(struct reader *r, struct store *t)
 	for (i = 0; rc == 0 && i < t->n_acls; i++)
 		if (t->acls[i].refs == 0)
 			rc = ZK_CORRUPT();
+	if (rc == 0)
+		t->digest_sum = store_digest_sum(t);
 	return rc == 0 ? store_check(t) : rc;
 }
 

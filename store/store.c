@@ -47,6 +47,7 @@ int store_init_tree(struct store *s)
 	    store_add_initial(s, zk, "config", &acl_read, &config) != 0)
 		return -ENOMEM;
 	config->aversion = -1;
+	s->digest_sum = store_digest_sum(s);
 	return 0;
 }
 

@@ -81,6 +81,7 @@ struct store {
 	uint32_t n_buckets;
 	uint64_t n_nodes;
 	uint64_t n_expirable;		/* Containers and TTL nodes (store_collect_expired). */
+	uint64_t digest_sum;		/* Sum of node and session hashes (digest.c). */
 	struct store_acl_entry *acls; /* ACL table, indexed by znode.acl. */
 	uint32_t n_acls, cap_acls;
 	struct store_session **sbuckets; /* Session hash table (power of two). */
@@ -121,6 +122,11 @@ void store_acl_free_all(struct store *s);
 
 /* digest.c */
 uint32_t store_crc32c(uint32_t crc, const void *p, size_t len);
+/* Add (@sign > 0) or remove @n's hash (metadata, plus data when @with_data) from the running
+ * digest: every change to a node is bracketed by a remove before and an add after. */
+void store_digest_node(struct store *s, const struct znode *n, int sign, bool with_data);
+void store_digest_session(struct store *s, const struct store_session *ss, int sign);
+uint64_t store_digest_sum(const struct store *s);
 
 /* txn_codec.c */
 struct store_pb_allocator {

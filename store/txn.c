@@ -170,35 +170,46 @@ static void undo_one(struct store *s, struct undo *u)
 
 	switch (u->kind) {
 	case UNDO_CREATE:
+		store_digest_node(s, n->parent, -1, false);
+		store_digest_node(s, n, -1, true);
 		n->parent->cversion = u->cversion;
 		n->parent->pzxid = u->pzxid;
 		znode_unlink(s, n);
+		store_digest_node(s, n->parent, 1, false);
 		if (u->sess != NULL)
 			store_sess_eph_del(u->sess, n);
 		store_acl_unref(s, n->acl);
 		znode_free(n);
 		break;
 	case UNDO_DELETE:
+		store_digest_node(s, n->parent, -1, false);
 		znode_link(s, n->parent, n);
 		n->parent->pzxid = u->pzxid;
 		if (u->sess != NULL)
 			store_sess_eph_add(u->sess, n);
+		store_digest_node(s, n->parent, 1, false);
+		store_digest_node(s, n, 1, true);
 		break;
 	case UNDO_SET_DATA:
+		store_digest_node(s, n, -1, true);
 		zk_free(n->data);
 		n->data = u->data;
 		n->data_len = u->data_len;
 		n->version = u->version;
 		n->mzxid = u->mzxid;
 		n->mtime = u->mtime;
+		store_digest_node(s, n, 1, true);
 		break;
 	case UNDO_SET_ACL:
+		store_digest_node(s, n, -1, false);
 		store_acl_unref(s, n->acl);
 		n->acl = u->acl;
 		n->aversion = u->version;
+		store_digest_node(s, n, 1, false);
 		break;
 	case UNDO_CLOSE_SESSION:
 		store_sess_insert(s, u->sess);
+		store_digest_session(s, u->sess, 1);
 		break;
 	}
 }
@@ -519,6 +530,7 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 	u->pzxid = parent->pzxid;
 	u->cversion = parent->cversion;
 	u->sess = sess;
+	store_digest_node(a->s, parent, -1, false);
 	znode_link(a->s, parent, n);
 	if (sess != NULL)
 		store_sess_eph_add(sess, n);
@@ -528,6 +540,8 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 		parent->cversion = next_cv;
 		parent->pzxid = a->zxid;
 	}
+	store_digest_node(a->s, parent, 1, false);
+	store_digest_node(a->s, n, 1, true);
 	r->type = op->type == ZK_OP_CREATE ? ZK_OP_CREATE : ZK_OP_CREATE2;
 	r->path = cr.path;
 	znode_stat(n, &r->stat);
@@ -600,11 +614,14 @@ static int delete_node(struct apply *a, struct znode *n, const char *path)
 	u = undo_push(a, UNDO_DELETE, n);
 	u->pzxid = n->parent->pzxid;
 	u->sess = sess;
+	store_digest_node(a->s, n->parent, -1, false);
+	store_digest_node(a->s, n, -1, true);
 	znode_unlink(a->s, n);
 	if (sess != NULL)
 		store_sess_eph_del(sess, n);
 	if (a->zxid > n->parent->pzxid)
 		n->parent->pzxid = a->zxid;
+	store_digest_node(a->s, n->parent, 1, false);
 	return 0;
 }
 
@@ -652,11 +669,13 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 	u->version = n->version;
 	u->mzxid = n->mzxid;
 	u->mtime = n->mtime;
+	store_digest_node(a->s, n, -1, true);
 	n->data = data;
 	n->data_len = op->data_len < 0 ? -1 : op->data_len;
 	n->version = version;
 	n->mzxid = a->zxid;
 	n->mtime = a->txn->time_ms;
+	store_digest_node(a->s, n, 1, true);
 	r->type = ZK_OP_SET_DATA;
 	znode_stat(n, &r->stat);
 	return 0;
@@ -685,8 +704,10 @@ static int op_set_acl(struct apply *a, const struct store_op *op, struct store_o
 	u = undo_push(a, UNDO_SET_ACL, n);
 	u->acl = n->acl;
 	u->version = n->aversion;
+	store_digest_node(a->s, n, -1, false);
 	n->acl = acl;
 	n->aversion = aversion;
+	store_digest_node(a->s, n, 1, false);
 	r->type = ZK_OP_SET_ACL;
 	znode_stat(n, &r->stat);
 	return 0;
@@ -846,9 +867,12 @@ static int apply_create_session(struct apply *a, struct store_result *res)
 		if (ss == NULL)
 			return -ENOMEM;
 		store_sess_insert(a->s, ss);
+	} else {
+		store_digest_session(a->s, ss, -1);
 	}
 	ss->timeout_ms = txn->session_timeout_ms;
 	memcpy(ss->passwd, txn->passwd, ZK_SESSION_PASSWD_LEN);
+	store_digest_session(a->s, ss, 1);
 	return 0;
 }
 
@@ -878,6 +902,7 @@ static int apply_close_session(struct apply *a, struct store_result *res)
 	if (rc != 0)
 		return rc;
 	store_sess_remove(a->s, ss);
+	store_digest_session(a->s, ss, -1);
 	u = undo_push(a, UNDO_CLOSE_SESSION, NULL);
 	u->sess = ss;
 	(void)res;

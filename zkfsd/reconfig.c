@@ -263,11 +263,8 @@ static void reconfig_cb(struct repl_req *rreq, int status)
 	struct request *req = rreq->data;
 	struct conn *conn = req->conn;
 
-	req->in_repl = false;
-	if (req->released) {
-		request_free(req);
+	if (request_back_from_repl(req))
 		return;
-	}
 	if (status != 0) {
 		zk_log_warn("reconfig change %d of %d failed: %d", req->reconfig->next + 1,
 			    req->reconfig->n, status);

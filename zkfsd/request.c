@@ -303,17 +303,23 @@ void request_submit(struct request *req)
 	}
 }
 
+bool request_back_from_repl(struct request *req)
+{
+	req->in_repl = false;
+	if (!req->released)
+		return false;
+	request_free(req);
+	return true;
+}
+
 /* repl finished a request of ours (after applied_cb when @status is 0). */
 static void request_done_cb(struct repl_req *rreq, int status)
 {
 	struct request *req = rreq->data;
 	struct conn *conn = req->conn;
 
-	req->in_repl = false;
-	if (req->released) {
-		request_free(req);
+	if (request_back_from_repl(req))
 		return;
-	}
 	if (req->state == REQ_SUBMITTED) {
 		if (status != 0) {
 			request_submit_failed(req, status);

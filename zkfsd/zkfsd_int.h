@@ -271,6 +271,8 @@ void request_submit(struct request *req);
 void request_applied(struct zkfsd *srv, int64_t zxid, const struct store_txn *txn,
 		     const struct store_result *res);
 void request_free(struct request *req);
+/* repl called back about @req: if the FIFO already let it go, free it and return true. */
+bool request_back_from_repl(struct request *req);
 /* The FIFO is done with @req: free it now, or when repl's callback comes if it is in flight. */
 void request_release(struct request *req);
 /* Is this opcode executed without a transaction? */

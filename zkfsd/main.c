@@ -62,6 +62,7 @@ static int main_daemonize(void)
 			exit(0);
 		int status = 0;
 		waitpid(pid, &status, 0);
+		fprintf(stderr, "zkfsd: the server did not start (see --log-file for why)\n");
 		exit(WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
 	}
 	close(fds[0]);

@@ -58,6 +58,7 @@ struct repl_fwd {
 	struct fwd_conn *incoming;
 	struct fwd_conn *leader;  /* Outgoing connection, or NULL. */
 	uint64_t leader_id;	  /* Server leader points to. */
+	uint64_t warned_leader;	  /* Last leader whose peer port was reported unreachable. */
 	struct zk_buf outbox;	  /* Frames written once connected. */
 	struct repl_req *sent;	  /* Requests waiting for a PeerResult. */
 	uint64_t next_id;
@@ -205,12 +206,14 @@ static void op_done(struct repl_req *req, int status)
 		res.status = status;
 		/* A barrier entry is not applied through the fsm, so the follower waits for the
 		 * entry before it (what the leader had when the barrier was issued). */
-		res.index = req->kind == REPL_REQ_BARRIER ? req->raft.barrier.index - 1
-							  : req->raft.apply.index;
+		if (req->kind == REPL_REQ_BARRIER)
+			res.index = req->raft.barrier.index - 1;
+		else if (req->kind == REPL_REQ_APPLY)
+			res.index = req->raft.apply.index;
 		msg.body_case = PEER_MSG__BODY_RESULT;
 		msg.result = &res;
 		send_msg(op->conn, &msg);
-		if (status == 0 && req->kind == REPL_REQ_APPLY)
+		if (status == 0 && req->kind != REPL_REQ_CHANGE && req->kind != REPL_REQ_ADD)
 			repl_nudge_commit(req->repl);
 		if (op->prev != NULL)
 			op->prev->next = op->next;
@@ -250,13 +253,50 @@ static int restamp(const ProtobufCBinaryData *in, struct zk_buf *out)
 	return rv;
 }
 
+/* Start the leader-side work of a forwarded request into @op. */
+static int start_op(struct repl *r, struct fwd_op *op, const PeerMsg *msg)
+{
+	struct zk_buf b;
+	int rv;
+
+	switch (msg->body_case) {
+	case PEER_MSG__BODY_FORWARD:
+		op->req.kind = REPL_REQ_APPLY;
+		zk_buf_init(&b);
+		rv = restamp(&msg->forward->txn, &b);
+		if (rv == 0)
+			rv = repl_append_local(r, &op->req, b.data, b.len);
+		zk_buf_close(&b);
+		return rv;
+	case PEER_MSG__BODY_BARRIER:
+		op->req.kind = REPL_REQ_BARRIER;
+		return repl_barrier_local(r, &op->req);
+	default: {
+		const PeerReconfig *rc = msg->reconfig;
+		struct repl_server srv = {rc->server_id, rc->host, (uint16_t)rc->raft_port,
+					  (uint16_t)rc->peer_port, rc->observer};
+		return repl_reconfig(r, &op->req, (enum repl_change_op)rc->op, &srv, op_done);
+	}
+	}
+}
+
+static uint64_t request_id(const PeerMsg *msg)
+{
+	switch (msg->body_case) {
+	case PEER_MSG__BODY_FORWARD:
+		return msg->forward->id;
+	case PEER_MSG__BODY_BARRIER:
+		return msg->barrier->id;
+	default:
+		return msg->reconfig->id;
+	}
+}
+
 static void on_request(struct fwd_conn *c, const PeerMsg *msg)
 {
 	struct repl *r = c->f->r;
-	uint64_t id = msg->body_case == PEER_MSG__BODY_FORWARD ? msg->forward->id
-							     : msg->barrier->id;
+	uint64_t id = request_id(msg);
 	struct fwd_op *op;
-	struct zk_buf b;
 	int rv;
 
 	if (raft_state(&r->raft) != RAFT_LEADER || r->closing) {
@@ -271,17 +311,7 @@ static void on_request(struct fwd_conn *c, const PeerMsg *msg)
 	op->id = id;
 	op->req.repl = r;
 	op->req.cb = op_done;
-	zk_buf_init(&b);
-	if (msg->body_case == PEER_MSG__BODY_FORWARD) {
-		op->req.kind = REPL_REQ_APPLY;
-		rv = restamp(&msg->forward->txn, &b);
-		if (rv == 0)
-			rv = repl_append_local(r, &op->req, b.data, b.len);
-	} else {
-		op->req.kind = REPL_REQ_BARRIER;
-		rv = repl_barrier_local(r, &op->req);
-	}
-	zk_buf_close(&b);
+	rv = start_op(r, op, msg);
 	if (rv != 0) {
 		zk_free(op);
 		reply_error(c, id, rv);
@@ -310,6 +340,7 @@ static void dispatch(struct fwd_conn *c, const PeerMsg *msg)
 	switch (msg->body_case) {
 	case PEER_MSG__BODY_FORWARD:
 	case PEER_MSG__BODY_BARRIER:
+	case PEER_MSG__BODY_RECONFIG:
 		on_request(c, msg);
 		break;
 	case PEER_MSG__BODY_RESULT:
@@ -458,8 +489,14 @@ static void connect_cb(uv_connect_t *req, int status)
 	if (status == 0)
 		status = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
 	if (status != 0) {
-		zk_log_warn("replication: cannot reach leader %llu on its peer port: %s",
-			    (unsigned long long)f->leader_id, uv_strerror(status));
+		/* Retried every tick: one warning per leader, then debug lines. */
+		if (f->warned_leader != f->leader_id)
+			zk_log_warn("replication: cannot reach leader %llu on its peer port: %s",
+				    (unsigned long long)f->leader_id, uv_strerror(status));
+		else
+			zk_log_debug("replication: leader %llu peer port: %s",
+				     (unsigned long long)f->leader_id, uv_strerror(status));
+		f->warned_leader = f->leader_id;
 		conn_close(c);
 		return;
 	}
@@ -590,6 +627,25 @@ int repl_fwd_barrier(struct repl_fwd *f, struct repl_req *req)
 	b.id = req->fwd_id;
 	msg.body_case = PEER_MSG__BODY_BARRIER;
 	msg.barrier = &b;
+	return send_request(f, req, &msg);
+}
+
+int repl_fwd_reconfig(struct repl_fwd *f, struct repl_req *req, enum repl_change_op op,
+		      const struct repl_server *srv)
+{
+	PeerReconfig rc = PEER_RECONFIG__INIT;
+	PeerMsg msg = PEER_MSG__INIT;
+
+	req->fwd_id = ++f->next_id;
+	rc.id = req->fwd_id;
+	rc.op = (int32_t)op;
+	rc.server_id = srv->id;
+	rc.host = srv->host != NULL ? srv->host : "";
+	rc.raft_port = srv->raft_port;
+	rc.peer_port = srv->peer_port;
+	rc.observer = srv->observer;
+	msg.body_case = PEER_MSG__BODY_RECONFIG;
+	msg.reconfig = &rc;
 	return send_request(f, req, &msg);
 }
 

@@ -181,14 +181,17 @@ int repl_reconfig(struct repl *r, struct repl_req *req, enum repl_change_op op,
 {
 	if (r->closing)
 		return -ECANCELED;
-	if (!r->started || raft_state(&r->raft) != RAFT_LEADER)
+	if (!r->started)
 		return -ENOTCONN;
-	if (r->raft.configuration_uncommitted_index != 0 || r->raft.leader_state.change != NULL)
-		return -EBUSY;
 	req->repl = r;
 	req->cb = cb;
 	req->status = 0;
+	req->index = 0;
 	req->next = req->prev = NULL;
 	req->kind = REPL_REQ_CHANGE;
+	if (raft_state(&r->raft) != RAFT_LEADER)
+		return r->fwd != NULL ? repl_fwd_reconfig(r->fwd, req, op, srv) : -ENOTCONN;
+	if (r->raft.configuration_uncommitted_index != 0 || r->raft.leader_state.change != NULL)
+		return -EBUSY;
 	return start_change(r, req, op, srv);
 }

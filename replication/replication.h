@@ -164,11 +164,13 @@ void repl_set_hooks(struct repl *r, const struct repl_hooks *hooks);
  * each; on the leader this does nothing (zkfsd tracks its own clients). Returns 0 or -ENOMEM. */
 int repl_session_touch(struct repl *r, int64_t session_id);
 
-/* Membership change, one at a time, leader only (ZooKeeper's incremental reconfig).
- * @srv: the server (borrowed); @op: REPL_ADD (as voter, or observer when srv->observer),
- * REPL_REMOVE, REPL_MAKE_VOTER, REPL_MAKE_OBSERVER. Completes @req when the new configuration
- * is committed. Returns 0, -ENOTCONN (not the leader), -EBUSY (a change is pending), -EINVAL
- * (unknown server, duplicate id/address, bad op), -ENOMEM. */
+/* Membership change, one at a time (ZooKeeper's incremental reconfig); on a follower it is
+ * forwarded to the leader. @srv: the server (borrowed); @op: REPL_ADD (as voter, or observer
+ * when srv->observer; the new server must run with cfg.join), REPL_REMOVE, REPL_MAKE_VOTER,
+ * REPL_MAKE_OBSERVER. Completes @req when the new configuration is committed (status -EBUSY:
+ * another change is pending; -EINVAL: unknown server, duplicate id/address, bad op).
+ * Returns 0, -ENOTCONN (no leader), -EBUSY or -EINVAL (checked at once on the leader),
+ * -ENOMEM. */
 enum repl_change_op { REPL_ADD, REPL_REMOVE, REPL_MAKE_VOTER, REPL_MAKE_OBSERVER };
 int repl_reconfig(struct repl *r, struct repl_req *req, enum repl_change_op op,
 		  const struct repl_server *srv, repl_req_cb cb);

@@ -125,6 +125,8 @@ void repl_fwd_tick(struct repl_fwd *f);
 int repl_fwd_submit(struct repl_fwd *f, struct repl_req *req, uv_buf_t txn);
 int repl_fwd_barrier(struct repl_fwd *f, struct repl_req *req);
 int repl_fwd_touch(struct repl_fwd *f, int64_t session_id);
+int repl_fwd_reconfig(struct repl_fwd *f, struct repl_req *req, enum repl_change_op op,
+		      const struct repl_server *srv);
 /* Fail in-flight requests with -ECANCELED, close sockets, then call done(r). */
 void repl_fwd_close(struct repl_fwd *f, void (*done)(struct repl *r));
 

@@ -355,6 +355,21 @@ static void count_member(void *ctx, const struct repl_server *srv)
 	m->n_observers += srv->observer;
 }
 
+/* The three original servers all list exactly three members. */
+static bool removed_everywhere(struct fixture *f, void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 3; i++) {
+		struct members m = {0};
+		repl_members(f->nodes[i].repl, count_member, &m);
+		if (m.n != 3)
+			return false;
+	}
+	return true;
+}
+
 struct change {
 	struct repl_req req;
 	bool done;
@@ -369,13 +384,14 @@ static void change_cb(struct repl_req *req, int status)
 	c->status = status;
 }
 
-static int reconfig(struct fixture *f, int leader, enum repl_change_op op,
+/* Run a membership change submitted on node @at (the leader, or forwarded by a follower). */
+static int reconfig(struct fixture *f, int at, enum repl_change_op op,
 		    const struct repl_server *srv)
 {
 	struct change c = {.req = {.data = &c}};
 	int rv;
 
-	rv = repl_reconfig(f->nodes[leader].repl, &c.req, op, srv, change_cb);
+	rv = repl_reconfig(f->nodes[at].repl, &c.req, op, srv, change_cb);
 	if (rv != 0)
 		return rv;
 	assert_true(tr_run_until(&f->loop, &c.done, 10000));
@@ -383,7 +399,8 @@ static int reconfig(struct fixture *f, int leader, enum repl_change_op op,
 }
 
 /* A new server (join: empty log) is added as a voter, catches up, then is turned into an
- * observer, and removed. A second change while one is pending is refused with -EBUSY. */
+ * observer, and removed (that change submitted on a follower, forwarded to the leader). A
+ * second change while one is pending is refused with -EBUSY. */
 static void membership_changes(void **state)
 {
 	struct fixture *f = *state;
@@ -419,7 +436,8 @@ static void membership_changes(void **state)
 	assert_int_equal(m.n_observers, 1);
 	assert_true(run_until(f, is_observer, &f->nodes[3], 5000));
 
-	assert_int_equal(reconfig(f, leader, REPL_REMOVE, &f->servers[3]), 0);
+	assert_int_equal(reconfig(f, follower_of(f, leader), REPL_REMOVE, &f->servers[3]), 0);
+	assert_true(run_until(f, removed_everywhere, NULL, 5000));
 	m.n = m.n_observers = 0;
 	repl_members(f->nodes[leader].repl, count_member, &m);
 	assert_int_equal(m.n, 3);

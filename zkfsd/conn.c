@@ -511,13 +511,17 @@ void server_resume_paused(struct zkfsd *srv)
 {
 	struct conn *conn, *next;
 
-	if (srv->n_paused == 0 || srv->outstanding >= srv->cfg->global_outstanding_limit)
+	/* Not re-entered: resuming one connection runs its requests, which call us again. */
+	if (srv->resuming || srv->n_paused == 0 ||
+	    srv->outstanding >= srv->cfg->global_outstanding_limit)
 		return;
+	srv->resuming = true;
 	for (conn = srv->conns; conn != NULL; conn = next) {
 		next = conn->next;
 		if (conn->paused)
 			conn_resume(conn);
 	}
+	srv->resuming = false;
 }
 
 /* ---- Accept ------------------------------------------------------------------------------- */

@@ -101,6 +101,7 @@ struct zkfsd {
 	struct watch_table child_watches; /* getChildren watches, persistent. */
 	int outstanding;		/* Requests in flight over all connections. */
 	int n_paused;			/* Connections that stopped reading (limits). */
+	bool resuming;			/* server_resume_paused is running. */
 	struct zkfsd_stats stats;	/* For the 4lw. */
 	int64_t next_session_id;	/* ZooKeeper's layout: myid << 56 | time-based counter. */
 	uint64_t start_ms;		/* uv_now at start. */

@@ -202,7 +202,8 @@ int64_t store_last_zxid(const struct store *s);
 /* Deterministic 64-bit hash of the whole tree (every node's path, data, ACL and every stat
  * field, internal counters included) and of the sessions: equal trees give equal digests
  * whatever the order of inserts. The last zxid is not part of it (a failed txn advances the
- * zxid but changes no node); compare store_last_zxid() alongside. */
+ * zxid but changes no node); compare store_last_zxid() alongside. O(1): kept up to date by every
+ * change (store_check verifies it against a full recomputation). */
 uint64_t store_digest(const struct store *s);
 
 /* Number of znodes, "/" and the /zookeeper nodes included. */

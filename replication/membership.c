@@ -83,6 +83,32 @@ int repl_membership_bootstrap(struct repl *r)
 	return 0;
 }
 
+void repl_membership_check(struct repl *r)
+{
+	const struct raft_configuration *c = &r->raft.configuration;
+	char address[sizeof(r->address)];
+	int i, differ = 0;
+	unsigned j;
+
+	if (r->cfg.n_servers == 0 || r->cfg.join)
+		return;
+	for (i = 0; i < r->cfg.n_servers; i++) {
+		const struct repl_server *s = &r->cfg.servers[i];
+		bool found = false;
+		if (repl_server_address(s, address, sizeof(address)) != 0)
+			continue;
+		for (j = 0; j < c->n; j++)
+			found |= c->servers[j].id == s->id &&
+				 strcmp(c->servers[j].address, address) == 0 &&
+				 (c->servers[j].role == RAFT_VOTER) == !s->observer;
+		differ += !found;
+	}
+	if (differ != 0 || c->n != (unsigned)r->cfg.n_servers)
+		zk_log_warn("replication: the membership in the log (%u servers) differs from the "
+			    "configured server lines (%d): the log wins; change it with reconfig",
+			    c->n, r->cfg.n_servers);
+}
+
 void repl_members(struct repl *r, void (*cb)(void *ctx, const struct repl_server *srv),
 		  void *ctx)
 {

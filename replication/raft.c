@@ -360,6 +360,7 @@ int repl_start(struct repl *r)
 	}
 	r->fsm_state.started = true;
 	r->started = true;
+	repl_membership_check(r);
 	if (r->cfg.n_servers > 0) {
 		rv = repl_fwd_create(r, &r->fwd);
 		if (rv != 0)

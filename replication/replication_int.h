@@ -114,6 +114,8 @@ int repl_barrier_local(struct repl *r, struct repl_req *req);
 
 /* membership.c */
 int repl_membership_bootstrap(struct repl *r);
+/* After start: warn when the configured servers differ from the membership in the log. */
+void repl_membership_check(struct repl *r);
 const struct repl_server *repl_server_find(const struct repl *r, uint64_t id);
 int repl_server_address(const struct repl_server *srv, char *buf, size_t len);
 /* Parse a member address "host:raft_port:peer_port" into @srv (host points into @buf). */

@@ -32,7 +32,7 @@ struct jute_field {
 };
 
 struct jute_type {
-	const char *name;		 /* zookeeper.jute name, for log lines. */
+	const char *name;		 /* The record (or "ustring"), for log lines. */
 	size_t size;			 /* sizeof the C struct. */
 	const struct jute_field *fields; /* In wire order. */
 	size_t n_fields;

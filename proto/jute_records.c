@@ -24,12 +24,13 @@ _Static_assert(offsetof(struct jute_acl_vec, count) == offsetof(struct jute_str_
 
 #define JUTE_F(kind, st, member) {JUTE_##kind, offsetof(struct st, member), NULL}
 #define JUTE_FS(kind, st, member, sub) {JUTE_##kind, offsetof(struct st, member), &jute_type_##sub}
-#define JUTE_TYPE_AS(name, st, ...)                                                     \
+#define JUTE_TYPE_NAMED(name, label, st, ...)                                           \
 	static const struct jute_field jute_fields_##name[] = {__VA_ARGS__};           \
-	const struct jute_type jute_type_##name = {#name, sizeof(struct st),          \
+	const struct jute_type jute_type_##name = {label, sizeof(struct st),          \
 						   jute_fields_##name,                 \
 						   sizeof(jute_fields_##name) /        \
 							   sizeof(jute_fields_##name[0])};
+#define JUTE_TYPE_AS(name, st, ...) JUTE_TYPE_NAMED(name, #name, st, __VA_ARGS__)
 #define JUTE_TYPE(name, ...) JUTE_TYPE_AS(name, jute_##name, __VA_ARGS__)
 
 JUTE_TYPE_AS(stat, zk_stat, JUTE_F(LONG, zk_stat, czxid), JUTE_F(LONG, zk_stat, mzxid),
@@ -39,7 +40,7 @@ JUTE_TYPE_AS(stat, zk_stat, JUTE_F(LONG, zk_stat, czxid), JUTE_F(LONG, zk_stat, 
 	     JUTE_F(INT, zk_stat, data_length), JUTE_F(INT, zk_stat, num_children),
 	     JUTE_F(LONG, zk_stat, pzxid))
 /* A vector<ustring> element is a bare jute_str. */
-JUTE_TYPE_AS(str_vec, jute_str, {JUTE_STR, 0, NULL})
+JUTE_TYPE_NAMED(str_vec, "ustring", jute_str, {JUTE_STR, 0, NULL})
 
 JUTE_TYPE(id, JUTE_F(STR, jute_id, scheme), JUTE_F(STR, jute_id, id))
 JUTE_TYPE(acl, JUTE_F(INT, jute_acl, perms), JUTE_FS(REC, jute_acl, id, id))

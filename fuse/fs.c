@@ -168,8 +168,8 @@ static int fetch_node(const char *path, bool data_file, struct zkconn_cancel *ca
 	}
 	inode_lock();
 	n = inode_find(path, data_file);
-	if (n && n->state == NODE_LIVE && n->kind != kind && n->opens == 0)
-		n = NULL; /* The znode changed kind: a new kernel inode. */
+	if (n && n->state == NODE_LIVE && n->kind != kind)
+		n = NULL; /* The znode changed kind: a new kernel inode (open handles keep theirs). */
 	if (!n || n->state == NODE_STALE)
 		n = inode_new(path, kind, data_file, NODE_LIVE, true);
 	if (!n || inode_set_stat(n, &st, data, len, gen) != 0 ||
@@ -322,7 +322,8 @@ static bool lookup_cached(fuse_req_t req, fuse_ino_t parent, const char *path, c
 
 	inode_lock();
 	n = inode_find(path, data_file);
-	if (n && (n->state == NODE_PENDING || fs_cache_valid(n))) {
+	if (n && (n->state == NODE_PENDING ||
+		  (fs_cache_valid(n) && (data_file || inode_kind_of(&n->stat) == n->kind)))) {
 		fs_fill_entry(n, &e);
 		inode_unlock();
 		fuse_reply_entry(req, &e);

@@ -20,8 +20,9 @@ INTEGRATION_TESTS += \
 	tests/integration/test_mount_basic.sh \
 	tests/integration/test_mount_events.sh \
 	tests/integration/test_mount_race.sh \
-	tests/integration/test_mount_session.sh
-EXTRA_DIST += tests/integration/mount_lib.sh
+	tests/integration/test_mount_session.sh \
+	tests/integration/test_mount_example.sh
+EXTRA_DIST += tests/integration/mount_lib.sh contrib/examples
 
 # `mount -t fuse.zkfs` runs mount.fuse3, which executes `zkfs` from a PATH that mount(8) has
 # cleared to the system directories: make sure the program is in /usr/bin or /usr/local/bin.

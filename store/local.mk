@@ -8,7 +8,7 @@ EXTRA_DIST += proto/store.proto
 nodist_libstore_a_SOURCES = $(STORE_PB)
 libstore_a_SOURCES = \
 	store/store.h store/store_int.h \
-	store/store.c store/znode.c store/txn.c store/session.c store/txn_codec.c \
+	store/store.c store/znode.c store/txn.c store/txn_ops.c store/session.c store/txn_codec.c \
 	store/snapshot.c store/digest.c store/check.c
 libstore_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 

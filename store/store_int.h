@@ -135,6 +135,54 @@ struct store_pb_allocator {
 };
 ProtobufCAllocator *store_pb_allocator_init(struct store_pb_allocator *pa);
 
+/* txn.c: the apply machinery (reservations, undo, events), shared with txn_ops.c. */
+enum undo_kind { UNDO_CREATE, UNDO_DELETE, UNDO_SET_DATA, UNDO_SET_ACL, UNDO_CLOSE_SESSION };
+
+struct undo {
+	enum undo_kind kind;
+	struct znode *node;	      /* The node created, deleted or changed. */
+	struct store_session *sess;   /* Ephemeral's session; or the closed session. */
+	int64_t pzxid;		      /* Parent's pzxid before (create, delete). */
+	int32_t cversion;	      /* Parent's cversion before (create). */
+	uint8_t *data;		      /* setData: old data (freed at commit). */
+	int32_t data_len, version;    /* setData: old; setACL: old aversion in version. */
+	int64_t mzxid, mtime;	      /* setData: old. */
+	uint32_t acl;		      /* setACL: old ACL index (unref at commit). */
+};
+
+struct event {
+	int type;
+	char *path; /* Owned. */
+};
+
+/* One store_apply in progress (txn.c): undo records and queued events. */
+struct apply {
+	struct store *s;
+	int64_t zxid;
+	const struct store_txn *txn;
+	struct undo *undo;
+	uint32_t n_undo, cap_undo;
+	struct event *ev;
+	uint32_t n_ev, cap_ev;
+};
+
+/* Room for @n_undo more undo records and @n_ev more events. 0 or -ENOMEM. */
+int txn_reserve(struct apply *a, uint32_t n_undo, uint32_t n_ev);
+/* Queue an event on the first @len bytes of @path ("/" when @len is 0); room reserved. */
+int txn_event_add(struct apply *a, int type, const char *path, size_t len);
+/* Queue an event on @path and NodeChildrenChanged on its parent (DataTree's order). */
+int txn_event_add_pair(struct apply *a, int type, const char *path);
+/* Take the next (reserved) undo record, zeroed, of @kind on @node. */
+struct undo *txn_undo_push(struct apply *a, enum undo_kind kind, struct znode *node);
+
+/* txn_ops.c */
+/* Apply one op; @in_multi limits it to the ops a MultiOperationRecord can carry. Returns 0
+ * (r->err says how it went; r->type is ZK_OP_ERROR on failure) or -ENOMEM. */
+int txn_op_apply(struct apply *a, const struct store_op *op, bool in_multi,
+		 struct store_op_result *r);
+/* Delete the validated leaf @n at @path: unlink, parent pzxid, events, undo record. */
+int txn_delete_node(struct apply *a, struct znode *n, const char *path);
+
 /* session.c */
 struct store_session *store_sess_find(const struct store *s, int64_t id);
 int store_sess_reserve(struct store *s);

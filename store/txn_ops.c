@@ -2,7 +2,7 @@
  * setData, setACL, check), each validated in PrepRequestProcessor's order of checks and applied
  * as DataTree does, through the reservation/undo machinery of txn.c.
  *
- * Behaviours checked side by side against Apache ZooKeeper 3.8.0 (Debian 3.8.0-11, kazoo on 127.0.0.1):
+ * Behaviours checked side by side against Apache ZooKeeper 3.8.0 (Debian 3.8.0-11, kazoo):
  *  - The sequential suffix is "%010d" of the parent's count of child *creates* (the internal
  *    cversion): deletes do not advance it although the reported cversion counts them
  *    (reported = 2 * creates - numChildren). Failed creates (NoNode, NodeExists) and every op of

@@ -436,8 +436,9 @@ static void conn_process_input(struct conn *conn)
 
 	while (conn->state != CONN_CLOSING && !conn->close_after_flush && !conn->draining &&
 	       !conn_over_limit(conn)) {
-		if (conn->state == CONN_NEW && conn->rlen - off >= 4 &&
-		    fourlw_is_word(conn->rbuf + off)) {
+		if (conn->rlen - off < 4)
+			break; /* Not even a length (and rbuf may be NULL when idle). */
+		if (conn->state == CONN_NEW && fourlw_is_word(conn->rbuf + off)) {
 			conn_four_letter(conn);
 			return;
 		}
@@ -453,8 +454,10 @@ static void conn_process_input(struct conn *conn)
 	}
 	if (conn->state == CONN_CLOSING || conn->draining)
 		return;
-	memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
-	conn->rlen -= off;
+	if (off > 0) {
+		memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
+		conn->rlen -= off;
+	}
 	if (conn->rlen == 0) {
 		/* An idle connection holds no read buffer (thousands of clients may be idle). */
 		free(conn->rbuf);

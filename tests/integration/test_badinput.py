@@ -15,6 +15,7 @@ import resource
 import socket
 import struct
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -26,6 +27,8 @@ REFUSAL = re.compile(r"(?i)(warn|error|refus|reject|invalid|malformed|too |unkno
                      r"negative|unimplemented|before the handshake)")
 FLOOD = {"zkfsd": 2000, "apache": 300}
 MAX_CNXNS = 60
+NEVER_READS = 600  # getData requests of a 1 MB node: 600 MB if the server buffers them all.
+NEVER_READS_MB = 256
 
 
 def frame(body):
@@ -337,6 +340,54 @@ def _client_works(server):
         return False
 
 
+def rss_mb(server):
+    try:
+        with open("/proc/%d/status" % server.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+def never_reads(server, rec, problems):
+    """A client pipelines getData of a 1 MB node and never reads the replies: the server must
+    bound what it buffers for it (Apache ZooKeeper stays under 100 MB) and keep serving."""
+    c = RawClient(server.port)
+    c.create("/big", b"b" * 1000000)
+    before = rss_mb(server)
+    body = Enc().string("/big").bool(False).b
+
+    def send():
+        try:
+            for _ in range(NEVER_READS):
+                c.request("getData", body)
+        except OSError:
+            pass
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    peak = before
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and (sender.is_alive() or
+                                           time.monotonic() < deadline - 5):
+        peak = max(peak, rss_mb(server))
+        time.sleep(0.05)
+    served = zkt.four_lw(server.port, "ruok", 5) == "imok"
+    peak = max(peak, rss_mb(server))
+    zkt.log("%s: a client that never reads: RSS %d MB -> peak %d MB, ruok meanwhile: %s"
+            % (server.kind, before, peak, served))
+    rec("never-reads: bounded and serving", (peak - before < NEVER_READS_MB, served))
+    if peak - before >= NEVER_READS_MB or not served:
+        problems.append("a client that never reads its replies made %s grow by %d MB "
+                        "(limit %d) / ruok answered: %s"
+                        % (server.kind, peak - before, NEVER_READS_MB, served))
+    c.close()
+    sender.join(10)
+    server_healthy(server, "a client that never reads")
+
+
 def four_letter_words(server, rec):
     for w in ("ruok", "srvr", "stat", "mntr", "conf", "cons", "wchs", "dump"):
         rec("4lw %s answers" % w, len(zkt.four_lw(server.port, w)) > 0)
@@ -360,6 +411,7 @@ def badinput(server, rec):
             logged_refusal(server, offset, what, problems)
         server_healthy(server, what)
     connection_flood(server, rec, problems)
+    never_reads(server, rec, problems)
     report = server.sanitizer_report()
     if report:
         problems.append("sanitizer: %s" % report)

@@ -10,6 +10,12 @@ fuse_zkfs_SOURCES = \
 fuse_zkfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314 -pthread
 fuse_zkfs_LDADD = libcommon.a $(FUSE_LIBS) $(ZOOKEEPER_LIBS) -lpthread
 
+# Measuring programs (print figures; not timed tests): fuse/measure.sh runs them.
+check_PROGRAMS += fuse/zkfs-measure
+fuse_zkfs_measure_SOURCES = fuse/measure.c
+fuse_zkfs_measure_CFLAGS = $(AM_CFLAGS) -DTHREADED -pthread
+fuse_zkfs_measure_LDADD = $(ZOOKEEPER_LIBS) -lpthread
+
 check_PROGRAMS += tests/unit/test_names
 TESTS += tests/unit/test_names
 tests_unit_test_names_SOURCES = tests/unit/test_names.c fuse/names.c fuse/names.h

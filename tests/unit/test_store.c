@@ -1077,6 +1077,50 @@ static void test_alloc_faults_create_decode(void **state)
 	zk_buf_close(&b);
 }
 
+static void t_ignore_path(void *ctx, const char *path)
+{
+	(*(int *)ctx)++;
+	(void)path;
+}
+
+static void t_ignore_expired(void *ctx, const char *path, int32_t op)
+{
+	(*(int *)ctx)++;
+	(void)path;
+	(void)op;
+}
+
+/* The reads that build paths and txn encoding report -ENOMEM and succeed once memory is back. */
+static void test_alloc_faults_reads_encode(void **state)
+{
+	struct fixture *f = *state;
+	struct store_op op = t_op(ZK_OP_CREATE_CONTAINER, "/c");
+	struct store_txn txn = {.type = ZK_OP_CREATE, .op = t_op(ZK_OP_CREATE, "/a")};
+	struct zk_buf b;
+	int n = 0;
+
+	t_session_open(f, 4);
+	f->session = 4;
+	assert_int_equal(t_create(f, "/e", ZK_MODE_EPHEMERAL, NULL), 0);
+	assert_int_equal(t_apply_op(f, &op), 0);
+	assert_int_equal(t_create(f, "/c/x", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_delete(f, "/c/x", -1), 0);
+	zk_alloc_fault_set(1, -1);
+	assert_int_equal(store_get_ephemerals(f->s, 4, NULL, t_ignore_path, &n), -ENOMEM);
+	assert_int_equal(store_collect_expired(f->s, 0, t_ignore_expired, &n), -ENOMEM);
+	assert_int_equal(store_check(f->s), -ENOMEM);
+	zk_buf_init(&b);
+	assert_int_equal(store_txn_encode(&txn, &b), -ENOMEM);
+	assert_int_equal(b.len, 0);
+	zk_alloc_fault_set(0, 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_get_ephemerals(f->s, 4, NULL, t_ignore_path, &n), ZK_ERR_OK);
+	assert_int_equal(store_collect_expired(f->s, 0, t_ignore_expired, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_txn_encode(&txn, &b), 0);
+	zk_buf_close(&b);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, t_setup, t_teardown)
 
 int main(void)
@@ -1107,6 +1151,7 @@ int main(void)
 		T(test_random_ops),
 		T(test_alloc_faults),
 		T(test_alloc_faults_create_decode),
+		T(test_alloc_faults_reads_encode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -399,7 +399,7 @@ static int load_into(struct reader *r, struct store *t)
 			rc = ZK_CORRUPT();
 	if (rc == 0)
 		t->digest_sum = store_digest_sum(t);
-	return rc == 0 ? store_check(t) : rc;
+	return rc == 0 ? store_check_invariants(t, false) : rc;
 }
 
 /* Empty the tree, ACL table and sessions of @s (before a load swaps new ones in). */

@@ -120,6 +120,10 @@ void store_acl_ref(struct store *s, uint32_t idx);
 void store_acl_unref(struct store *s, uint32_t idx);
 void store_acl_free_all(struct store *s);
 
+/* check.c: store_check, optionally without recomputing the digest (a snapshot load has just
+ * computed it from scratch). */
+int store_check_invariants(const struct store *s, bool digest);
+
 /* digest.c */
 uint32_t store_crc32c(uint32_t crc, const void *p, size_t len);
 /* Add (@sign > 0) or remove @n's hash (metadata, plus data when @with_data) from the running

@@ -21,6 +21,15 @@
 
 /* Read buffer growth step, and slack above the largest frame. */
 #define CONN_READ_CHUNK 65536
+/* Replies and events waiting for a client beyond which it is not read from any more (until it
+ * reads what it has): a client that never reads cannot make the server buffer without bound. */
+#define CONN_OUT_LIMIT (4u << 20)
+
+/* Events are not throttled (they come from other clients' writes): past this much unread
+ * output the client is dropped instead. */
+#define CONN_OUT_HARD_LIMIT (64u << 20)
+
+static void conn_resume(struct conn *conn);
 
 static void conn_on_close(uv_handle_t *h)
 {
@@ -142,6 +151,8 @@ static void conn_on_write(uv_write_t *w, int status)
 		conn_close(conn, uv_strerror(status));
 	else
 		conn_check_close_after(conn);
+	if (conn->paused)
+		conn_resume(conn);
 	conn_unref(conn);
 }
 
@@ -207,6 +218,12 @@ void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid
 	(void)zxid; /* ZooKeeper 3.8 sends -1 as the notification's zxid. */
 	if (conn->state == CONN_CLOSING)
 		return;
+	if (conn->out.len + conn->writing > CONN_OUT_HARD_LIMIT) {
+		zk_log_warn("client %s:%d does not read its watch events (%zu bytes waiting): "
+			    "closing", conn->ip, conn->port, conn->out.len + conn->writing);
+		conn_close(conn, NULL);
+		return;
+	}
 	start = jute_frame_begin(&conn->out);
 	if (start == JUTE_FRAME_NOMEM || conn_reply_header(&conn->out, ZK_XID_WATCH_EVENT, -1, 0) ||
 	    jute_encode_watcher_event(&conn->out, &ev)) {
@@ -329,7 +346,8 @@ static bool conn_over_limit(const struct conn *conn)
 	const struct config *cfg = conn->srv->cfg;
 
 	return conn->outstanding >= cfg->max_outstanding_per_conn ||
-	       conn->srv->outstanding >= cfg->global_outstanding_limit;
+	       conn->srv->outstanding >= cfg->global_outstanding_limit ||
+	       conn->out.len + conn->writing >= CONN_OUT_LIMIT;
 }
 
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)

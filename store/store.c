@@ -221,7 +221,7 @@ static int expired_visit(void *ctx, const struct znode *n)
 	if (kind == STORE_KIND_CONTAINER)
 		expired = n->cversion > 0;
 	else if (kind == STORE_KIND_TTL)
-		expired = e->now_ms - n->mtime > (n->owner & STORE_OWNER_TTL_MASK);
+		expired = znode_ttl_expired(n, e->now_ms);
 	if (!expired)
 		return 0;
 	zk_buf_reset(&e->path);

@@ -109,6 +109,7 @@ void znode_unlink(struct store *s, struct znode *n);
 void znode_stat(const struct znode *n, struct zk_stat *st);
 enum store_kind znode_kind(const struct znode *n);
 enum store_kind znode_kind_of_owner(int64_t owner);
+bool znode_ttl_expired(const struct znode *n, int64_t now_ms);
 int znode_path(const struct znode *n, struct zk_buf *out);
 void znode_free_tree(struct store *s);
 int znode_foreach_preorder(const struct store *s, int (*cb)(void *ctx, const struct znode *n),

@@ -372,8 +372,7 @@ static int delete_validate(const struct apply *a, const struct store_op *op, str
 
 		if ((*node)->num_children > 0)
 			return ZK_ERR_NOTEMPTY;
-		if (kind == STORE_KIND_TTL &&
-		    (*node)->mtime + ((*node)->owner & STORE_OWNER_TTL_MASK) < a->txn->time_ms)
+		if (kind == STORE_KIND_TTL && znode_ttl_expired(*node, a->txn->time_ms))
 			return ZK_ERR_OK;
 		return kind == STORE_KIND_CONTAINER ? ZK_ERR_OK : ZK_ERR_BADVERSION;
 	}

@@ -221,6 +221,17 @@ enum store_kind znode_kind_of_owner(int64_t owner)
 	return STORE_KIND_EPHEMERAL;
 }
 
+/* ContainerManager's test for a TTL node: now - mtime > ttl, without signed overflow for
+ * any clock values a txn or snapshot may carry. */
+bool znode_ttl_expired(const struct znode *n, int64_t now_ms)
+{
+	int64_t elapsed;
+
+	if (__builtin_sub_overflow(now_ms, n->mtime, &elapsed))
+		return now_ms > n->mtime;
+	return elapsed > (n->owner & STORE_OWNER_TTL_MASK);
+}
+
 enum store_kind znode_kind(const struct znode *n)
 {
 	return znode_kind_of_owner(n->owner);

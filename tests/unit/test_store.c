@@ -805,6 +805,13 @@ static void test_ttl(void **state)
 	assert_int_equal(e.n, 1);
 	assert_string_equal(e.path, "/t");
 	assert_int_equal(t_delete_container(f, "/t", mtime + 5000), ZK_ERR_BADVERSION);
+	/* Extreme clocks neither overflow nor expire wrongly. */
+	assert_int_equal(t_delete_container(f, "/t", INT64_MIN), ZK_ERR_BADVERSION);
+	e.n = 0;
+	assert_int_equal(store_collect_expired(f->s, INT64_MIN, t_on_expired, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(store_collect_expired(f->s, INT64_MAX, t_on_expired, &e), 0);
+	assert_int_equal(e.n, 2); /* /t and /tmax (whose ttl is 2^40 - 1 ms). */
 	assert_int_equal(t_delete_container(f, "/t", mtime + 5001), ZK_ERR_OK);
 	/* setData refreshes mtime and so postpones expiry. */
 	op.path = "/u";

@@ -193,6 +193,8 @@ void conn_flush_all(struct zkfsd *srv)
 		struct conn *conn = srv->dirty;
 
 		srv->dirty = conn->dirty_next;
+		if (conn->drop)
+			conn_close(conn, NULL);
 		if (conn->state != CONN_CLOSING)
 			conn_pump(conn, true); /* Still marked dirty: no re-queueing. */
 		conn->dirty = false;
@@ -218,17 +220,24 @@ void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid
 	(void)zxid; /* ZooKeeper 3.8 sends -1 as the notification's zxid. */
 	if (conn->state == CONN_CLOSING)
 		return;
+	if (conn->drop)
+		return;
 	if (conn->out.len + conn->writing > CONN_OUT_HARD_LIMIT) {
+		/* Closed in the flush step: we may be inside the watch tables' iteration. */
 		zk_log_warn("client %s:%d does not read its watch events (%zu bytes waiting): "
 			    "closing", conn->ip, conn->port, conn->out.len + conn->writing);
-		conn_close(conn, NULL);
+		conn->drop = true;
+		conn_mark_dirty(conn);
 		return;
 	}
 	start = jute_frame_begin(&conn->out);
 	if (start == JUTE_FRAME_NOMEM || conn_reply_header(&conn->out, ZK_XID_WATCH_EVENT, -1, 0) ||
 	    jute_encode_watcher_event(&conn->out, &ev)) {
 		conn->out.len = mark;
-		conn_close(conn, "out of memory for a watch event");
+		zk_log_error("out of memory for a watch event to %s:%d: closing", conn->ip,
+			     conn->port);
+		conn->drop = true;
+		conn_mark_dirty(conn);
 		return;
 	}
 	jute_frame_end(&conn->out, start);

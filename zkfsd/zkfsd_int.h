@@ -145,6 +145,7 @@ struct conn {
 	bool paused;			/* uv_read_stop because of limits. */
 	bool close_after_flush;		/* Close once out is written (4lw, refused). */
 	bool draining;			/* Refused frame: FIN sent, input discarded until EOF. */
+	bool drop;			/* Close at the next flush step (cannot close now). */
 	size_t drained;			/* Bytes discarded while draining. */
 	uint64_t drain_since_ms;	/* uv_now when draining started. */
 	uv_shutdown_t shutdown;		/* The FIN of a draining connection. */

@@ -103,8 +103,9 @@ struct store_txn {
 };
 
 /* Result of one op of a multi, as ZooKeeper's MultiResponse carries it:
- *  - success: type = ZK_OP_CREATE (path only) or ZK_OP_CREATE2 (path + stat: for CREATE2,
- *    CREATE_CONTAINER and CREATE_TTL), ZK_OP_DELETE, ZK_OP_SET_DATA (stat), ZK_OP_CHECK;
+ *  - success: type = ZK_OP_CREATE (path only: for CREATE and CREATE2 ops, as ZooKeeper 3.8
+ *    answers both) or ZK_OP_CREATE2 (path + stat: CREATE_CONTAINER and CREATE_TTL ops),
+ *    ZK_OP_DELETE, ZK_OP_SET_DATA (stat), ZK_OP_CHECK; stat is filled for every create;
  *  - failed multi: every op has type ZK_OP_ERROR; ops before the failing one have err 0
  *    (ZK_ERR_OK, which kazoo reports as RolledBackError), the failing op its error, the ops
  *    after it ZK_ERR_RUNTIMEINCONSISTENCY. */

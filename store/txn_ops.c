@@ -9,6 +9,8 @@
  *    a failed multi consume nothing; each create of a successful multi consumes one number,
  *    sequential or not.
  *  - A sequential name that already exists is NodeExists and does not move the counter.
+ *  - In a multi, create and create2 ops both answer type create (path only); createContainer
+ *    and createTTL ops answer type create2 (path + stat).
  *  - A failed multi answers ZK_OP_ERROR for every op: 0 (kazoo's RolledBackError) before the
  *    failing op, its error, then RuntimeInconsistency after it; nothing changes.
  *  - Create: NoNode (parent) before NodeExists before NoChildrenForEphemerals; children of
@@ -324,7 +326,11 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 	}
 	store_digest_node(a->s, parent, 1, false);
 	store_digest_node(a->s, n, 1, true);
-	r->type = op->type == ZK_OP_CREATE ? ZK_OP_CREATE : ZK_OP_CREATE2;
+	/* ZooKeeper 3.8's multi answers create and create2 ops with a CreateResult of type create
+	 * (path only) and container/TTL creates with type create2 (path and stat): seen side by
+	 * side. The stat is filled in any case (a single create2 answers it). */
+	r->type = op->type == ZK_OP_CREATE || op->type == ZK_OP_CREATE2 ? ZK_OP_CREATE
+									 : ZK_OP_CREATE2;
 	r->path = cr.path;
 	znode_stat(n, &r->stat);
 	return 0;

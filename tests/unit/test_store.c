@@ -503,7 +503,7 @@ static void test_multi_success(void **state)
 	assert_int_equal(res.n_ops, 5);
 	assert_int_equal(res.ops[0].type, ZK_OP_CREATE);
 	assert_string_equal(res.ops[0].path, "/a");
-	assert_int_equal(res.ops[1].type, ZK_OP_CREATE2);
+	assert_int_equal(res.ops[1].type, ZK_OP_CREATE); /* ZooKeeper 3.8: create2 in a multi. */
 	assert_int_equal(res.ops[1].stat.czxid, f->zxid);
 	assert_int_equal(res.ops[2].type, ZK_OP_SET_DATA);
 	assert_int_equal(res.ops[2].stat.version, 1);
@@ -525,6 +525,32 @@ static void test_multi_success(void **state)
 	t_apply_res(f, &txn, &res);
 	assert_int_equal(res.err, 0);
 	assert_int_equal(res.n_ops, 0);
+	store_result_free(&res);
+}
+
+/* Result types of creates in a multi, as Apache ZooKeeper 3.8 sent them (raw multi through
+ * kazoo): create and create2 -> create (path), createContainer and createTTL -> create2. */
+static void test_multi_create_result_types(void **state)
+{
+	struct fixture *f = *state;
+	struct store_op ops[4] = {t_op(ZK_OP_CREATE, "/a"), t_op(ZK_OP_CREATE2, "/b"),
+				  t_op(ZK_OP_CREATE_CONTAINER, "/c"), t_op(ZK_OP_CREATE_TTL, "/t")};
+	struct store_txn txn = t_txn(f, ZK_OP_MULTI);
+	struct store_result res;
+
+	ops[2].mode = ZK_MODE_CONTAINER;
+	ops[3].mode = ZK_MODE_PERSISTENT_WITH_TTL;
+	ops[3].ttl = 1000;
+	txn.ops = ops;
+	txn.n_ops = 4;
+	t_apply_res(f, &txn, &res);
+	assert_int_equal(res.err, 0);
+	assert_int_equal(res.ops[0].type, ZK_OP_CREATE);
+	assert_int_equal(res.ops[1].type, ZK_OP_CREATE);
+	assert_int_equal(res.ops[2].type, ZK_OP_CREATE2);
+	assert_int_equal(res.ops[3].type, ZK_OP_CREATE2);
+	assert_string_equal(res.ops[3].path, "/t");
+	assert_int_equal(res.ops[3].stat.czxid, f->zxid);
 	store_result_free(&res);
 }
 
@@ -1149,6 +1175,7 @@ int main(void)
 		T(test_set_acl),
 		T(test_check),
 		T(test_multi_success),
+		T(test_multi_create_result_types),
 		T(test_multi_rollback),
 		T(test_sessions_and_ephemerals),
 		T(test_ephemerals_prefix_and_counts),

@@ -9,8 +9,8 @@
 #   zkc_stop I [SIG]            stop node I (TERM by default, KILL for a crash) and reap it
 #   zkc_pause I / zkc_resume I  SIGSTOP / SIGCONT
 #   zkc_running I               true while node I's process lives
-#   zkc_wait_serving SECS I     poll until node I answers ruok and reports a Mode
-#   zkc_mode I                  leader | follower | observer | "" (not serving)
+#   zkc_wait_serving SECS I     poll until node I answers ruok and is leader/follower/observer
+#   zkc_mode I                  srvr's Mode: leader, follower, observer, looking (zkfsd), ""
 #   zkc_leader                  the index of the node that reports Mode: leader (fails if none)
 #   zkc_wait_leader SECS [I..]  poll until one of the running nodes (minus the excluded I..) is
 #                               leader; prints its index
@@ -54,6 +54,7 @@ ZKC_KIND=
 ZKC_N=0
 ZKC_OBSERVERS=" "
 ZKC_NET=0
+ZKC_LOCK_FD=9 # replaced by the lock's fd in zkc_init; children never inherit it
 declare -A ZKC_PID=()
 
 zkc_addr() { echo "127.0.0.$((10 + $1))"; }
@@ -79,7 +80,10 @@ zkc_running() { [ -n "${ZKC_PID[$1]:-}" ] && kill -0 "${ZKC_PID[$1]}" 2>/dev/nul
 zkc_is_serving() {
 	zkc_running "$1" || return 1
 	[ "$(zkc_4lw "$1" ruok)" = imok ] || return 1
-	[ -n "$(zkc_mode "$1")" ]
+	case "$(zkc_mode "$1")" in
+	leader | follower | observer) return 0 ;;
+	*) return 1 ;; # not serving, or zkfsd's "looking" (no leader known)
+	esac
 }
 
 zkc_wait_serving() {
@@ -163,7 +167,7 @@ zkc_start() {
 	zkfsd)
 		setpriv --reuid "$uid" --regid "$uid" --clear-groups --pdeathsig KILL \
 			"$ZKFSD" -c "$dir/zoo.cfg" --address "$(zkc_addr "$i")" \
-			--data-dir "$dir/data" --myid "$i" >>"$dir/server.log" 2>&1 &
+			--data-dir "$dir/data" --myid "$i" >>"$dir/server.log" 2>&1 {ZKC_LOCK_FD}>&- &
 		;;
 	apache)
 		setpriv --reuid "$uid" --regid "$uid" --clear-groups --pdeathsig KILL \
@@ -174,7 +178,7 @@ zkc_start() {
 			-Dzookeeper.DigestAuthenticationProvider.superDigest="super:$(zkc_super_digest)" \
 			-cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:$ZKC_LOG_JARS" \
 			org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" \
-			>>"$dir/server.log" 2>&1 &
+			>>"$dir/server.log" 2>&1 {ZKC_LOCK_FD}>&- &
 		;;
 	esac
 	ZKC_PID[$i]=$!
@@ -324,8 +328,17 @@ zkc_start_all() {
 	for i in $(seq 1 "$ZKC_N"); do zkc_wait_serving "$secs" "$i"; done
 }
 
-# zkc_py ARGS...: the Python side (kazoo) of the cluster tests.
-zkc_py() { "$ZKC_PY" "$ZKC_CLIENT" "$@"; }
+# zkc_py ARGS...: the Python side (kazoo) of the cluster tests, bounded to 120 s.
+zkc_py() { timeout -k 5 120 "$ZKC_PY" "$ZKC_CLIENT" "$@" {ZKC_LOCK_FD}>&-; }
+
+# zkc_py_bg OUT ARGS...: the same in the background (no time bound: it runs until told to stop;
+# killed with the test shell); its pid in ZKC_BG_PID.
+zkc_py_bg() {
+	local out=$1
+	shift
+	setpriv --pdeathsig KILL "$ZKC_PY" "$ZKC_CLIENT" "$@" >"$out" 2>&1 {ZKC_LOCK_FD}>&- &
+	ZKC_BG_PID=$!
+}
 
 zkc_now() { date +%s%N; }
 
@@ -341,9 +354,9 @@ zkc_forward() {
 zkc_load_start() {
 	local dir=$1
 	mkdir -p "$dir"
-	zkc_py load --hosts "${4:-$(zkc_hosts)}" --clients "$2" --rate "$3" --dir "$dir" \
-		>"$dir/load.out" 2>&1 &
-	ZKC_LOAD_PID=$!
+	zkc_py_bg "$dir/load.out" load --hosts "${4:-$(zkc_hosts)}" --clients "$2" --rate "$3" \
+		--dir "$dir"
+	ZKC_LOAD_PID=$ZKC_BG_PID
 	ZKT_PIDS[load]=$ZKC_LOAD_PID
 	zkt_wait 60 test -f "$dir/ready" || { cat "$dir/load.out" >&2; zkt_fail "load did not start"; }
 }

@@ -384,7 +384,8 @@ def cmd_probe_session(a):
 def cmd_reconfig(a):
     c = client(a.host, randomize=False, auth=[SUPER])
     try:
-        data, _ = c.reconfig(joining=a.joining, leaving=a.leaving, new_members=None)
+        data, _ = c.reconfig_async(joining=a.joining, leaving=a.leaving,
+                                   new_members=None).get(timeout=30)
         print(data.decode())
     finally:
         c.stop()

@@ -31,9 +31,9 @@ scenario() {
 	zkc_wait_acks 30 "$load" 50
 	old=$(zkc_leader) || zkt_fail "no leader"
 
-	zkc_py probe-session --hosts "$(zkc_hosts)" --first "$(zkc_hosts "$old")" --dir "$probe" \
-		>"$probe/out" 2>&1 &
-	ZKT_PIDS[probe]=$!
+	zkc_py_bg "$probe/out" probe-session --hosts "$(zkc_hosts)" --first "$(zkc_hosts "$old")" \
+		--dir "$probe"
+	ZKT_PIDS[probe]=$ZKC_BG_PID
 	zkt_wait 30 probe_on "$probe" "$(zkc_hosts "$old")" || zkt_fail "probe client not on node $old"
 
 	zkc_partition "$old" "$(zkc_up | grep -vx "$old" | tr '\n' ' ')"

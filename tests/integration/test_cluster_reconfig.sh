@@ -45,7 +45,7 @@ scenario() {
 	# Add node 4 as a voter: it starts with the current members plus itself.
 	zkc_config 4 1 2 3 4
 	zkc_start 4
-	zkc_wait_serving 60 4
+	zkc_wait_serving 30 4
 	reconfig --joining "$(zkc_server_line 4)"
 	wait_config has "server.4=" 1 2 3 4
 	zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
@@ -65,7 +65,7 @@ scenario() {
 	# shellcheck disable=SC2086
 	zkc_config 5 $members 5
 	zkc_start 5
-	zkc_wait_serving 60 5
+	zkc_wait_serving 30 5
 	reconfig --joining "$(zkc_server_line 5)"
 	# shellcheck disable=SC2086
 	wait_config has "server.5=.*:observer" $members 5

@@ -222,6 +222,35 @@ def sessions_across_kill(server):
     zkt.log("%s: sessions survived kill -9; the abandoned one expired" % server.kind)
 
 
+def mntr_value(server, key):
+    for line in zkt.four_lw(server.port, "mntr").splitlines():
+        if line.startswith(key + "\t"):
+            return line.split("\t", 1)[1]
+    return None
+
+
+def digest_line(server):
+    return [ln for ln in zkt.four_lw(server.port, "dgst").splitlines()
+            if ln.startswith("digest")]
+
+
+def digest_across_restarts(server):
+    """With no session left (nothing can write), the tree digest (zkfsd's dgst word: every
+    node's data, Stat and counters) is the same after kill -9 and after a clean restart."""
+    wait_for(lambda: mntr_value(server, "zk_global_sessions") == "0", 60,
+             "every session to be closed or expired (zk_global_sessions %s)"
+             % mntr_value(server, "zk_global_sessions"))
+    before = digest_line(server)
+    check(before, "zkfsd's dgst word printed no digest line")
+    for how in (signal.SIGKILL, signal.SIGTERM):
+        server.stop(how)
+        server.start()
+        after = digest_line(server)
+        check(after == before, "tree digest changed across a restart after signal %d: %r -> %r"
+              % (how, before, after))
+    zkt.log("zkfsd: same tree digest after kill -9 and after SIGTERM: %s" % before[0])
+
+
 def kill_rounds(kind, wd):
     """Kill -9 under load a few times; returns a copy of the data dir as the last kill left
     it (its newest segment ends with the load), for the damaged-log restarts."""
@@ -231,14 +260,18 @@ def kill_rounds(kind, wd):
     hist = History()
     crashed = os.path.join(wd, "%s-crashed-data" % kind)
     for target in KILL_AFTER:
-        load_until_kill(server, hist, target)
+        writers = load_until_kill(server, hist, target)
         shutil.rmtree(crashed, ignore_errors=True)
         shutil.copytree(server.data, crashed)
         server.start()
+        for wr in writers:
+            wr.close_later()
         n = verify(server, hist, prefix_only=False)
         zkt.log("%s: after restart all %d acknowledged transactions present (%d nodes in /load)"
                 % (kind, hist.total(), n))
     sessions_across_kill(server)
+    if kind == "zkfsd":
+        digest_across_restarts(server)
     server.stop()
     return crashed, hist
 

@@ -28,19 +28,18 @@ static void io_closed(struct repl *r)
 	uv_close((uv_handle_t *)&r->timer, timer_closed);
 }
 
-static void null_transport_closed(struct raft_uv_transport *t)
-{
-	(void)t;
-}
-
+/* libraft's io closed its transport (transport.c frees its own state). */
 static void raft_closed(struct raft *raft)
 {
 	struct repl *r = raft->data;
 
 	raft_uv_close(&r->io);
-	if (r->cfg.n_servers > 0)
-		raft_uv_tcp_close(&r->transport);
 	io_closed(r);
+}
+
+static void unstarted_transport_closed(struct raft_uv_transport *t)
+{
+	io_closed(REPL_CONTAINER(t, struct repl, transport));
 }
 
 /* libraft never took over the io/transport (start failed early): close them ourselves. */
@@ -48,11 +47,10 @@ static void close_unstarted_io(struct repl *r)
 {
 	if (r->io_ready)
 		raft_uv_close(&r->io);
-	if (r->transport_ready && r->cfg.n_servers == 0)
-		r->transport.close(&r->transport, null_transport_closed);
-	else if (r->transport_ready)
-		raft_uv_tcp_close(&r->transport);
-	io_closed(r);
+	if (r->transport_ready)
+		r->transport.close(&r->transport, unstarted_transport_closed);
+	else
+		io_closed(r);
 }
 
 static void close_libraft(struct repl *r)

@@ -15,7 +15,9 @@
  *  - A single voter self-elects inside raft_start (src/start.c maybeSelfElect) and applies the
  *    entries it restored right away (src/convert.c convertToLeader), so a standalone server
  *    has replayed its log when repl_start returns and serves at once. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -111,6 +113,33 @@ void repl_config_free(struct repl *r)
 	zk_free(r->data_dir);
 }
 
+/* libraft 0.15 and the peer port take IPv4 literals only (src/uv_ip.c uv_ip4_addr): a name
+ * is resolved once here, at create. Returns an owned dotted quad, or NULL (logged). */
+static char *resolve_host(uint64_t id, const char *host)
+{
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res;
+	struct sockaddr_in sa;
+	char buf[INET_ADDRSTRLEN];
+	char *out;
+	int rv;
+
+	if (uv_ip4_addr(host, 0, &sa) == 0)
+		return zk_strdup(host);
+	rv = getaddrinfo(host, NULL, &hints, &res);
+	if (rv != 0) {
+		zk_log_error("replication: server.%llu: cannot resolve %s to an IPv4 address: %s",
+			     (unsigned long long)id, host, gai_strerror(rv));
+		return NULL;
+	}
+	inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, buf, sizeof(buf));
+	freeaddrinfo(res);
+	out = zk_strdup(buf);
+	if (out != NULL)
+		zk_log_info("replication: server.%llu: %s is %s", (unsigned long long)id, host, buf);
+	return out;
+}
+
 static int copy_config(struct repl *r, const struct repl_config *cfg)
 {
 	int i;
@@ -128,9 +157,9 @@ static int copy_config(struct repl *r, const struct repl_config *cfg)
 		return -ENOMEM;
 	for (i = 0; i < cfg->n_servers; i++) {
 		r->servers[i] = cfg->servers[i];
-		r->servers[i].host = zk_strdup(cfg->servers[i].host);
+		r->servers[i].host = resolve_host(cfg->servers[i].id, cfg->servers[i].host);
 		if (r->servers[i].host == NULL)
-			return -ENOMEM;
+			return -EINVAL;
 	}
 	r->cfg.servers = r->servers;
 	return 0;
@@ -238,22 +267,14 @@ static int init_io(struct repl *r)
 {
 	int rv;
 
-	if (r->cfg.n_servers == 0) {
-		rv = repl_transport_null_init(&r->transport, r->loop);
-		if (rv != 0)
-			return rv;
+	if (r->cfg.n_servers == 0)
 		snprintf(r->address, sizeof(r->address), "127.0.0.1:0");
-	} else {
-		rv = raft_uv_tcp_init(&r->transport, r->loop);
-		if (rv != 0)
-			return repl_errno(rv);
-		rv = repl_server_address(repl_server_find(r, r->cfg.id), r->address,
-					 sizeof(r->address));
-		if (rv != 0) {
-			raft_uv_tcp_close(&r->transport);
-			return rv;
-		}
-	}
+	else if (repl_server_address(repl_server_find(r, r->cfg.id), r->address,
+				     sizeof(r->address)) != 0)
+		return -EINVAL;
+	rv = repl_transport_init(&r->transport, r->loop, r->cfg.n_servers > 0);
+	if (rv != 0)
+		return rv;
 	r->transport_ready = true;
 	rv = raft_uv_init(&r->io, r->loop, r->data_dir, &r->transport);
 	if (rv != 0) {

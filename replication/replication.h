@@ -18,17 +18,22 @@
  *                 was lost before the entry committed: the outcome is unknown (the entry may
  *                 still commit later, and then its applied_cb fires as usual)
  *   -ECANCELED    repl_close was called while the request was in flight
- *   -ENOMEM, -EIO, -ENOSPC, -EMSGSIZE (entry too big), -EBADMSG (corrupt log/snapshot)
+ *   -ENOSPC       the data dir (of this server or of the leader) is nearly full
+ *   -EBADMSG      the committed entry did not decode as a txn (skipped on every replica)
+ *   -ENOMEM, -EIO, -EMSGSIZE (entry too big), -EINVAL/-EBUSY (repl_reconfig)
  *
  * Durability: a request completes with 0 only after its entry was written and fsync'ed by a
  * quorum (on one node: by this server) and applied (see replication/raft.c for what was checked
- * in libraft's source).
+ * in libraft's source). Snapshots are written on the loop thread (store_snapshot_write: about
+ * 280 ms for 200k 100-byte znodes here), so a very large tree wants a larger threshold or
+ * election timeout.
  *
  * Additions to docs/ARCHITECTURE.md and CONTRACTS.md (nothing agreed was changed):
  *  - repl_submit takes the struct store_txn (as CONTRACTS.md), not encoded bytes (as the older
  *    ARCHITECTURE.md wording): repl encodes it.
- *  - repl_config_init (defaults), repl_errmsg, repl_set_hooks (session touches forwarded to the
- *    leader; store replaced by a snapshot), repl_session_touch, repl_reconfig, repl_members.
+ *  - repl_config_init (defaults), repl_config.join, repl_errmsg, repl_set_hooks (session
+ *    touches forwarded to the leader; store replaced by a snapshot), repl_session_touch,
+ *    repl_reconfig (forwarded from followers too), repl_members.
  */
 #ifndef REPLICATION_H
 #define REPLICATION_H
@@ -53,7 +58,8 @@ struct repl_req;
 /* One server of the ensemble, as a zoo.cfg line server.N=host:raft_port:peer_port[:observer]. */
 struct repl_server {
 	uint64_t id;	    /* N of server.N (myid); > 0. */
-	char *host;	    /* IPv4 address or name; borrowed by repl_create (copied). */
+	char *host;	    /* IPv4 address, or a name resolved once by repl_create (libraft
+			       0.15 takes IPv4 literals only); copied. */
 	uint16_t raft_port; /* libraft's TCP transport listens here. */
 	uint16_t peer_port; /* Forwarded writes, session touches (proto/peer.proto). */
 	bool observer;	    /* Non-voting member (a Raft standby). */

@@ -4,7 +4,7 @@
  * request.c     submit/barrier, completion, requests waiting for a local apply
  * close.c       repl_close: leadership hand-over, drain, libraft and handle closes
  * fsm.c         the raft_fsm over struct store (apply, snapshot, restore)
- * transport.c   the no-network raft_uv_transport of a standalone server
+ * transport.c   the raft_uv_transport: TCP or none (standalone), with a delayed close
  * membership.c  configuration from repl_config, repl_reconfig, repl_members
  * forward.c     the peer port: forwarded writes and barriers, session touches
  */
@@ -53,9 +53,10 @@ int repl_entry_unpad(const struct raft_buffer *buf, size_t *len);
 /* Result pointer handed to raft_apply callbacks for an entry that did not decode. */
 extern int repl_fsm_skipped;
 
-/* A transport that never connects or listens: the standalone one-voter server needs no
- * network. close() completes on a later loop iteration. */
-int repl_transport_null_init(struct raft_uv_transport *t, uv_loop_t *loop);
+/* The transport of the uv io (transport.c): libraft's TCP one when @tcp, else one that never
+ * connects or listens (a standalone server needs no network); close() completes a little
+ * later, after libraft's segment writers (see transport.c). Returns 0, -ENOMEM or -EIO. */
+int repl_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, bool tcp);
 
 struct repl_fwd;
 

@@ -1,80 +1,130 @@
-/* transport.c: the raft_uv_transport of a standalone server (raft/uv.h struct
- * raft_uv_transport). A one-voter cluster never sends a message, so this transport listens on
- * nothing and refuses every connect: a standalone zkfsd opens no Raft port.
+/* transport.c: the raft_uv_transport (raft/uv.h) handed to libraft's uv io: libraft's own TCP
+ * transport for an ensemble, nothing at all for a standalone server (a one-voter cluster never
+ * sends a message, so it listens on nothing and refuses every connect), and in both cases a
+ * delayed close.
  *
- * libraft's uvClose() may check for completion right after calling close(), so close() must
- * not call back synchronously: a zero-delay timer defers it to the next loop iteration. */
+ * Why the delay: libraft 0.15 does not track the close of an open segment's writer; when that
+ * close completes after everything else, its callback runs uvMaybeFireCloseCb() again on an
+ * io that already fired its close callback and was freed (use-after-free, then a second
+ * raft close callback: crashes seen in tests/unit/test_replication under gdb; fixed upstream
+ * in cowsql/raft PR 45 "Don't call uvMaybeFireCloseCb in uvAliveSegmentWriterCloseCb"). The
+ * io waits for its transport to close, so closing the transport a little later (a timer, after
+ * libuv has run the pending close callbacks of the segment writers) makes the transport's close
+ * the last event, and the io closes once. */
 #include <string.h>
 
 #include "common/zk_alloc.h"
 #include "replication/replication_int.h"
 
-struct null_transport {
-	uv_timer_t timer; /* Defers the close callback. */
+/* Long enough for the segment writers' handle closes (next loop iterations). */
+#define REPL_TRANSPORT_CLOSE_DELAY_MS 20
+
+struct repl_transport {
+	uv_timer_t timer;		     /* Delays the close callback. */
+	struct raft_uv_transport *outer;     /* The one libraft's io uses. */
+	struct raft_uv_transport inner;	     /* libraft's TCP transport (ensemble only). */
+	bool tcp;
+	raft_uv_accept_cb accept_cb;	     /* The io's, called with @outer. */
 	raft_uv_transport_close_cb close_cb;
-	struct raft_uv_transport *t;
 };
 
-static int null_init(struct raft_uv_transport *t, raft_id id, const char *address)
+static int t_init(struct raft_uv_transport *t, raft_id id, const char *address)
 {
-	(void)t;
-	(void)id;
-	(void)address;
-	return 0;
+	struct repl_transport *rt = t->impl;
+
+	return rt->tcp ? rt->inner.init(&rt->inner, id, address) : 0;
 }
 
-static int null_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
+static void t_accepted(struct raft_uv_transport *inner, raft_id id, const char *address,
+		       struct uv_stream_s *stream)
 {
-	(void)t;
-	(void)cb;
-	return 0;
+	struct repl_transport *rt = inner->data;
+
+	rt->accept_cb(rt->outer, id, address, stream);
 }
 
-static int null_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
-			const char *address, raft_uv_connect_cb cb)
+static int t_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 {
-	(void)req;
-	(void)cb;
+	struct repl_transport *rt = t->impl;
+
+	rt->accept_cb = cb;
+	return rt->tcp ? rt->inner.listen(&rt->inner, t_accepted) : 0;
+}
+
+static int t_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
+		     const char *address, raft_uv_connect_cb cb)
+{
+	struct repl_transport *rt = t->impl;
+
+	if (rt->tcp)
+		return rt->inner.connect(&rt->inner, req, id, address, cb);
 	snprintf(t->errmsg, sizeof(t->errmsg), "standalone server: no connection to %llu (%s)",
 		 (unsigned long long)id, address);
 	return RAFT_NOCONNECTION;
 }
 
-static void null_handle_closed(uv_handle_t *h)
+static void t_handle_closed(uv_handle_t *h)
 {
-	struct null_transport *n = h->data;
-	struct raft_uv_transport *t = n->t;
-	raft_uv_transport_close_cb cb = n->close_cb;
+	struct repl_transport *rt = h->data;
+	struct raft_uv_transport *t = rt->outer;
+	raft_uv_transport_close_cb cb = rt->close_cb;
 
-	zk_free(n);
+	if (rt->tcp)
+		raft_uv_tcp_close(&rt->inner);
+	zk_free(rt);
 	t->impl = NULL;
 	if (cb != NULL)
 		cb(t);
 }
 
-static void null_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
+static void t_delay_done(uv_timer_t *timer)
 {
-	struct null_transport *n = t->impl;
-
-	n->close_cb = cb;
-	uv_close((uv_handle_t *)&n->timer, null_handle_closed);
+	uv_close((uv_handle_t *)timer, t_handle_closed);
 }
 
-int repl_transport_null_init(struct raft_uv_transport *t, uv_loop_t *loop)
+static void t_inner_closed(struct raft_uv_transport *inner)
 {
-	struct null_transport *n;
+	struct repl_transport *rt = inner->data;
 
-	n = zk_calloc(1, sizeof(*n));
-	if (n == NULL)
+	uv_timer_start(&rt->timer, t_delay_done, REPL_TRANSPORT_CLOSE_DELAY_MS, 0);
+}
+
+static void t_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
+{
+	struct repl_transport *rt = t->impl;
+
+	rt->close_cb = cb;
+	if (rt->tcp)
+		rt->inner.close(&rt->inner, t_inner_closed);
+	else
+		t_inner_closed(&rt->inner);
+}
+
+int repl_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, bool tcp)
+{
+	struct repl_transport *rt;
+	int rv;
+
+	rt = zk_calloc(1, sizeof(*rt));
+	if (rt == NULL)
 		return -ENOMEM;
-	uv_timer_init(loop, &n->timer);
-	n->timer.data = n;
-	n->t = t;
+	if (tcp) {
+		rv = raft_uv_tcp_init(&rt->inner, loop);
+		if (rv != 0) {
+			zk_free(rt);
+			return repl_errno(rv);
+		}
+	}
+	rt->tcp = tcp;
+	rt->inner.data = rt;
+	rt->outer = t;
+	uv_timer_init(loop, &rt->timer);
+	rt->timer.data = rt;
 	memset(t, 0, sizeof(*t));
-	t->impl = n;
-	t->init = null_init;
-	t->listen = null_listen;
-	t->connect = null_connect;
-	t->close = null_close;
+	t->impl = rt;
+	t->init = t_init;
+	t->listen = t_listen;
+	t->connect = t_connect;
+	t->close = t_close;
 	return 0;
 }

@@ -190,6 +190,10 @@ static void bad_config_refused(void **state)
 	f->node.cfg.id = 1; /* not among the servers */
 	assert_int_equal(repl_create(&f->loop, &f->node.cfg, f->node.store, NULL, NULL, &r),
 			 -EINVAL);
+	f->node.cfg.id = 2;
+	s.host = "no-such-host.invalid";
+	assert_int_equal(repl_create(&f->loop, &f->node.cfg, f->node.store, NULL, NULL, &r),
+			 -EINVAL);
 	f->node.cfg.n_servers = 0;
 	f->node.cfg.heartbeat_timeout_ms = 5000;
 	assert_int_equal(repl_create(&f->loop, &f->node.cfg, f->node.store, NULL, NULL, &r),

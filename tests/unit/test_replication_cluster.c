@@ -36,7 +36,7 @@ static void server_init(struct fixture *f, int i, bool observer)
 	struct repl_server *s = &f->servers[i];
 
 	s->id = (uint64_t)i + 1;
-	s->host = "127.0.0.1";
+	s->host = i == 2 ? "localhost" : "127.0.0.1"; /* a name is resolved by repl_create */
 	s->raft_port = (uint16_t)(f->port_base + 2 * i);
 	s->peer_port = (uint16_t)(f->port_base + 2 * i + 1);
 	s->observer = observer;

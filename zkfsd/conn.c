@@ -408,7 +408,11 @@ static void conn_drain(struct conn *conn)
 	}
 }
 
-void conn_reap_draining(struct zkfsd *srv)
+/* A connection that sent no ConnectRequest is closed after this long (ZooKeeper's NIO
+ * factory: zookeeper.nio.sessionlessCnxnTimeout, 10 s). */
+#define CONN_HANDSHAKE_MS 10000
+
+void conn_reap(struct zkfsd *srv)
 {
 	uint64_t now = uv_now(srv->loop);
 	struct conn *conn, *next;
@@ -417,6 +421,9 @@ void conn_reap_draining(struct zkfsd *srv)
 		next = conn->next;
 		if (conn->draining && now - conn->drain_since_ms > CONN_DRAIN_MS)
 			conn_close(conn, "refused client kept its connection open");
+		else if (conn->state == CONN_NEW && !conn->close_after_flush &&
+			 now - conn->established_ms > CONN_HANDSHAKE_MS)
+			conn_close(conn, "no handshake within 10 s");
 	}
 }
 

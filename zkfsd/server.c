@@ -53,7 +53,7 @@ static void server_on_store_replaced(void *ctx, int64_t zxid)
 static void server_on_session_timer(uv_timer_t *t)
 {
 	tracker_check_expiry(t->data);
-	conn_reap_draining(t->data);
+	conn_reap(t->data);
 }
 
 /* ---- Containers and TTL nodes ------------------------------------------------------------ */

@@ -205,8 +205,9 @@ void conn_flush_all(struct zkfsd *srv);
 /* Close now (output not yet written is dropped). @why is logged at info when not NULL. */
 void conn_close(struct conn *conn, const char *why);
 void conn_close_all(struct zkfsd *srv);
-/* Periodic: close draining connections whose peer did not finish within the grace period. */
-void conn_reap_draining(struct zkfsd *srv);
+/* Periodic: close draining connections whose peer did not finish within the grace period, and
+ * connections that sent no handshake in time. */
+void conn_reap(struct zkfsd *srv);
 void conn_unref(struct conn *conn);
 /* Append a watch event frame to conn->out. */
 void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid);

@@ -257,11 +257,8 @@ static void fourlw_conf(struct zkfsd *srv, struct zk_buf *out)
 	zk_buf_printf(out, "clientPortListenBacklog=-1\n");
 	zk_buf_printf(out, "serverId=%llu\n",
 		      (unsigned long long)(cfg->n_servers ? cfg->myid : 0));
-	for (int i = 0; i < cfg->n_servers; i++)
-		zk_buf_printf(out, "server.%llu=%s:%u:%u:%s\n",
-			      (unsigned long long)cfg->servers[i].id, cfg->servers[i].host,
-			      cfg->servers[i].raft_port, cfg->servers[i].peer_port,
-			      cfg->servers[i].observer ? "observer" : "participant");
+	if (cfg->n_servers > 0)
+		reconfig_config_text(srv, out); /* The current membership, as /zookeeper/config. */
 }
 
 static void fourlw_dump(struct zkfsd *srv, struct zk_buf *out)

@@ -1,16 +1,21 @@
-"""Durability of zkfsd: kill -9 under a write load, then a torn and a corrupted log tail.
+"""Durability of zkfsd: kill -9 under a write load, sessions and the tree across restarts, and
+a torn or corrupted log tail.
 
 Eight kazoo writers each commit transactions that create /load/wN-K, /pair/wN-K and a
 sequential /seq/wN-K-NNNNNNNNNN with the same data, recording which K were acknowledged.
-The server is killed with SIGKILL at a few points of the load and restarted on the same data
-dir; every acknowledged transaction must be there, whole, and nothing else but at most the one
-transaction each writer had in flight; multi atomicity means the three nodes exist together or
-not at all.
+The server (snapCount=100, so restarts restore a snapshot plus the log after it) is killed with
+SIGKILL at three points of the load and restarted on the same data dir: every acknowledged
+transaction must be there, whole, and nothing else but at most the one transaction each writer
+had in flight (multi atomicity: the three nodes exist together or not at all).  Then a live
+session keeps its ephemeral across kill -9 while an abandoned one expires, and with no session
+left the tree digest (dgst) is the same after kill -9 and after SIGTERM.
 
-Then copies of the data dir get their newest log segment truncated (torn write: a few bytes, or
-half of it) or one byte flipped.  zkfsd must either refuse to start (non-zero exit, a clear log
-line, no crash, no sanitizer report) or serve a prefix of the acknowledged history (per writer
-a contiguous 1..m, transactions whole, data intact, numChildren right) and accept new writes.
+Then copies of a data dir killed under load (default snapshot threshold, so the newest segment
+holds the load) get their newest segment truncated (torn write: 7 bytes, or half of it) or one
+byte flipped (newest segment, and an older closed one).  zkfsd must either refuse to start
+(non-zero exit, a clear log line, no crash, no sanitizer report) or serve a prefix of the
+acknowledged history (per writer a contiguous 1..m, transactions whole, data intact,
+numChildren right, a warning if acknowledged transactions were dropped) and accept new writes.
 
 zkfsd only; ZKT_DURABILITY_APACHE=1 also runs everything on Apache ZooKeeper (its log files
 are version-2/log.<zxid>) for comparison, reporting but not failing on what it does.
@@ -30,6 +35,8 @@ from zkt import Fail, check, wait_for  # noqa: E402
 
 WRITERS = 8
 KILL_AFTER = (3, 150, 60)  # Acknowledged transactions (this round) before each SIGKILL.
+SNAP_COUNT = 100  # zoo.cfg snapCount of the kill rounds: restarts restore snapshot + log.
+DAMAGE_LOAD = 200  # Acknowledged transactions before the kill whose log is then damaged.
 SEGMENT = re.compile(r"^(open-\d+|\d{16}-\d{16})$")
 CRASH = re.compile(r"(?i)(AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|"
                    r"Segmentation fault|core dumped|Assertion .* failed)")
@@ -222,6 +229,13 @@ def sessions_across_kill(server):
     zkt.log("%s: sessions survived kill -9; the abandoned one expired" % server.kind)
 
 
+def snapshot_files(data_dir):
+    names = os.listdir(data_dir)
+    if "version-2" in names:
+        names = os.listdir(os.path.join(data_dir, "version-2"))
+    return sorted(n for n in names if n.startswith("snapshot") and not n.endswith(".meta"))
+
+
 def mntr_value(server, key):
     for line in zkt.four_lw(server.port, "mntr").splitlines():
         if line.startswith(key + "\t"):
@@ -251,15 +265,18 @@ def digest_across_restarts(server):
     zkt.log("zkfsd: same tree digest after kill -9 and after SIGTERM: %s" % before[0])
 
 
-def kill_rounds(kind, wd):
-    """Kill -9 under load a few times; returns a copy of the data dir as the last kill left
-    it (its newest segment ends with the load), for the damaged-log restarts."""
-    server = zkt.Server(kind, wd)
+def kill_rounds(kind, wd, targets, snap_count=None):
+    """Kill -9 under load once per target, restart, check every acknowledged transaction.
+    With snap_count, snapshots must have been taken (restarts then restore snapshot + log) and
+    sessions and the tree digest are checked across restarts too.  Returns a copy of the data
+    dir as the last kill left it (its newest segment ends with the load) and the history."""
+    cfg = {"snapCount": snap_count} if snap_count else None
+    server = zkt.Server(kind, wd, cfg=cfg)
     server.start()
     prepare(server)
     hist = History()
-    crashed = os.path.join(wd, "%s-crashed-data" % kind)
-    for target in KILL_AFTER:
+    crashed = os.path.join(wd, "%s-%d-crashed-data" % (kind, server.port))
+    for target in targets:
         writers = load_until_kill(server, hist, target)
         shutil.rmtree(crashed, ignore_errors=True)
         shutil.copytree(server.data, crashed)
@@ -269,9 +286,14 @@ def kill_rounds(kind, wd):
         n = verify(server, hist, prefix_only=False)
         zkt.log("%s: after restart all %d acknowledged transactions present (%d nodes in /load)"
                 % (kind, hist.total(), n))
-    sessions_across_kill(server)
-    if kind == "zkfsd":
-        digest_across_restarts(server)
+    if snap_count:
+        snaps = snapshot_files(server.data)
+        check(snaps, "no snapshot in %s after %d transactions with snapCount=%d"
+              % (server.data, hist.total(), snap_count))
+        zkt.log("%s: %d snapshot file(s), e.g. %s" % (kind, len(snaps), snaps[-1]))
+        sessions_across_kill(server)
+        if kind == "zkfsd":
+            digest_across_restarts(server)
     server.stop()
     return crashed, hist
 
@@ -389,8 +411,10 @@ def main():
             zkt.log("skipping zkfsd: not built at %s" % zkt.ZKFSD)
             continue
         t0 = time.monotonic()
-        crashed, hist = kill_rounds(kind, wd)
+        kill_rounds(kind, wd, KILL_AFTER, SNAP_COUNT)
         ran.append("%s kill -9 x%d (%.1fs)" % (kind, len(KILL_AFTER), time.monotonic() - t0))
+        # Default snapshot threshold: the newest segment holds the whole load.
+        crashed, hist = kill_rounds(kind, wd, (DAMAGE_LOAD,))
         for damage in (damage_truncate_tail, damage_truncate_half, damage_flip,
                        damage_flip_closed):
             t0 = time.monotonic()

@@ -40,3 +40,10 @@ TESTS += tests/unit/test_acl
 tests_unit_test_acl_SOURCES = tests/unit/test_acl.c zkfsd/acl.c
 tests_unit_test_acl_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_test_acl_LDADD = $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+
+# The session tracker alone: repl and the store are faked by the test.
+check_PROGRAMS += tests/unit/test_tracker
+TESTS += tests/unit/test_tracker
+tests_unit_test_tracker_SOURCES = tests/unit/test_tracker.c zkfsd/tracker.c zkfsd/config.c
+tests_unit_test_tracker_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+tests_unit_test_tracker_LDADD = libcommon.a $(UV_LIBS) $(CMOCKA_LIBS)

@@ -12,7 +12,7 @@ left the tree digest (dgst) is the same after kill -9 and after SIGTERM.
 
 Then copies of a data dir killed under load (default snapshot threshold, so the newest segment
 holds the load) get their newest segment truncated (torn write: 7 bytes, or half of it) or one
-byte flipped (newest segment, and an older closed one).  zkfsd must either refuse to start
+byte flipped (newest segment, an older closed one, the newest snapshot).  zkfsd must either refuse to start
 (non-zero exit, a clear log line, no crash, no sanitizer report) or serve a prefix of the
 acknowledged history (per writer a contiguous 1..m, transactions whole, data intact,
 numChildren right, a warning if acknowledged transactions were dropped) and accept new writes.
@@ -353,12 +353,22 @@ def damage_flip_closed(data_dir):
     return damage_flip(path, used)
 
 
+def damage_snapshot(data_dir):
+    """A flipped byte in the middle of the newest snapshot."""
+    snaps = snapshot_files(data_dir)
+    check(snaps, "no snapshot to damage in %s" % data_dir)
+    base = os.path.join(data_dir, "version-2") if os.path.isdir(
+        os.path.join(data_dir, "version-2")) else data_dir
+    path = os.path.join(base, snaps[-1])
+    return damage_flip(path, os.path.getsize(path))
+
+
 def damaged_restart(kind, wd, source, hist, damage):
     """Copy the data dir, damage it, start the server on it: refusal or a prefix, no crash."""
     server = zkt.Server(kind, wd)
     shutil.rmtree(server.data)
     shutil.copytree(source, server.data)
-    if damage is damage_flip_closed:
+    if damage in (damage_flip_closed, damage_snapshot):
         what = damage(server.data)
     else:
         what = damage(*newest_segment(server.data))
@@ -411,15 +421,18 @@ def main():
             zkt.log("skipping zkfsd: not built at %s" % zkt.ZKFSD)
             continue
         t0 = time.monotonic()
-        kill_rounds(kind, wd, KILL_AFTER, SNAP_COUNT)
+        snapped, snap_hist = kill_rounds(kind, wd, KILL_AFTER, SNAP_COUNT)
         ran.append("%s kill -9 x%d (%.1fs)" % (kind, len(KILL_AFTER), time.monotonic() - t0))
         # Default snapshot threshold: the newest segment holds the whole load.
         crashed, hist = kill_rounds(kind, wd, (DAMAGE_LOAD,))
         for damage in (damage_truncate_tail, damage_truncate_half, damage_flip,
-                       damage_flip_closed):
+                       damage_flip_closed, damage_snapshot):
             t0 = time.monotonic()
             try:
-                result = damaged_restart(kind, wd, crashed, hist, damage)
+                if damage is damage_snapshot:
+                    result = damaged_restart(kind, wd, snapped, snap_hist, damage)
+                else:
+                    result = damaged_restart(kind, wd, crashed, hist, damage)
             except Exception as e:  # noqa: B902 - a kazoo timeout is a finding too
                 result = "FAILED: %r" % e
                 if kind == "zkfsd":

@@ -250,6 +250,39 @@ static void test_bad_lines(void **state)
 	ASSERT_BAD(f, "server.1=a:1:2\nserver.1=b:1:2\n", "zoo.cfg:2: server.1: server id 1 given");
 }
 
+/* A reconfig joining spec parses like a server.N line; bad ones are refused with a reason. */
+static void test_server_spec(void **state)
+{
+	struct fixture *f = *state;
+	struct config_server srv;
+
+	assert_int_equal(config_parse_server_line("server.4=10.0.0.4:1:2:observer;10.0.0.4:2181",
+						  &srv, f->err, sizeof(f->err)),
+			 0);
+	assert_int_equal(srv.id, 4);
+	assert_true(srv.observer);
+	assert_int_equal(srv.client_port, 2181);
+	config_server_close(&srv);
+	assert_int_equal(config_parse_server_line("server.4=h:1", &srv, f->err, sizeof(f->err)),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "server.4"));
+	assert_int_equal(config_parse_server_line("4=h:1:2", &srv, f->err, sizeof(f->err)),
+			 -EINVAL);
+	assert_int_equal(config_parse_server_line("server.0=h:1:2", &srv, f->err, sizeof(f->err)),
+			 -EINVAL);
+}
+
+/* reconfigEnabled takes true/false only. */
+static void test_reconfig_enabled(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_true(f->cfg.reconfig_enabled);
+	assert_int_equal(load(f, "reconfigEnabled=false\n"), 0);
+	assert_false(f->cfg.reconfig_enabled);
+	ASSERT_BAD(f, "reconfigEnabled=yes\n", "reconfigEnabled: expected true or false");
+}
+
 /* The whitelist "*" allows every word; an empty one allows none. */
 static void test_whitelist(void **state)
 {
@@ -273,6 +306,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_whitelist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_spec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconfig_enabled, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

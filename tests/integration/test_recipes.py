@@ -1,0 +1,145 @@
+"""kazoo's recipes (what applications actually run) against Apache ZooKeeper and zkfsd: counter,
+lock, leader election, queue, double barrier, children and data watches.  Each recipe's outcome
+is deterministic (a final count, mutual exclusion held, every item consumed once, the sequence of
+states a watch saw) and must be the same on both servers.
+"""
+
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zkt  # noqa: E402
+from zkt import check, wait_for  # noqa: E402
+
+CLIENTS = 4
+
+
+def run_threads(fn, n):
+    errors = []
+
+    def wrap(i):
+        try:
+            fn(i)
+        except Exception as e:  # noqa: B902 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=wrap, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+        check(not t.is_alive(), "a recipe thread is still running after 60 s")
+    check(not errors, "recipe threads failed: %r" % errors[:3])
+
+
+def counter(clients, rec):
+    def bump(i):
+        c = clients[i].Counter("/recipes/counter")
+        for _ in range(25):
+            c += 1
+    run_threads(bump, CLIENTS)
+    rec("counter", clients[0].Counter("/recipes/counter").value)
+
+
+def lock(clients, rec):
+    state = {"holder": None, "overlaps": 0, "rounds": 0}
+    guard = threading.Lock()
+
+    def work(i):
+        lk = clients[i].Lock("/recipes/lock", "c%d" % i)
+        for _ in range(5):
+            with lk:
+                with guard:
+                    if state["holder"] is not None:
+                        state["overlaps"] += 1
+                    state["holder"] = i
+                lk.client.get_children("/recipes/lock")
+                with guard:
+                    state["holder"] = None
+                    state["rounds"] += 1
+    run_threads(work, CLIENTS)
+    rec("lock", (state["overlaps"], state["rounds"],
+                 clients[0].get_children("/recipes/lock")))
+
+
+def election(clients, rec):
+    leaders = []
+    guard = threading.Lock()
+
+    def run(i):
+        def lead():
+            with guard:
+                leaders.append(i)
+        clients[i].Election("/recipes/election", "c%d" % i).run(lead)
+    run_threads(run, CLIENTS)
+    rec("election", (sorted(leaders), clients[0].get_children("/recipes/election")))
+
+
+def queue(clients, rec):
+    q = clients[0].LockingQueue("/recipes/queue")
+    for n in range(20):
+        q.put(b"item-%02d" % n)
+    got = []
+    guard = threading.Lock()
+
+    def consume(i):
+        cq = clients[i].LockingQueue("/recipes/queue")
+        while True:
+            item = cq.get(timeout=0.5)
+            if item is None:
+                return
+            with guard:
+                got.append(item)
+            cq.consume()
+    run_threads(consume, 2)
+    rec("queue", (sorted(got) == [b"item-%02d" % n for n in range(20)], len(got)))
+
+
+def barrier(clients, rec):
+    order = []
+    guard = threading.Lock()
+
+    def member(i):
+        b = clients[i].DoubleBarrier("/recipes/barrier", 3, "c%d" % i)
+        b.enter()
+        with guard:
+            order.append("in")
+        b.leave()
+        with guard:
+            order.append("out")
+    run_threads(member, 3)
+    rec("double-barrier", order)
+
+
+def watches(clients, rec):
+    k, other = clients[0], clients[1]
+    k.ensure_path("/recipes/cw")
+    seen_children, seen_data = [], []
+    k.ChildrenWatch("/recipes/cw", lambda kids: seen_children.append(sorted(kids)))
+    k.DataWatch("/recipes/cw", lambda data, stat: seen_data.append(
+        (data, stat.version if stat else None)))
+    wait_for(lambda: seen_children and seen_data, 10, "the first watch callbacks")
+    for n in range(3):
+        other.create("/recipes/cw/k%d" % n, b"")
+        wait_for(lambda: len(seen_children) >= n + 2, 10, "ChildrenWatch after create %d" % n)
+        other.set("/recipes/cw", b"v%d" % n)
+        wait_for(lambda: len(seen_data) >= n + 2, 10, "DataWatch after set %d" % n)
+    rec("children-watch", seen_children)
+    rec("data-watch", seen_data)
+
+
+def recipes(server, rec):
+    clients = [zkt.kazoo_client(server) for _ in range(CLIENTS)]
+    try:
+        clients[0].ensure_path("/recipes")
+        for part in (counter, lock, election, queue, barrier, watches):
+            part(clients, rec)
+    finally:
+        for c in clients:
+            c.stop()
+            c.close()
+
+
+if __name__ == "__main__":
+    zkt.run_kinds("test_recipes", recipes)

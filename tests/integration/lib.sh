@@ -16,6 +16,8 @@
 : "${top_builddir:=$top_srcdir/build}"
 ZKFSD=${ZKFSD:-$top_builddir/zkfsd/zkfsd}
 ZKT_SERVERS=${ZKT_SERVERS:-zkfsd apache}
+# Without a binding SLF4J drops Apache ZooKeeper's log; these give it log4j on stdout.
+ZKT_APACHE_LOG_JARS=/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar
 declare -A ZKT_PIDS=() ZKT_KINDS=()
 ZKT_MOUNTS=()
 
@@ -73,7 +75,10 @@ zkt_4lw() {
 		_ "$1" "$2" 2>/dev/null
 }
 
-zkt_is_ok() { [ "$(zkt_4lw "$1" ruok)" = imok ]; }
+# Apache ZooKeeper answers imok before it serves ("not currently serving" in srvr): wait for both.
+zkt_is_ok() {
+	[ "$(zkt_4lw "$1" ruok)" = imok ] && ! zkt_4lw "$1" srvr | grep -q "not currently serving"
+}
 
 # zkt_start_server KIND PORT [extra zkfsd flags...]: data and log in $ZKT_DIR/KIND-PORT/.
 zkt_start_server() {
@@ -98,7 +103,7 @@ admin.enableServer=false
 extendedTypesEnabled=true
 CFG
 		java -Xmx512m -Dzookeeper.log.dir="$dir" -Dzookeeper.root.logger=INFO,CONSOLE \
-			-cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar" \
+			-cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:$ZKT_APACHE_LOG_JARS" \
 			org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" \
 			>"$dir/server.log" 2>&1 &
 		;;

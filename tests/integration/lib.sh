@@ -31,6 +31,9 @@ zkt_cleanup() {
 	for p in "${!ZKT_PIDS[@]}"; do
 		kill -KILL "${ZKT_PIDS[$p]}" 2>/dev/null
 	done
+	# Any other background job (inotifywait, a load loop) would make `wait` block forever.
+	p=$(jobs -p)
+	[ -z "$p" ] || kill -KILL $p 2>/dev/null
 	wait 2>/dev/null
 	[ -n "${ZKT_KEEP:-}" ] || rm -rf "$ZKT_DIR"
 }

@@ -1,5 +1,5 @@
 /* zkfsd_int: the daemon's private types, shared by its files (server, conn, tracker, request,
- * watch, fourlw). Everything here lives on the loop thread.
+ * read, txn, watch, acl, reconfig, fourlw). Everything here lives on the loop thread.
  *
  * Connection lifecycle (conn.c):
  *
@@ -14,7 +14,15 @@
  *  2. Watch events are appended to conn->out as soon as the store reports them (during apply),
  *     so they precede the reply of the write that caused them, and of any later read.
  *  3. A struct conn is freed only when its refs drop to 0: the TCP handle holds one, each
- *     request holds one (a request submitted to repl stays alive until repl's callback).
+ *     request holds one, and so do the dirty list, a pending write and a shutdown. A request
+ *     handed to repl (in_repl) is freed only after repl's callback, even when the connection
+ *     is gone (released).
+ *  5. Reads run in the applied callback of the write before them (or when nothing is ahead),
+ *     so writes after a waiting read may be submitted; sync, createSession and reconfig end
+ *     outside the applied callback, so nothing behind them is submitted until they are done.
+ *  6. Flow control: a connection stops reading at max_outstanding_per_conn requests, at
+ *     globalOutstandingLimit over all, or at 4 MiB of unsent output; it resumes when that
+ *     drains. A connection is never closed from inside the watch tables' iteration (drop).
  *  4. A session points at the connection currently holding it (or NULL); the connection
  *     points back. Closing the connection clears both. */
 #ifndef ZKFSD_INT_H

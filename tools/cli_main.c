@@ -40,7 +40,8 @@ static void cli_help(FILE *out)
 {
 	fprintf(out, "usage: zkfs-cli [-server host:port[,host:port...][/chroot]] [-timeout ms]\n"
 		     "                [-v] [cmd args...]\n"
-		     "With no command, an interactive shell (help, quit). Commands:\n");
+		     "With no command, an interactive shell (help, quit; its exit status is\n"
+		     "the last command's). Commands:\n");
 	for (size_t i = 0; i < N_CMDS; i++)
 		fprintf(out, "  %s\n", cli_cmds[i].usage);
 	fprintf(out,

@@ -122,6 +122,15 @@ test_watches() {
 	run 0 set /t data4
 	wait "$gpid" || zkt_fail "[$KIND] get -w failed: $(cat "$ZKT_DIR/getw")"
 	grep -q "type:NodeDataChanged path:/t" "$ZKT_DIR/getw" || zkt_fail "[$KIND] get -w event"
+	# Interrupted while waiting for a -w watch: status 130.
+	"$CLI" -server "$SRV" stat -w /t >"$ZKT_DIR/statw" 2>&1 &
+	gpid=$!
+	BG+=("$gpid")
+	zkt_wait 10 has_lines "$ZKT_DIR/statw" "^cZxid" 1 || zkt_fail "[$KIND] stat -w printed nothing"
+	kill -INT "$gpid"
+	local rc=0
+	wait "$gpid" || rc=$?
+	[ $rc -eq 130 ] || zkt_fail "[$KIND] stat -w interrupted: status $rc, want 130"
 }
 
 test_fourlw_shell_errors() {

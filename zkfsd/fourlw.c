@@ -4,7 +4,8 @@
  * trees of replicas. A word not in 4lw.commands.whitelist gets ZooKeeper's refusal line.
  * Differences from ZooKeeper, on purpose: "Node count" counts "/" once (ZooKeeper's DataTree
  * counts it under "" and "/", so its number is one higher: we add 1 to print the same); mntr
- * lists only the keys zkfsd can fill truthfully. */
+ * lists only the keys zkfsd can fill truthfully, and zk_approximate_data_size may be up to 10 s
+ * old (ZooKeeper keeps it up to date; the store has no running total). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ static const char *const fourlw_words[] = {
 	"ruok", "srvr", "stat", "mntr", "conf", "cons", "crst", "srst", "wchs", "wchc",
 	"wchp", "dump", "isro", "envi", "dgst",
 };
+
+/* How stale zk_approximate_data_size may be (it is a walk of the whole tree). */
+#define FOURLW_DATA_SIZE_MS 10000
 
 /* Longest path the data-size walk follows (jute.maxbuffer bounds real paths far below). */
 #define FOURLW_PATH_MAX 65536
@@ -232,13 +236,18 @@ static void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out)
 	zk_buf_printf(out, "zk_open_file_descriptor_count\t%d\n", fourlw_open_fds());
 	zk_buf_printf(out, "zk_uptime\t%" PRIu64 "\n", uv_now(srv->loop) - srv->start_ms);
 	zk_buf_printf(out, "zk_connection_rejected\t%" PRIu64 "\n", srv->stats.refused_conns);
-	path = malloc(FOURLW_PATH_MAX);
-	if (path != NULL) {
-		strcpy(path, "/");
-		zk_buf_printf(out, "zk_approximate_data_size\t%" PRIu64 "\n",
-			      fourlw_data_size(srv, path, 1, FOURLW_PATH_MAX));
-		free(path);
+	/* The walk costs about 1 us per node: at most once per FOURLW_DATA_SIZE_MS. */
+	if (srv->data_size_at_ms == 0 ||
+	    uv_now(srv->loop) - srv->data_size_at_ms > FOURLW_DATA_SIZE_MS) {
+		path = malloc(FOURLW_PATH_MAX);
+		if (path != NULL) {
+			strcpy(path, "/");
+			srv->data_size = fourlw_data_size(srv, path, 1, FOURLW_PATH_MAX);
+			srv->data_size_at_ms = uv_now(srv->loop);
+			free(path);
+		}
 	}
+	zk_buf_printf(out, "zk_approximate_data_size\t%" PRIu64 "\n", srv->data_size);
 	zk_buf_printf(out, "zk_last_zxid\t%" PRId64 "\n", store_last_zxid(srv->store));
 }
 

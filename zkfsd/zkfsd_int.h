@@ -116,6 +116,8 @@ struct zkfsd {
 	int64_t container_interval_ms;	/* Container collection period. */
 	bool stopping;			/* A signal arrived. */
 	bool was_leader;		/* Role at the last expiry check. */
+	uint64_t data_size;		/* mntr's zk_approximate_data_size, cached. */
+	uint64_t data_size_at_ms;	/* uv_now when it was computed (0: never). */
 	struct config_server *joined;	/* Owned: client addresses of servers that joined
 					   through a reconfig here (for /zookeeper/config). */
 	int n_joined;			/* Entries in joined. */

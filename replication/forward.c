@@ -562,8 +562,16 @@ static int flush_touches(struct repl_fwd *f)
 	PeerMsg msg = PEER_MSG__INIT;
 	int rv;
 
-	if (f->n_touches == 0 || f->leader == NULL || !f->leader->connected)
+	if (f->n_touches == 0)
 		return 0;
+	if (f->leader == NULL) {
+		/* No leader to tell: drop them (bounded memory); a new leader starts every
+		 * session with a fresh timeout anyway. */
+		f->n_touches = 0;
+		return 0;
+	}
+	if (!f->leader->connected)
+		return 0; /* Connecting: sent at the next tick. */
 	t.session_ids = f->touches;
 	t.n_session_ids = f->n_touches;
 	msg.body_case = PEER_MSG__BODY_TOUCH;

@@ -135,15 +135,40 @@ static void drop_cached(const char *path, bool children)
 	inode_unlock();
 }
 
+/* A prefetch read came back: cache the child it read (see events_prefetch). Must hold
+ * inode_lock. */
+static void cache_prefetched(const char *path, const struct Stat *st, const char *data, int len)
+{
+	struct node *n = inode_new(path, inode_kind_of(st), false, NODE_LIVE, true);
+
+	zk_log_debug("prefetched %s (mzxid %lld)", path, (long long)st->mzxid);
+	if (n && inode_set_stat(n, st, data, len, zkconn_generation(zkfs->zk)) != 0)
+		inode_drop_cache(n, false);
+}
+
+void events_prefetch(const char *dir, char *const *kids, int count)
+{
+	char path[NAMES_PATH_MAX + 1];
+	int i;
+
+	for (i = 0; i < count; i++) {
+		if (names_join(dir, kids[i], path, sizeof(path)) == 0 && !inode_find(path, false))
+			zkconn_arm(zkfs->zk, path, false);
+	}
+}
+
 /* An arming read came back: queue a refresh if the node changed since we cached it. */
-static void check_armed(int type, const char *path, const struct Stat *st)
+static void check_armed(int type, const char *path, const struct Stat *st, const char *data,
+			int len)
 {
 	struct node *n;
 	bool stale = false;
 
 	inode_lock();
 	n = inode_find(path, false);
-	if (n && type == ZKCONN_ARMED_DATA)
+	if (!n && type == ZKCONN_ARMED_DATA)
+		cache_prefetched(path, st, data, len);
+	else if (n && type == ZKCONN_ARMED_DATA)
 		stale = n->stat.mzxid != st->mzxid;
 	else if (n)
 		stale = n->stat.cversion != st->cversion;
@@ -152,7 +177,8 @@ static void check_armed(int type, const char *path, const struct Stat *st)
 		push(type == ZKCONN_ARMED_DATA ? JOB_DATA : JOB_CHILDREN, 0, path);
 }
 
-void events_on_watch(void *ctx, int type, const char *path, const struct Stat *st)
+void events_on_watch(void *ctx, int type, const char *path, const struct Stat *st,
+		     const char *data, int len)
 {
 	if (!path || !*path)
 		return;
@@ -163,7 +189,7 @@ void events_on_watch(void *ctx, int type, const char *path, const struct Stat *s
 		drop_cached(path, true);
 		push(JOB_CHILDREN, 0, path);
 	} else if (type == ZKCONN_ARMED_DATA || type == ZKCONN_ARMED_CHILDREN) {
-		check_armed(type, path, st);
+		check_armed(type, path, st, data, len);
 	}
 }
 
@@ -229,12 +255,12 @@ static void emit_create(const char *dir, const char *name)
 		goto out;
 	inode_lock();
 	n = inode_find(path, false);
-	if (!n || (n->kind != kind && n->opens == 0))
+	if (!n || n->kind != kind) /* Open handles keep the old node. */
 		n = inode_new(path, kind, false, NODE_LIVE, true);
 	if (n) {
 		inode_set_stat(n, &st, data, len, gen);
-		if (n->kind == S_IFDIR)
-			inode_set_children(n, &kids, gen);
+		if (n->kind == S_IFDIR && inode_set_children(n, &kids, gen) == 0)
+			events_prefetch(path, kids.data, kids.count);
 		kind = n->kind;
 	}
 	pid = parent_id(path);
@@ -359,6 +385,8 @@ static void run_children(const char *path)
 		had = n->have_children;
 		old = take_children(n, &nold);
 		inode_set_children(n, &kids, gen);
+		if (!had)
+			events_prefetch(path, kids.data, kids.count);
 		n->stat.numChildren = st.numChildren;
 		n->stat.cversion = st.cversion;
 		n->stat.pzxid = st.pzxid;
@@ -397,10 +425,12 @@ static void apply_data(const char *path, int rc, const struct Stat *st, const ch
 	if (n) {
 		dc->id = n->id;
 		dc->kind = n->kind;
-		dc->changed = rc == 0 && n->stat.mzxid != st->mzxid;
-		dc->kind_changed = rc == 0 && n->opens == 0 && n->kind != inode_kind_of(st);
-		if (rc == 0)
+		dc->changed = rc == 0 && n->told_mzxid != st->mzxid;
+		dc->kind_changed = rc == 0 && n->kind != inode_kind_of(st);
+		if (rc == 0) {
 			inode_set_stat(n, st, data, len, gen);
+			n->told_mzxid = st->mzxid;
+		}
 		if (rc != 0 || dc->changed)
 			inode_wake_polls(n);
 		if (dc->kind_changed) {
@@ -410,10 +440,12 @@ static void apply_data(const char *path, int rc, const struct Stat *st, const ch
 	}
 	if (dn) {
 		dc->data_id = dn->id;
-		if (rc == 0)
-			inode_set_stat(dn, st, data, len, gen);
-		if (rc != 0 || dn->stat.mzxid != st->mzxid || dc->changed)
+		if (rc != 0 || dn->told_mzxid != st->mzxid || dc->changed)
 			inode_wake_polls(dn);
+		if (rc == 0) {
+			inode_set_stat(dn, st, data, len, gen);
+			dn->told_mzxid = st->mzxid;
+		}
 	}
 }
 
@@ -435,6 +467,8 @@ static void run_data(const char *path)
 	inode_lock();
 	apply_data(path, rc, &st, data, len, gen, &dc);
 	inode_unlock();
+	zk_log_debug("data event %s: rc %d, node %lu, changed %d, kind changed %d", path, rc,
+		     (unsigned long)dc.id, dc.changed, dc.kind_changed);
 	free(data);
 	if (dc.id)
 		fuse_lowlevel_notify_inval_inode(zkfs->se, dc.id, 0, 0);

@@ -25,7 +25,12 @@ int events_start(void);
 void events_stop(void);
 
 /* zkconn callbacks (see zkconn.h): queue work, never block. */
-void events_on_watch(void *ctx, int type, const char *path, const struct Stat *st);
+void events_on_watch(void *ctx, int type, const char *path, const struct Stat *st,
+		     const char *data, int len);
+
+/* Set data watches on the children of the directory @dir (names @kids) that have no node yet,
+ * so their changes produce MODIFY/ATTRIB for watchers of @dir. Must hold inode_lock. */
+void events_prefetch(const char *dir, char *const *kids, int count);
 void events_on_expired(void *ctx);
 
 /* Queue kernel invalidations that a request handler must not make itself. @name is copied. */

@@ -178,6 +178,8 @@ static int fetch_node(const char *path, bool data_file, struct zkconn_cancel *ca
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (kind == S_IFDIR && !data_file)
+		events_prefetch(path, kids.data, kids.count);
 	*out = n;
 out:
 	free(data);
@@ -703,6 +705,7 @@ static void committed(struct handle *h, const char *real, const struct Stat *st,
 	if (n->pending == h)
 		n->pending = NULL;
 	inode_set_stat(n, st, h->buf, (int)h->len, gen);
+	n->told_mzxid = st->mzxid; /* The kernel reported our own write already. */
 	h->seen_mzxid = st->mzxid;
 	h->seen_cversion = st->cversion;
 	if (h->cas)
@@ -1021,7 +1024,7 @@ static void drop_if_kind_changed(struct node *n)
 	struct node *p;
 
 	if (n->state != NODE_LIVE || !n->have_stat || n->data_file ||
-	    inode_kind_of(&n->stat) == n->kind || n->opens > 1)
+	    inode_kind_of(&n->stat) == n->kind)
 		return;
 	if (names_dirname(n->path, dir, sizeof(dir)) == 0 && (p = inode_find(dir, false)))
 		events_inval_entry(p->id, names_basename(n->path));

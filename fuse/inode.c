@@ -149,6 +149,7 @@ struct node *inode_new(const char *path, mode_t kind, bool data_file, enum node_
 	if (!n->path || !n->key)
 		goto err_after_alloc;
 	n->id = next_id++;
+	n->told_mzxid = -1;
 	n->kind = kind;
 	n->data_file = data_file;
 	n->state = state;
@@ -236,6 +237,8 @@ int inode_set_stat(struct node *n, const struct Stat *st, const char *data, int 
 		n->data_len = len;
 	}
 	n->stat = *st;
+	if (n->told_mzxid < 0)
+		n->told_mzxid = st->mzxid;
 	n->have_stat = true;
 	n->cache_gen = gen;
 	return 0;

@@ -39,6 +39,8 @@ struct node {
 	bool have_stat;		   /* stat/data are the server's, watched (see cache_gen). */
 	uint64_t cache_gen;	   /* Session generation of stat/data/children. */
 	struct Stat stat;
+	int64_t told_mzxid;	   /* mzxid watchers last heard of (-1: none yet): a change is
+				    * reported once even if a read cached it first. */
 	char *data;		   /* Cached value (owned), data_len bytes. */
 	int data_len;
 	bool have_children;	   /* children[] holds the last list read (the diff base). */

@@ -53,6 +53,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("gid=%d", gid),
 	CLI_OPT("mode=%s", mode),
 	CLI_OPT("log=%s", log_file),
+	CLI_OPT("log_file=%s", log_file),
 	CLI_OPT("log_level=%s", log_level),
 	CLI_OPT("max_data=%d", max_data),
 	FUSE_OPT_KEY("ro", KEY_RO),

@@ -74,7 +74,7 @@ static void on_event(zhandle_t *zh, int type, int state, const char *path, void 
 	struct zkconn *c = (struct zkconn *)zoo_get_context(zh);
 
 	if (type != ZOO_SESSION_EVENT) {
-		c->on_watch(c->ctx, type, path, NULL);
+		c->on_watch(c->ctx, type, path, NULL, NULL, 0);
 		return;
 	}
 	pthread_mutex_lock(&c->mu);
@@ -477,68 +477,69 @@ err_free:
 	return rc;
 }
 
-/* Map the ZooKeeper result of a finished wait to 0 / -errno. */
-static int result_errno(const struct zkwait *w)
+/* Run @op and hand its results to the caller: on 0, @out holds what the completion stored
+ * (the caller owns out->data, out->kids and out->path); otherwise -errno and nothing to free. */
+static int run_take(struct zkconn *c, struct zkconn_cancel *cancel, const struct op *op,
+		    struct zkwait *out)
 {
-	return w->rc == ZOK ? 0 : -zk_err_to_errno(w->rc);
+	struct zkwait *w = NULL;
+	int rc = run(c, cancel, op, &w);
+
+	if (rc)
+		return rc;
+	if (w->rc != ZOK) {
+		rc = -zk_err_to_errno(w->rc);
+		zkwait_free(w);
+		return rc;
+	}
+	*out = *w;
+	free(w);
+	return 0;
 }
 
 int zkconn_get(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, bool watch,
 	       char **data, int *len, struct Stat *st)
 {
 	struct op op = {.kind = OP_GET, .path = path, .watch = watch};
-	struct zkwait *w;
-	int rc = run(c, cancel, &op, &w);
+	struct zkwait r;
+	int rc = run_take(c, cancel, &op, &r);
 
 	if (rc)
 		return rc;
-	rc = result_errno(w);
-	if (rc == 0) {
-		*st = w->st;
-		if (len)
-			*len = w->len;
-		if (data) {
-			*data = w->data;
-			w->data = NULL;
-		}
-	}
-	zkwait_free(w);
-	return rc;
+	*st = r.st;
+	if (len)
+		*len = r.len;
+	if (data)
+		*data = r.data;
+	else
+		free(r.data);
+	return 0;
 }
 
 int zkconn_children(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, bool watch,
 		    struct String_vector *kids, struct Stat *st)
 {
 	struct op op = {.kind = OP_CHILDREN, .path = path, .watch = watch};
-	struct zkwait *w;
-	int rc = run(c, cancel, &op, &w);
+	struct zkwait r;
+	int rc = run_take(c, cancel, &op, &r);
 
 	if (rc)
 		return rc;
-	rc = result_errno(w);
-	if (rc == 0) {
-		*kids = w->kids;
-		memset(&w->kids, 0, sizeof(w->kids));
-		if (st)
-			*st = w->st;
-	}
-	zkwait_free(w);
-	return rc;
+	*kids = r.kids;
+	if (st)
+		*st = r.st;
+	return 0;
 }
 
 int zkconn_exists(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
 		  struct Stat *st)
 {
 	struct op op = {.kind = OP_EXISTS, .path = path};
-	struct zkwait *w;
-	int rc = run(c, cancel, &op, &w);
+	struct zkwait r;
+	int rc = run_take(c, cancel, &op, &r);
 
-	if (rc)
-		return rc;
-	rc = result_errno(w);
 	if (rc == 0 && st)
-		*st = w->st;
-	zkwait_free(w);
+		*st = r.st;
 	return rc;
 }
 
@@ -547,22 +548,18 @@ int zkconn_create_node(struct zkconn *c, struct zkconn_cancel *cancel, const cha
 {
 	struct op op = {.kind = OP_CREATE, .path = path, .data = data, .len = len,
 			.mode_or_version = mode};
-	struct zkwait *w;
-	int rc = run(c, cancel, &op, &w);
+	struct zkwait r;
+	int rc = run_take(c, cancel, &op, &r);
 
 	if (rc)
 		return rc;
-	rc = result_errno(w);
-	if (rc == 0) {
-		if (st)
-			*st = w->st;
-		if (created) {
-			*created = w->path;
-			w->path = NULL;
-		}
-	}
-	zkwait_free(w);
-	return rc;
+	if (st)
+		*st = r.st;
+	if (created)
+		*created = r.path;
+	else
+		free(r.path);
+	return 0;
 }
 
 int zkconn_set(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, const char *data,
@@ -570,15 +567,11 @@ int zkconn_set(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
 {
 	struct op op = {.kind = OP_SET, .path = path, .data = data, .len = len,
 			.mode_or_version = version};
-	struct zkwait *w;
-	int rc = run(c, cancel, &op, &w);
+	struct zkwait r;
+	int rc = run_take(c, cancel, &op, &r);
 
-	if (rc)
-		return rc;
-	rc = result_errno(w);
 	if (rc == 0 && st)
-		*st = w->st;
-	zkwait_free(w);
+		*st = r.st;
 	return rc;
 }
 
@@ -593,10 +586,8 @@ static void on_armed_data(int rc, const char *value, int len, const struct Stat 
 {
 	struct arm *a = (struct arm *)data;
 
-	(void)value;
-	(void)len;
 	if (rc == ZOK)
-		a->c->on_watch(a->c->ctx, ZKCONN_ARMED_DATA, a->path, st);
+		a->c->on_watch(a->c->ctx, ZKCONN_ARMED_DATA, a->path, st, value, len);
 	free(a);
 }
 
@@ -607,7 +598,7 @@ static void on_armed_children(int rc, const struct String_vector *kids, const st
 
 	(void)kids;
 	if (rc == ZOK)
-		a->c->on_watch(a->c->ctx, ZKCONN_ARMED_CHILDREN, a->path, st);
+		a->c->on_watch(a->c->ctx, ZKCONN_ARMED_CHILDREN, a->path, st, NULL, 0);
 	free(a);
 }
 
@@ -628,10 +619,8 @@ void zkconn_arm(struct zkconn *c, const char *path, bool children)
 	struct arm *a = arm_new(c, path), *b = children ? arm_new(c, path) : NULL;
 
 	pthread_rwlock_rdlock(&c->zh_lock);
-	if (a && (!c->zh || zoo_aget(c->zh, path, 1, on_armed_data, a) != ZOK)) {
+	if (a && (!c->zh || zoo_aget(c->zh, path, 1, on_armed_data, a) != ZOK))
 		free(a);
-		a = NULL;
-	}
 	if (b && (!c->zh || zoo_aget_children2(c->zh, path, 1, on_armed_children, b) != ZOK))
 		free(b);
 	pthread_rwlock_unlock(&c->zh_lock);
@@ -640,12 +629,7 @@ void zkconn_arm(struct zkconn *c, const char *path, bool children)
 int zkconn_delete(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, int version)
 {
 	struct op op = {.kind = OP_DELETE, .path = path, .mode_or_version = version};
-	struct zkwait *w;
-	int rc = run(c, cancel, &op, &w);
+	struct zkwait r;
 
-	if (rc)
-		return rc;
-	rc = result_errno(w);
-	zkwait_free(w);
-	return rc;
+	return run_take(c, cancel, &op, &r);
 }

@@ -35,8 +35,10 @@ struct zkconn_cancel {
 #define ZKCONN_ARMED_CHILDREN 101 /* A child watch is now set; @st is the node's Stat. */
 
 /* Called on the library's thread for each node event (type: ZOO_*_EVENT or ZKCONN_ARMED_*,
- * path relative to the chroot, @st NULL for ZooKeeper events). */
-typedef void (*zkconn_watch_cb)(void *ctx, int type, const char *path, const struct Stat *st);
+ * path relative to the chroot). @st, @data/@len (the value, borrowed for the call): for
+ * ZKCONN_ARMED_DATA only; NULL/0 otherwise. */
+typedef void (*zkconn_watch_cb)(void *ctx, int type, const char *path, const struct Stat *st,
+				const char *data, int len);
 /* Called on the library's thread when the session expired. */
 typedef void (*zkconn_expired_cb)(void *ctx);
 

@@ -2,11 +2,12 @@
 #
 #   zkm_kinds                     server kinds of $ZKT_SERVERS that can run here
 #   zkm_port KIND N               port N (0-9) of KIND in the mount tests' range 23000-23099
-#   zkm_mount NAME HOSTS [OPTS]   mount on $ZKT_DIR/NAME (printed in $ZKM_MP), log NAME.log
+#   zkm_mount NAME HOSTS [OPTS]   mount on $ZKT_DIR/NAME (path in $ZKM_MP), log NAME.log;
+#                                 $ZKM_OPTS (e.g. log_level=debug) is added to every mount
 #   zkm_kazoo PORT CODE           run Python CODE with a kazoo client `zk` on PORT
 #   zkm_eq WANT GOT WHAT          fail unless equal
 #   zkm_fails PATTERN CMD...      CMD must fail and print PATTERN (an errno text) on stderr
-#   zkm_events FILE               poll: FILE (inotifywait output) shows a line matching $2
+#   zkm_watch NAME DIR...         inotifywait -m into $ZKM_EVENTS; zkm_unwatch stops them all
 
 : "${ZKFS:=$top_builddir/fuse/zkfs}"
 
@@ -32,7 +33,8 @@ zkm_mount() {
 	local name=$1 hosts=$2 opts=${3:-}
 	ZKM_MP=$ZKT_DIR/$name
 	mkdir -p "$ZKM_MP"
-	"$ZKFS" "$hosts" "$ZKM_MP" -o "log=$ZKT_DIR/$name.log${opts:+,$opts}" ||
+	opts=${opts:+$opts,}${ZKM_OPTS:-}
+	"$ZKFS" "$hosts" "$ZKM_MP" -o "log=$ZKT_DIR/$name.log${opts:+,${opts%,}}" ||
 		zkt_fail "zkfs $hosts $ZKM_MP did not start"
 	ZKT_MOUNTS+=("$ZKM_MP")
 	zkt_wait 10 mountpoint -q "$ZKM_MP" || zkt_fail "$ZKM_MP is not a mount point"
@@ -71,6 +73,20 @@ zkm_fails() {
 
 # zkm_seen FILE REGEX: the inotifywait output FILE has a line matching REGEX.
 zkm_seen() { grep -qE "$2" "$1"; }
+
+# zkm_unwatch: stop every inotifywait zkm_watch started (before unmounting: an inotifywait -m
+# left on an unmounted directory does not exit, and lib.sh's cleanup would wait for it).
+zkm_unwatch() {
+	local k
+	for k in "${!ZKT_PIDS[@]}"; do
+		case "$k" in inotify-*)
+			kill -KILL "${ZKT_PIDS[$k]}" 2>/dev/null
+			wait "${ZKT_PIDS[$k]}" 2>/dev/null
+			unset "ZKT_PIDS[$k]"
+			;;
+		esac
+	done
+}
 
 # zkm_watch VAR DIR...: start `inotifywait -m` on DIRs into $ZKT_DIR/VAR.events; waits until
 # the watches are set up. The output file name is left in $ZKM_EVENTS.

@@ -91,6 +91,7 @@ run_kind() {
 	check_mount_to_mount "$a" "$b"
 	check_other_client "$b" "$port"
 	check_poll "$a" "$b"
+	zkm_unwatch
 	fusermount3 -u "$a"
 	fusermount3 -u "$b"
 	zkt_stop_server "$port"

@@ -46,22 +46,22 @@ seq_create() {
 }
 
 check_sequential() {
-	local a=$1 b=$2 i m p got pids=()
+	local a=$1 b=$2 i m p got pids=() out=$ZKT_DIR/seq-${1##*/}.out
 	mkdir "$a/q"
 	zkt_wait 10 test -d "$b/q" || zkt_fail "B does not see q/"
 	for i in $(seq "$CREATORS"); do
 		for m in "$a" "$b"; do
-			(p=$(seq_create "$m" "$m-$i") && echo "$p $m-$i" >>"$ZKT_DIR/seq.out") &
+			(p=$(seq_create "$m" "$m-$i") && echo "$p $m-$i" >>"$out") &
 			pids+=($!)
 		done
 	done
 	wait "${pids[@]}"
-	zkm_eq $((2 * CREATORS)) "$(wc -l <"$ZKT_DIR/seq.out")" "creators that learned a path"
-	zkm_eq $((2 * CREATORS)) "$(cut -d' ' -f1 "$ZKT_DIR/seq.out" | sort -u | wc -l)" "distinct paths"
+	zkm_eq $((2 * CREATORS)) "$(wc -l <"$out")" "creators that learned a path"
+	zkm_eq $((2 * CREATORS)) "$(cut -d' ' -f1 "$out" | sort -u | wc -l)" "distinct paths"
 	while read -r p want; do
 		got=$(cat "$a$p")
 		zkm_eq "$want" "$got" "content of $p"
-	done <"$ZKT_DIR/seq.out"
+	done <"$out"
 	zkm_eq $((2 * CREATORS)) "$(ls "$b/q" | wc -l)" "nodes under q/"
 }
 

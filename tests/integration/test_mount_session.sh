@@ -80,6 +80,7 @@ run_kind() {
 	check_restart "$kind" "$port" "$m"
 	check_no_server "$kind" "$port" "$m" "$slow"
 	check_expiry "$kind" "$port" "$m"
+	zkm_unwatch
 	fusermount3 -u "$m"
 	fusermount3 -u "$slow"
 	zkt_stop_server "$port"

@@ -195,6 +195,8 @@ void conn_flush_all(struct zkfsd *srv)
 		srv->dirty = conn->dirty_next;
 		if (conn->drop)
 			conn_close(conn, NULL);
+		if (conn->state != CONN_CLOSING && conn->paused)
+			conn_resume(conn); /* E.g. the handshake just completed. */
 		if (conn->state != CONN_CLOSING)
 			conn_pump(conn, true); /* Still marked dirty: no re-queueing. */
 		conn->dirty = false;
@@ -354,7 +356,11 @@ static bool conn_over_limit(const struct conn *conn)
 {
 	const struct config *cfg = conn->srv->cfg;
 
-	return conn->outstanding >= cfg->max_outstanding_per_conn ||
+	/* ZooKeeper stops reading a connection between its ConnectRequest and the session's
+	 * creation (disableRecv): pipelined auth packets, answered at once, must not overtake
+	 * the ConnectResponse. */
+	return conn->state == CONN_HANDSHAKE ||
+	       conn->outstanding >= cfg->max_outstanding_per_conn ||
 	       conn->srv->outstanding >= cfg->global_outstanding_limit ||
 	       conn->out.len + conn->writing >= CONN_OUT_LIMIT;
 }

@@ -342,6 +342,14 @@ static bool is_observer(struct fixture *f, void *arg)
 	return repl_role(n->repl) == REPL_OBSERVER;
 }
 
+static bool is_voter(struct fixture *f, void *arg)
+{
+	struct tr_node *n = arg;
+
+	(void)f;
+	return repl_role(n->repl) == REPL_FOLLOWER || repl_role(n->repl) == REPL_LEADER;
+}
+
 struct members {
 	int n, n_observers;
 };
@@ -398,7 +406,7 @@ static int reconfig(struct fixture *f, int at, enum repl_change_op op,
 }
 
 /* A new server (join: empty log) is added as a voter, catches up, then is turned into an
- * observer, and removed (that change submitted on a follower, forwarded to the leader). A
+ * observer, back into a voter, an observer again, and removed (that change submitted on a follower, forwarded to the leader). A
  * second change while one is pending is refused with -EBUSY. */
 static void membership_changes(void **state)
 {
@@ -433,6 +441,10 @@ static void membership_changes(void **state)
 	m.n = m.n_observers = 0;
 	repl_members(f->nodes[leader].repl, count_member, &m);
 	assert_int_equal(m.n_observers, 1);
+	assert_true(run_until(f, is_observer, &f->nodes[3], 5000));
+	assert_int_equal(reconfig(f, leader, REPL_MAKE_VOTER, &f->servers[3]), 0);
+	assert_true(run_until(f, is_voter, &f->nodes[3], 5000));
+	assert_int_equal(reconfig(f, leader, REPL_MAKE_OBSERVER, &f->servers[3]), 0);
 	assert_true(run_until(f, is_observer, &f->nodes[3], 5000));
 
 	assert_int_equal(reconfig(f, follower_of(f, leader), REPL_REMOVE, &f->servers[3]), 0);

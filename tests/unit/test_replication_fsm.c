@@ -188,6 +188,35 @@ static void leader_loss(void **state)
 	assert_replicas_equal(f);
 }
 
+/* A leader cut off from the majority commits nothing; the majority elects a leader and
+ * commits; once healed, the old leader's uncommitted entries are discarded and every store
+ * ends equal. */
+static void minority_partition(void **state)
+{
+	struct fixture *f = *state;
+	raft_index committed, last;
+	unsigned leader;
+
+	raft_fixture_elect(&f->cluster, 0);
+	last = apply_n(f, 0, 0, 5);
+	assert_true(raft_fixture_step_until_applied(&f->cluster, N_SERVERS, last, 5000));
+	committed = last;
+	raft_fixture_disconnect(&f->cluster, 0, 1);
+	raft_fixture_disconnect(&f->cluster, 0, 2);
+	apply_n(f, 0, 5, 5); /* never commits: 0 is alone */
+	assert_true(raft_fixture_step_until_has_no_leader(&f->cluster, 10000));
+	assert_true(raft_fixture_step_until_has_leader(&f->cluster, 10000));
+	leader = raft_fixture_leader_index(&f->cluster);
+	assert_true(leader != 0);
+	assert_int_equal(store_last_zxid(f->stores[0]), (int64_t)committed);
+	last = apply_n(f, leader, 100, 5);
+	assert_true(raft_fixture_step_until_applied(&f->cluster, leader, last, 5000));
+	raft_fixture_reconnect(&f->cluster, 0, 1);
+	raft_fixture_reconnect(&f->cluster, 0, 2);
+	assert_true(raft_fixture_step_until_applied(&f->cluster, N_SERVERS, last, 10000));
+	assert_replicas_equal(f);
+}
+
 /* store_apply failing with -ENOMEM leaves the entry unapplied; libraft retries it when the
  * commit index next advances, and the replicas still end equal. */
 static void apply_nomem_retried(void **state)
@@ -232,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(apply_replicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(catch_up_by_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(leader_loss, setup, teardown),
+		cmocka_unit_test_setup_teardown(minority_partition, setup, teardown),
 		cmocka_unit_test_setup_teardown(apply_nomem_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(undecodable_entry_skipped, setup, teardown),
 	};

@@ -239,20 +239,28 @@ static void check_prefix_or_refused(struct fixture *f, int rv, int64_t zxid_befo
 		assert_true(store_digest(f->node.store) == f->node.digest_at[zxid]);
 }
 
-/* A segment cut in the middle of its last entry (a torn write). */
-static void torn_tail(void **state)
+/* Write 100 creates, close cleanly, and return the last zxid; @seg/@st: the last segment. */
+static int64_t write_and_close(struct fixture *f, char *seg, size_t len, struct stat *st)
 {
-	struct fixture *f = *state;
-	char seg[512];
-	struct stat st;
 	int64_t zxid;
 
 	assert_int_equal(tr_node_open(&f->node), 0);
 	assert_int_equal(tr_submit_n(&f->node, "a", 0, 100, 10000), 0);
 	zxid = store_last_zxid(f->node.store);
 	tr_node_close(&f->node);
-	last_segment(f->dir, seg, sizeof(seg));
-	assert_int_equal(stat(seg, &st), 0);
+	last_segment(f->dir, seg, len);
+	assert_int_equal(stat(seg, st), 0);
+	return zxid;
+}
+
+/* A segment cut in the middle of its last entry (a torn write). */
+static void torn_tail(void **state)
+{
+	struct fixture *f = *state;
+	char seg[512];
+	struct stat st;
+	int64_t zxid = write_and_close(f, seg, sizeof(seg), &st);
+
 	assert_int_equal(truncate(seg, st.st_size - 20), 0);
 	check_prefix_or_refused(f, tr_node_open(&f->node), zxid);
 }
@@ -263,16 +271,10 @@ static void corrupted_byte(void **state)
 	struct fixture *f = *state;
 	char seg[512];
 	struct stat st;
-	int64_t zxid;
+	int64_t zxid = write_and_close(f, seg, sizeof(seg), &st);
 	uint8_t c;
 	int fd;
 
-	assert_int_equal(tr_node_open(&f->node), 0);
-	assert_int_equal(tr_submit_n(&f->node, "a", 0, 100, 10000), 0);
-	zxid = store_last_zxid(f->node.store);
-	tr_node_close(&f->node);
-	last_segment(f->dir, seg, sizeof(seg));
-	assert_int_equal(stat(seg, &st), 0);
 	fd = open(seg, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &c, 1, st.st_size / 2), 1);

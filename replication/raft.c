@@ -372,6 +372,12 @@ int repl_start(struct repl *r)
 	rv = repl_membership_bootstrap(r);
 	if (rv != 0)
 		return rv;
+	/* The peer listener first: a port in use fails the start before Raft runs. */
+	if (r->cfg.n_servers > 0) {
+		rv = repl_fwd_create(r, &r->fwd);
+		if (rv != 0)
+			return rv;
+	}
 	rv = raft_start(&r->raft);
 	if (rv != 0) {
 		zk_log_error("replication: cannot start from %s: %s", r->data_dir,
@@ -382,11 +388,6 @@ int repl_start(struct repl *r)
 	r->fsm_state.started = true;
 	r->started = true;
 	repl_membership_check(r);
-	if (r->cfg.n_servers > 0) {
-		rv = repl_fwd_create(r, &r->fwd);
-		if (rv != 0)
-			return rv;
-	}
 	uv_timer_start(&r->timer, timer_cb, r->cfg.heartbeat_timeout_ms,
 		       r->cfg.heartbeat_timeout_ms);
 	poll_leader(r);

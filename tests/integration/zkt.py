@@ -290,6 +290,11 @@ class Server:
         return "127.0.0.1:%d" % self.port
 
 
+def servers():
+    """Every Server this process created."""
+    return list(_servers)
+
+
 def sanitizer_reports():
     """(server dir, first report line) for every server of this run whose log has a sanitizer
     or crash report."""

@@ -325,7 +325,8 @@ static int cmp_name(const void *a, const void *b)
 
 static void qsort_names(char **names, int count)
 {
-	qsort(names, (size_t)count, sizeof(char *), cmp_name);
+	if (count > 1)
+		qsort(names, (size_t)count, sizeof(char *), cmp_name);
 }
 
 /* Names in sorted @a missing from sorted @b. */

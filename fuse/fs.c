@@ -973,7 +973,8 @@ static int handle_write(struct handle *h, const char *buf, size_t size, off_t of
 		return rc;
 	if (pos > h->len)
 		memset(h->buf + h->len, 0, pos - h->len);
-	memcpy(h->buf + pos, buf, size);
+	if (size > 0)
+		memcpy(h->buf + pos, buf, size);
 	if (end > h->len)
 		h->len = end;
 	h->dirty = true;
@@ -1200,7 +1201,8 @@ static int truncate_value(fuse_ino_t ino, off_t size, struct call *call)
 		free(data);
 		return -ENOMEM;
 	}
-	memcpy(value, data, (size_t)(len < size ? len : size));
+	if (data)
+		memcpy(value, data, (size_t)(len < size ? len : size));
 	free(data);
 	rc = zkconn_set(zkfs->zk, &call->cancel, path, value, (int)size, st.version, NULL);
 	free(value);

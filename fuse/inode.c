@@ -279,7 +279,7 @@ void inode_drop_cache(struct node *n, bool children)
 
 bool inode_child_has(const struct node *n, const char *name)
 {
-	return n->have_children &&
+	return n->have_children && n->nchildren > 0 &&
 	       bsearch(&name, n->children, (size_t)n->nchildren, sizeof(char *), cmp_str) != NULL;
 }
 
@@ -310,7 +310,7 @@ void inode_child_remove(struct node *n, const char *name)
 	char **hit;
 	size_t at;
 
-	if (!n->have_children)
+	if (!n->have_children || n->nchildren == 0)
 		return;
 	hit = bsearch(&name, n->children, (size_t)n->nchildren, sizeof(char *), cmp_str);
 	if (!hit)

@@ -30,13 +30,6 @@ struct watch {
 	struct watch *cnext, *cprev;	/* conn->watches. */
 };
 
-/* Connections already notified by one trigger. */
-struct watch_notified {
-	struct conn *conns[16]; /* Inline room; beyond it, duplicates are possible but harmless
-				   for one-shot watches (each entry fires once anyway). */
-	int n;
-};
-
 #define WATCH_INITIAL_BUCKETS 256
 
 static uint64_t watch_hash(const char *path)
@@ -170,27 +163,20 @@ static void watch_unlink(struct watch *w)
 	free(w);
 }
 
-static bool watch_notified_has(const struct watch_notified *n, const struct conn *conn)
+/* Deliver once per connection per store event (ZooKeeper's supress set): a connection
+ * notified during event @gen is marked with it. */
+static void watch_deliver(uint64_t gen, struct conn *conn, int type, const char *path,
+			  int64_t zxid)
 {
-	for (int i = 0; i < n->n; i++)
-		if (n->conns[i] == conn)
-			return true;
-	return false;
-}
-
-static void watch_deliver(struct watch_notified *n, struct conn *conn, int type,
-			  const char *path, int64_t zxid)
-{
-	if (watch_notified_has(n, conn))
+	if (conn->notified_gen == gen)
 		return;
-	if (n->n < (int)(sizeof(n->conns) / sizeof(n->conns[0])))
-		n->conns[n->n++] = conn;
+	conn->notified_gen = gen;
 	conn_send_event(conn, type, path, zxid);
 }
 
 /* Fire the watches of @t registered exactly on @path whose kinds intersect @mask. */
 static void watch_trigger_path(struct watch_table *t, const char *path, int mask, int type,
-			       const char *event_path, int64_t zxid, struct watch_notified *n)
+			       const char *event_path, int64_t zxid, uint64_t gen)
 {
 	uint64_t hash = watch_hash(path);
 	struct watch *w = *watch_bucket(t, hash), *next;
@@ -199,7 +185,7 @@ static void watch_trigger_path(struct watch_table *t, const char *path, int mask
 		next = w->hnext;
 		if (w->hash != hash || !(w->kinds & mask) || strcmp(w->path, path) != 0)
 			continue;
-		watch_deliver(n, w->conn, type, event_path, zxid);
+		watch_deliver(gen, w->conn, type, event_path, zxid);
 		if (w->kinds & WATCH_STANDARD & mask) {
 			watch_set_kinds(w, w->kinds & ~WATCH_STANDARD);
 			if (w->kinds == 0)
@@ -210,13 +196,13 @@ static void watch_trigger_path(struct watch_table *t, const char *path, int mask
 
 /* Fire @t for an event on @path: every watch on the path, then RECURSIVE ones above it. */
 static void watch_trigger(struct watch_table *t, int type, const char *path, int64_t zxid,
-			  struct watch_notified *n)
+			  uint64_t gen)
 {
 	char *parent;
 	size_t len;
 
 	watch_trigger_path(t, path, WATCH_STANDARD | WATCH_PERSISTENT | WATCH_RECURSIVE, type,
-			   path, zxid, n);
+			   path, zxid, gen);
 	if (t->n_recursive == 0 || strcmp(path, "/") == 0)
 		return;
 	parent = strdup(path);
@@ -231,7 +217,7 @@ static void watch_trigger(struct watch_table *t, int type, const char *path, int
 			slash--;
 		len = slash == 0 ? 1 : slash;
 		parent[len] = '\0';
-		watch_trigger_path(t, parent, WATCH_RECURSIVE, type, path, zxid, n);
+		watch_trigger_path(t, parent, WATCH_RECURSIVE, type, path, zxid, gen);
 	}
 	free(parent);
 }
@@ -239,21 +225,21 @@ static void watch_trigger(struct watch_table *t, int type, const char *path, int
 void watch_on_event(void *ctx, int type, const char *path, int64_t zxid)
 {
 	struct zkfsd *srv = ctx;
-	struct watch_notified n = {.n = 0};
+	uint64_t gen = ++srv->trigger_gen;
 
 	switch (type) {
 	case ZK_EVENT_NODE_CREATED:
 	case ZK_EVENT_NODE_DATA_CHANGED:
-		watch_trigger(&srv->data_watches, type, path, zxid, &n);
+		watch_trigger(&srv->data_watches, type, path, zxid, gen);
 		break;
 	case ZK_EVENT_NODE_DELETED:
-		watch_trigger(&srv->data_watches, type, path, zxid, &n);
+		watch_trigger(&srv->data_watches, type, path, zxid, gen);
 		watch_trigger_path(&srv->child_watches, path, WATCH_STANDARD | WATCH_PERSISTENT,
-				   type, path, zxid, &n);
+				   type, path, zxid, gen);
 		break;
 	case ZK_EVENT_NODE_CHILDREN_CHANGED:
 		watch_trigger_path(&srv->child_watches, path, WATCH_STANDARD | WATCH_PERSISTENT,
-				   type, path, zxid, &n);
+				   type, path, zxid, gen);
 		break;
 	default:
 		zk_log_warn("store reported unknown event type %d on %s", type, path);

@@ -116,6 +116,7 @@ struct zkfsd {
 	int64_t container_interval_ms;	/* Container collection period. */
 	bool stopping;			/* A signal arrived. */
 	bool was_leader;		/* Role at the last expiry check. */
+	uint64_t trigger_gen;		/* Store events seen by the watch manager. */
 	uint64_t data_size;		/* mntr's zk_approximate_data_size, cached. */
 	uint64_t data_size_at_ms;	/* uv_now when it was computed (0: never). */
 	struct config_server *joined;	/* Owned: client addresses of servers that joined
@@ -162,6 +163,7 @@ struct conn {
 	bool omit_read_only;		/* Client sent no readOnly byte in its ConnectRequest. */
 	struct session *session;	/* Invariant 4. */
 	struct watch *watches;		/* This connection's watches (watch.c). */
+	uint64_t notified_gen;		/* Last store event that notified it (watch.c). */
 	struct conn_auth *auth;		/* Auth ids added by auth packets. */
 	int64_t last_zxid;		/* Last zxid sent (cons). */
 	int32_t last_xid;		/* Last xid answered. */

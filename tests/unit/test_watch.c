@@ -150,6 +150,30 @@ static void test_delete_suppresses_duplicates(void **state)
 	assert_int_equal(DATA(f)->count + CHILD(f)->count, 0);
 }
 
+/* The one-event-per-connection rule holds for any number of connections. */
+static void test_delete_many_connections(void **state)
+{
+	struct fixture *f = *state;
+	struct conn *c = calloc(40, sizeof(*c));
+
+	assert_non_null(c);
+	for (int i = 0; i < 40; i++) {
+		watch_add(&f->srv, DATA(f), &c[i], "/x", WATCH_STANDARD);
+		watch_add(&f->srv, CHILD(f), &c[i], "/x", WATCH_PERSISTENT);
+	}
+	watch_on_event(&f->srv, ZK_EVENT_NODE_DELETED, "/x", 5);
+	for (int i = 0; i < 40; i++) {
+		int got = 0;
+
+		for (int e = 0; e < n_events; e++)
+			got += events[e].conn == &c[i];
+		watch_drop_conn(&f->srv, &c[i]);
+		assert_int_equal(got, 1);
+	}
+	assert_int_equal(n_events, 40);
+	free(c);
+}
+
 /* Data events do not reach child watches, child events do not reach data watches. */
 static void test_tables_are_separate(void **state)
 {
@@ -277,6 +301,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_shot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_registration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_suppresses_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_many_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tables_are_separate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recursive, setup, teardown),

@@ -7,7 +7,7 @@
 #   zkc_start I                 start node I (config written by zkc_init / zkc_config)
 #   zkc_config I MEMBERS...     rewrite node I's config with server lines for MEMBERS only
 #   zkc_stop I [SIG]            stop node I (TERM by default, KILL for a crash) and reap it
-#   zkc_pause I / zkc_resume I  SIGSTOP / SIGCONT
+#   zkc_pause I / zkc_resume I  SIGSTOP / SIGCONT; zkc_signal I SIG sends any signal
 #   zkc_running I               true while node I's process lives
 #   zkc_wait_serving SECS I     poll until node I answers ruok and is leader/follower/observer
 #   zkc_mode I                  srvr's Mode: leader, follower, observer, looking (zkfsd), ""
@@ -212,6 +212,7 @@ zkc_kill_wait() {
 
 zkc_pid_state() { sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null; }
 
+zkc_signal() { kill "-$2" "${ZKC_PID[$1]}"; }
 zkc_pause() { kill -STOP "${ZKC_PID[$1]}"; }
 zkc_resume() { kill -CONT "${ZKC_PID[$1]}"; }
 

@@ -23,6 +23,9 @@ Subcommands (each exits 0 on success, 1 with a message on a failed check):
   probe-session --hosts H --dir D --first HOST
         Helper for the partition test: a client that starts on FIRST (then may move to the others),
         creates /eph/probe, and writes its state to D/probe.json whenever it changes.
+  raw-probe --port-old P1 --port-new P2 --dir D
+        A raw-protocol session on 127.0.0.1:P1 with an ephemeral and a child watch on /probe that
+        moves to P2 with setWatches when P1 stops answering; state in D/raw.json.
   reconfig --host H [--joining SPEC] [--leaving IDS]
         Incremental reconfig as the super user; prints the new /zookeeper/config.
   config --host H
@@ -30,7 +33,7 @@ Subcommands (each exits 0 on success, 1 with a message on a failed check):
   semantics --hosts H1,H2,H3
         Cross-node checks: read-your-writes after sync across nodes, watches firing for writes
         made through another node, sequential numbers, ephemerals, CAS and multi across nodes.
-  compat --host H --raw-port P --out F
+  compat --kind K --host H --raw-port P --out F
         Run the one-node compatibility checks of test_compat.py (kazoo on H, raw protocol on
         127.0.0.1:P, which cluster.sh forwards to the same node) and write the recorded rows to F.
   compare F1 F2...
@@ -364,7 +367,12 @@ def cmd_probe_session(a):
     c.ensure_path("/eph")
     c.create("/eph/probe", b"", ephemeral=True)
     c.ensure_path("/probe")
-    c.get_children("/probe", watch=lambda ev: state["events"].append(ev.path))
+    def child_watch(ev):
+        # A session event (type NONE, no path) reaches every watch; the watch stays set.
+        if ev.path is not None:
+            state["events"].append(ev.path)
+
+    c.get_children("/probe", watch=child_watch)
     state["sid0"] = c.client_id[0]
     stop = os.path.join(a.dir, "probe.stop")
     while not os.path.exists(stop):
@@ -381,11 +389,62 @@ def cmd_probe_session(a):
     return 0
 
 
+def reconnect(port, sid, passwd, last):
+    """A RawClient resuming session sid on port, or None while the server refuses it."""
+    import zkt
+    try:
+        return zkt.RawClient(port, timeout_ms=10000, session_id=sid, passwd=passwd,
+                             last_zxid=last, sock_timeout=5.0)
+    except (zkt.Closed, zkt.Fail, OSError):
+        return None
+
+
+def cmd_raw_probe(a):
+    """A raw-protocol session that moves itself, the way ZooKeeper's own clients do: on
+    127.0.0.1:--port-old (forwarded to one node) with an ephemeral and a child watch on /probe;
+    when that connection closes or stops answering pings it reconnects through --port-new with
+    the same session id and password and re-registers the watch with setWatches."""
+    import zkt
+    out = os.path.join(a.dir, "raw.json")
+    stop = os.path.join(a.dir, "raw.stop")
+    c = zkt.RawClient(a.port_old, timeout_ms=10000, sock_timeout=2.0)
+    sid, passwd = c.session_id, c.passwd
+    c.create("/eph", b"")
+    check(c.create("/eph/raw", b"", "ephemeral")[0] == "OK", "raw ephemeral not created")
+    check(c.children("/probe", watch=True)[0] == "OK", "raw child watch not set")
+    state = {"sid": sid, "moved": False, "new_sid": None, "events": [], "eph_ok": None}
+    seen = []
+    while not os.path.exists(stop):
+        try:
+            c.ping()
+        except (zkt.Closed, zkt.Fail, OSError):
+            check(not state["moved"], "the raw client lost its second server too")
+            seen += c.events
+            last = c.last_zxid
+            c.close()
+            c = wait_for(lambda: reconnect(a.port_new, sid, passwd, last), 30,
+                         "a server to take the raw session back")
+            state["moved"], state["new_sid"] = True, c.session_id
+            if c.session_id == sid:
+                c.set_watches(last, child=["/probe"])
+        state["events"] = [list(e) for e in seen + c.events]
+        with open(out + ".tmp", "w") as f:
+            json.dump(state, f)
+        os.rename(out + ".tmp", out)
+        time.sleep(0.3)  # ping period of the probe, not synchronisation
+    err, st = c.exists("/eph/raw")
+    state["eph_ok"] = err == "OK" and st["ephemeralOwner"] == sid
+    with open(out, "w") as f:
+        json.dump(state, f)
+    c.close()
+    return 0
+
+
 def cmd_reconfig(a):
     c = client(a.host, randomize=False, auth=[SUPER])
     try:
         data, _ = c.reconfig_async(joining=a.joining, leaving=a.leaving,
-                                   new_members=None).get(timeout=30)
+                                   new_members=None, from_config=-1).get(timeout=30)
         print(data.decode())
     finally:
         c.stop()
@@ -509,7 +568,8 @@ def semantics(c1, c2, c3, hosts):
 class NodeAdapter:
     """What test_compat's checks use of a zkt.Server: kazoo hosts and a raw 127.0.0.1 port."""
 
-    def __init__(self, host, raw_port):
+    def __init__(self, kind, host, raw_port):
+        self.kind = kind
         self.host = host
         self.port = raw_port
 
@@ -521,7 +581,7 @@ def cmd_compat(a):
     import test_compat
     import zkt
     rows = []
-    node = NodeAdapter(a.host, a.raw_port)
+    node = NodeAdapter(a.kind, a.host, a.raw_port)
     status = 0
     try:
         for fn in (test_compat.kazoo_checks, test_compat.raw_checks, test_compat.raw_sessions):
@@ -580,6 +640,10 @@ def main():
     s.add_argument("--first", required=True)
     s.add_argument("--dir", required=True)
     s.add_argument("--session-timeout", type=float, default=10.0)
+    s = sub.add_parser("raw-probe")
+    s.add_argument("--port-old", type=int, required=True)
+    s.add_argument("--port-new", type=int, required=True)
+    s.add_argument("--dir", required=True)
     s = sub.add_parser("reconfig")
     s.add_argument("--host", required=True)
     s.add_argument("--joining")
@@ -589,6 +653,7 @@ def main():
     s = sub.add_parser("compat")
     s.add_argument("--host", required=True)
     s.add_argument("--raw-port", type=int, required=True)
+    s.add_argument("--kind", required=True)
     s.add_argument("--out", required=True)
     s = sub.add_parser("compare")
     s.add_argument("files", nargs="+")

@@ -3,8 +3,9 @@
 # (nftables drops every packet between them, both directions; clients still reach every node).
 # The cut-off node accepts no write (a client on it gets no acknowledgement within 3 s and the
 # write never appears), the majority elects a leader and keeps acknowledging the load, a client
-# whose session started on the cut-off node moves to the majority with its session, ephemeral
-# and watch; after the heal the node rejoins, nothing acknowledged is lost and every replica has
+# whose session started on the cut-off node moves to the majority with its session and
+# ephemeral (kazoo), and a raw-protocol client moves with its session, ephemeral and child watch
+# (setWatches), which then fires for a write made through the majority; after the heal the node rejoins, nothing acknowledged is lost and every replica has
 # the same tree. Runs against Apache ZooKeeper and zkfsd.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
@@ -19,6 +20,13 @@ probe_on() { [ "$(probe_field "$1" connected)" = True ] && [ "$(probe_field "$1"
 
 probe_moved() { [ "$(probe_field "$1" connected)" = True ] && [ "$(probe_field "$1" host)" != "$2" ] &&
 	[ -n "$(probe_field "$1" host)" ]; }
+
+raw_field() {
+	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]))' \
+		"$1/raw.json" "$2" 2>/dev/null
+}
+
+raw_field_is() { [ "$(raw_field "$1" "$2")" = "$3" ]; }
 
 scenario() {
 	local kind=$1 load old new t_cut probe rc
@@ -35,6 +43,13 @@ scenario() {
 		--dir "$probe"
 	ZKT_PIDS[probe]=$ZKC_BG_PID
 	zkt_wait 30 probe_on "$probe" "$(zkc_hosts "$old")" || zkt_fail "probe client not on node $old"
+	# kazoo drops its watches on a connection loss; a raw-protocol client shows that the
+	# watch itself survives the move (setWatches), as with ZooKeeper's Java and C clients.
+	zkc_forward 22061 "$old"
+	zkc_forward 22062 "$(zkc_up | grep -vx "$old" | head -1)"
+	zkc_py_bg "$probe/raw.out" raw-probe --port-old 22061 --port-new 22062 --dir "$probe"
+	ZKT_PIDS[raw]=$ZKC_BG_PID
+	zkt_wait 30 test -f "$probe/raw.json" || zkt_fail "raw probe did not start: $(cat "$probe/raw.out")"
 
 	zkc_partition "$old" "$(zkc_up | grep -vx "$old" | tr '\n' ' ')"
 	t_cut=$(zkc_now)
@@ -50,6 +65,14 @@ scenario() {
 	zkt_wait 30 probe_moved "$probe" "$(zkc_hosts "$old")" ||
 		zkt_fail "the probe client did not move off node $old ($(cat "$probe/probe.json"))"
 	zkt_log "probe client moved to $(probe_field "$probe" host)"
+	zkt_wait 30 raw_field_is "$probe" moved True ||
+		zkt_fail "the raw client did not move ($(cat "$probe/raw.json"))"
+	[ "$(raw_field "$probe" new_sid)" = "$(raw_field "$probe" sid)" ] ||
+		zkt_fail "the raw client's session was not kept ($(cat "$probe/raw.json"))"
+	zkc_py write --host "$(zkc_hosts "$new")" --path /probe/child --timeout 10 >&2 ||
+		zkt_fail "the majority leader $new did not take a write"
+	zkt_wait 10 raw_field_is "$probe" events "[['NodeChildrenChanged', '/probe']]" ||
+		zkt_fail "the raw client's child watch did not fire after its move ($(cat "$probe/raw.json"))"
 
 	zkc_heal
 	zkt_wait 60 zkc_mode_is "$old" follower || zkt_fail "node $old did not rejoin as follower"
@@ -64,6 +87,10 @@ scenario() {
 	[ "$(probe_field "$probe" sid0)" = "$(probe_field "$probe" sid1)" ] ||
 		zkt_fail "the probe client has a new session"
 	[ "$(probe_field "$probe" eph_ok)" = True ] || zkt_fail "the probe client's ephemeral is gone"
+	touch "$probe/raw.stop"
+	wait "${ZKT_PIDS[raw]}" || zkt_fail "raw probe failed: $(cat "$probe/raw.out")"
+	unset "ZKT_PIDS[raw]"
+	raw_field_is "$probe" eph_ok True || zkt_fail "the raw client's ephemeral is gone"
 
 	zkc_load_stop "$load"
 	zkc_verify "$load"

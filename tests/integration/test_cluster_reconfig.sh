@@ -3,7 +3,7 @@
 # user: a fourth server joins as a voter, then a server of the first three leaves (the leader, to
 # make it hard), then a fifth server joins as an observer. After each change /zookeeper/config
 # shows it on every member and writes keep being acknowledged. The observer reports
-# Mode: observer, serves reads (a write made through node 1 is read there after sync, and the
+# Mode: observer, serves reads (a write made through a voter is read there after sync, and the
 # reverse) and forwards writes. Nothing acknowledged is lost, the members end equal.
 # Apache ZooKeeper needs reconfigEnabled=true and the super user for reconfig (cluster.sh gives
 # both). Runs against Apache ZooKeeper and zkfsd.
@@ -70,14 +70,15 @@ scenario() {
 	# shellcheck disable=SC2086
 	wait_config has "server.5=.*:observer" $members 5
 	[ "$(zkc_mode 5)" = observer ] || zkt_fail "node 5 reports Mode: $(zkc_mode 5), not observer"
+	voter=${members%% *}
 	zkc_py write --host "$(zkc_hosts 5)" --path /via-observer --timeout 10 >&2 ||
 		zkt_fail "the observer did not forward a write"
-	zkc_py exists --host "$(zkc_hosts 1)" --path /via-observer ||
-		zkt_fail "a write through the observer is not on node 1"
-	zkc_py write --host "$(zkc_hosts 1)" --path /via-node1 --timeout 10 >&2 ||
-		zkt_fail "node 1 did not take a write"
-	zkc_py exists --host "$(zkc_hosts 5)" --path /via-node1 ||
-		zkt_fail "the observer does not serve a write made through node 1"
+	zkc_py exists --host "$(zkc_hosts "$voter")" --path /via-observer ||
+		zkt_fail "a write through the observer is not on node $voter"
+	zkc_py write --host "$(zkc_hosts "$voter")" --path /via-voter --timeout 10 >&2 ||
+		zkt_fail "node $voter did not take a write"
+	zkc_py exists --host "$(zkc_hosts 5)" --path /via-voter ||
+		zkt_fail "the observer does not serve a write made through node $voter"
 	zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
 
 	zkc_load_stop "$load"

@@ -20,7 +20,7 @@ scenario() {
 	for i in $(zkc_up); do [ "$(zkc_mode "$i")" = follower ] && follower=$i; done
 	[ -n "$follower" ] || zkt_fail "no follower"
 	zkc_forward "$RAW_PORT" "$follower"
-	zkc_py compat --host "$(zkc_hosts "$follower")" --raw-port "$RAW_PORT" \
+	zkc_py compat --kind "$kind" --host "$(zkc_hosts "$follower")" --raw-port "$RAW_PORT" \
 		--out "$ZKT_DIR/compat.$kind" >&2 || zkt_fail "compatibility checks failed on node $follower"
 	zkc_wait_converged 30 1 2 3
 }

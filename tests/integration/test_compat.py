@@ -37,6 +37,9 @@ def kazoo_checks(server, rec):
     from kazoo.security import make_acl
     k = zkt.kazoo_client(server)
     try:
+        rec("k.command.ruok", k.command(b"ruok"))
+        # kazoo learns the server version from the envi word (zookeeper.version=3.8.x-...).
+        rec("k.server_version", exc_name(lambda: k.server_version()[:2]))
         rec("k.root", sorted(k.get_children("/")))
         rec("k.zookeeper", sorted(k.get_children("/zookeeper")))
         rec("k.config", exc_name(lambda: k.get("/zookeeper/config")[0]))

@@ -682,8 +682,8 @@ int repl_fwd_create(struct repl *r, struct repl_fwd **out)
 		return -EINVAL;
 	rv = uv_ip4_addr(self->host, self->peer_port, &addr);
 	if (rv != 0) {
-		zk_log_error("replication: peer address %s:%u: %s", self->host, self->peer_port,
-			     uv_strerror(rv));
+		REPL_ERROR(r, "peer address %s:%u: %s", self->host, self->peer_port,
+			   uv_strerror(rv));
 		return -EINVAL;
 	}
 	f = zk_calloc(1, sizeof(*f));
@@ -698,8 +698,8 @@ int repl_fwd_create(struct repl *r, struct repl_fwd **out)
 	if (rv == 0)
 		rv = uv_listen((uv_stream_t *)&f->listener, 64, accept_cb);
 	if (rv != 0) {
-		zk_log_error("replication: cannot listen on peer port %s:%u: %s", self->host,
-			     self->peer_port, uv_strerror(rv));
+		REPL_ERROR(r, "cannot listen on peer port %s:%u: %s", self->host, self->peer_port,
+			   uv_strerror(rv));
 		/* Handed to repl_close, which closes the listener. */
 		*out = f;
 		return rv == UV_EADDRINUSE ? -EADDRINUSE : -EIO;

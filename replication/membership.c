@@ -74,8 +74,7 @@ int repl_membership_bootstrap(struct repl *r)
 	if (rv == RAFT_CANTBOOTSTRAP)
 		return 0; /* Not a fresh data dir: the log has the configuration. */
 	if (rv != 0) {
-		zk_log_error("replication: cannot bootstrap %s: %s", r->data_dir,
-			     raft_errmsg(&r->raft));
+		REPL_ERROR(r, "cannot bootstrap %s: %s", r->data_dir, raft_errmsg(&r->raft));
 		return rv < 0 ? rv : repl_errno(rv);
 	}
 	zk_log_info("replication: bootstrapped %s with %d server(s)", r->data_dir,

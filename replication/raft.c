@@ -17,10 +17,14 @@
  *    has replayed its log when repl_start returns and serves at once. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <netdb.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "common/zk_alloc.h"
 #include "common/zk_buf.h"
@@ -72,6 +76,16 @@ int repl_errno(int raft_rv)
 	default:
 		return -EIO;
 	}
+}
+
+void repl_error(struct repl *r, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
+	va_end(ap);
+	zk_log_write(ZK_LOG_LEVEL_ERROR, file, line, "replication: %s", r->errmsg);
 }
 
 void repl_config_init(struct repl_config *cfg)
@@ -278,7 +292,7 @@ static int init_io(struct repl *r)
 	r->transport_ready = true;
 	rv = raft_uv_init(&r->io, r->loop, r->data_dir, &r->transport);
 	if (rv != 0) {
-		zk_log_error("replication: raft_uv_init %s: %s", r->data_dir, r->io.errmsg);
+		REPL_ERROR(r, "raft_uv_init %s: %s", r->data_dir, r->io.errmsg);
 		return repl_errno(rv);
 	}
 	r->io_ready = true;
@@ -288,13 +302,37 @@ static int init_io(struct repl *r)
 	raft_uv_set_segment_size(&r->io, REPL_SEGMENT_SIZE);
 	rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.id, r->address);
 	if (rv != 0) {
-		zk_log_error("replication: raft_init: %s", raft_errmsg(&r->raft));
+		REPL_ERROR(r, "raft_init: %s", raft_errmsg(&r->raft));
 		return repl_errno(rv);
 	}
 	r->raft_ready = true;
 	r->raft.data = r;
 	r->fsm_state.raft = &r->raft;
 	return 0;
+}
+
+/* libraft 0.15 does not survive a failed listen on its Raft port (libuv then asserts in
+ * uv__io_poll during the close, seen in tests/unit/test_replication_cluster), and says
+ * nothing useful about it: check the port first with a throw-away socket. */
+static int check_raft_port(struct repl *r)
+{
+	const struct repl_server *self = repl_server_find(r, r->cfg.id);
+	struct sockaddr_in sa;
+	int fd, one = 1, rv = 0;
+
+	if (self == NULL || uv_ip4_addr(self->host, self->raft_port, &sa) != 0)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1) != 0)
+		rv = -errno;
+	close(fd);
+	if (rv != 0)
+		REPL_ERROR(r, "cannot listen on Raft port %s:%u: %s", self->host, self->raft_port,
+			   strerror(-rv));
+	return rv;
 }
 
 static void tune(struct repl *r)
@@ -363,8 +401,11 @@ int repl_start(struct repl *r)
 	int rv;
 
 	rv = check_space(r);
-	if (rv != 0)
+	if (rv != 0) {
+		snprintf(r->errmsg, sizeof(r->errmsg), "data dir %s: not enough free space",
+			 r->data_dir);
 		return rv;
+	}
 	rv = init_io(r);
 	if (rv != 0)
 		return rv;
@@ -372,17 +413,19 @@ int repl_start(struct repl *r)
 	rv = repl_membership_bootstrap(r);
 	if (rv != 0)
 		return rv;
-	/* The peer listener first: a port in use fails the start before Raft runs. */
+	/* The listeners first: a port in use fails the start before Raft runs. */
 	if (r->cfg.n_servers > 0) {
+		rv = check_raft_port(r);
+		if (rv != 0)
+			return rv;
 		rv = repl_fwd_create(r, &r->fwd);
 		if (rv != 0)
 			return rv;
 	}
 	rv = raft_start(&r->raft);
 	if (rv != 0) {
-		zk_log_error("replication: cannot start from %s: %s", r->data_dir,
-			     raft_errmsg(&r->raft)[0] != '\0' ? raft_errmsg(&r->raft)
-							      : r->io.errmsg);
+		REPL_ERROR(r, "cannot start from %s: %s", r->data_dir,
+			   raft_errmsg(&r->raft)[0] != '\0' ? raft_errmsg(&r->raft) : r->io.errmsg);
 		return repl_errno(rv);
 	}
 	r->fsm_state.started = true;
@@ -441,6 +484,8 @@ int64_t repl_applied_zxid(struct repl *r)
 
 const char *repl_errmsg(struct repl *r)
 {
+	if (r->errmsg[0] != '\0')
+		return r->errmsg;
 	if (!r->raft_ready)
 		return "not started";
 	return raft_errmsg(&r->raft)[0] != '\0' ? raft_errmsg(&r->raft) : r->io.errmsg;

@@ -86,7 +86,7 @@ struct repl {
 	bool nudging, nudge_again;
 	bool draining;		     /* Closing: waiting for inflight to reach 0. */
 	void (*close_cb)(struct repl *r);
-	int pending_closes;	     /* Handles and libraft closes still to complete. */
+	char errmsg[256];	     /* Last start error of ours (repl_errmsg). */
 };
 
 /* Free the copies of the configuration (raft.c) held by @r. */
@@ -96,6 +96,11 @@ void repl_config_free(struct repl *r);
 void repl_close_resume(struct repl *r);
 
 #define REPL_CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* Log an error line about @r and keep it for repl_errmsg. */
+void repl_error(struct repl *r, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+#define REPL_ERROR(r, ...) repl_error(r, __FILE__, __LINE__, __VA_ARGS__)
 
 /* Map a RAFT_* code to a negative errno (see replication.h). */
 int repl_errno(int raft_rv);

@@ -234,6 +234,38 @@ static void peer_port_in_use(void **state)
 	tr_close_handle(&f->loop, (uv_handle_t *)&squatter);
 }
 
+/* A Raft port already taken fails repl_start with an error message that says so. */
+static void raft_port_in_use(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in addr;
+	uv_tcp_t squatter;
+	int k, rv = -1;
+
+	for (k = 0; k < PORT_SLOTS && rv != 0; k++) {
+		f->port_base = PORT_BASE + 10 * k;
+		server_init(f, 0, false);
+		f->nodes[0].cfg.n_servers = 1;
+		uv_tcp_init(&f->loop, &squatter);
+		uv_ip4_addr("127.0.0.1", f->servers[0].raft_port, &addr);
+		rv = uv_tcp_bind(&squatter, (const struct sockaddr *)&addr, 0);
+		if (rv == 0)
+			rv = uv_listen((uv_stream_t *)&squatter, 1, NULL);
+		if (rv != 0) {
+			tr_close_handle(&f->loop, (uv_handle_t *)&squatter);
+			tr_node_fini(&f->nodes[0]);
+			memset(&f->nodes[0], 0, sizeof(f->nodes[0]));
+		}
+	}
+	assert_int_equal(rv, 0);
+	rv = tr_node_open(&f->nodes[0]);
+	print_message("    %s: %s\n", strerror(-rv), repl_errmsg(f->nodes[0].repl));
+	assert_true(rv != 0);
+	assert_true(repl_errmsg(f->nodes[0].repl)[0] != '\0');
+	tr_node_close(&f->nodes[0]);
+	tr_close_handle(&f->loop, (uv_handle_t *)&squatter);
+}
+
 /* Three voters elect one leader, and all of them learn who it is. */
 static void election(void **state)
 {
@@ -489,6 +521,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(peer_port_in_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(raft_port_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(election, setup, teardown),
 		cmocka_unit_test_setup_teardown(follower_forwards_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(forwarded_write_not_delayed_by_heartbeat, setup,

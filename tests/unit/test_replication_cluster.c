@@ -204,31 +204,40 @@ static int follower_of(struct fixture *f, int leader)
 	return leader == 0 ? 1 : 0;
 }
 
-/* A peer port already taken fails repl_start with -EADDRINUSE (logged), and the repl still
- * closes cleanly. */
-static void peer_port_in_use(void **state)
+/* Prepare node 0 alone on a free port slot, with its Raft port (@raft) or its peer port taken
+ * by @squatter (a listening socket of the test). */
+static void squat_port(struct fixture *f, bool raft, uv_tcp_t *squatter)
 {
-	struct fixture *f = *state;
 	struct sockaddr_in addr;
-	uv_tcp_t squatter;
 	int k, rv = -1;
 
 	for (k = 0; k < PORT_SLOTS && rv != 0; k++) {
 		f->port_base = PORT_BASE + 10 * k;
 		server_init(f, 0, false);
 		f->nodes[0].cfg.n_servers = 1;
-		uv_tcp_init(&f->loop, &squatter);
-		uv_ip4_addr("127.0.0.1", f->servers[0].peer_port, &addr);
-		rv = uv_tcp_bind(&squatter, (const struct sockaddr *)&addr, 0);
+		uv_tcp_init(&f->loop, squatter);
+		uv_ip4_addr("127.0.0.1", raft ? f->servers[0].raft_port : f->servers[0].peer_port,
+			    &addr);
+		rv = uv_tcp_bind(squatter, (const struct sockaddr *)&addr, 0);
 		if (rv == 0)
-			rv = uv_listen((uv_stream_t *)&squatter, 1, NULL);
+			rv = uv_listen((uv_stream_t *)squatter, 1, NULL);
 		if (rv != 0) {
-			tr_close_handle(&f->loop, (uv_handle_t *)&squatter);
+			tr_close_handle(&f->loop, (uv_handle_t *)squatter);
 			tr_node_fini(&f->nodes[0]);
 			memset(&f->nodes[0], 0, sizeof(f->nodes[0]));
 		}
 	}
 	assert_int_equal(rv, 0);
+}
+
+/* A peer port already taken fails repl_start with -EADDRINUSE (logged), and the repl still
+ * closes cleanly. */
+static void peer_port_in_use(void **state)
+{
+	struct fixture *f = *state;
+	uv_tcp_t squatter;
+
+	squat_port(f, false, &squatter);
 	assert_int_equal(tr_node_open(&f->nodes[0]), -EADDRINUSE);
 	tr_node_close(&f->nodes[0]);
 	tr_close_handle(&f->loop, (uv_handle_t *)&squatter);
@@ -238,30 +247,11 @@ static void peer_port_in_use(void **state)
 static void raft_port_in_use(void **state)
 {
 	struct fixture *f = *state;
-	struct sockaddr_in addr;
 	uv_tcp_t squatter;
-	int k, rv = -1;
 
-	for (k = 0; k < PORT_SLOTS && rv != 0; k++) {
-		f->port_base = PORT_BASE + 10 * k;
-		server_init(f, 0, false);
-		f->nodes[0].cfg.n_servers = 1;
-		uv_tcp_init(&f->loop, &squatter);
-		uv_ip4_addr("127.0.0.1", f->servers[0].raft_port, &addr);
-		rv = uv_tcp_bind(&squatter, (const struct sockaddr *)&addr, 0);
-		if (rv == 0)
-			rv = uv_listen((uv_stream_t *)&squatter, 1, NULL);
-		if (rv != 0) {
-			tr_close_handle(&f->loop, (uv_handle_t *)&squatter);
-			tr_node_fini(&f->nodes[0]);
-			memset(&f->nodes[0], 0, sizeof(f->nodes[0]));
-		}
-	}
-	assert_int_equal(rv, 0);
-	rv = tr_node_open(&f->nodes[0]);
-	print_message("    %s: %s\n", strerror(-rv), repl_errmsg(f->nodes[0].repl));
-	assert_true(rv != 0);
-	assert_true(repl_errmsg(f->nodes[0].repl)[0] != '\0');
+	squat_port(f, true, &squatter);
+	assert_int_equal(tr_node_open(&f->nodes[0]), -EADDRINUSE);
+	assert_non_null(strstr(repl_errmsg(f->nodes[0].repl), "Raft port"));
 	tr_node_close(&f->nodes[0]);
 	tr_close_handle(&f->loop, (uv_handle_t *)&squatter);
 }

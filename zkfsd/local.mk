@@ -47,3 +47,6 @@ TESTS += tests/unit/test_tracker
 tests_unit_test_tracker_SOURCES = tests/unit/test_tracker.c zkfsd/tracker.c zkfsd/config.c
 tests_unit_test_tracker_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_test_tracker_LDADD = libcommon.a $(UV_LIBS) $(CMOCKA_LIBS)
+
+# zkfsd's command-line contract (exit codes, --daemon, pid file, SIGTERM, restart, whitelist).
+INTEGRATION_TESTS += tests/integration/test_zkfsd_cli.sh

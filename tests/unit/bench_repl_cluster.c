@@ -1,10 +1,11 @@
 /* bench_repl_cluster.c: a 3-server ensemble of separate processes on 127.0.0.1 (ports
  * 22040-22045, the benchmark end of the replication range): commit throughput on the leader,
  * failover time after kill -9 of the leader, and catch-up of the restarted server. Prints
- * figures; not a test. Uses the fake store (tests/unit/repl_fake_store.c).
+ * figures; not a test. The last figure is the same load submitted on a follower. Uses the fake store (tests/unit/repl_fake_store.c).
  *
  * Each child runs one server; whenever it is leader it keeps 16 writes in flight (until
- * SIGUSR1) and reports on a shared pipe every 20 ms:
+ * SIGUSR1; after SIGUSR2 it does so whatever its role, its writes then forwarded to the
+ * leader) and reports on a shared pipe every 20 ms:
  *   S <id> <role> <leader> <applied> <digest> <committed>
  *   F <id> <monotonic ns>     first write committed in a term as leader
  * Usage: bench_repl_cluster [data-parent-dir] [load-seconds]   (default /tmp, 3) */
@@ -31,6 +32,7 @@ struct node {
 	int id;
 	int out;
 	bool load;
+	bool anywhere;		/* Load even when not leader (forwarded). */
 	bool leader_reported;
 	int in_flight;
 	uint64_t committed, seq;
@@ -78,7 +80,7 @@ static void submit(struct node *n, int i)
 	struct store_txn txn;
 	char path[64];
 
-	if (!n->load || n->busy[i] || repl_role(n->repl) != REPL_LEADER)
+	if (!n->load || n->busy[i] || (!n->anywhere && repl_role(n->repl) != REPL_LEADER))
 		return;
 	memset(&txn, 0, sizeof(txn));
 	snprintf(path, sizeof(path), "/b/%d-%llu", n->id, (unsigned long long)n->seq++);
@@ -111,12 +113,12 @@ static void tick(uv_timer_t *t)
 	emit(n, line);
 }
 
-static void stop_load(uv_signal_t *s, int signum)
+static void load_signal(uv_signal_t *s, int signum)
 {
 	struct node *n = s->data;
 
-	(void)signum;
-	n->load = false;
+	n->load = signum == SIGUSR2;
+	n->anywhere = signum == SIGUSR2;
 }
 
 static void child(int id, const char *parent, int out, bool load)
@@ -125,7 +127,7 @@ static void child(int id, const char *parent, int out, bool load)
 	struct repl_config cfg;
 	struct node n = {.id = id, .out = out, .load = load};
 	uv_timer_t timer;
-	uv_signal_t sig;
+	uv_signal_t sig, sig2;
 	char dir[400];
 	int i;
 
@@ -151,7 +153,10 @@ static void child(int id, const char *parent, int out, bool load)
 	uv_timer_start(&timer, tick, 20, 20);
 	uv_signal_init(&n.loop, &sig);
 	sig.data = &n;
-	uv_signal_start(&sig, stop_load, SIGUSR1);
+	uv_signal_start(&sig, load_signal, SIGUSR1);
+	uv_signal_init(&n.loop, &sig2);
+	sig2.data = &n;
+	uv_signal_start(&sig2, load_signal, SIGUSR2);
 	uv_run(&n.loop, UV_RUN_DEFAULT);
 	_exit(0);
 }
@@ -274,6 +279,17 @@ int main(int argc, char **argv)
 	printf("restarted server %d %s after %.0f ms (applied %lld, digests %s)\n", leader,
 	       all_equal() ? "caught up" : "did NOT catch up", (now_ns() - t0) / 1e6,
 	       st[leader].applied, all_equal() ? "equal" : "differ");
+	for (i = 1; i <= N && st[i].role != REPL_FOLLOWER; i++)
+		;
+	if (i <= N) {
+		kill(pids[i], SIGUSR2);
+		read_for(in, 500);
+		committed0 = st[i].committed;
+		t0 = now_ns();
+		read_for(in, (unsigned)(load_s * 1000));
+		printf("3 servers, %d writes in flight on follower %d (forwarded): %.0f commits/s\n",
+		       IN_FLIGHT, i, (st[i].committed - committed0) / ((now_ns() - t0) / 1e9));
+	}
 out:
 	for (i = 1; i <= N; i++) {
 		kill(pids[i], SIGKILL);

@@ -119,7 +119,7 @@ static int main_start(struct zkfsd *srv, uv_loop_t *loop, const struct config *c
 int main(int argc, char **argv)
 {
 	struct config cfg;
-	struct zkfsd srv;
+	struct zkfsd srv = {0};
 	uv_loop_t *loop;
 	int ready_fd = -1, rv;
 

@@ -275,7 +275,7 @@ static void server_on_repl_closed(struct repl *r)
 
 void server_stop(struct zkfsd *srv)
 {
-	if (srv->stopping)
+	if (srv->stopping || srv->loop == NULL) /* Stopping, or server_init never ran. */
 		return;
 	srv->stopping = true;
 	if (srv->listening) {
@@ -297,6 +297,8 @@ void server_stop(struct zkfsd *srv)
 
 void server_close(struct zkfsd *srv)
 {
+	if (srv->loop == NULL)
+		return;
 	conn_flush_all(srv);
 	if (!uv_is_closing((uv_handle_t *)&srv->flush)) {
 		uv_close((uv_handle_t *)&srv->flush, NULL);

@@ -87,6 +87,7 @@ void repl_close_resume(struct repl *r)
 
 static void close_raft(struct repl *r)
 {
+	r->fwd = NULL; /* Freed by repl_fwd_close before it called us. */
 	if (r->inflight == 0) {
 		close_libraft(r);
 		return;

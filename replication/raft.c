@@ -499,7 +499,7 @@ void repl_set_hooks(struct repl *r, const struct repl_hooks *hooks)
 
 int repl_session_touch(struct repl *r, int64_t session_id)
 {
-	if (r->fwd == NULL || !r->started || raft_state(&r->raft) == RAFT_LEADER)
+	if (r->fwd == NULL || !r->started || r->closing || raft_state(&r->raft) == RAFT_LEADER)
 		return 0;
 	return repl_fwd_touch(r->fwd, session_id);
 }

@@ -77,3 +77,7 @@ check_PROGRAMS += tests/unit/bench_repl_cluster
 tests_unit_bench_repl_cluster_SOURCES = tests/unit/bench_repl_cluster.c tests/unit/repl_fake_store.c
 tests_unit_bench_repl_cluster_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_bench_repl_cluster_LDADD = $(REPL_FAKE_LIBS)
+check_PROGRAMS += tests/unit/bench_repl_store
+tests_unit_bench_repl_store_SOURCES = tests/unit/bench_repl.c
+tests_unit_bench_repl_store_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
+tests_unit_bench_repl_store_LDADD = $(REPL_STORE_LIBS)

@@ -3,8 +3,9 @@
  *
  * Each of N submitters keeps one write in flight, like N ZooKeeper sessions each waiting for
  * its reply: entries/s with N = 1 shows the cost of one write+fsync, larger N shows how much
- * libraft batches concurrent appends into one write. Uses the fake store
- * (tests/unit/repl_fake_store.c) so the figure is replication's alone.
+ * libraft batches concurrent appends into one write. bench_repl uses the fake store
+ * (tests/unit/repl_fake_store.c), so the figure is replication's alone; bench_repl_store is
+ * the same program on the real store (creates under /).
  *
  * Usage: bench_repl [data-parent-dir] [seconds-per-run]   (default /tmp, 2) */
 #include <stdio.h>
@@ -50,16 +51,21 @@ static void done_cb(struct repl_req *req, int status)
 
 static void submit(struct submitter *s)
 {
+	static const struct store_acl world = {31, "world", "anyone"};
 	struct store_txn txn;
 	char path[64];
 
 	memset(&txn, 0, sizeof(txn));
-	snprintf(path, sizeof(path), "/bench/s%d-%010llu", s->id, (unsigned long long)s->seq++);
+	snprintf(path, sizeof(path), "/s%d-%010llu", s->id, (unsigned long long)s->seq++);
 	txn.type = ZK_OP_CREATE;
 	txn.op.type = ZK_OP_CREATE;
 	txn.op.path = path;
 	txn.op.data = (const uint8_t *)"0123456789012345678901234567890123456789";
 	txn.op.data_len = 40;
+	txn.op.version = -1;
+	txn.op.ttl = -1;
+	txn.op.acl = &world;
+	txn.op.n_acl = 1;
 	s->req.data = s;
 	if (repl_submit(s->b->repl, &s->req, &txn, done_cb) == 0)
 		s->b->in_flight++;

@@ -6,7 +6,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/zk
 # Server tests against zkfsd and Apache ZooKeeper (ports 21810-21849, 21890-21899).
 INTEGRATION_TESTS += tests/integration/test_compat.py tests/integration/test_cclient.py \
 	tests/integration/test_badinput.py tests/integration/test_durability.py \
-	tests/integration/test_recipes.py
+	tests/integration/test_recipes.py tests/integration/test_javaclient.py
 
 # zkcheck: Apache ZooKeeper's C client driven by a script, for the C-client side-by-side test.
 check_PROGRAMS += tests/integration/zkcheck

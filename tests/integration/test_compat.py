@@ -536,6 +536,47 @@ def raw_zxids(server, rec):
     c.close()
 
 
+def raw_reply_sizes(server, rec):
+    """The exact size of every reply body, success and error: clients deserialize a fixed
+    record per opcode (the Java client reads an ErrorResponse after addWatch, for instance), so
+    a missing or extra field breaks them even where kazoo and the C client do not look."""
+    c = RawClient(server.port)
+    c.create("/rs", b"d")
+    c.create("/rs/k", b"")
+    sizes = []
+
+    def size(label, fn):
+        fn()
+        sizes.append((label, c.last.name, c.last.body_len))
+
+    for path in ("/rs", "/nope"):
+        size("create " + path, lambda: c.create(path + "/n", b"x", op="create"))
+        size("create2 " + path, lambda: c.create(path + "/n2", b"x"))
+        size("exists " + path, lambda: c.exists(path))
+        size("getData " + path, lambda: c.get(path))
+        size("setData " + path, lambda: c.set(path, b"y"))
+        size("getACL " + path, lambda: c.get_acl(path))
+        size("setACL " + path, lambda: c.set_acl(path, zkt.OPEN_ACL))
+        size("getChildren " + path, lambda: c.children(path, two=False))
+        size("getChildren2 " + path, lambda: c.children(path))
+        size("sync " + path, lambda: c.sync(path))
+        size("getAllChildrenNumber " + path, lambda: c.all_children_number(path))
+        size("getEphemerals " + path, lambda: c.ephemerals(path))
+        size("addWatch " + path, lambda: c.add_watch(path, 0))
+        size("checkWatches " + path, lambda: c.check_watches(path, 3))
+        size("removeWatches " + path, lambda: c.remove_watches(path, 3))
+        size("delete " + path + "/n", lambda: c.delete(path + "/n"))
+    size("whoAmI", c.who_am_i)
+    size("ping", c.ping)
+    size("setWatches", lambda: c.set_watches(c.last_zxid, data=["/rs"]))
+    size("multi ok", lambda: c.multi([("check", "/rs", -1)]))
+    size("multi fail", lambda: c.multi([("check", "/nope", -1)]))
+    size("multiRead", lambda: c.multi([("getData", "/nope")], read=True))
+    size("closeSession", c.close_session)
+    rec("raw.reply-body-sizes", sizes)
+    c.close()
+
+
 def raw_pipeline(server, rec):
     """One connection with a thousand requests in flight: replies come in request order and
     every read sees the write sent just before it (per-session FIFO, read your writes)."""
@@ -660,7 +701,8 @@ def four_letter(server, rec):
 def compat(server, rec):
     """Each part runs even if an earlier one broke, so one run lists every difference."""
     rec("4lw.srvr.node-count-fresh", node_count(server))
-    for part in (kazoo_checks, raw_checks, raw_zxids, raw_pipeline, raw_sessions, four_letter):
+    for part in (kazoo_checks, raw_checks, raw_zxids, raw_reply_sizes, raw_pipeline,
+                 raw_sessions, four_letter):
         t0 = time.monotonic()
         try:
             part(server, rec)

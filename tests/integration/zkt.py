@@ -582,6 +582,7 @@ class Closed(Exception):
 class Reply:
     def __init__(self, xid, zxid, err, body):
         self.xid, self.zxid, self.err, self.body = xid, zxid, err, body
+        self.body_len = len(body.b) - body.p  # Bytes after the ReplyHeader.
 
     @property
     def name(self):
@@ -693,11 +694,13 @@ class RawClient:
             self.trace.append(("reply", rx))
             if rx == -2 or rx == -8:
                 if xid in (-2, -8) and rx == xid:
-                    return Reply(rx, zxid, err, d)
+                    self.last = Reply(rx, zxid, err, d)
+                    return self.last
                 continue
             if rx != xid:
                 raise Fail("reply for xid %d while waiting for %d" % (rx, xid))
-            return Reply(rx, zxid, err, d)
+            self.last = Reply(rx, zxid, err, d)
+            return self.last
 
     def call(self, op, body=b""):
         return self.read_reply(self.request(op, body))

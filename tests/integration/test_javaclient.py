@@ -1,0 +1,97 @@
+"""The Java client (Apache ZooKeeper's own zkCli, the client Curator and most applications sit
+on) against Apache ZooKeeper and zkfsd: every create mode, Stat printing, getEphemerals,
+getAllChildrenNumber, whoami, persistent recursive watches and their removal, ACLs, sync, errors.
+
+One zkCli JVM runs the whole script from stdin.  Lines that carry zxids or times are dropped;
+watch events arrive asynchronously between command outputs, so the outputs are compared as
+sorted lists of lines.
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zkt  # noqa: E402
+from zkt import check  # noqa: E402
+
+ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
+
+SCRIPT = """create /j data
+create /j data
+create -e /j/e eph
+create -s /j/s- seq
+create -s /j/s- seq
+create -e -s /j/es- eph
+create -c /j/ctr
+create -t 60000 /j/ttl t
+create -t 60000 -s /j/ttls- t
+create /j/e/child x
+create /nope/x x
+get -s /j
+ls -s /j
+ls -R /j
+getEphemerals
+getEphemerals /j/e
+getAllChildrenNumber /j
+getAllChildrenNumber /nope
+whoami
+addWatch -m PERSISTENT_RECURSIVE /j
+addWatch -m PERSISTENT /j/s-0000000002
+set /j v2
+set -v 0 /j v3
+set -v 1 /j v3
+create /j/x x
+set /j/x xx
+delete /j/x
+removewatches /j -a
+removewatches /j/none -a
+stat /j
+stat /nope
+sync /j
+getAcl /j
+setAcl -v 0 /j world:anyone:cdrwa
+setAcl -v 0 /j world:anyone:cdrwa
+getAcl -s /j
+delete /j
+delete -v 7 /j/s-0000000002
+deleteall /j
+ls /
+ls /zookeeper
+get /zookeeper/config
+quit
+"""
+
+DROP = re.compile(r"^(cZxid|mZxid|pZxid|ctime|mtime|ephemeralOwner) = |SLF4J|log4j|^\s*$|"
+                  r"^WATCHER::$|^Connecting to |^Welcome to ZooKeeper|^JLine support|"
+                  r"^\[zk: |state:Closed|type:None")
+
+
+def sort_list(line):
+    """'[b, a]' -> '[a, b]': Apache ZooKeeper lists getEphemerals in hash-set order."""
+    m = re.match(r"^\[(.*)\]$", line)
+    return "[%s]" % ", ".join(sorted(m.group(1).split(", "))) if m else line
+
+
+def normalise(text):
+    return sorted(sort_list(line.rstrip()) for line in text.splitlines()
+                  if not DROP.search(line))
+
+
+def javaclient(server, rec):
+    if not os.access(ZKCLI, os.X_OK):
+        raise zkt.Skip("zkCli.sh not installed (Debian zookeeper)")
+    env = dict(os.environ, ZOO_LOG4J_PROP="ERROR,CONSOLE", CLIENT_JVMFLAGS="-Xmx128m")
+    p = subprocess.run([ZKCLI, "-server", server.hosts()], input=SCRIPT, capture_output=True,
+                       text=True, timeout=120, env=env)
+    out, err = normalise(p.stdout), normalise(p.stderr)
+    check(any("Created /j" == ln for ln in out + err),
+          "zkCli did not create /j: %r" % (p.stdout[-500:] + p.stderr[-500:]))
+    rec("zkCli exit", p.returncode)
+    rec("zkCli stdout", out)
+    rec("zkCli stderr", err)
+
+
+if __name__ == "__main__":
+    zkt.run_kinds("test_javaclient", javaclient)

@@ -363,6 +363,17 @@ def run_main(name, body):
     sys.exit(0)
 
 
+def describe_diff(got, ref):
+    """A readable difference: for two lists only the items that differ (as multisets)."""
+    if isinstance(got, list) and isinstance(ref, list) and len(repr(ref)) > 300:
+        g, r = list(got), list(ref)
+        only_ref = [x for x in r if x not in g or g.remove(x)]
+        g, r = list(got), list(ref)
+        only_got = [x for x in g if x not in r or r.remove(x)]
+        return "only apache: %r; only here: %r" % (only_ref, only_got)
+    return "%r (apache: %r)" % (got, ref)
+
+
 def compare_results(results):
     """results: {kind: [(label, value), ...]}; returns the list of differences from apache."""
     diffs = []
@@ -378,7 +389,7 @@ def compare_results(results):
             if label not in got:
                 diffs.append("%s: %s: missing (apache: %r)" % (kind, label, ref[label]))
             elif got[label] != ref[label]:
-                diffs.append("%s: %s: %r (apache: %r)" % (kind, label, got[label], ref[label]))
+                diffs.append("%s: %s: %s" % (kind, label, describe_diff(got[label], ref[label])))
         for label, _ in rows:
             if label not in ref:
                 diffs.append("%s: %s: extra result %r" % (kind, label, got[label]))

@@ -4,7 +4,7 @@
 #   zkm_port KIND N               port N (0-9) of KIND in the mount tests' range 23000-23099
 #   zkm_mount NAME HOSTS [OPTS]   mount on $ZKT_DIR/NAME (path in $ZKM_MP), log NAME.log;
 #                                 $ZKM_OPTS (e.g. log_level=debug) is added to every mount
-#   zkm_kazoo PORT CODE           run Python CODE with a kazoo client `zk` on PORT
+#   zkm_kazoo PORT|HOSTS CODE     run Python CODE with a kazoo client `zk` on PORT (or HOSTS)
 #   zkm_eq WANT GOT WHAT          fail unless equal
 #   zkm_fails PATTERN CMD...      CMD must fail and print PATTERN (an errno text) on stderr
 #   zkm_watch NAME DIR...         inotifywait -m into $ZKM_EVENTS; zkm_unwatch stops them all
@@ -42,11 +42,12 @@ zkm_mount() {
 }
 
 zkm_kazoo() {
-	local port=$1 code=$2
-	/usr/bin/python3 - "$port" <<PY
+	local hosts=$1 code=$2
+	[[ "$hosts" == *:* ]] || hosts=127.0.0.1:$hosts
+	/usr/bin/python3 - "$hosts" <<PY
 import sys
 from kazoo.client import KazooClient
-zk = KazooClient(hosts="127.0.0.1:%s" % sys.argv[1], timeout=10)
+zk = KazooClient(hosts=sys.argv[1], timeout=10)
 zk.start(timeout=15)
 try:
 $(printf '%s\n' "$code" | sed 's/^/    /')
@@ -88,6 +89,20 @@ zkm_unwatch() {
 	done
 }
 
+# zkm_reap: from a parent shell, after a subshell that used zkm_mount/zkm_watch ended (maybe
+# by zkt_fail): stop its watchers and unmount its mounts.
+zkm_reap() {
+	local f m
+	for f in "$ZKT_DIR"/*.events.pid; do
+		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+		rm -f "$f"
+	done
+	for m in "$ZKT_DIR"/*/; do
+		mountpoint -q "$m" && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }
+	done
+	return 0
+}
+
 # zkm_watch VAR DIR...: start `inotifywait -m` on DIRs into $ZKT_DIR/VAR.events; waits until
 # the watches are set up. The output file name is left in $ZKM_EVENTS.
 zkm_watch() {
@@ -96,6 +111,7 @@ zkm_watch() {
 	ZKM_EVENTS=$ZKT_DIR/$var.events
 	inotifywait -m "$@" >"$ZKM_EVENTS" 2>"$ZKM_EVENTS.err" &
 	ZKT_PIDS[inotify-$var]=$!
+	echo $! >"$ZKM_EVENTS.pid" # For a parent shell's clean-up (zkm_reap).
 	zkt_wait 10 grep -q "Watches established" "$ZKM_EVENTS.err" ||
 		zkt_fail "inotifywait did not start"
 }

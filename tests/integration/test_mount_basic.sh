@@ -125,6 +125,15 @@ check_options() {
 	umount "$mp" || zkt_fail "umount"
 	zkm_kazoo "$port" 'assert zk.exists("/gone") is None' ||
 		zkt_fail "umount did not close the session (its ephemeral is still there)"
+	# `mount -t fuse.zkfs` (PATH cleared by mount) works once zkfs is installed.
+	if [ -x /usr/local/bin/zkfs ] || [ -x /usr/bin/zkfs ]; then
+		mount -t fuse.zkfs "127.0.0.1:$port" "$mp" -o "log=$ZKT_DIR/mt-$kind.log" ||
+			zkt_fail "mount -t fuse.zkfs"
+		zkm_eq "fuse.zkfs" "$(findmnt -n -o FSTYPE "$mp")" "mount -t fuse.zkfs"
+		umount "$mp"
+	else
+		zkt_log "zkfs not installed: mount -t fuse.zkfs not checked"
+	fi
 }
 
 run_kind() {

@@ -1,6 +1,7 @@
 """The Java client (Apache ZooKeeper's own zkCli, the client Curator and most applications sit
 on) against Apache ZooKeeper and zkfsd: every create mode, Stat printing, getEphemerals,
-getAllChildrenNumber, whoami, persistent recursive watches and their removal, ACLs, sync, errors.
+getAllChildrenNumber, whoami, persistent recursive watches and their removal, ACLs, sync, quotas
+(the server keeps /zookeeper/quota/<path>/zookeeper_stats up to date), getConfig, errors.
 
 One zkCli JVM runs the whole script from stdin.  Lines that carry zxids or times are dropped;
 watch events arrive asynchronously between command outputs, so the outputs are compared as
@@ -57,6 +58,14 @@ getAcl -s /j
 delete /j
 delete -v 7 /j/s-0000000002
 deleteall /j
+create /q q
+setquota -n 3 /q
+create /q/a a
+create /q/b b
+listquota /q
+delquota /q
+listquota /q
+config
 ls /
 ls /zookeeper
 get /zookeeper/config

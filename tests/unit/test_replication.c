@@ -39,8 +39,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	char dir[600];
 
 	tr_node_fini(&f->node);
+	/* A failed disk test must not leave its tmpfs behind (no-ops otherwise). */
+	snprintf(dir, sizeof(dir), "%s/small", f->dir);
+	umount2(dir, MNT_DETACH);
+	snprintf(dir, sizeof(dir), "%s/disk", f->dir);
+	umount2(dir, MNT_DETACH);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	tr_rmdir(f->dir);
 	free(f->dir);

@@ -66,6 +66,15 @@ listquota /q
 delquota /q
 listquota /q
 config
+reconfig -remove 1
+create /w w
+get -w /w
+ls -w /w
+stat -w /w/none
+set /w w2
+create /w/none n
+delete /w/none
+delete /w
 ls /
 ls /zookeeper
 get /zookeeper/config

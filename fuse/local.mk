@@ -28,7 +28,8 @@ INTEGRATION_TESTS += \
 	tests/integration/test_mount_race.sh \
 	tests/integration/test_mount_session.sh \
 	tests/integration/test_mount_example.sh \
-	tests/integration/test_mount_failover.sh
+	tests/integration/test_mount_failover.sh \
+	tests/integration/test_mount_recipes.sh
 EXTRA_DIST += tests/integration/mount_lib.sh contrib/examples
 
 # `mount -t fuse.zkfs` runs mount.fuse3, which executes `zkfs` from a PATH that mount(8) has

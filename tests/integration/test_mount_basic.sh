@@ -103,6 +103,7 @@ check_bad_input() {
 	zkm_fails "Operation not permitted" ln -s b "$m/s2"
 	zkm_fails "Operation not permitted" mknod "$m/dev" c 1 3
 	zkm_fails "Operation not permitted" mkfifo "$m/fifo"
+	zkm_fails "Invalid argument" mkdir "$m/bad$(printf '\001')name"
 	zkm_fails "File name too long" touch "$m/$(printf 'a%.0s' $(seq 300))"
 	printf 'X' | dd of="$m/b" bs=1 seek=1 conv=notrunc 2>/dev/null
 	zkm_eq "xX" "$(cat "$m/b")" "a write at an offset is made whole"

@@ -1,6 +1,8 @@
 # mount_lib.sh: helpers of the zkfs mount tests. Source lib.sh first.
 #
 #   zkm_kinds                     server kinds of $ZKT_SERVERS that can run here
+#   zkm_each_kind FUNC            FUNC KIND for each of them (skip when none)
+#   zkm_pair KIND N / zkm_pair_end KIND   a server and two mounts $ZKM_A $ZKM_B; tear-down
 #   zkm_port KIND N               port N (0-9) of KIND in the mount tests' range 23000-23099
 #   zkm_mount NAME HOSTS [OPTS]   mount on $ZKT_DIR/NAME (path in $ZKM_MP), log NAME.log;
 #                                 $ZKM_OPTS (e.g. log_level=debug) is added to every mount
@@ -20,6 +22,33 @@ zkm_kinds() {
 		esac
 	done
 	return 0
+}
+
+# zkm_each_kind FUNC: FUNC KIND for each kind of zkm_kinds; skip the test when there is none.
+zkm_each_kind() {
+	local kinds k
+	kinds=$(zkm_kinds)
+	[ -n "$kinds" ] || zkt_skip "no server kind available"
+	for k in $kinds; do "$1" "$k"; done
+}
+
+# zkm_pair KIND N: start KIND on its port N and mount it twice: $ZKM_PORT, $ZKM_A, $ZKM_B.
+zkm_pair() {
+	ZKM_PORT=$(zkm_port "$1" "$2")
+	zkt_start_server "$1" "$ZKM_PORT"
+	zkm_mount "a-$1" "127.0.0.1:$ZKM_PORT"
+	ZKM_A=$ZKM_MP
+	zkm_mount "b-$1" "127.0.0.1:$ZKM_PORT"
+	ZKM_B=$ZKM_MP
+}
+
+# zkm_pair_end KIND: stop the watchers, unmount the pair, stop the server, log success.
+zkm_pair_end() {
+	zkm_unwatch
+	fusermount3 -u "$ZKM_A"
+	fusermount3 -u "$ZKM_B"
+	zkt_stop_server "$ZKM_PORT"
+	zkt_log "$1: ok"
 }
 
 zkm_port() {

@@ -81,23 +81,11 @@ PY
 }
 
 run_kind() {
-	local kind=$1 port a b
-	port=$(zkm_port "$kind" 1)
-	zkt_start_server "$kind" "$port"
-	zkm_mount "a-$kind" "127.0.0.1:$port"
-	a=$ZKM_MP
-	zkm_mount "b-$kind" "127.0.0.1:$port"
-	b=$ZKM_MP
-	check_mount_to_mount "$a" "$b"
-	check_other_client "$b" "$port"
-	check_poll "$a" "$b"
-	zkm_unwatch
-	fusermount3 -u "$a"
-	fusermount3 -u "$b"
-	zkt_stop_server "$port"
-	zkt_log "$kind: ok"
+	zkm_pair "$1" 1
+	check_mount_to_mount "$ZKM_A" "$ZKM_B"
+	check_other_client "$ZKM_B" "$ZKM_PORT"
+	check_poll "$ZKM_A" "$ZKM_B"
+	zkm_pair_end "$1"
 }
 
-kinds=$(zkm_kinds)
-[ -n "$kinds" ] || zkt_skip "no server kind available"
-for kind in $kinds; do run_kind "$kind"; done
+zkm_each_kind run_kind

@@ -50,22 +50,11 @@ check_barrier_and_election() {
 }
 
 run_kind() {
-	local kind=$1 port a b
-	port=$(zkm_port "$kind" 5)
-	zkt_start_server "$kind" "$port"
-	zkm_mount "a-$kind" "127.0.0.1:$port"
-	a=$ZKM_MP
-	zkm_mount "b-$kind" "127.0.0.1:$port"
-	b=$ZKM_MP
-	check_lock "$a" "$b"
-	check_queue "$a" "$b"
-	check_barrier_and_election "$a" "$b"
-	fusermount3 -u "$a"
-	fusermount3 -u "$b"
-	zkt_stop_server "$port"
-	zkt_log "$kind: ok"
+	zkm_pair "$1" 5
+	check_lock "$ZKM_A" "$ZKM_B"
+	check_queue "$ZKM_A" "$ZKM_B"
+	check_barrier_and_election "$ZKM_A" "$ZKM_B"
+	zkm_pair_end "$1"
 }
 
-kinds=$(zkm_kinds)
-[ -n "$kinds" ] || zkt_skip "no server kind available"
-for kind in $kinds; do run_kind "$kind"; done
+zkm_each_kind run_kind

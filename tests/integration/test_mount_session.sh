@@ -87,6 +87,4 @@ run_kind() {
 	zkt_log "$kind: ok"
 }
 
-kinds=$(zkm_kinds)
-[ -n "$kinds" ] || zkt_skip "no server kind available"
-for kind in $kinds; do run_kind "$kind"; done
+zkm_each_kind run_kind

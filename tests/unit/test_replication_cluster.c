@@ -22,11 +22,14 @@ struct fixture {
 	char dirs[MAX_NODES][300];
 	int port_base;
 	unsigned heartbeat_ms, election_ms; /* 0 = defaults */
+	unsigned snapshot_threshold, snapshot_trailing; /* 0 = defaults */
+	int replaced;		     /* store_replaced calls (any node). */
 	int touched;		     /* session_touched calls on the leader. */
 	int64_t touched_id;
 };
 
 static void on_touch(void *ctx, int64_t session_id);
+static void on_replaced(void *ctx, int64_t zxid);
 
 /* The running test's fixture, for the hooks (their ctx is the node). */
 static struct fixture *current;
@@ -44,6 +47,8 @@ static void server_init(struct fixture *f, int i, bool observer)
 	tr_node_init(&f->nodes[i], &f->loop, f->dirs[i]);
 	f->nodes[i].cfg.id = s->id;
 	f->nodes[i].cfg.servers = f->servers;
+	f->nodes[i].cfg.snapshot_threshold = f->snapshot_threshold;
+	f->nodes[i].cfg.snapshot_trailing = f->snapshot_trailing;
 	if (f->heartbeat_ms != 0) {
 		f->nodes[i].cfg.heartbeat_timeout_ms = f->heartbeat_ms;
 		f->nodes[i].cfg.election_timeout_ms = f->election_ms;
@@ -54,7 +59,7 @@ static void server_init(struct fixture *f, int i, bool observer)
  * cannot start, e.g. its ports are taken. */
 static bool try_start(struct fixture *f, int n, int n_obs)
 {
-	struct repl_hooks hooks = {.session_touched = on_touch};
+	struct repl_hooks hooks = {.session_touched = on_touch, .store_replaced = on_replaced};
 	int i, j;
 
 	f->n_servers = n + n_obs;
@@ -122,6 +127,13 @@ static void on_touch(void *ctx, int64_t session_id)
 	(void)ctx;
 	f->touched++;
 	f->touched_id = session_id;
+}
+
+static void on_replaced(void *ctx, int64_t zxid)
+{
+	(void)ctx;
+	(void)zxid;
+	current->replaced++;
 }
 
 struct until {
@@ -354,6 +366,30 @@ static void graceful_leader_close(void **state)
 	assert_int_equal(tr_submit_n(&f->nodes[3 - leader - next], "c", 40, 20, 10000), 0);
 }
 
+/* A follower that was down while the others took snapshots and compacted their logs catches
+ * up over TCP by InstallSnapshot: its store is replaced (hook) and ends equal. */
+static void catch_up_by_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct repl_hooks hooks = {.session_touched = on_touch, .store_replaced = on_replaced};
+	int leader, down, i;
+
+	f->snapshot_threshold = 32;
+	f->snapshot_trailing = 4;
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	down = follower_of(f, leader);
+	assert_int_equal(tr_submit_n(&f->nodes[leader], "a", 0, 10, 10000), 0);
+	tr_node_close(&f->nodes[down]);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(tr_submit_n(&f->nodes[leader], "b", 10 + 20 * i, 20, 10000), 0);
+	assert_int_equal(tr_node_open(&f->nodes[down]), 0);
+	repl_set_hooks(f->nodes[down].repl, &hooks);
+	assert_true(run_until(f, converged, NULL, 10000));
+	assert_true(f->replaced > 0);
+	assert_int_equal(store_check(f->nodes[down].store), 0);
+}
+
 /* An observer reports REPL_OBSERVER, replicates, and forwards its writes. */
 static void observer_forwards(void **state)
 {
@@ -518,6 +554,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(follower_barrier, setup, teardown),
 		cmocka_unit_test_setup_teardown(graceful_leader_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(catch_up_by_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(observer_forwards, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_touch_reaches_leader, setup, teardown),
 		cmocka_unit_test_setup_teardown(membership_changes, setup, teardown),

@@ -11,6 +11,7 @@
 #include <fuse3/fuse_lowlevel.h>
 #include <fuse3/fuse_opt.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,7 @@ static void usage(const char *prog)
 	       "  -o max_data=BYTES      largest value written, EFBIG past it (default %d)\n"
 	       "  -o log=FILE            log file (default " DEFAULT_LOG " when detached)\n"
 	       "  -o log_level=L         error, warn, info (default) or debug\n"
-	       "  other -o options go to FUSE (allow_other and default_permissions are on)\n",
+	       "  other -o options go to FUSE (default_permissions is on; allow_other for root)\n",
 	       prog, DEFAULT_MAX_DATA);
 }
 
@@ -154,6 +155,37 @@ static int fill_options(const struct cli *cli, struct zkfs_options *o)
 	return o->mountpoint ? 0 : -1;
 }
 
+/* Check before mounting that at least one "host:port" of @hosts resolves: once detached, a
+ * bad connect string could only be reported in the log. Returns 0 or -1 (message printed). */
+static int check_hosts(const char *hosts)
+{
+	char *copy = strdup(hosts), *save = NULL, *item, *colon, *slash;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+	int good = 0;
+
+	if (!copy)
+		return -1;
+	slash = strchr(copy, '/');
+	if (slash)
+		*slash = '\0'; /* The chroot. */
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		colon = strrchr(item, ':');
+		if (!colon || colon == item || !colon[1]) {
+			fprintf(stderr, "zkfs: '%s' is not host:port\n", item);
+			continue;
+		}
+		*colon = '\0';
+		if (getaddrinfo(item, colon + 1, &hints, &res) == 0) {
+			good++;
+			freeaddrinfo(res);
+		} else {
+			fprintf(stderr, "zkfs: cannot resolve %s:%s\n", item, colon + 1);
+		}
+	}
+	free(copy);
+	return good > 0 ? 0 : -1;
+}
+
 /* fsname shows the hosts in findmnt; commas in them must be escaped for FUSE's parser. */
 static int add_mount_options(struct fuse_args *args, const char *hosts)
 {
@@ -163,8 +195,10 @@ static int add_mount_options(struct fuse_args *args, const char *hosts)
 	if (!fsname)
 		return -1;
 	sprintf(fsname, "fsname=%s", hosts);
+	/* allow_other: a mount is for the whole host; a non-root user needs user_allow_other in
+	 * /etc/fuse.conf for it, so only root gets it by default. */
 	rc = fuse_opt_add_opt_escaped(&opts, fsname) || fuse_opt_add_opt(&opts, "subtype=zkfs") ||
-	     fuse_opt_add_opt(&opts, "allow_other") ||
+	     (getuid() == 0 && fuse_opt_add_opt(&opts, "allow_other")) ||
 	     fuse_opt_add_opt(&opts, "default_permissions") || fuse_opt_add_arg(args, "-o") ||
 	     fuse_opt_add_arg(args, opts);
 	free(fsname);
@@ -256,7 +290,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	zkfs = &z;
-	if (fill_options(&cli, &z.opt) != 0 || add_mount_options(&args, cli.hosts) != 0)
+	if (check_hosts(cli.hosts) != 0 || fill_options(&cli, &z.opt) != 0 ||
+	    add_mount_options(&args, cli.hosts) != 0)
 		return 2;
 	zk_stream = open_logs(&cli);
 	if (!zk_stream)

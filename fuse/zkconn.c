@@ -102,9 +102,34 @@ static void on_event(zhandle_t *zh, int type, int state, const char *path, void 
 		c->on_expired(c->ctx);
 }
 
+/* The C client's own lines go to the mount's log, at most 20 per 10 s: with no server
+ * reachable it logs several lines a second, which would fill a disk over a long outage. */
+static void client_log(const char *message)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t window;
+	static int count, dropped;
+	int64_t now = now_ms() / 10000;
+	int len = (int)strcspn(message, "\n");
+
+	pthread_mutex_lock(&mu);
+	if (now != window) {
+		if (dropped)
+			zk_log_warn("(%d more lines of the ZooKeeper client not logged)", dropped);
+		window = now;
+		count = dropped = 0;
+	}
+	if (count++ < 20)
+		zk_log_warn("zookeeper client: %.*s", len, message);
+	else
+		dropped++;
+	pthread_mutex_unlock(&mu);
+}
+
 static zhandle_t *open_handle(struct zkconn *c)
 {
-	zhandle_t *zh = zookeeper_init(c->hosts, on_event, c->session_timeout_ms, NULL, c, 0);
+	zhandle_t *zh = zookeeper_init2(c->hosts, on_event, c->session_timeout_ms, NULL, c, 0,
+					client_log);
 
 	if (!zh)
 		zk_log_error("zookeeper_init(%s) failed: %s", c->hosts, strerror(errno));

@@ -36,7 +36,8 @@
 #
 # Tear-down: nodes get SIGKILL from the kernel when the test shell dies (pdeathsig); the EXIT trap
 # of the (sub)shell that called zkc_init kills them, deletes the table and the nodes' dirs (the
-# logs were printed by zkt_fail if it failed); a table left by a killed run is deleted by the next zkc_init.
+# logs were printed by zkt_fail if it failed); a table left by a killed run is deleted by the
+# next zkc_init.
 # Cluster tests share addresses and ports, so zkc_init serialises them with a lock file.
 
 ZKC_CLIENT_PORT=22050
@@ -121,11 +122,16 @@ zkc_wait_leader() {
 zkc_server_line() {
 	local role=participant
 	[[ $ZKC_OBSERVERS == *" $1 "* ]] && role=observer
-	echo "server.$1=$(zkc_addr "$1"):$ZKC_RAFT_PORT:$ZKC_PEER_PORT:$role;$(zkc_addr "$1"):$ZKC_CLIENT_PORT"
+	local addr
+	addr=$(zkc_addr "$1")
+	echo "server.$1=$addr:$ZKC_RAFT_PORT:$ZKC_PEER_PORT:$role;$addr:$ZKC_CLIENT_PORT"
 }
 
+# The superDigest of ZooKeeper's DigestAuthenticationProvider: base64(sha1("super:PASS")).
 zkc_super_digest() {
-	printf '%s' "super:$ZKC_SUPER_PASS" | openssl dgst -binary -sha1 | base64
+	"$ZKC_PY" -c 'import base64, hashlib, sys
+print(base64.b64encode(hashlib.sha1(sys.argv[1].encode()).digest()).decode())' \
+		"super:$ZKC_SUPER_PASS"
 }
 
 # zkc_config I MEMBERS...: node I's zoo.cfg (and myid) with the server lines of MEMBERS.
@@ -182,7 +188,7 @@ zkc_start() {
 		;;
 	esac
 	ZKC_PID[$i]=$!
-	ZKT_PIDS[node$i]=$!
+	ZKT_PIDS["node$i"]=$!
 }
 
 zkc_stop() {
@@ -295,7 +301,7 @@ zkc_init() {
 		esac
 	done
 	zkt_require_root
-	zkt_require_cmd nft setpriv openssl flock timeout
+	zkt_require_cmd nft setpriv flock timeout "$ZKC_PY"
 	case "$ZKC_KIND" in
 	zkfsd) [ -x "$ZKFSD" ] || zkt_skip "zkfsd not built at $ZKFSD" ;;
 	apache) [ -f /usr/share/java/zookeeper.jar ] || zkt_skip "Debian zookeeper not installed" ;;
@@ -309,6 +315,7 @@ zkc_init() {
 	trap 'exit 130' INT
 	trap 'exit 129' HUP
 	zkc_net_setup
+	ZKC_T0=$SECONDS
 	for i in $(seq 1 "$ZKC_N"); do
 		# shellcheck disable=SC2046
 		zkc_config "$i" $(seq 1 "$ZKC_N")
@@ -343,6 +350,9 @@ zkc_py_bg() {
 
 zkc_now() { date +%s%N; }
 
+# zkc_step TEXT: a log line with the seconds since zkc_init, to see where a slow test spends.
+zkc_step() { zkt_log "[+$((SECONDS - ZKC_T0))s] $*"; }
+
 # zkc_forward PORT I: 127.0.0.1:PORT reaches node I's client port (DNAT in the zkt table), for
 # clients that only connect to 127.0.0.1.
 zkc_forward() {
@@ -358,7 +368,7 @@ zkc_load_start() {
 	zkc_py_bg "$dir/load.out" load --hosts "${4:-$(zkc_hosts)}" --clients "$2" --rate "$3" \
 		--dir "$dir"
 	ZKC_LOAD_PID=$ZKC_BG_PID
-	ZKT_PIDS[load]=$ZKC_LOAD_PID
+	ZKT_PIDS["load"]=$ZKC_LOAD_PID
 	zkt_wait 60 test -f "$dir/ready" || { cat "$dir/load.out" >&2; zkt_fail "load did not start"; }
 }
 
@@ -385,7 +395,8 @@ zkc_wait_acks() {
 }
 
 zkc_verify() {
-	zkc_py verify --hosts "$(zkc_hosts)" --dir "$@" >&2 || zkt_fail "acknowledged writes or sessions lost"
+	zkc_py verify --hosts "$(zkc_hosts)" --dir "$@" >&2 ||
+		zkt_fail "acknowledged writes or sessions lost"
 }
 
 # The replica's state to compare: zkfsd's dgst (tree digest and last zxid), or for Apache

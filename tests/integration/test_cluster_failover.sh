@@ -27,7 +27,8 @@ scenario() {
 	new=$(zkc_wait_leader 30 "$old") || zkt_fail "no new leader within 30 s of killing node $old"
 	zkc_wait_acks 30 "$load" 1 "$t_kill"
 	ms=$(zkc_py failover --dir "$load" --since "$t_kill") || zkt_fail "no commit after the kill"
-	zkt_log "RESULT failover $kind: leader $old killed (kill -9), node $new leads, first write acknowledged $ms ms after the kill"
+	zkt_log "RESULT failover $kind: leader $old killed (kill -9), node $new leads," \
+		"first write acknowledged $ms ms after the kill"
 	[ "$ms" -lt 10000 ] || zkt_fail "failover took $ms ms (bound: 10000)"
 
 	# The old leader comes back a few writes behind: catch-up from the log.

@@ -5,7 +5,8 @@
 # write never appears), the majority elects a leader and keeps acknowledging the load, a client
 # whose session started on the cut-off node moves to the majority with its session and
 # ephemeral (kazoo), and a raw-protocol client moves with its session, ephemeral and child watch
-# (setWatches), which then fires for a write made through the majority; after the heal the node rejoins, nothing acknowledged is lost and every replica has
+# (setWatches), which then fires for a write made through the majority; after the heal the node
+# rejoins, nothing acknowledged is lost and every replica has
 # the same tree. Runs against Apache ZooKeeper and zkfsd.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
@@ -18,8 +19,10 @@ probe_field() {
 
 probe_on() { [ "$(probe_field "$1" connected)" = True ] && [ "$(probe_field "$1" host)" = "$2" ]; }
 
-probe_moved() { [ "$(probe_field "$1" connected)" = True ] && [ "$(probe_field "$1" host)" != "$2" ] &&
-	[ -n "$(probe_field "$1" host)" ]; }
+probe_moved() {
+	[ "$(probe_field "$1" connected)" = True ] && [ "$(probe_field "$1" host)" != "$2" ] &&
+		[ -n "$(probe_field "$1" host)" ]
+}
 
 raw_field() {
 	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]))' \
@@ -41,21 +44,23 @@ scenario() {
 
 	zkc_py_bg "$probe/out" probe-session --hosts "$(zkc_hosts)" --first "$(zkc_hosts "$old")" \
 		--dir "$probe"
-	ZKT_PIDS[probe]=$ZKC_BG_PID
+	ZKT_PIDS["probe"]=$ZKC_BG_PID
 	zkt_wait 30 probe_on "$probe" "$(zkc_hosts "$old")" || zkt_fail "probe client not on node $old"
 	# kazoo drops its watches on a connection loss; a raw-protocol client shows that the
 	# watch itself survives the move (setWatches), as with ZooKeeper's Java and C clients.
 	zkc_forward 22061 "$old"
 	zkc_forward 22062 "$(zkc_up | grep -vx "$old" | head -1)"
 	zkc_py_bg "$probe/raw.out" raw-probe --port-old 22061 --port-new 22062 --dir "$probe"
-	ZKT_PIDS[raw]=$ZKC_BG_PID
-	zkt_wait 30 test -f "$probe/raw.json" || zkt_fail "raw probe did not start: $(cat "$probe/raw.out")"
+	ZKT_PIDS["raw"]=$ZKC_BG_PID
+	zkt_wait 30 test -f "$probe/raw.json" ||
+		zkt_fail "raw probe did not start: $(cat "$probe/raw.out")"
 
 	zkc_partition "$old" "$(zkc_up | grep -vx "$old" | tr '\n' ' ')"
 	t_cut=$(zkc_now)
 	new=$(zkc_wait_leader 30 "$old") || zkt_fail "the majority elected no leader within 30 s"
 	zkc_wait_acks 30 "$load" 50 "$t_cut"
-	zkt_log "RESULT partition $kind: node $old cut off, node $new leads, first write acknowledged $(zkc_py failover --dir "$load" --since "$t_cut") ms after the cut"
+	zkt_log "RESULT partition $kind: node $old cut off, node $new leads, first write" \
+		"acknowledged $(zkc_py failover --dir "$load" --since "$t_cut") ms after the cut"
 
 	rc=0
 	zkc_py write --host "$(zkc_hosts "$old")" --path "/minority-write" --timeout 3 >&2 || rc=$?
@@ -81,14 +86,14 @@ scenario() {
 		zkt_fail "the write sent to the cut-off node appeared after the heal"
 
 	touch "$probe/probe.stop"
-	wait "${ZKT_PIDS[probe]}" || zkt_fail "probe client failed: $(cat "$probe/out")"
+	wait "${ZKT_PIDS["probe"]}" || zkt_fail "probe client failed: $(cat "$probe/out")"
 	unset "ZKT_PIDS[probe]"
 	[ "$(probe_field "$probe" lost)" = 0 ] || zkt_fail "the probe client's session expired"
 	[ "$(probe_field "$probe" sid0)" = "$(probe_field "$probe" sid1)" ] ||
 		zkt_fail "the probe client has a new session"
 	[ "$(probe_field "$probe" eph_ok)" = True ] || zkt_fail "the probe client's ephemeral is gone"
 	touch "$probe/raw.stop"
-	wait "${ZKT_PIDS[raw]}" || zkt_fail "raw probe failed: $(cat "$probe/raw.out")"
+	wait "${ZKT_PIDS["raw"]}" || zkt_fail "raw probe failed: $(cat "$probe/raw.out")"
 	unset "ZKT_PIDS[raw]"
 	raw_field_is "$probe" eph_ok True || zkt_fail "the raw client's ephemeral is gone"
 

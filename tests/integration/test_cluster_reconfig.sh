@@ -43,6 +43,7 @@ scenario() {
 	zkc_wait_acks 30 "$load" 50
 
 	# Add node 4 as a voter: it starts with the current members plus itself.
+	zkc_step "adding node 4"
 	zkc_config 4 1 2 3 4
 	zkc_start 4
 	zkc_wait_serving 30 4
@@ -52,6 +53,7 @@ scenario() {
 
 	# Remove the leader: the others go on.
 	gone=$(zkc_leader) || zkt_fail "no leader"
+	zkc_step "removing node $gone (the leader)"
 	reconfig --leaving "$gone"
 	members=$(printf '%s\n' 1 2 3 4 | grep -vx "$gone" | tr '\n' ' ')
 	# shellcheck disable=SC2086
@@ -61,6 +63,7 @@ scenario() {
 	zkc_stop "$gone" TERM
 
 	# Add node 5 as an observer.
+	zkc_step "adding node 5 as an observer"
 	ZKC_OBSERVERS=" 5 "
 	# shellcheck disable=SC2086
 	zkc_config 5 $members 5
@@ -81,6 +84,7 @@ scenario() {
 		zkt_fail "the observer does not serve a write made through node $voter"
 	zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
 
+	zkc_step "stopping the load"
 	zkc_load_stop "$load"
 	zkc_verify "$load"
 	# shellcheck disable=SC2086

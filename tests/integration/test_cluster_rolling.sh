@@ -25,7 +25,8 @@ scenario() {
 		zkc_wait_serving 60 "$i"
 		zkc_wait_leader 30 >/dev/null || zkt_fail "no leader after restarting node $i"
 		zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
-		zkt_log "node $i restarted as $(zkc_mode "$i") in $((($(zkc_now) - t0) / 1000000)) ms (leader: node $(zkc_leader))"
+		zkt_log "node $i restarted as $(zkc_mode "$i") in" \
+			"$((($(zkc_now) - t0) / 1000000)) ms (leader: node $(zkc_leader))"
 	done
 	zkc_load_stop "$load"
 	zkc_verify "$load"

@@ -90,12 +90,32 @@ static void write_line(char *buf, size_t len, size_t size)
 	(void)rc; /* Nowhere left to report a failed log write. */
 }
 
+/* Appends to the line in @buf (@len of @size used) and returns the new length, clamped to
+ * @size - 1 so that a truncated line never makes a later append write past @buf. */
 static size_t append_vformat(char *buf, size_t len, size_t size, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(buf + len, size - len, fmt, ap);
 	if (n < 0)
 		return len;
 	return len + (size_t)n < size ? len + (size_t)n : size - 1;
+}
+
+__attribute__((format(printf, 4, 5))) static size_t append_format(char *buf, size_t len,
+								 size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	len = append_vformat(buf, len, size, fmt, ap);
+	va_end(ap);
+	return len;
+}
+
+/* The prefix and the caller's message: what every log line starts with. */
+static size_t format_message(char *buf, size_t size, enum zk_log_level level, const char *file,
+			     int line, const char *fmt, va_list ap)
+{
+	return append_vformat(buf, format_prefix(buf, size, level, file, line), size, fmt, ap);
 }
 
 void zk_log_write(enum zk_log_level level, const char *file, int line, const char *fmt, ...)
@@ -106,9 +126,8 @@ void zk_log_write(enum zk_log_level level, const char *file, int line, const cha
 
 	if (!zk_log_enabled(level))
 		return;
-	len = format_prefix(buf, sizeof(buf), level, file, line);
 	va_start(ap, fmt);
-	len = append_vformat(buf, len, sizeof(buf), fmt, ap);
+	len = format_message(buf, sizeof(buf), level, file, line, fmt, ap);
 	va_end(ap);
 	write_line(buf, len, sizeof(buf));
 }
@@ -124,15 +143,13 @@ void zk_log_hex(enum zk_log_level level, const char *file, int line, const void 
 
 	if (!zk_log_enabled(level))
 		return;
-	n = format_prefix(buf, sizeof(buf), level, file, line);
 	va_start(ap, fmt);
-	n = append_vformat(buf, n, sizeof(buf), fmt, ap);
+	n = format_message(buf, sizeof(buf), level, file, line, fmt, ap);
 	va_end(ap);
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, " (%zu bytes:", len);
-	for (size_t i = 0; i < shown && n + 4 < sizeof(buf); i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %02x", bytes[i]);
-	if (n + 6 < sizeof(buf))
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s)", shown < len ? " ..." : "");
+	n = append_format(buf, n, sizeof(buf), " (%zu bytes:", len);
+	for (size_t i = 0; i < shown; i++)
+		n = append_format(buf, n, sizeof(buf), " %02x", bytes[i]);
+	n = append_format(buf, n, sizeof(buf), "%s)", shown < len ? " ..." : "");
 	write_line(buf, n, sizeof(buf));
 }
 

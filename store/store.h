@@ -168,6 +168,12 @@ int store_get_data(const struct store *s, const char *path, const uint8_t **data
 int store_get_children(const struct store *s, const char *path,
 		       void (*cb)(void *ctx, const char *name), void *ctx, struct zk_stat *stat);
 
+/* Would ZooKeeper's default provider for @scheme accept the ACL id @id (both NUL-terminated,
+ * borrowed)? world: only "anyone"; digest: "user:hash" (Java's split, so "u:h:" passes); ip:
+ * an IPv4/IPv6 address with an optional "/bits" in range. Any other scheme: false. Pure; any
+ * thread. Used at apply (create, setACL) and by zkfsd before it submits a txn. */
+bool store_acl_id_valid(const char *scheme, const char *id);
+
 /* *@acl points at *@n entries. @stat may be NULL. */
 int store_get_acl(const struct store *s, const char *path, const struct store_acl **acl,
 		  int32_t *n, struct zk_stat *stat);

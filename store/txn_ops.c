@@ -41,6 +41,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/zk_alloc.h"
@@ -84,24 +85,40 @@ static bool digest_id_valid(const char *id)
 	return colons == 1;
 }
 
-/* The id checks of ZooKeeper's default authentication providers (AuthenticationProvider
- * .isValid): digest wants exactly "user:hash", ip an address with an optional mask. */
-static bool acl_id_valid(const char *scheme, const char *id)
+/* An IPv4 or IPv6 address, optionally "/bits" with bits within the address's width. */
+static bool ip_id_valid(const char *id)
 {
-	char addr[64];
-	unsigned char bin[16];
 	const char *slash = strchr(id, '/');
 	size_t len = slash != NULL ? (size_t)(slash - id) : strlen(id);
+	unsigned char bin[16];
+	char addr[64], *end;
+	int max_bits;
+	long bits;
 
+	if (len == 0 || len >= sizeof(addr))
+		return false;
+	memcpy(addr, id, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		max_bits = 32;
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		max_bits = 128;
+	else
+		return false;
+	if (slash == NULL)
+		return true;
+	bits = strtol(slash + 1, &end, 10);
+	return slash[1] != '\0' && *end == '\0' && bits >= 0 && bits <= max_bits;
+}
+
+bool store_acl_id_valid(const char *scheme, const char *id)
+{
 	if (strcmp(scheme, "world") == 0)
 		return strcmp(id, "anyone") == 0;
 	if (strcmp(scheme, "digest") == 0)
 		return digest_id_valid(id);
-	if (strcmp(scheme, "ip") == 0 && len < sizeof(addr)) {
-		memcpy(addr, id, len);
-		addr[len] = '\0';
-		return inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1;
-	}
+	if (strcmp(scheme, "ip") == 0)
+		return ip_id_valid(id);
 	return false;
 }
 
@@ -116,7 +133,7 @@ static int check_acl(const struct store_acl *acl, int32_t n)
 		return ZK_ERR_INVALIDACL;
 	for (i = 0; i < n; i++)
 		if (acl[i].scheme == NULL || acl[i].id == NULL ||
-		    !acl_id_valid(acl[i].scheme, acl[i].id))
+		    !store_acl_id_valid(acl[i].scheme, acl[i].id))
 			return ZK_ERR_INVALIDACL;
 	return ZK_ERR_OK;
 }

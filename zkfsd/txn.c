@@ -140,7 +140,7 @@ static int txn_acl(struct txn_mem *m, struct conn *conn, const struct jute_acl_v
 			rc = txn_acl_auth(conn, op, acl, v->acls[i].perms, room);
 			if (rc != ZK_ERR_OK)
 				return rc;
-		} else if (!acl_valid(scheme, id) || op->n_acl == room) {
+		} else if (!store_acl_id_valid(scheme, id) || op->n_acl == room) {
 			return ZK_ERR_INVALIDACL;
 		} else {
 			txn_acl_push(op, acl, v->acls[i].perms, scheme, id);

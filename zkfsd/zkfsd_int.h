@@ -17,14 +17,14 @@
  *     request holds one, and so do the dirty list, a pending write and a shutdown. A request
  *     handed to repl (in_repl) is freed only after repl's callback, even when the connection
  *     is gone (released).
+ *  4. A session points at the connection currently holding it (or NULL); the connection
+ *     points back. Closing the connection clears both.
  *  5. Reads run in the applied callback of the write before them (or when nothing is ahead),
  *     so writes after a waiting read may be submitted; sync, createSession and reconfig end
  *     outside the applied callback, so nothing behind them is submitted until they are done.
  *  6. Flow control: a connection stops reading at max_outstanding_per_conn requests, at
  *     globalOutstandingLimit over all, or at 4 MiB of unsent output; it resumes when that
- *     drains. A connection is never closed from inside the watch tables' iteration (drop).
- *  4. A session points at the connection currently holding it (or NULL); the connection
- *     points back. Closing the connection clears both. */
+ *     drains. A connection is never closed from inside the watch tables' iteration (drop). */
 #ifndef ZKFSD_INT_H
 #define ZKFSD_INT_H
 
@@ -225,7 +225,6 @@ void conn_unref(struct conn *conn);
 void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid);
 /* Append a reply frame with a header only. Returns 0 or -ENOMEM. */
 int conn_reply_header(struct zk_buf *out, int32_t xid, int64_t zxid, int32_t err);
-bool conn_is_read_only_op(int32_t type);
 
 /* tracker.c (the session tracker) */
 int tracker_table_init(struct session_table *t);
@@ -319,8 +318,6 @@ void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode);
 /* acl.c */
 /* "user:base64(sha1(@auth))" for the digest auth data "user:password" (malloc'ed), or NULL. */
 char *acl_digest_id(const uint8_t *auth, size_t len);
-/* Would ZooKeeper's provider for @scheme accept @id ("world" only with "anyone")? */
-bool acl_valid(const char *scheme, const char *id);
 
 /* reconfig.c */
 /* Run a reconfig request (ZooKeeper's incremental form) through repl_reconfig; answers it. */

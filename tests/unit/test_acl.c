@@ -1,5 +1,6 @@
-/* Unit tests of zkfsd/acl.c: the digest ids of `addauth digest` (checked against
- * `openssl dgst -sha1 | base64`) and ZooKeeper's id checks for world, digest and ip ACLs. */
+/* Unit tests of zkfsd/acl.c (the digest ids of `addauth digest`, checked against
+ * `openssl dgst -sha1 | base64`) and of store_acl_id_valid, the id checks for world, digest
+ * and ip ACLs that zkfsd applies before it submits a create or setACL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,42 +34,44 @@ static void test_digest_id(void **state)
 static void test_world(void **state)
 {
 	(void)state;
-	assert_true(acl_valid("world", "anyone"));
-	assert_false(acl_valid("world", "someone"));
+	assert_true(store_acl_id_valid("world", "anyone"));
+	assert_false(store_acl_id_valid("world", "someone"));
 }
 
-/* digest ids need exactly two ':'-separated parts, the second non-empty (Java's split). */
+/* digest ids need exactly two ':'-separated parts after Java's split drops trailing empty
+ * parts: "u:h:" passes, "alice:" does not. */
 static void test_digest(void **state)
 {
 	(void)state;
-	assert_true(acl_valid("digest", "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E="));
-	assert_true(acl_valid("digest", ":x"));
-	assert_false(acl_valid("digest", "alice"));
-	assert_false(acl_valid("digest", "alice:"));
-	assert_false(acl_valid("digest", "a:b:c"));
+	assert_true(store_acl_id_valid("digest", "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E="));
+	assert_true(store_acl_id_valid("digest", ":x"));
+	assert_false(store_acl_id_valid("digest", "alice"));
+	assert_false(store_acl_id_valid("digest", "alice:"));
+	assert_false(store_acl_id_valid("digest", "a:b:c"));
+	assert_true(store_acl_id_valid("digest", "u:h:"));
 }
 
 /* ip ids are IPv4 or IPv6 addresses with an optional prefix length in range. */
 static void test_ip(void **state)
 {
 	(void)state;
-	assert_true(acl_valid("ip", "127.0.0.1"));
-	assert_true(acl_valid("ip", "10.0.0.0/8"));
-	assert_true(acl_valid("ip", "::1"));
-	assert_true(acl_valid("ip", "fe80::/64"));
-	assert_false(acl_valid("ip", "10.0.0.0/33"));
-	assert_false(acl_valid("ip", "10.0.0.0/"));
-	assert_false(acl_valid("ip", "host.example"));
-	assert_false(acl_valid("ip", ""));
+	assert_true(store_acl_id_valid("ip", "127.0.0.1"));
+	assert_true(store_acl_id_valid("ip", "10.0.0.0/8"));
+	assert_true(store_acl_id_valid("ip", "::1"));
+	assert_true(store_acl_id_valid("ip", "fe80::/64"));
+	assert_false(store_acl_id_valid("ip", "10.0.0.0/33"));
+	assert_false(store_acl_id_valid("ip", "10.0.0.0/"));
+	assert_false(store_acl_id_valid("ip", "host.example"));
+	assert_false(store_acl_id_valid("ip", ""));
 }
 
 /* Schemes without a default provider (and "auth", expanded elsewhere) are invalid here. */
 static void test_unknown_schemes(void **state)
 {
 	(void)state;
-	assert_false(acl_valid("nosuch", "x"));
-	assert_false(acl_valid("x509", "CN=a"));
-	assert_false(acl_valid("auth", ""));
+	assert_false(store_acl_id_valid("nosuch", "x"));
+	assert_false(store_acl_id_valid("x509", "CN=a"));
+	assert_false(store_acl_id_valid("auth", ""));
 }
 
 int main(void)

@@ -16,7 +16,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkt  # noqa: E402
-from zkt import RawClient, check, raw_outcome, stat_summary, wait_for  # noqa: E402
+from zkt import Closed, RawClient, check, raw_outcome, stat_summary, wait_for  # noqa: E402
 
 TICK = 1000
 BAD_PATHS = ["", "a", "/r/", "//r", "/r//o", "/.", "/..", "/r/.", "/r/../r", "/r/./o",
@@ -536,6 +536,30 @@ def raw_zxids(server, rec):
     c.close()
 
 
+def raw_auth(server, rec):
+    """addAuth (xid -4): digest credentials show up in whoAmI; an unknown scheme is refused
+    with AuthFailed and the connection closes."""
+    c = RawClient(server.port)
+    r = c.read_reply(c.request(100, zkt.Enc().int(0).string("digest").buffer(b"user:pw").b,
+                               xid=-4))
+    rec("raw.auth.digest", (r.xid, r.name, r.body_len))
+    rec("raw.auth.whoami", (lambda w: (w[0], sorted(w[1] or [])))(c.who_am_i()))
+    rec("raw.auth.still-works", c.exists("/")[0])
+    c.close_session()
+    c.close()
+    d = RawClient(server.port)
+    d.request(100, zkt.Enc().int(0).string("nosuchscheme").buffer(b"x").b, xid=-4)
+
+    def answer():
+        try:
+            return d.read_reply(-4).name
+        except Closed:
+            return "CLOSED"
+    rec("raw.auth.bad-scheme", (raw_outcome(answer), list(d.events),
+                                raw_outcome(lambda: d.exists("/")[0])))
+    d.close()
+
+
 def raw_reply_sizes(server, rec):
     """The exact size of every reply body, success and error: clients deserialize a fixed
     record per opcode (the Java client reads an ErrorResponse after addWatch, for instance), so
@@ -701,7 +725,7 @@ def four_letter(server, rec):
 def compat(server, rec):
     """Each part runs even if an earlier one broke, so one run lists every difference."""
     rec("4lw.srvr.node-count-fresh", node_count(server))
-    for part in (kazoo_checks, raw_checks, raw_zxids, raw_reply_sizes, raw_pipeline,
+    for part in (kazoo_checks, raw_checks, raw_zxids, raw_auth, raw_reply_sizes, raw_pipeline,
                  raw_sessions, four_letter):
         t0 = time.monotonic()
         try:

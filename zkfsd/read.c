@@ -282,20 +282,31 @@ static void request_set_watches(struct request *req)
 
 /* addWatch: ZooKeeper puts both modes in both tables (a recursive watch is skipped for
  * NodeChildrenChanged, but checkWatches/removeWatches of type Children find it). A bad mode
- * fails inside ZooKeeper as an IllegalArgumentException: MarshallingError. */
+ * fails inside ZooKeeper as an IllegalArgumentException: MarshallingError. Success carries
+ * an ErrorResponse body {err 0} (FinalRequestProcessor): the Java client reads one and drops
+ * the connection when it is missing. */
 static void request_add_watch(struct request *req, const char *path)
 {
 	struct zkfsd *srv = req->conn->srv;
 	int32_t mode = req->jr.u.add_watch.mode;
 	int kind = mode == ZK_ADD_WATCH_PERSISTENT ? WATCH_PERSISTENT : WATCH_RECURSIVE;
+	struct jute_error_response rsp = {.err = ZK_ERR_OK};
 	int rc = ZK_ERR_OK;
+	size_t start;
 
 	if (mode != ZK_ADD_WATCH_PERSISTENT && mode != ZK_ADD_WATCH_PERSISTENT_RECURSIVE)
 		rc = ZK_ERR_MARSHALLINGERROR;
 	else if (watch_add(srv, &srv->data_watches, req->conn, path, kind) != 0 ||
 		 watch_add(srv, &srv->child_watches, req->conn, path, kind) != 0)
 		rc = ZK_ERR_SYSTEMERROR;
-	request_finish_err(req, rc, request_last_zxid(req->conn));
+	if (rc != ZK_ERR_OK) {
+		request_finish_err(req, rc, request_last_zxid(req->conn));
+		return;
+	}
+	start = request_begin(req, req->xid, request_last_zxid(req->conn), ZK_ERR_OK);
+	request_end(req, start,
+		    start == JUTE_FRAME_NOMEM ? -ENOMEM
+					      : jute_encode_error_response(&req->reply, &rsp));
 }
 
 static void request_watches(struct request *req, const char *path, bool dry_run)

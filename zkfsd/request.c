@@ -190,18 +190,25 @@ static void request_connect_reply(struct request *req, int32_t timeout, int64_t 
 }
 
 /* The session is ours: bind it to this connection (closing a previous one). */
+/* Close the connection that holds @s, unless it is @conn (logged with @why): a session lives
+ * on one connection at a time (invariant 4). */
+static void request_take_session(struct session *s, struct conn *conn, const char *why)
+{
+	struct conn *old = s->conn;
+
+	if (old == NULL || old == conn)
+		return;
+	old->session = NULL;
+	s->conn = NULL;
+	conn_close(old, why);
+}
+
 static void request_attach(struct request *req, struct session *s, int32_t timeout)
 {
 	struct conn *conn = req->conn;
 	uint8_t passwd[ZK_SESSION_PASSWD_LEN];
 
-	if (s->conn != NULL && s->conn != conn) {
-		struct conn *old = s->conn;
-
-		old->session = NULL;
-		s->conn = NULL;
-		conn_close(old, "session moved to a new connection");
-	}
+	request_take_session(s, conn, "session moved to a new connection");
 	s->conn = conn;
 	s->timeout_ms = timeout;
 	conn->session = s;
@@ -230,13 +237,8 @@ static void request_reattach(struct request *req, int32_t timeout)
 	struct session *s = tracker_find(srv, req->connect.session_id);
 
 	/* ZooKeeper closes the session's current connection before it checks the password. */
-	if (s != NULL && s->conn != NULL && s->conn != req->conn) {
-		struct conn *old = s->conn;
-
-		old->session = NULL;
-		s->conn = NULL;
-		conn_close(old, "the session reconnected on another connection");
-	}
+	if (s != NULL)
+		request_take_session(s, req->conn, "the session reconnected on another connection");
 	if (s == NULL || s->closing ||
 	    store_session_get(srv->store, s->id, NULL, passwd) != ZK_ERR_OK) {
 		request_connect_refuse(req, "session expired");

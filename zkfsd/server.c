@@ -5,8 +5,9 @@
  *  - session_timer, every max(tickTime/2, 1) ms: session expiry (ZooKeeper's tracker checks
  *    at tick granularity, so a session expires between timeout and timeout + tick/2 of
  *    silence);
- *  - container_timer, every znode.container.checkIntervalMs (60 s, ZooKeeper's default): on the
- *    leader, empty containers and expired TTL nodes get deleteContainer transactions.
+ *  - container_timer, every znode.container.checkIntervalMs (5 s by default, against
+ *    ZooKeeper's 60 s: see CONFIG_DEFAULT_CONTAINER_CHECK_MS): on the leader, empty containers
+ *    and expired TTL nodes get deleteContainer transactions.
  * The flush step is a uv_prepare: once per loop turn, after every callback of the turn ran,
  * each dirty connection submits what it can and writes its replies and events in one write. */
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* tracker: the live-session table of zkfsd and its expiry (ZooKeeper's SessionTrackerImpl).
- * (Named tracker, not session: store/ exports session_find/session_remove.)
+ * (Named tracker, not session: store/session.c keeps the sessions that live in the log; this
+ * file keeps their liveness.)
  *
  * Sessions are created and closed only by applied transactions (createSession, closeSession),
  * so every server's table follows the log. Liveness is local: any request or ping on the

@@ -43,7 +43,7 @@ static int txn_path(struct txn_mem *m, const struct jute_str *s, bool sequential
 {
 	if (s->len < 0)
 		return ZK_ERR_MARSHALLINGERROR; /* Null: ZooKeeper fails on it the same way. */
-	if ( jute_path_validate(s->p, (size_t)s->len, sequential) != 0)
+	if (jute_path_validate(s->p, (size_t)s->len, sequential) != 0)
 		return ZK_ERR_BADARGUMENTS;
 	*out = txn_mem_keep(m, jute_str_dup(s));
 	return *out != NULL ? ZK_ERR_OK : ZK_ERR_SYSTEMERROR;

@@ -47,6 +47,33 @@ int repl_entry_unpad(const struct raft_buffer *buf, size_t *len)
 	return 0;
 }
 
+/* libraft keeps every entry since the last snapshot (plus the trailing ones) in memory and
+ * counts only entries, so a run of big writes (znodes of up to 1 MiB) could hold gigabytes.
+ * Past log_bytes (or the last snapshot's size, whichever is larger: bounded write
+ * amplification) of entries since the last snapshot, the threshold drops to 1 so libraft
+ * takes one at the end of this apply round, and the trailing entries are cut to what fits in
+ * log_bytes at the average entry size; fsm_snapshot restores both. */
+static void limit_log_bytes(struct repl_fsm *f, size_t len)
+{
+	size_t cap, avg;
+	unsigned trailing;
+
+	f->log_bytes_now += len;
+	f->log_entries_now++;
+	if (f->log_bytes == 0 || f->forced)
+		return;
+	cap = f->log_bytes > f->last_snapshot_len ? f->log_bytes : f->last_snapshot_len;
+	if (f->log_bytes_now < cap)
+		return;
+	avg = f->log_bytes_now / f->log_entries_now;
+	trailing = (unsigned)(f->log_bytes / (avg + 1));
+	if (trailing > f->trailing)
+		trailing = f->trailing;
+	raft_set_snapshot_trailing(f->raft, trailing);
+	raft_set_snapshot_threshold(f->raft, 1);
+	f->forced = true;
+}
+
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
 	struct repl_fsm *f = fsm->data;
@@ -57,6 +84,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 	int rv;
 
 	*result = NULL;
+	limit_log_bytes(f, buf->len);
 	rv = repl_entry_unpad(buf, &len);
 	if (rv == 0)
 		rv = store_txn_decode(buf->base, len, &txn);
@@ -105,6 +133,13 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 	out->base = zk_buf_steal(&b, &len);
 	out->len = len;
 	f->last_snapshot_len = len;
+	f->log_bytes_now = 0;
+	f->log_entries_now = 0;
+	if (f->forced) {
+		raft_set_snapshot_threshold(f->raft, f->threshold);
+		raft_set_snapshot_trailing(f->raft, f->trailing);
+		f->forced = false;
+	}
 	*bufs = out;
 	*n_bufs = 1;
 	f->n_snapshots++;
@@ -142,6 +177,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 		return RAFT_CORRUPT;
 	}
 	f->last_snapshot_len = buf->len;
+	f->log_bytes_now = 0;
+	f->log_entries_now = 0;
 	raft_free(buf->base);
 	zk_log_info("store restored from a snapshot: last zxid %lld, %llu nodes",
 		    (long long)store_last_zxid(f->store),

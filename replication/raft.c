@@ -95,6 +95,7 @@ void repl_config_init(struct repl_config *cfg)
 	cfg->heartbeat_timeout_ms = REPL_DEFAULT_HEARTBEAT_TIMEOUT_MS;
 	cfg->snapshot_threshold = REPL_DEFAULT_SNAPSHOT_THRESHOLD;
 	cfg->snapshot_trailing = REPL_DEFAULT_SNAPSHOT_TRAILING;
+	cfg->snapshot_log_bytes = REPL_DEFAULT_SNAPSHOT_LOG_BYTES;
 }
 
 /* mkdir -p with mode 0700 for the directories it creates. */
@@ -224,6 +225,8 @@ static void fill_defaults(struct repl_config *c)
 		c->snapshot_threshold = REPL_DEFAULT_SNAPSHOT_THRESHOLD;
 	if (c->snapshot_trailing == 0)
 		c->snapshot_trailing = REPL_DEFAULT_SNAPSHOT_TRAILING;
+	if (c->snapshot_log_bytes == 0)
+		c->snapshot_log_bytes = REPL_DEFAULT_SNAPSHOT_LOG_BYTES;
 }
 
 /* Wake requests waiting for the local apply of an index (forwarded writes, barriers). The
@@ -341,6 +344,9 @@ static void tune(struct repl *r)
 	raft_set_heartbeat_timeout(&r->raft, r->cfg.heartbeat_timeout_ms);
 	raft_set_snapshot_threshold(&r->raft, r->cfg.snapshot_threshold);
 	raft_set_snapshot_trailing(&r->raft, r->cfg.snapshot_trailing);
+	r->fsm_state.threshold = r->cfg.snapshot_threshold;
+	r->fsm_state.trailing = r->cfg.snapshot_trailing;
+	r->fsm_state.log_bytes = r->cfg.snapshot_log_bytes;
 	raft_set_pre_vote(&r->raft, true);
 }
 

@@ -31,7 +31,7 @@
  * Additions to docs/ARCHITECTURE.md and CONTRACTS.md (nothing agreed was changed):
  *  - repl_submit takes the struct store_txn (as CONTRACTS.md), not encoded bytes (as the older
  *    ARCHITECTURE.md wording): repl encodes it.
- *  - repl_config_init (defaults), repl_config.join, repl_errmsg, repl_set_hooks (session
+ *  - repl_config_init (defaults), repl_config.join and .snapshot_log_bytes, repl_errmsg, repl_set_hooks (session
  *    touches forwarded to the leader; store replaced by a snapshot), repl_session_touch,
  *    repl_reconfig (forwarded from followers too), repl_members.
  */
@@ -54,6 +54,7 @@ struct repl_req;
 #define REPL_DEFAULT_HEARTBEAT_TIMEOUT_MS 100
 #define REPL_DEFAULT_SNAPSHOT_THRESHOLD 32768
 #define REPL_DEFAULT_SNAPSHOT_TRAILING 4096
+#define REPL_DEFAULT_SNAPSHOT_LOG_BYTES ((size_t)64 << 20)
 
 /* One server of the ensemble, as a zoo.cfg line server.N=host:raft_port:peer_port[:observer]. */
 struct repl_server {
@@ -76,6 +77,10 @@ struct repl_config {
 	unsigned heartbeat_timeout_ms;	/* 0 = REPL_DEFAULT_HEARTBEAT_TIMEOUT_MS. */
 	unsigned snapshot_threshold;	/* Entries between snapshots; 0 = default. */
 	unsigned snapshot_trailing;	/* Entries kept after a snapshot; 0 = default. */
+	size_t snapshot_log_bytes;	/* Also snapshot once this many bytes of entries piled
+					   up in memory (libraft keeps the log since the last
+					   snapshot in RAM), or the last snapshot's size if
+					   larger; trailing entries cut to fit; 0 = default. */
 };
 
 /* Zero @cfg and set the default timeouts and snapshot figures. */

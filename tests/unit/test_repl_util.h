@@ -145,6 +145,10 @@ static inline void tr_node_fini(struct tr_node *n)
 	free(n->seen_xid);
 }
 
+/* Data of the creates tr_txn makes: "data" unless a test sets tr_data_len (at most 64 KiB). */
+static uint8_t tr_data[1 << 16] = "data";
+static int32_t tr_data_len = 4;
+
 static inline void tr_txn(struct store_txn *txn, const char *path, int32_t xid)
 {
 	static const struct store_acl world = {31, "world", "anyone"};
@@ -156,8 +160,8 @@ static inline void tr_txn(struct store_txn *txn, const char *path, int32_t xid)
 	txn->time_ms = 1700000000000LL + xid;
 	txn->op.type = ZK_OP_CREATE;
 	txn->op.path = path;
-	txn->op.data = (const uint8_t *)"data";
-	txn->op.data_len = 4;
+	txn->op.data = tr_data;
+	txn->op.data_len = tr_data_len;
 	txn->op.version = -1;
 	txn->op.ttl = -1;
 	txn->op.acl = &world;

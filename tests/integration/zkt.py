@@ -396,12 +396,15 @@ def compare_results(results):
     return diffs
 
 
-def run_kinds(name, check_fn, tick=2000, cfg=None):
+def run_kinds(name, check_fn, tick=2000, cfg=None, known_gaps=None):
     """Run check_fn(server, rec) against every kind of $ZKT_SERVERS and compare.
 
     check_fn records comparable results with rec(label, value) and may raise Fail for an
-    absolute requirement.  Apache ZooKeeper is the reference: any difference fails the test.
+    absolute requirement.  Apache ZooKeeper is the reference: any difference fails the test,
+    except under a label prefix of known_gaps ({prefix: reason}, a gap an issue defers on
+    purpose): those are printed as KNOWN GAP and do not fail.
     """
+    known_gaps = known_gaps or {}
     def body():
         wd = workdir(name)
         results, ran, skipped = {}, [], []
@@ -443,9 +446,15 @@ def run_kinds(name, check_fn, tick=2000, cfg=None):
             for kind, rows in results.items():
                 for label, value in rows:
                     log("  %s %s = %r" % (kind, label, value))
-        diffs = compare_results(results)
-        for d in diffs:
-            log("DIFF " + d)
+        diffs = []
+        for d in compare_results(results):
+            label = d.split(": ", 2)[1]
+            gap = [r for p, r in known_gaps.items() if label.startswith(p)]
+            if gap:
+                log("KNOWN GAP (%s): %s" % (gap[0], d))
+            else:
+                diffs.append(d)
+                log("DIFF " + d)
         if failures or diffs:
             raise Fail("%d failures, %d differences from Apache ZooKeeper: %s"
                        % (len(failures), len(diffs), "; ".join(failures)))

@@ -2,7 +2,7 @@
 bin_PROGRAMS += fuse/zkfs
 fuse_zkfs_SOURCES = \
 	fuse/main.c \
-	fuse/fs.c fuse/fs.h \
+	fuse/fs.c fuse/fs.h fuse/fs_int.h fuse/fs_file.c \
 	fuse/inode.c fuse/inode.h \
 	fuse/zkconn.c fuse/zkconn.h \
 	fuse/events.c fuse/events.h \

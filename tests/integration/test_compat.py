@@ -488,6 +488,25 @@ def raw_watch_deletes(server, a, b, rec):
     a.ping()
     rec("raw.watch.multi-events", sorted(a.events))
     a.events.clear()
+    # A read that fails with NoNode leaves no watch (only exists does); a deleted and
+    # re-created node fires its one-shot watch once; a multi fires in op order.
+    rec("raw.watch.nonode-reads", [a.get("/wd/ghost", True)[0],
+                                   a.children("/wd/ghost", True)[0]])
+    a.get("/wd/new1", True)
+    b.create("/wd/ghost", b"")
+    b.delete("/wd/new1")
+    b.create("/wd/new1", b"")
+    b.multi([("set", "/wd/y", b"m", -1), ("set", "/wd/new2", b"m", -1)])
+    a.ping()
+    rec("raw.watch.after-nonode", list(a.events))
+    a.events.clear()
+    a.get("/wd/y", True)
+    a.get("/wd/new2", True)
+    a.exists("/wd/m3", True)
+    b.multi([("set", "/wd/new2", b"o", -1), ("create", "/wd/m3", b""), ("set", "/wd/y", b"o", -1)])
+    a.ping()
+    rec("raw.watch.multi-order", list(a.events))
+    a.events.clear()
     c = RawClient(server.port)
     for i in range(3):
         c.create("/wd/eph%d" % i, b"", "ephemeral")

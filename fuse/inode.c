@@ -190,6 +190,7 @@ void inode_shutdown(void)
 	by_key = NULL;
 	while (by_id)
 		node_free(*(struct node **)by_id);
+	next_id = FUSE_ROOT_ID; /* A new table starts with the root again. */
 	inode_unlock();
 }
 

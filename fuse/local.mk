@@ -22,6 +22,12 @@ tests_unit_test_names_SOURCES = tests/unit/test_names.c fuse/names.c fuse/names.
 tests_unit_test_names_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_names_LDADD = $(CMOCKA_LIBS)
 
+check_PROGRAMS += tests/unit/test_inode
+TESTS += tests/unit/test_inode
+tests_unit_test_inode_SOURCES = tests/unit/test_inode.c fuse/inode.c fuse/inode.h fuse/names.c
+tests_unit_test_inode_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314
+tests_unit_test_inode_LDADD = $(CMOCKA_LIBS) $(FUSE_LIBS)
+
 INTEGRATION_TESTS += \
 	tests/integration/test_mount_basic.sh \
 	tests/integration/test_mount_events.sh \

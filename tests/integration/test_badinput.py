@@ -166,6 +166,11 @@ def case_connect_negative_timeout(server):
     return "connected timeout=%d" % struct.unpack(">ii", body[:8])[1]
 
 
+def case_timeout_bounds(server):
+    """minSessionTimeout/maxSessionTimeout of zoo.cfg bound the negotiated timeout."""
+    return [RawClient(server.port, timeout_ms=t).negotiated for t in (1, 5000, 10 ** 6)]
+
+
 def case_connect_without_readonly(server):
     """Old clients send no readOnly byte: a valid handshake."""
     c = raw_connection(server)
@@ -249,6 +254,7 @@ CASES = [
     ("handshake with a huge password length", case_connect_huge_passwd, True),
     ("handshake with a negative timeout", case_connect_negative_timeout, False),
     ("handshake without the readOnly byte", case_connect_without_readonly, False),
+    ("session timeout bounds from zoo.cfg", case_timeout_bounds, False),
     ("string length past the frame", case_string_too_long, True),
     ("negative string length", case_string_negative, True),
     ("vector count past the frame", case_vector_huge, True),
@@ -432,4 +438,6 @@ def badinput(server, rec):
 
 
 if __name__ == "__main__":
-    zkt.run_kinds("test_badinput", badinput, cfg={"maxClientCnxns": MAX_CNXNS})
+    zkt.run_kinds("test_badinput", badinput, cfg={"maxClientCnxns": MAX_CNXNS,
+                                                   "minSessionTimeout": 3000,
+                                                   "maxSessionTimeout": 7000})

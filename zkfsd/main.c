@@ -128,8 +128,9 @@ int main(int argc, char **argv)
 		config_close(&cfg);
 		return rv == 1 ? 0 : EXIT_CONFIG;
 	}
-	if (zk_log_open(cfg.log_file, cfg.log_level) != 0) {
-		fprintf(stderr, "zkfsd: --log-file %s: %s\n", cfg.log_file, strerror(errno));
+	rv = zk_log_open(cfg.log_file, cfg.log_level);
+	if (rv != 0) {
+		fprintf(stderr, "zkfsd: --log-file %s: %s\n", cfg.log_file, strerror(-rv));
 		config_close(&cfg);
 		return EXIT_CONFIG;
 	}

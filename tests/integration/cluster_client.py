@@ -36,6 +36,9 @@ Subcommands (each exits 0 on success, 1 with a message on a failed check):
   compat --kind K --host H --raw-port P --out F
         Run the one-node compatibility checks of test_compat.py (kazoo on H, raw protocol on
         127.0.0.1:P, which cluster.sh forwards to the same node) and write the recorded rows to F.
+  cclient --kind K --host H --out F
+        test_cclient.py's script and watch checks through the C client (zkcheck) connected to
+        H; rows to F (status 77 in F when zkcheck is not built).
   compare F1 F2...
         Compare compat rows of each file against the first (Apache ZooKeeper); print differences.
 """
@@ -600,6 +603,43 @@ def cmd_compat(a):
     return status
 
 
+def cmd_cclient(a):
+    """test_cclient.py's script and watch checks through the C client (zkcheck) on one node."""
+    import test_cclient
+    import zkt
+    rows = []
+
+    def rec(label, value):
+        rows.append((label, repr(value)))
+
+    try:
+        zc = test_cclient.ZkCheck()
+    except zkt.Skip as e:
+        print("cclient: SKIP: %s" % e)
+        with open(a.out, "w") as f:
+            json.dump({"rows": rows, "status": zkt.SKIP}, f)
+        return 0
+    status = 0
+    try:
+        line = zc.send("connect %s 20000" % a.host)
+        check(line.startswith("connect OK"), "C client could not connect: %s" % line)
+        zc.script(test_cclient.BASIC, rec, "basic")
+        test_cclient.watches(NodeAdapter(a.kind, a.host, 0), zc, rec)
+        rec("close", zc.send("close"))
+    except (zkt.Fail, CheckFailed) as e:
+        print("cclient: FAIL: %s" % e)
+        status = 1
+    finally:
+        rc = zc.quit()
+    if rc != 0:
+        print("cclient: zkcheck exited with status %s" % rc)
+        status = 1
+    with open(a.out, "w") as f:
+        json.dump({"rows": rows, "status": status}, f)
+    print("cclient: %d results recorded" % len(rows))
+    return status
+
+
 def cmd_compare(a):
     import zkt
     results = {}
@@ -659,6 +699,10 @@ def main():
     s = sub.add_parser("compat")
     s.add_argument("--host", required=True)
     s.add_argument("--raw-port", type=int, required=True)
+    s.add_argument("--kind", required=True)
+    s.add_argument("--out", required=True)
+    s = sub.add_parser("cclient")
+    s.add_argument("--host", required=True)
     s.add_argument("--kind", required=True)
     s.add_argument("--out", required=True)
     s = sub.add_parser("compare")

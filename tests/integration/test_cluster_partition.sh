@@ -80,7 +80,9 @@ scenario() {
 		zkt_fail "the raw client's child watch did not fire after its move ($(cat "$probe/raw.json"))"
 
 	zkc_heal
-	zkt_wait 60 zkc_mode_is "$old" follower || zkt_fail "node $old did not rejoin as follower"
+	zkt_wait 60 zkc_mode_is "$old" follower ||
+		zkt_fail "node $old did not rejoin as follower within 60 s of the heal" \
+			"(Mode: $(zkc_mode "$old"); leader: node $(zkc_leader "$old"))"
 	zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
 	zkc_py exists --host "$(zkc_hosts "$old")" --path /minority-write &&
 		zkt_fail "the write sent to the cut-off node appeared after the heal"

@@ -5,7 +5,8 @@
 #    through nodes 3 and 1, sequential numbers from three servers at once, an ephemeral's owner
 #    and its removal seen on another server, compare-and-set and multi across servers;
 #  - the one-node compatibility checks of test_compat.py (kazoo and raw protocol, every
-#    operation and error code) run through a follower, compared between the two kinds.
+#    operation and error code) and the C client's script and watch checks of test_cclient.py
+#    (zkcheck), run through a follower and compared between the two kinds.
 # Runs against Apache ZooKeeper and zkfsd; any difference between them fails.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
@@ -22,11 +23,17 @@ scenario() {
 	zkc_forward "$RAW_PORT" "$follower"
 	zkc_py compat --kind "$kind" --host "$(zkc_hosts "$follower")" --raw-port "$RAW_PORT" \
 		--out "$ZKT_DIR/compat.$kind" >&2 || zkt_fail "compatibility checks failed on node $follower"
+	zkc_py cclient --kind "$kind" --host "$(zkc_hosts "$follower")" --out "$ZKT_DIR/cclient.$kind" \
+		>&2 || zkt_fail "C client checks failed on node $follower"
 	zkc_wait_converged 30 1 2 3
 }
 
 zkc_for_kinds test_cluster_semantics scenario
-if [ "$ZKC_RESULT" = 0 ] && [ -f "$ZKT_DIR/compat.apache" ] && [ -f "$ZKT_DIR/compat.zkfsd" ]; then
-	zkc_py compare "$ZKT_DIR/compat.apache" "$ZKT_DIR/compat.zkfsd" >&2 || ZKC_RESULT=1
-fi
+ran=$ZKC_RESULT
+for suite in compat cclient; do
+	if [ "$ran" = 0 ] && [ -f "$ZKT_DIR/$suite.apache" ] && [ -f "$ZKT_DIR/$suite.zkfsd" ]; then
+		zkt_log "$suite: zkfsd against Apache ZooKeeper"
+		zkc_py compare "$ZKT_DIR/$suite.apache" "$ZKT_DIR/$suite.zkfsd" >&2 || ZKC_RESULT=1
+	fi
+done
 exit "$ZKC_RESULT"

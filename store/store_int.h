@@ -172,21 +172,21 @@ struct apply {
 };
 
 /* Room for @n_undo more undo records and @n_ev more events. 0 or -ENOMEM. */
-int txn_reserve(struct apply *a, uint32_t n_undo, uint32_t n_ev);
+int store_txn_reserve(struct apply *a, uint32_t n_undo, uint32_t n_ev);
 /* Queue an event on the first @len bytes of @path ("/" when @len is 0); room reserved. */
-int txn_event_add(struct apply *a, int type, const char *path, size_t len);
+int store_txn_event_add(struct apply *a, int type, const char *path, size_t len);
 /* Queue an event on @path and NodeChildrenChanged on its parent (DataTree's order). */
-int txn_event_add_pair(struct apply *a, int type, const char *path);
+int store_txn_event_add_pair(struct apply *a, int type, const char *path);
 /* Take the next (reserved) undo record, zeroed, of @kind on @node. */
-struct undo *txn_undo_push(struct apply *a, enum undo_kind kind, struct znode *node);
+struct undo *store_txn_undo_push(struct apply *a, enum undo_kind kind, struct znode *node);
 
 /* txn_ops.c */
 /* Apply one op; @in_multi limits it to the ops a MultiOperationRecord can carry. Returns 0
  * (r->err says how it went; r->type is ZK_OP_ERROR on failure) or -ENOMEM. */
-int txn_op_apply(struct apply *a, const struct store_op *op, bool in_multi,
-		 struct store_op_result *r);
+int store_txn_op_apply(struct apply *a, const struct store_op *op, bool in_multi,
+		       struct store_op_result *r);
 /* Delete the validated leaf @n at @path: unlink, parent pzxid, events, undo record. */
-int txn_delete_node(struct apply *a, struct znode *n, const char *path);
+int store_txn_delete_node(struct apply *a, struct znode *n, const char *path);
 
 /* session.c */
 struct store_session *store_sess_find(const struct store *s, int64_t id);

@@ -52,7 +52,7 @@ static int grow(void **arr, uint32_t *cap, uint32_t need, size_t size)
 }
 
 /* Room for @n_undo more undo records and @n_ev more events. */
-int txn_reserve(struct apply *a, uint32_t n_undo, uint32_t n_ev)
+int store_txn_reserve(struct apply *a, uint32_t n_undo, uint32_t n_ev)
 {
 	int rc = grow((void **)&a->undo, &a->cap_undo, a->n_undo + n_undo, sizeof(*a->undo));
 
@@ -62,7 +62,7 @@ int txn_reserve(struct apply *a, uint32_t n_undo, uint32_t n_ev)
 }
 
 /* Queue an event on the first @len bytes of @path ("/" when @len is 0); room is reserved. */
-int txn_event_add(struct apply *a, int type, const char *path, size_t len)
+int store_txn_event_add(struct apply *a, int type, const char *path, size_t len)
 {
 	char *copy = len == 0 ? zk_strdup("/") : zk_strndup(path, len);
 
@@ -75,17 +75,17 @@ int txn_event_add(struct apply *a, int type, const char *path, size_t len)
 }
 
 /* Queue an event on @path and NodeChildrenChanged on its parent (DataTree's order). */
-int txn_event_add_pair(struct apply *a, int type, const char *path)
+int store_txn_event_add_pair(struct apply *a, int type, const char *path)
 {
 	size_t parent_len = (size_t)(strrchr(path, '/') - path);
-	int rc = txn_event_add(a, type, path, strlen(path));
+	int rc = store_txn_event_add(a, type, path, strlen(path));
 
 	if (rc == 0)
-		rc = txn_event_add(a, ZK_EVENT_NODE_CHILDREN_CHANGED, path, parent_len);
+		rc = store_txn_event_add(a, ZK_EVENT_NODE_CHILDREN_CHANGED, path, parent_len);
 	return rc;
 }
 
-struct undo *txn_undo_push(struct apply *a, enum undo_kind kind, struct znode *node)
+struct undo *store_txn_undo_push(struct apply *a, enum undo_kind kind, struct znode *node)
 {
 	struct undo *u = &a->undo[a->n_undo++];
 
@@ -235,7 +235,7 @@ static int apply_multi(struct apply *a, struct store_result *res)
 	}
 	res->n_ops = txn->n_ops;
 	for (i = 0; i < txn->n_ops; i++) {
-		rc = txn_op_apply(a, &txn->ops[i], true, &res->ops[i]);
+		rc = store_txn_op_apply(a, &txn->ops[i], true, &res->ops[i]);
 		if (rc != 0)
 			return rc;
 		if (res->ops[i].err != ZK_ERR_OK) {
@@ -294,16 +294,16 @@ static int apply_close_session(struct apply *a, struct store_result *res)
 		zk_buf_reset(&path);
 		rc = znode_path(n, &path);
 		if (rc == 0)
-			rc = txn_delete_node(a, n, (const char *)path.data);
+			rc = store_txn_delete_node(a, n, (const char *)path.data);
 	}
 	zk_buf_close(&path);
 	if (rc == 0)
-		rc = txn_reserve(a, 1, 0);
+		rc = store_txn_reserve(a, 1, 0);
 	if (rc != 0)
 		return rc;
 	store_sess_remove(a->s, ss);
 	store_digest_session(a->s, ss, -1);
-	u = txn_undo_push(a, UNDO_CLOSE_SESSION, NULL);
+	u = store_txn_undo_push(a, UNDO_CLOSE_SESSION, NULL);
 	u->sess = ss;
 	(void)res;
 	return 0;
@@ -314,7 +314,7 @@ static int apply_close_session(struct apply *a, struct store_result *res)
 static int apply_single(struct apply *a, struct store_result *res)
 {
 	struct store_op_result r;
-	int rc = txn_op_apply(a, &a->txn->op, false, &r);
+	int rc = store_txn_op_apply(a, &a->txn->op, false, &r);
 
 	if (rc != 0)
 		return rc;

@@ -258,9 +258,9 @@ static int create_reserve(struct apply *a, const struct store_op *op, const stru
 		return -ENOMEM;
 	name = strrchr(cr->path, '/') + 1;
 	cr->node = znode_new(name, strlen(name));
-	if (cr->node == NULL || copy_data(op, &cr->data) != 0 || txn_reserve(a, 1, 2) != 0 ||
+	if (cr->node == NULL || copy_data(op, &cr->data) != 0 || store_txn_reserve(a, 1, 2) != 0 ||
 	    znode_reserve(a->s, 1) != 0 || (sess != NULL && store_sess_eph_reserve(sess) != 0) ||
-	    txn_event_add_pair(a, ZK_EVENT_NODE_CREATED, cr->path) != 0)
+	    store_txn_event_add_pair(a, ZK_EVENT_NODE_CREATED, cr->path) != 0)
 		return -ENOMEM;
 	if (store_acl_intern(a->s, op->acl, op->n_acl, &cr->acl) != 0)
 		return -ENOMEM;
@@ -327,7 +327,7 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 	n->data = cr.data;
 	n->data_len = op->data_len < 0 ? -1 : op->data_len;
 	n->acl = cr.acl;
-	u = txn_undo_push(a, UNDO_CREATE, n);
+	u = store_txn_undo_push(a, UNDO_CREATE, n);
 	u->pzxid = parent->pzxid;
 	u->cversion = parent->cversion;
 	u->sess = sess;
@@ -406,16 +406,17 @@ static int delete_validate(const struct apply *a, const struct store_op *op, str
 }
 
 /* Unlink @n (validated, a leaf), queue its events, record the undo. */
-int txn_delete_node(struct apply *a, struct znode *n, const char *path)
+int store_txn_delete_node(struct apply *a, struct znode *n, const char *path)
 {
 	struct store_session *sess = NULL;
 	struct undo *u;
 
-	if (txn_reserve(a, 1, 2) != 0 || txn_event_add_pair(a, ZK_EVENT_NODE_DELETED, path) != 0)
+	if (store_txn_reserve(a, 1, 2) != 0 ||
+	    store_txn_event_add_pair(a, ZK_EVENT_NODE_DELETED, path) != 0)
 		return -ENOMEM;
 	if (znode_kind(n) == STORE_KIND_EPHEMERAL)
 		sess = store_sess_find(a->s, n->owner);
-	u = txn_undo_push(a, UNDO_DELETE, n);
+	u = store_txn_undo_push(a, UNDO_DELETE, n);
 	u->pzxid = n->parent->pzxid;
 	u->sess = sess;
 	store_digest_node(a->s, n->parent, -1, false);
@@ -437,7 +438,7 @@ static int op_delete(struct apply *a, const struct store_op *op, struct store_op
 	if (r->err != ZK_ERR_OK)
 		return 0;
 	r->type = ZK_OP_DELETE;
-	return txn_delete_node(a, n, op->path);
+	return store_txn_delete_node(a, n, op->path);
 }
 
 /* ---- setData, setACL, check -------------------------------------------------------------- */
@@ -462,12 +463,12 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 		return 0;
 	if (copy_data(op, &data) != 0)
 		return -ENOMEM;
-	if (txn_reserve(a, 1, 1) != 0 ||
-	    txn_event_add(a, ZK_EVENT_NODE_DATA_CHANGED, op->path, strlen(op->path)) != 0) {
+	if (store_txn_reserve(a, 1, 1) != 0 ||
+	    store_txn_event_add(a, ZK_EVENT_NODE_DATA_CHANGED, op->path, strlen(op->path)) != 0) {
 		zk_free(data);
 		return -ENOMEM;
 	}
-	u = txn_undo_push(a, UNDO_SET_DATA, n);
+	u = store_txn_undo_push(a, UNDO_SET_DATA, n);
 	u->data = n->data;
 	u->data_len = n->data_len;
 	u->version = n->version;
@@ -503,9 +504,9 @@ static int op_set_acl(struct apply *a, const struct store_op *op, struct store_o
 		r->err = check_version(n->aversion, op->version, &aversion);
 	if (r->err != ZK_ERR_OK)
 		return 0;
-	if (txn_reserve(a, 1, 0) != 0 || store_acl_intern(a->s, op->acl, op->n_acl, &acl) != 0)
+	if (store_txn_reserve(a, 1, 0) != 0 || store_acl_intern(a->s, op->acl, op->n_acl, &acl) != 0)
 		return -ENOMEM;
-	u = txn_undo_push(a, UNDO_SET_ACL, n);
+	u = store_txn_undo_push(a, UNDO_SET_ACL, n);
 	u->acl = n->acl;
 	u->version = n->aversion;
 	store_digest_node(a->s, n, -1, false);
@@ -569,8 +570,8 @@ static bool op_sequential(const struct store_op *op)
 
 /* One op. @in_multi: the ops a MultiOperationRecord can carry. Returns 0 (r->err says how it
  * went) or -ENOMEM. */
-int txn_op_apply(struct apply *a, const struct store_op *op, bool in_multi,
-		    struct store_op_result *r)
+int store_txn_op_apply(struct apply *a, const struct store_op *op, bool in_multi,
+		       struct store_op_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->type = ZK_OP_ERROR;

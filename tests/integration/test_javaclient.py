@@ -12,10 +12,11 @@ import os
 import re
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkt  # noqa: E402
-from zkt import check  # noqa: E402
+from zkt import check, wait_for  # noqa: E402
 
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 
@@ -97,12 +98,95 @@ def normalise(text):
                   if not DROP.search(line))
 
 
+ENV = dict(os.environ, ZOO_LOG4J_PROP="ERROR,CONSOLE", CLIENT_JVMFLAGS="-Xmx128m")
+
+
+class Cli:
+    """An interactive zkCli fed line by line; its output lines collect in .lines."""
+
+    def __init__(self, hosts):
+        self.proc = subprocess.Popen([ZKCLI, "-server", hosts], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, bufsize=1, env=ENV)
+        self.lines = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    def send(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+
+    def wait_line(self, text, count=1, seconds=15):
+        wait_for(lambda: sum(text in ln for ln in self.lines) >= count, seconds,
+                 "zkCli to print %r %d times (output: %r)" % (text, count, self.lines[-8:]))
+
+    def quit(self):
+        try:
+            self.send("quit")
+            return self.proc.wait(30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def reconnect(server, rec):
+    """The Java client loses its connection (a relay is cut) while another client changes the
+    tree; on reconnect it re-sends its one-shot and persistent watches (setWatches2): missed
+    changes fire the one-shot ones, the persistent recursive one fires for later changes."""
+    proxy = zkt.Proxy(server.port)
+    cli = Cli("127.0.0.1:%d" % proxy.port)
+    k = zkt.kazoo_client(server)
+    try:
+        reconnect_steps(proxy, cli, k, rec)
+    except zkt.Fail as e:
+        rec("reconnect failed", str(e).split(" (output")[0])
+    finally:
+        rc = cli.quit()
+        proxy.close()
+        k.stop()
+        k.close()
+    rec("reconnect exit", rc)
+
+
+def reconnect_steps(proxy, cli, k, rec):
+    """The steps of reconnect(); a step that times out ends them (recorded by the caller).
+    One-shot and persistent watches are on different paths: Apache ZooKeeper 3.8 keeps one
+    watch mode per path and connection (3.9 allows both)."""
+    cli.wait_line("type:None path:null")
+    cli.send("create /jw x")
+    cli.send("create /jo x")
+    cli.send("addWatch -m PERSISTENT_RECURSIVE /jw")
+    cli.send("get -w /jo")
+    cli.send("ls -w /jo")
+    cli.wait_line("[]")
+    k.create("/jw/pre", b"")
+    cli.wait_line("type:NodeCreated path:/jw/pre")
+    proxy.cut()
+    cli.wait_line("state:Disconnected")
+    k.set("/jo", b"missed")
+    k.create("/jo/a", b"")
+    k.create("/jw/missed", b"")
+    proxy.resume()
+    cli.wait_line("type:None path:null", 2)
+    k.create("/jw/b", b"")
+    k.set("/jw/b", b"after")
+    cli.send("ls /jw")
+    cli.wait_line("[b, missed, pre]")
+    events = sorted(set(ln for ln in cli.lines if ln.startswith("WatchedEvent") and
+                        "type:None" not in ln))
+    rec("reconnect events", events)
+    rec("reconnect errors", sorted(ln for ln in cli.lines if "KeeperErrorCode" in ln))
+
+
 def javaclient(server, rec):
     if not os.access(ZKCLI, os.X_OK):
         raise zkt.Skip("zkCli.sh not installed (Debian zookeeper)")
-    env = dict(os.environ, ZOO_LOG4J_PROP="ERROR,CONSOLE", CLIENT_JVMFLAGS="-Xmx128m")
+    reconnect(server, rec)
     p = subprocess.run([ZKCLI, "-server", server.hosts()], input=SCRIPT, capture_output=True,
-                       text=True, timeout=120, env=env)
+                       text=True, timeout=120, env=ENV)
     out, err = normalise(p.stdout), normalise(p.stderr)
     check(any("Created /j" == ln for ln in out + err),
           "zkCli did not create /j: %r" % (p.stdout[-500:] + p.stderr[-500:]))

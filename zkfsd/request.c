@@ -124,19 +124,6 @@ bool request_has_nul(const struct jute_str *s)
 
 static void request_done_cb(struct repl_req *rreq, int status);
 
-/* The error code of a header-only reply already built in req->reply. */
-static int32_t request_last_err(const struct request *req)
-{
-	struct jute_reply_header h = {0};
-	struct jute_in in;
-
-	if (req->reply.len < 4)
-		return ZK_ERR_OK;
-	jute_in_init(&in, req->reply.data + 4, req->reply.len - 4);
-	jute_decode_reply_header(&in, &h);
-	return h.err;
-}
-
 static void request_submit_failed(struct request *req, int rv)
 {
 	zk_log_warn("cannot replicate %s from %s:%d: %s", jute_op_name(req->type), req->conn->ip,
@@ -151,12 +138,12 @@ static void request_submit_write(struct request *req)
 {
 	struct store_txn txn = {0};
 	struct txn_mem m = {0};
-	int rv;
+	int rv = txn_build(req, &m, &txn);
 
-	if (txn_build(req, &m, &txn) != ZK_ERR_OK) {
+	if (rv != ZK_ERR_OK) {
 		zk_log_info("%s (xid %d) from %s:%d refused before replication: %s",
 			    jute_op_name(req->type), req->xid, req->conn->ip, req->conn->port,
-			    zk_err_name(request_last_err(req)));
+			    zk_err_name(rv));
 		txn_mem_free(&m);
 		return;
 	}

@@ -273,7 +273,7 @@ static const void *txn_single_rec(const struct jute_request *jr)
 
 /* A multi whose op @failed could not even be built: ZooKeeper's per-op results (OK before,
  * the op's code, RuntimeInconsistency after), no transaction. */
-static void request_multi_local_fail(struct request *req, int32_t failed, int rc)
+static void txn_multi_local_fail(struct request *req, int32_t failed, int rc)
 {
 	int32_t n = req->jr.n_ops;
 	struct jute_multi_result *res = calloc((size_t)n + 1, sizeof(*res));
@@ -316,7 +316,7 @@ int txn_build(struct request *req, struct txn_mem *m, struct store_txn *txn)
 		rc = txn_op(m, req->conn, jr->ops[i].type, txn_multi_rec(&jr->ops[i]),
 			    &txn->ops[i]);
 		if (rc != ZK_ERR_OK) {
-			request_multi_local_fail(req, i, rc);
+			txn_multi_local_fail(req, i, rc);
 			return rc;
 		}
 	}

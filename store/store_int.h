@@ -92,7 +92,7 @@ struct store {
 /* store.c */
 int store_init_tree(struct store *s);
 
-/* znode.c */
+/* znode.c: lookups, linking, stats, paths and walks (contracts above each definition). */
 uint64_t store_mix64(uint64_t x);
 uint32_t znode_hash(const struct znode *parent, const char *name, size_t len);
 struct znode *znode_lookup_child(const struct store *s, const struct znode *parent, const char *name,
@@ -115,7 +115,7 @@ void znode_free_tree(struct store *s);
 int znode_foreach_preorder(const struct store *s, int (*cb)(void *ctx, const struct znode *n),
 			   void *ctx);
 
-/* acl.c (in znode.c) */
+/* znode.c: the interned ACL table; a node holds an index, each index is reference-counted. */
 int store_acl_intern(struct store *s, const struct store_acl *acl, int32_t n, uint32_t *idx);
 void store_acl_ref(struct store *s, uint32_t idx);
 void store_acl_unref(struct store *s, uint32_t idx);
@@ -188,7 +188,8 @@ int store_txn_op_apply(struct apply *a, const struct store_op *op, bool in_multi
 /* Delete the validated leaf @n at @path: unlink, parent pzxid, events, undo record. */
 int store_txn_delete_node(struct apply *a, struct znode *n, const char *path);
 
-/* session.c */
+/* session.c: the sessions hash table and each session's ephemerals; the _reserve calls make
+ * the following insert/add unable to fail (contracts above each definition). */
 struct store_session *store_sess_find(const struct store *s, int64_t id);
 int store_sess_reserve(struct store *s);
 struct store_session *store_sess_new(int64_t id);

@@ -520,49 +520,62 @@ void request_connect(struct conn *conn, const uint8_t *body, size_t len)
 	conn_mark_dirty(conn);
 }
 
+/* Record the digest id of @a ("user:password") on @conn for whoAmI and "auth" ACLs.
+ * Returns 0 or -ENOMEM (nothing recorded). */
+static int request_auth_digest(struct conn *conn, const struct jute_auth_packet *a)
+{
+	const char *colon = memchr(a->auth.p, ':', (size_t)a->auth.len);
+	size_t ulen = colon ? (size_t)(colon - (const char *)a->auth.p) : (size_t)a->auth.len;
+	struct conn_auth *ca = calloc(1, sizeof(*ca));
+
+	if (ca == NULL)
+		return -ENOMEM;
+	ca->scheme = strdup("digest");
+	ca->user = strndup((const char *)a->auth.p, ulen);
+	ca->id = acl_digest_id(a->auth.p, (size_t)a->auth.len);
+	if (ca->scheme == NULL || ca->user == NULL || ca->id == NULL) {
+		free(ca->scheme);
+		free(ca->user);
+		free(ca->id);
+		free(ca);
+		return -ENOMEM;
+	}
+	ca->next = conn->auth;
+	conn->auth = ca;
+	return 0;
+}
+
 /* auth packets: answered at once, as ZooKeeper does (digest and ip are its default schemes;
  * anything else is AuthFailed and a closed connection). ACLs are not enforced yet. */
 static void request_auth(struct conn *conn, const struct jute_request *jr)
 {
 	const struct jute_auth_packet *a = &jr->u.auth;
-	bool known = jute_str_eq(&a->scheme, "digest") || jute_str_eq(&a->scheme, "ip");
-	struct conn_auth *ca = NULL;
+	bool ok = jute_str_eq(&a->scheme, "digest") || jute_str_eq(&a->scheme, "ip");
 	size_t start;
 
-	if (known && jute_str_eq(&a->scheme, "digest") && a->auth.len > 0) {
-		const char *colon = memchr(a->auth.p, ':', (size_t)a->auth.len);
-		size_t ulen = colon ? (size_t)(colon - (const char *)a->auth.p) : (size_t)a->auth.len;
-
-		ca = calloc(1, sizeof(*ca));
-		if (ca != NULL) {
-			ca->scheme = strdup("digest");
-			ca->user = strndup((const char *)a->auth.p, ulen);
-			ca->id = acl_digest_id(a->auth.p, (size_t)a->auth.len);
-		}
-		if (ca == NULL || ca->scheme == NULL || ca->user == NULL || ca->id == NULL) {
-			known = false; /* Out of memory: refuse rather than half-record. */
-			if (ca != NULL) {
-				free(ca->scheme);
-				free(ca->user);
-				free(ca->id);
-				free(ca);
-			}
-		} else {
-			ca->next = conn->auth;
-			conn->auth = ca;
-		}
-	}
-	if (!known)
+	if (!ok)
 		zk_log_warn("auth with unknown scheme from %s:%d: AuthFailed, closing", conn->ip,
 			    conn->port);
+	if (ok && jute_str_eq(&a->scheme, "digest") && a->auth.len > 0 &&
+	    request_auth_digest(conn, a) != 0) {
+		/* Refuse rather than let the client believe it is authenticated. */
+		zk_log_error("out of memory recording auth from %s:%d: AuthFailed, closing",
+			     conn->ip, conn->port);
+		ok = false;
+	}
 	start = jute_frame_begin(&conn->out);
 	if (start != JUTE_FRAME_NOMEM &&
-	    conn_reply_header(&conn->out, ZK_XID_AUTH, 0,
-			      known ? ZK_ERR_OK : ZK_ERR_AUTHFAILED) == 0)
+	    conn_reply_header(&conn->out, ZK_XID_AUTH, 0, ok ? ZK_ERR_OK : ZK_ERR_AUTHFAILED) == 0) {
 		jute_frame_end(&conn->out, start);
+	} else {
+		/* No reply: drop the reserved length too, and the client with it. */
+		if (start != JUTE_FRAME_NOMEM)
+			conn->out.len = start;
+		ok = false;
+	}
 	conn->sent++;
 	conn->srv->stats.packets_sent++;
-	if (!known)
+	if (!ok)
 		conn->close_after_flush = true;
 	conn_mark_dirty(conn);
 }

@@ -409,6 +409,12 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		src.line++;
 		rv = config_load_line(cfg, &src, line);
 	}
+	if (rv == 0 && ferror(f)) {
+		/* getline's -1 is also a read error: a half-read file must not start a server. */
+		rv = errno != 0 ? -errno : -EIO;
+		snprintf(err, err_len, "%s: cannot read after line %d: %s", path, src.line,
+			 strerror(-rv));
+	}
 	free(line);
 	fclose(f);
 	return rv;

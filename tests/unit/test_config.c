@@ -250,6 +250,16 @@ static void test_bad_lines(void **state)
 	ASSERT_BAD(f, "server.1=a:1:2\nserver.1=b:1:2\n", "zoo.cfg:2: server.1: server id 1 given");
 }
 
+/* A config path that opens but cannot be read (a directory) is an error, not an empty file. */
+static void test_unreadable_file(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(config_load_file(&f->cfg, f->dir, f->err, sizeof(f->err)), -EISDIR);
+	if (strstr(f->err, "cannot read") == NULL)
+		fail_msg("error '%s' lacks 'cannot read'", f->err);
+}
+
 /* A reconfig joining spec parses like a server.N line; bad ones are refused with a reason. */
 static void test_server_spec(void **state)
 {
@@ -305,6 +315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flags_override_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_whitelist, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_spec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconfig_enabled, setup, teardown),

@@ -78,17 +78,21 @@ static int main_daemonize(void)
 	return fds[1];
 }
 
+/* Write our pid to @path. Returns 0 or a negative errno (logged). */
 static int main_write_pid(const char *path)
 {
 	FILE *f = fopen(path, "w");
+	int rv = 0;
 
-	if (f == NULL) {
-		zk_log_error("cannot write pid file %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
-	return 0;
+	if (f == NULL)
+		rv = -errno;
+	else if (fprintf(f, "%ld\n", (long)getpid()) < 0 || fflush(f) != 0)
+		rv = -errno;
+	if (f != NULL && fclose(f) != 0 && rv == 0)
+		rv = -errno;
+	if (rv != 0)
+		zk_log_error("cannot write pid file %s: %s", path, strerror(-rv));
+	return rv;
 }
 
 /* Start everything; returns 0 or a negative errno (logged). */
@@ -97,8 +101,9 @@ static int main_start(struct zkfsd *srv, uv_loop_t *loop, const struct config *c
 	int rv;
 
 	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
-		zk_log_error("cannot create dataDir %s: %s", cfg->data_dir, strerror(errno));
-		return -errno;
+		rv = -errno; /* Before the log line, which may change errno. */
+		zk_log_error("cannot create dataDir %s: %s", cfg->data_dir, strerror(-rv));
+		return rv;
 	}
 	rv = server_init(srv, loop, cfg);
 	if (rv != 0) {

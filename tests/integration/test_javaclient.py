@@ -155,7 +155,7 @@ def reconnect_steps(proxy, cli, k, rec):
     """The steps of reconnect(); a step that times out ends them (recorded by the caller).
     One-shot and persistent watches are on different paths: Apache ZooKeeper 3.8 keeps one
     watch mode per path and connection (3.9 allows both)."""
-    cli.wait_line("type:None path:null")
+    cli.wait_line("type:None path:null", seconds=40)  # JVM start and first connect.
     cli.send("create /jw x")
     cli.send("create /jo x")
     cli.send("addWatch -m PERSISTENT_RECURSIVE /jw")

@@ -3,11 +3,12 @@
  * Lifecycle (one struct repl):
  *   CREATED --repl_start--> STARTED --repl_close--> [TRANSFERRING] --> CLOSING --> freed
  *   CREATED/failed start --repl_close--> CLOSING --> freed
- * CLOSING closes, in order: the forwarder (fails its requests), then waits (bounded) for the
- * local appends in flight to complete, then libraft (raft_close: the uv io and its transport),
- * the poll timer; the user's close callback then runs and r is freed. The wait is not only
- * politeness: libraft 0.15 frees an append request twice when raft_close cancels appends that
- * wait for their first open segment (seen under ASan in tests/unit/test_replication).
+ * CLOSING waits (bounded) for the local appends in flight to complete (so followers get the
+ * results of the writes they forwarded), then closes the forwarder (fails the requests this
+ * server forwarded and has no answer for), libraft (raft_close: the uv io and its transport)
+ * and the poll timer; the user's close callback then runs and r is freed. The wait is not
+ * only politeness: libraft 0.15 frees an append request twice when raft_close cancels appends
+ * that wait for their first open segment (seen under ASan in tests/unit/test_replication).
  */
 #include "common/zk_alloc.h"
 #include "common/zk_log.h"
@@ -55,8 +56,6 @@ static void close_unstarted_io(struct repl *r)
 
 static void close_libraft(struct repl *r)
 {
-	uv_timer_stop(&r->timer);
-	r->draining = false;
 	while (r->waiting != NULL)
 		repl_req_done(r->waiting, -ECANCELED);
 	if (r->raft_ready)
@@ -65,45 +64,54 @@ static void close_libraft(struct repl *r)
 		close_unstarted_io(r);
 }
 
+static void fwd_closed(struct repl *r)
+{
+	r->fwd = NULL; /* Freed by repl_fwd_close before it called us. */
+	close_libraft(r);
+}
+
+/* Local appends are done (or the deadline passed): their results have reached the followers
+ * that forwarded them; now the peer port, then libraft. */
+static void after_drain(struct repl *r)
+{
+	uv_timer_stop(&r->timer);
+	r->draining = false;
+	if (r->fwd != NULL)
+		repl_fwd_close(r->fwd, fwd_closed);
+	else
+		close_libraft(r);
+}
+
 static void drain_deadline(uv_timer_t *t)
 {
 	struct repl *r = t->data;
 
 	zk_log_warn("replication: %u write(s) still in flight at close", r->inflight);
-	close_libraft(r);
+	after_drain(r);
 }
 
 static void drained(uv_timer_t *t)
 {
-	close_libraft(t->data);
+	after_drain(t->data);
 }
 
-/* Called from inside a libraft callback that still uses its io afterwards: raft_close waits
- * for the next loop iteration. */
+/* Called from inside a libraft callback that still uses its io afterwards: go on from the
+ * next loop iteration. */
 void repl_close_resume(struct repl *r)
 {
 	uv_timer_start(&r->timer, drained, 0, 0);
-}
-
-static void close_raft(struct repl *r)
-{
-	r->fwd = NULL; /* Freed by repl_fwd_close before it called us. */
-	if (r->inflight == 0) {
-		close_libraft(r);
-		return;
-	}
-	r->draining = true;
-	uv_timer_start(&r->timer, drain_deadline, 5000, 0);
 }
 
 static void close_continue(struct repl *r)
 {
 	uv_timer_stop(&r->timer);
 	r->transferring = false;
-	if (r->fwd != NULL)
-		repl_fwd_close(r->fwd, close_raft);
-	else
-		close_raft(r);
+	if (r->inflight == 0) {
+		after_drain(r);
+		return;
+	}
+	r->draining = true;
+	uv_timer_start(&r->timer, drain_deadline, 5000, 0);
 }
 
 static void transfer_cb(struct raft_transfer *t)

@@ -168,6 +168,10 @@ def verify(server, hist, prefix_only):
         seq_tags[tag] = name
     check(set(seq_tags) == set(load), "half-done multi: /seq and /load differ: %r"
           % sorted(set(seq_tags) ^ set(load))[:5])
+    numbers = sorted(int(name.rsplit("-", 1)[1]) for name in seq)
+    check(numbers == list(range(len(numbers))),
+          "sequence numbers of /seq are not 0..%d without gaps: %r..."
+          % (len(numbers) - 1, [n for i, n in enumerate(numbers) if n != i][:5]))
     present = {w: set() for w in range(WRITERS)}
     for tag, data in load.items():
         check(data == payload(tag) and pair[tag] == payload(tag), "corrupt data in %s" % tag)

@@ -129,11 +129,27 @@ def watches(clients, rec):
     rec("data-watch", seen_data)
 
 
+def sequential(clients, rec):
+    """Concurrent sequential creates under one parent get unique, gap-free numbers."""
+    clients[0].ensure_path("/recipes/seq")
+    names = []
+    guard = threading.Lock()
+
+    def create(i):
+        for _ in range(25):
+            path = clients[i].create("/recipes/seq/n-", b"%d" % i, sequence=True)
+            with guard:
+                names.append(path)
+    run_threads(create, CLIENTS)
+    numbers = sorted(int(p.rsplit("-", 1)[1]) for p in names)
+    rec("sequential", (numbers == list(range(25 * CLIENTS)), len(set(names))))
+
+
 def recipes(server, rec):
     clients = [zkt.kazoo_client(server) for _ in range(CLIENTS)]
     try:
         clients[0].ensure_path("/recipes")
-        for part in (counter, lock, election, queue, barrier, watches):
+        for part in (counter, lock, election, queue, barrier, watches, sequential):
             part(clients, rec)
     finally:
         for c in clients:

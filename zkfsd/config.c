@@ -457,37 +457,38 @@ void config_usage(void *out)
 		"its data in ./zkfsd-data.\n");
 }
 
+/* Each flag that takes a value: its name for error messages and the zoo.cfg key it is
+ * another spelling of (parsed and checked by config_set), or NULL when it has none. */
+static const struct {
+	int opt;	  /* OPT_*. */
+	const char *flag; /* "--name". */
+	const char *key;  /* The zoo.cfg key, or NULL. */
+} flag_keys[] = {
+	{OPT_PORT, "--port", "clientPort"},
+	{OPT_ADDRESS, "--address", "clientPortAddress"},
+	{OPT_DATA_DIR, "--data-dir", "dataDir"},
+	{OPT_MYID, "--myid", "myid"},
+	{OPT_LOG_FILE, "--log-file", "logFile"},
+	{OPT_LOG_LEVEL, "--log-level", "logLevel"},
+	{OPT_PID_FILE, "--pid-file", NULL},
+};
+
 /* Apply one flag (not -c, which was handled first). */
 static int config_apply_flag(struct config *cfg, struct config_src *src, int opt, const char *arg)
 {
-	switch (opt) {
-	case OPT_PORT:
-		src->key = "--port";
-		return config_set(cfg, src, "clientPort", arg);
-	case OPT_ADDRESS:
-		src->key = "--address";
-		return config_set(cfg, src, "clientPortAddress", arg);
-	case OPT_DATA_DIR:
-		src->key = "--data-dir";
-		return config_set(cfg, src, "dataDir", arg);
-	case OPT_MYID:
-		src->key = "--myid";
-		return config_set(cfg, src, "myid", arg);
-	case OPT_LOG_FILE:
-		src->key = "--log-file";
-		return config_set(cfg, src, "logFile", arg);
-	case OPT_LOG_LEVEL:
-		src->key = "--log-level";
-		return config_set(cfg, src, "logLevel", arg);
-	case OPT_PID_FILE:
-		src->key = "--pid-file";
-		return parse_nonempty_str(src, arg, &cfg->pid_file);
-	case OPT_DAEMON:
+	if (opt == OPT_DAEMON) {
 		cfg->daemon = true;
 		return 0;
-	default:
-		return -EINVAL;
 	}
+	for (size_t i = 0; i < sizeof(flag_keys) / sizeof(flag_keys[0]); i++) {
+		if (flag_keys[i].opt != opt)
+			continue;
+		src->key = flag_keys[i].flag;
+		if (flag_keys[i].key != NULL)
+			return config_set(cfg, src, flag_keys[i].key, arg);
+		return parse_nonempty_str(src, arg, &cfg->pid_file); /* The one flag-only value. */
+	}
+	return -EINVAL;
 }
 
 /* First pass: only -c (and --help), so the file is loaded before the flags override it. */

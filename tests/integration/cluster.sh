@@ -51,6 +51,8 @@ ZKC_PY=/usr/bin/python3
 # Debian's zookeeper.jar names no slf4j binding: without these the servers log nothing.
 ZKC_LOG_JARS=/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar
 ZKC_CLIENT="$top_srcdir/tests/integration/cluster_client.py"
+# cluster_client.py imports zkt.py and the compat tests: no __pycache__ in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 ZKC_KIND=
 ZKC_N=0
 ZKC_OBSERVERS=" "

@@ -224,6 +224,10 @@ int inode_realize(struct node *n, const char *real_path)
 
 int inode_set_stat(struct node *n, const struct Stat *st, const char *data, int len, uint64_t gen)
 {
+	/* Reads answered before a write may complete after it: never go back in time. */
+	if (n->told_mzxid >= 0 && n->stat.czxid == st->czxid && st->mzxid < n->stat.mzxid &&
+	    n->cache_gen == gen)
+		return 0;
 	if (data || len == 0) {
 		char *copy = NULL;
 

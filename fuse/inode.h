@@ -79,7 +79,8 @@ void inode_mark_stale(struct node *n);
 /* PENDING -> LIVE at @real_path (a sequential create learns its name). Returns 0 or -ENOMEM. */
 int inode_realize(struct node *n, const char *real_path);
 
-/* Store a fresh Stat (and value when @data is not NULL, copied) observed at generation @gen. */
+/* Store a fresh Stat (and value when @data is not NULL or @len is 0, copied) observed at
+ * generation @gen; a Stat older than the cached one (smaller mzxid) is ignored. */
 int inode_set_stat(struct node *n, const struct Stat *st, const char *data, int len, uint64_t gen);
 /* Store a fresh child list (copied and sorted). Returns 0 or -ENOMEM. */
 int inode_set_children(struct node *n, const struct String_vector *kids, uint64_t gen);

@@ -40,6 +40,7 @@ struct cli {
 	char *mode;
 	char *log_file;
 	char *log_level;
+	char *auth;	     /* -o auth=scheme:credentials */
 	int max_data;
 };
 
@@ -57,6 +58,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("log_file=%s", log_file),
 	CLI_OPT("log_level=%s", log_level),
 	CLI_OPT("max_data=%d", max_data),
+	CLI_OPT("auth=%s", auth),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_DROP),
 	FUSE_OPT_KEY("defaults", KEY_DROP),
@@ -87,6 +89,7 @@ static void usage(const char *prog)
 	       "  -o uid=N,gid=N         owner shown for every node (default: the mounter)\n"
 	       "  -o mode=0644           file permissions; directories add x where r is set\n"
 	       "  -o max_data=BYTES      largest value written, EFBIG past it (default %d)\n"
+	       "  -o auth=SCHEME:CRED    addauth on every session, e.g. auth=digest:alice:secret\n"
 	       "  -o log=FILE            log file (default " DEFAULT_LOG " when detached)\n"
 	       "  -o log_level=L         error, warn, info (default) or debug\n"
 	       "  other -o options go to FUSE (default_permissions is on; allow_other for root)\n",
@@ -229,13 +232,14 @@ static FILE *open_logs(const struct cli *cli)
 	return stream;
 }
 
-static int serve(struct fuse_session *se, struct zkfs *z, FILE *zk_stream)
+static int serve(struct fuse_session *se, struct zkfs *z, FILE *zk_stream, const char *auth)
 {
 	struct fuse_loop_config *loop = fuse_loop_cfg_create();
 	struct zkconn_config zc = {
 		.hosts = z->opt.hosts,
 		.session_timeout_ms = z->opt.session_timeout_ms,
 		.op_timeout_ms = z->opt.op_timeout_ms,
+		.auth = auth,
 		.log_stream = zk_stream,
 		.on_watch = events_on_watch,
 		.on_expired = events_on_expired,
@@ -305,7 +309,7 @@ int main(int argc, char **argv)
 		goto err_after_signals;
 	if (fuse_daemonize(cli.foreground) != 0)
 		goto err_after_mount;
-	rc = serve(se, &z, zk_stream);
+	rc = serve(se, &z, zk_stream, cli.auth);
 	goto err_after_signals;
 
 err_after_mount:
@@ -322,5 +326,6 @@ out:
 	free(cli.mode);
 	free(cli.log_file);
 	free(cli.log_level);
+	free(cli.auth);
 	return rc;
 }

@@ -25,6 +25,7 @@ struct zkconn {
 	int64_t session_id;	    /* Of the current session, 0 before it connected. */
 	uint64_t generation;	    /* Number of sessions opened. */
 	char *hosts;		    /* Owned copy of the connect string. */
+	char *auth;		    /* Owned "scheme:credentials", or NULL. */
 	int session_timeout_ms;
 	int op_timeout_ms;
 	zkconn_watch_cb on_watch;
@@ -126,6 +127,26 @@ static void client_log(const char *message)
 	pthread_mutex_unlock(&mu);
 }
 
+static void on_auth(int rc, const void *data)
+{
+	if (rc != ZOK)
+		zk_log_error("authentication refused by the server: %s", zerror(rc));
+}
+
+/* Send the -o auth= credentials; the client repeats them after each reconnect. */
+static void add_auth(struct zkconn *c, zhandle_t *zh)
+{
+	char *colon = c->auth ? strchr(c->auth, ':') : NULL;
+	char scheme[64];
+
+	if (!colon || colon == c->auth || (size_t)(colon - c->auth) >= sizeof(scheme))
+		return;
+	memcpy(scheme, c->auth, (size_t)(colon - c->auth));
+	scheme[colon - c->auth] = '\0';
+	if (zoo_add_auth(zh, scheme, colon + 1, (int)strlen(colon + 1), on_auth, NULL) != ZOK)
+		zk_log_error("cannot send the %s credentials", scheme);
+}
+
 static zhandle_t *open_handle(struct zkconn *c)
 {
 	zhandle_t *zh = zookeeper_init2(c->hosts, on_event, c->session_timeout_ms, NULL, c, 0,
@@ -133,6 +154,8 @@ static zhandle_t *open_handle(struct zkconn *c)
 
 	if (!zh)
 		zk_log_error("zookeeper_init(%s) failed: %s", c->hosts, strerror(errno));
+	else
+		add_auth(c, zh);
 	return zh;
 }
 
@@ -144,7 +167,8 @@ int zkconn_create(const struct zkconn_config *cfg, struct zkconn **out)
 	if (!c)
 		return -ENOMEM;
 	c->hosts = strdup(cfg->hosts);
-	if (!c->hosts)
+	c->auth = cfg->auth ? strdup(cfg->auth) : NULL;
+	if (!c->hosts || (cfg->auth && !c->auth))
 		goto err_after_alloc;
 	c->session_timeout_ms = cfg->session_timeout_ms;
 	c->op_timeout_ms = cfg->op_timeout_ms;
@@ -174,8 +198,9 @@ err_after_init:
 	pthread_rwlock_destroy(&c->zh_lock);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
-	free(c->hosts);
 err_after_alloc:
+	free(c->auth);
+	free(c->hosts);
 	free(c);
 	return -ENOMEM;
 }
@@ -204,6 +229,7 @@ void zkconn_destroy(struct zkconn *c)
 	pthread_rwlock_destroy(&c->zh_lock);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
+	free(c->auth);
 	free(c->hosts);
 	free(c);
 }

@@ -46,6 +46,8 @@ struct zkconn_config {
 	const char *hosts;	    /* "h1:p1,h2:p2[/chroot]", borrowed during create. */
 	int session_timeout_ms;	    /* Asked of the server. */
 	int op_timeout_ms;	    /* Longest wait of one operation. */
+	const char *auth;	    /* "scheme:credentials" sent with addauth on every session
+				     * (e.g. "digest:alice:secret"), or NULL; borrowed. */
 	FILE *log_stream;	    /* C client lines not tied to a handle (borrowed; NULL: stderr);
 				     * a handle's lines go to zk_log, at most 20 per 10 s. */
 	zkconn_watch_cb on_watch;   /* Node events. */

@@ -116,14 +116,15 @@ check_options() {
 	zkm_fails "Read-only file system" mkdir "$mp/nope"
 	zkm_eq "123:456:440" "$(stat -c %u:%g:%a "$mp/c")" "uid/gid/mode (ro drops w)"
 	zkm_eq "fuse.zkfs 127.0.0.1:$port" "$(findmnt -n -o FSTYPE,SOURCE "$mp")" "findmnt"
-	fusermount3 -u "$mp" || zkt_fail "fusermount3 -u"
+	zkt_wait 10 fusermount3 -u "$mp" 2>/dev/null || zkt_fail "fusermount3 -u"
 	# mount.fuse3 runs the program named by the type with mount's argument order.
 	PATH=$(dirname "$ZKFS"):$PATH mount.fuse3 "127.0.0.1:$port" "$mp" -t zkfs \
 		-o "session_timeout=5,log=$ZKT_DIR/mf-$kind.log" || zkt_fail "mount.fuse3"
 	ZKT_MOUNTS+=("$mp")
 	zkt_wait 10 test -e "$mp/c" || zkt_fail "mount.fuse3 mount has no tree"
 	echo me >"$mp/gone.eph"
-	umount "$mp" || zkt_fail "umount"
+	# The events thread's own calls can keep the mount busy for a moment: retry (bounded).
+	zkt_wait 10 umount "$mp" 2>/dev/null || zkt_fail "umount"
 	zkm_kazoo "$port" 'assert zk.exists("/gone") is None' ||
 		zkt_fail "umount did not close the session (its ephemeral is still there)"
 	# `mount -t fuse.zkfs` (PATH cleared by mount) works once zkfs is installed.
@@ -131,10 +132,22 @@ check_options() {
 		mount -t fuse.zkfs "127.0.0.1:$port" "$mp" -o "log=$ZKT_DIR/mt-$kind.log" ||
 			zkt_fail "mount -t fuse.zkfs"
 		zkm_eq "fuse.zkfs" "$(findmnt -n -o FSTYPE "$mp")" "mount -t fuse.zkfs"
-		umount "$mp"
+		zkt_wait 10 umount "$mp" 2>/dev/null || zkt_fail "umount"
 	else
 		zkt_log "zkfs not installed: mount -t fuse.zkfs not checked"
 	fi
+}
+
+check_auth() {
+	local kind=$1 port=$2 m=$3
+	zkm_kazoo "$port" 'from kazoo.security import make_digest_acl
+zk.create("/sec", b"secret\n", acl=[make_digest_acl("alice", "pw", all=True)])' ||
+		zkt_fail "kazoo create with a digest ACL"
+	# zkfsd does not enforce READ ACLs yet (reported): the refusal is checked on Apache's.
+	[ "$kind" = apache ] && zkm_fails "Permission denied" cat "$m/sec"
+	zkm_mount "auth-$kind" "127.0.0.1:$port" "auth=digest:alice:pw"
+	zkm_eq secret "$(cat "$ZKM_MP/sec")" "-o auth=digest:alice:pw reads the protected node"
+	fusermount3 -u "$ZKM_MP"
 }
 
 run_kind() {
@@ -149,6 +162,7 @@ run_kind() {
 	check_xattrs_and_cas "$m" "$port"
 	check_bad_input "$m"
 	check_options "$kind" "$port"
+	check_auth "$kind" "$port" "$m"
 	fusermount3 -u "$m"
 	zkt_stop_server "$port"
 	zkt_log "$kind: ok"

@@ -190,23 +190,6 @@ static void request_take_session(struct session *s, struct conn *conn, const cha
 	conn_close(old, why);
 }
 
-static void request_attach(struct request *req, struct session *s, int32_t timeout)
-{
-	struct conn *conn = req->conn;
-	uint8_t passwd[ZK_SESSION_PASSWD_LEN];
-
-	request_take_session(s, conn, "session moved to a new connection");
-	s->conn = conn;
-	s->timeout_ms = timeout;
-	conn->session = s;
-	conn->state = CONN_READY;
-	tracker_touch(conn->srv, s);
-	store_session_get(conn->srv->store, s->id, NULL, passwd);
-	request_connect_reply(req, timeout, s->id, passwd);
-	zk_log_debug("session 0x%llx on %s:%d, timeout %d", (unsigned long long)s->id, conn->ip,
-		     conn->port, timeout);
-}
-
 /* A refused handshake: ZooKeeper answers timeout 0 / session 0, then closes. */
 static void request_connect_refuse(struct request *req, const char *why)
 {
@@ -215,6 +198,28 @@ static void request_connect_refuse(struct request *req, const char *why)
 		    why);
 	request_connect_reply(req, 0, 0, NULL);
 	req->close_after = true;
+}
+
+static void request_attach(struct request *req, struct session *s, int32_t timeout)
+{
+	struct conn *conn = req->conn;
+	uint8_t passwd[ZK_SESSION_PASSWD_LEN];
+
+	/* The tracker follows the store, so this holds; if it ever did not, refusing beats
+	 * sending an uninitialised password. */
+	if (store_session_get(conn->srv->store, s->id, NULL, passwd) != ZK_ERR_OK) {
+		request_connect_refuse(req, "session not in the store");
+		return;
+	}
+	request_take_session(s, conn, "session moved to a new connection");
+	s->conn = conn;
+	s->timeout_ms = timeout;
+	conn->session = s;
+	conn->state = CONN_READY;
+	tracker_touch(conn->srv, s);
+	request_connect_reply(req, timeout, s->id, passwd);
+	zk_log_debug("session 0x%llx on %s:%d, timeout %d", (unsigned long long)s->id, conn->ip,
+		     conn->port, timeout);
 }
 
 static void request_reattach(struct request *req, int32_t timeout)

@@ -747,6 +747,31 @@ def node_count(server):
     return None
 
 
+def four_letter_formats(server, rec):
+    """What monitoring tools parse, on a fresh server with one client holding a data watch and
+    a child watch on / and an exist watch on /zookeeper: wchs, wchc, wchp (session ids
+    replaced), the field names of that client's cons line and its last operation, conf keys,
+    dirs."""
+    x = RawClient(server.port)
+    x.get("/", True)
+    x.children("/", True)
+    x.exists("/zookeeper", True)
+    sid = "0x%x" % x.session_id
+    for w in ("wchs", "wchc", "wchp"):
+        rec("4lw.%s" % w, zkt.four_lw(server.port, w).replace(sid, "SID"))
+    line = [ln for ln in zkt.four_lw(server.port, "cons").splitlines() if "sid=" + sid in ln]
+    fields = dict(f.split("=", 1) for f in line[0].split("(", 1)[1].rstrip(")").split(",")) \
+        if line else {}
+    rec("4lw.cons.fields", sorted(fields))
+    rec("4lw.cons.lop", fields.get("lop"))
+    rec("4lw.conf.keys", sorted(ln.split("=", 1)[0] for ln in
+                                zkt.four_lw(server.port, "conf").splitlines() if "=" in ln))
+    rec("4lw.dirs.keys", sorted(ln.split(":", 1)[0] for ln in
+                                zkt.four_lw(server.port, "dirs").splitlines() if ":" in ln))
+    x.close_session()
+    x.close()
+
+
 def four_letter(server, rec):
     rec("4lw.ruok", zkt.four_lw(server.port, "ruok"))
     srvr = zkt.four_lw(server.port, "srvr")
@@ -768,7 +793,8 @@ def four_letter(server, rec):
 def compat(server, rec):
     """Each part runs even if an earlier one broke, so one run lists every difference."""
     rec("4lw.srvr.node-count-fresh", node_count(server))
-    for part in (kazoo_checks, raw_checks, raw_zxids, raw_auth, raw_acl_enforcement,
+    for part in (four_letter_formats, kazoo_checks, raw_checks, raw_zxids, raw_auth,
+                 raw_acl_enforcement,
                  raw_reply_sizes, raw_pipeline, raw_sessions, four_letter):
         t0 = time.monotonic()
         try:

@@ -764,6 +764,8 @@ def four_letter_formats(server, rec):
         if line else {}
     rec("4lw.cons.fields", sorted(fields))
     rec("4lw.cons.lop", fields.get("lop"))
+    rec("4lw.cons.est-is-epoch-ms", fields.get("est", "0").isdigit() and
+        abs(int(fields.get("est", "0")) / 1000.0 - time.time()) < 300)
     rec("4lw.conf.keys", sorted(ln.split("=", 1)[0] for ln in
                                 zkt.four_lw(server.port, "conf").splitlines() if "=" in ln))
     rec("4lw.dirs.keys", sorted(ln.split(":", 1)[0] for ln in

@@ -11,6 +11,7 @@ their own.
 import base64
 import hashlib
 import os
+import re
 import sys
 import threading
 import time
@@ -751,7 +752,7 @@ def four_letter_formats(server, rec):
     """What monitoring tools parse, on a fresh server with one client holding a data watch and
     a child watch on / and an exist watch on /zookeeper: wchs, wchc, wchp (session ids
     replaced), the field names of that client's cons line and its last operation, conf keys,
-    dirs."""
+    dirs, and the ephemerals section of dump."""
     x = RawClient(server.port)
     x.get("/", True)
     x.children("/", True)
@@ -770,6 +771,10 @@ def four_letter_formats(server, rec):
                                 zkt.four_lw(server.port, "conf").splitlines() if "=" in ln))
     rec("4lw.dirs.keys", sorted(ln.split(":", 1)[0] for ln in
                                 zkt.four_lw(server.port, "dirs").splitlines() if ":" in ln))
+    x.create("/eph4lw", b"", "ephemeral")
+    dump = zkt.four_lw(server.port, "dump").replace(sid, "SID")
+    m = re.search(r"ephemeral nodes dump:\n(.*?)Connections dump:", dump, re.S)
+    rec("4lw.dump.ephemerals", m.group(1) if m else dump)
     x.close_session()
     x.close()
 

@@ -29,6 +29,10 @@
  * output the client is dropped instead. */
 #define CONN_OUT_HARD_LIMIT (64u << 20)
 
+/* An output buffer at most this big is kept for the next replies once written; a bigger one
+ * (a large getData) is freed, so idle connections hold little. */
+#define CONN_OUT_KEEP 16384
+
 static void conn_resume(struct conn *conn);
 
 static void conn_on_close(uv_handle_t *h)
@@ -156,25 +160,43 @@ static void conn_on_write(uv_write_t *w, int status)
 	conn_unref(conn);
 }
 
-static void conn_flush(struct conn *conn)
+/* Try to write conn->out at once (the socket almost always has room): no request, no
+ * callback and no poller change for the common case. Returns the bytes written (all of them
+ * leaves conn->out empty, its memory kept unless large), or a negative libuv error other
+ * than EAGAIN (conn->out untouched). */
+static ssize_t conn_try_write(struct conn *conn)
 {
-	struct conn_write *cw;
+	uv_buf_t buf = uv_buf_init((char *)conn->out.data, (unsigned)conn->out.len);
+	int rv = uv_try_write((uv_stream_t *)&conn->tcp, &buf, 1);
+
+	if (rv == UV_EAGAIN)
+		return 0;
+	if (rv < 0 || (size_t)rv < conn->out.len)
+		return rv;
+	if (conn->out.cap > CONN_OUT_KEEP)
+		zk_buf_close(&conn->out);
+	else
+		zk_buf_reset(&conn->out);
+	return rv;
+}
+
+/* Hand what uv_try_write left (conn->out from byte @done on) to uv_write. */
+static void conn_write_rest(struct conn *conn, size_t done)
+{
+	struct conn_write *cw = calloc(1, sizeof(*cw));
 	uv_buf_t buf;
+	size_t len;
 	int rv;
 
-	if (conn->state == CONN_CLOSING || conn->out.len == 0) {
-		conn_check_close_after(conn);
-		return;
-	}
-	cw = calloc(1, sizeof(*cw));
 	if (cw == NULL) {
 		conn_close(conn, "out of memory");
 		return;
 	}
-	cw->data = zk_buf_steal(&conn->out, &cw->len);
+	cw->data = zk_buf_steal(&conn->out, &len);
+	cw->len = len - done;
 	cw->conn = conn;
 	cw->w.data = cw;
-	buf = uv_buf_init((char *)cw->data, (unsigned)cw->len);
+	buf = uv_buf_init((char *)cw->data + done, (unsigned)cw->len);
 	conn->refs++;
 	conn->writing += cw->len;
 	rv = uv_write(&cw->w, (uv_stream_t *)&conn->tcp, &buf, 1, conn_on_write);
@@ -185,6 +207,28 @@ static void conn_flush(struct conn *conn)
 		conn->refs--;
 		conn_close(conn, uv_strerror(rv));
 	}
+}
+
+static void conn_flush(struct conn *conn)
+{
+	ssize_t done;
+
+	if (conn->state == CONN_CLOSING || conn->out.len == 0) {
+		conn_check_close_after(conn);
+		return;
+	}
+	done = conn_try_write(conn);
+	if (done < 0) {
+		conn_close(conn, uv_strerror((int)done));
+		return;
+	}
+	if (conn->out.len > 0) {
+		conn_write_rest(conn, (size_t)done);
+		return;
+	}
+	conn_check_close_after(conn);
+	if (conn->paused)
+		conn_resume(conn); /* Under CONN_OUT_LIMIT again. */
 }
 
 void conn_flush_all(struct zkfsd *srv)
@@ -365,12 +409,21 @@ static bool conn_over_limit(const struct conn *conn)
 	       conn->out.len + conn->writing >= CONN_OUT_LIMIT;
 }
 
+/* A connection with nothing buffered reads into the server's shared buffer (no allocation
+ * per read); conn_keep_rest copies what a read leaves unframed into the connection's own. */
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *conn = h->data;
+	struct zkfsd *srv = conn->srv;
 	size_t want = (conn->draining ? 0 : conn->rlen) + CONN_READ_CHUNK;
 
 	(void)suggested;
+	if (!conn->draining && conn->rlen == 0) {
+		if (srv->read_buf == NULL)
+			srv->read_buf = malloc(CONN_READ_CHUNK);
+		*buf = uv_buf_init((char *)srv->read_buf, srv->read_buf ? CONN_READ_CHUNK : 0);
+		return;
+	}
 	if (conn->rcap < want) {
 		uint8_t *p = realloc(conn->rbuf, want);
 
@@ -498,7 +551,7 @@ static void conn_process_input(struct conn *conn)
 		memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
 		conn->rlen -= off;
 	}
-	if (conn->rlen == 0) {
+	if (conn->rlen == 0 && conn->rbuf != conn->srv->read_buf) {
 		/* An idle connection holds no read buffer (thousands of clients may be idle). */
 		free(conn->rbuf);
 		conn->rbuf = NULL;
@@ -513,11 +566,37 @@ static void conn_process_input(struct conn *conn)
 	}
 }
 
+/* After a read into the shared buffer: give the connection its own copy of the bytes not
+ * framed yet (a partial frame, or input held back by the limits). */
+static void conn_keep_rest(struct conn *conn)
+{
+	uint8_t *shared = conn->srv->read_buf, *p;
+	bool keep = conn->rlen > 0 && conn->state != CONN_CLOSING && !conn->draining &&
+		    !conn->close_after_flush;
+
+	if (conn->rbuf != shared)
+		return;
+	conn->rbuf = NULL;
+	conn->rcap = 0;
+	if (!keep) {
+		conn->rlen = 0;
+		return;
+	}
+	p = malloc(conn->rlen + CONN_READ_CHUNK);
+	if (p == NULL) {
+		conn->rlen = 0;
+		conn_close(conn, "out of memory for the read buffer");
+		return;
+	}
+	memcpy(p, shared, conn->rlen);
+	conn->rbuf = p;
+	conn->rcap = conn->rlen + CONN_READ_CHUNK;
+}
+
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *conn = s->data;
 
-	(void)buf;
 	if (nread == 0)
 		return;
 	if (nread < 0) {
@@ -533,8 +612,13 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			conn_close(conn, "refused client kept sending");
 		return;
 	}
+	if (buf->base == (char *)conn->srv->read_buf) {
+		conn->rbuf = conn->srv->read_buf;
+		conn->rcap = CONN_READ_CHUNK;
+	}
 	conn->rlen += (size_t)nread;
 	conn_process_input(conn);
+	conn_keep_rest(conn);
 }
 
 /* Resume a connection that stopped reading, once it is under its limits again. */

@@ -311,6 +311,8 @@ void server_close(struct zkfsd *srv)
 	for (int i = 0; i < srv->n_joined; i++)
 		config_server_close(&srv->joined[i]);
 	free(srv->joined);
+	free(srv->read_buf);
+	srv->read_buf = NULL;
 	store_destroy(srv->store);
 	srv->store = NULL;
 }

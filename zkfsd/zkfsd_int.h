@@ -122,6 +122,8 @@ struct zkfsd {
 	struct config_server *joined;	/* Owned: client addresses of servers that joined
 					   through a reconfig here (for /zookeeper/config). */
 	int n_joined;			/* Entries in joined. */
+	uint8_t *read_buf;		/* Owned: the read buffer of connections with nothing
+					   buffered (conn.c), allocated at the first read. */
 	bool listening;			/* Listener is open. */
 	bool repl_open;			/* repl_close not called yet. */
 };

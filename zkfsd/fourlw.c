@@ -1,6 +1,6 @@
 /* fourlw: the four-letter words on the client port (ZooKeeper 3.8's FourLetterCommands), in
- * ZooKeeper's output format where tools parse it (srvr, stat, mntr, cons, conf, wchs, isro,
- * ruok), plus zkfsd's `dgst`: "zxid 0x<last zxid>\ndigest <64-bit hex>\n", for comparing the
+ * ZooKeeper's output format where tools parse it (srvr, stat, mntr, cons with ZooKeeper's
+ * lastOp words, conf, dirs, wchs/wchc/wchp, isro, ruok), plus zkfsd's `dgst`: "zxid 0x<last zxid>\ndigest <64-bit hex>\n", for comparing the
  * trees of replicas. A word not in 4lw.commands.whitelist gets ZooKeeper's refusal line.
  * Differences from ZooKeeper, on purpose: "Node count" counts "/" once (ZooKeeper's DataTree
  * counts it under "" and "/", so its number is one higher: we add 1 to print the same); mntr
@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -22,7 +24,7 @@
 
 static const char *const fourlw_words[] = {
 	"ruok", "srvr", "stat", "mntr", "conf", "cons", "crst", "srst", "wchs", "wchc",
-	"wchp", "dump", "isro", "envi", "dgst",
+	"wchp", "dump", "isro", "envi", "dirs", "dgst",
 };
 
 /* How stale zk_approximate_data_size may be (it is a walk of the whole tree). */
@@ -81,16 +83,86 @@ static void fourlw_server_stats(struct zkfsd *srv, struct zk_buf *out)
 }
 
 /* One line of cons/stat (ServerCnxn.dumpConnectionInfo). */
+/* The wall-clock time in epoch ms of @loop_ms, a uv_now() reading (cons' est=, as Java's
+ * Date.getTime()). */
+static int64_t fourlw_epoch_ms(struct zkfsd *srv, uint64_t loop_ms)
+{
+	return request_wall_ms() - (int64_t)(uv_now(srv->loop) - loop_ms);
+}
+
+/* cons' "lop": the abbreviation FinalRequestProcessor stores as a connection's lastOp (tools
+ * that parse cons see the same words). */
+static const char *fourlw_last_op(int32_t op)
+{
+	switch (op) {
+	case ZK_OP_PING:
+		return "PING";
+	case ZK_OP_CREATE_SESSION:
+		return "SESS";
+	case ZK_OP_MULTI:
+		return "MULT";
+	case ZK_OP_MULTI_READ:
+		return "MLTR";
+	case ZK_OP_CREATE:
+	case ZK_OP_CREATE2:
+	case ZK_OP_CREATE_CONTAINER:
+	case ZK_OP_CREATE_TTL:
+		return "CREA";
+	case ZK_OP_DELETE:
+	case ZK_OP_DELETE_CONTAINER:
+		return "DELE";
+	case ZK_OP_SET_DATA:
+		return "SETD";
+	case ZK_OP_RECONFIG:
+		return "RECO";
+	case ZK_OP_SET_ACL:
+		return "SETA";
+	case ZK_OP_CLOSE_SESSION:
+		return "CLOS";
+	case ZK_OP_SYNC:
+		return "SYNC";
+	case ZK_OP_CHECK:
+		return "CHEC";
+	case ZK_OP_EXISTS:
+		return "EXIS";
+	case ZK_OP_GET_DATA:
+		return "GETD";
+	case ZK_OP_SET_WATCHES:
+		return "SETW";
+	case ZK_OP_SET_WATCHES2:
+		return "STW2";
+	case ZK_OP_ADD_WATCH:
+		return "ADDW";
+	case ZK_OP_GET_ACL:
+		return "GETA";
+	case ZK_OP_GET_CHILDREN:
+	case ZK_OP_GET_CHILDREN2:
+		return "GETC";
+	case ZK_OP_GET_ALL_CHILDREN_NUMBER:
+		return "GETACN";
+	case ZK_OP_CHECK_WATCHES:
+		return "CHKW";
+	case ZK_OP_REMOVE_WATCHES:
+		return "REMW";
+	case ZK_OP_WHO_AM_I:
+		return "HOMI";
+	case ZK_OP_GET_EPHEMERALS:
+		return "GETE";
+	default:
+		return "NA";
+	}
+}
+
 static void fourlw_conn_line(struct zkfsd *srv, struct conn *c, struct zk_buf *out, bool brief)
 {
 	zk_buf_printf(out, " /%s:%d[%d](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64, c->ip,
 		      c->port, c->state == CONN_READY ? 1 : 0, c->outstanding, c->received,
 		      c->sent);
 	if (!brief && c->session != NULL) {
-		zk_buf_printf(out, ",sid=0x%" PRIx64 ",lop=%s,est=%" PRIu64 ",to=%d",
+		zk_buf_printf(out, ",sid=0x%" PRIx64 ",lop=%s,est=%" PRId64 ",to=%d",
 			      (uint64_t)c->session->id,
-			      c->lat_count ? jute_op_name(c->last_op) : "NA",
-			      c->established_ms - srv->start_ms, c->session->timeout_ms);
+			      c->lat_count ? fourlw_last_op(c->last_op) : "NA",
+			      fourlw_epoch_ms(srv, c->established_ms), c->session->timeout_ms);
 		if (c->lat_count)
 			zk_buf_printf(out, ",lcxid=0x%x,lzxid=0x%" PRIx64 ",lresp=0,llat=0",
 				      (unsigned)c->last_xid, (uint64_t)c->last_zxid);
@@ -116,30 +188,40 @@ static void fourlw_count_eph(void *ctx, const char *path)
 
 struct fourlw_eph {
 	struct zkfsd *srv;	/* Borrowed. */
-	uint64_t count;		/* Ephemerals seen. */
+	uint64_t count;		/* mntr: ephemerals; dump: sessions owning ephemerals. */
 	struct zk_buf *dump;	/* Non-NULL for `dump`: list them. */
 };
 
-static void fourlw_dump_eph(void *ctx, const char *path)
-{
-	struct fourlw_eph *e = ctx;
-
-	e->count++;
-	if (e->dump != NULL)
-		zk_buf_printf(e->dump, "\t%s\n", path);
-}
-
+/* mntr's zk_ephemerals_count: every ephemeral of session @id. */
 static void fourlw_eph_session(void *ctx, int64_t id, int32_t timeout_ms)
 {
 	struct fourlw_eph *e = ctx;
 
 	(void)timeout_ms;
-	if (e->dump != NULL)
-		zk_buf_printf(e->dump, "0x%" PRIx64 ":\n", (uint64_t)id);
-	if (e->dump != NULL)
-		store_get_ephemerals(e->srv->store, id, NULL, fourlw_dump_eph, e);
-	else
-		store_get_ephemerals(e->srv->store, id, NULL, fourlw_count_eph, &e->count);
+	store_get_ephemerals(e->srv->store, id, NULL, fourlw_count_eph, &e->count);
+}
+
+static void fourlw_dump_eph(void *ctx, const char *path)
+{
+	zk_buf_printf(ctx, "\t%s\n", path);
+}
+
+/* dump's ephemerals section (DataTree.dumpEphemerals) lists only the sessions that own
+ * ephemerals: count them (e->dump NULL) or list them. */
+static void fourlw_dump_session(void *ctx, int64_t id, int32_t timeout_ms)
+{
+	struct fourlw_eph *e = ctx;
+	uint64_t n = 0;
+
+	(void)timeout_ms;
+	store_get_ephemerals(e->srv->store, id, NULL, fourlw_count_eph, &n);
+	if (n == 0)
+		return;
+	e->count++;
+	if (e->dump == NULL)
+		return;
+	zk_buf_printf(e->dump, "0x%" PRIx64 ":\n", (uint64_t)id);
+	store_get_ephemerals(e->srv->store, id, NULL, fourlw_dump_eph, e->dump);
 }
 
 /* Names of one node's children (copied: the walk reads the store while holding them). */
@@ -251,14 +333,37 @@ static void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out)
 	zk_buf_printf(out, "zk_last_zxid\t%" PRId64 "\n", store_last_zxid(srv->store));
 }
 
+/* ZooKeeper's getDataDirSize/getLogDirSize: the bytes of the files in the data dir (zkfsd's
+ * is flat: libraft's segments, snapshots, metadata and myid). 0 when it cannot be read. */
+static uint64_t fourlw_dir_size(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	uint64_t size = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			size += (uint64_t)st.st_size;
+	closedir(d);
+	return size;
+}
+
 static void fourlw_conf(struct zkfsd *srv, struct zk_buf *out)
 {
 	const struct config *cfg = srv->cfg;
+	uint64_t size = fourlw_dir_size(cfg->data_dir);
 
 	zk_buf_printf(out, "clientPort=%u\n", cfg->client_port);
 	zk_buf_printf(out, "secureClientPort=-1\n");
+	/* One directory holds log and snapshots: both sizes are its size. */
 	zk_buf_printf(out, "dataDir=%s\n", cfg->data_dir);
+	zk_buf_printf(out, "dataDirSize=%" PRIu64 "\n", size);
 	zk_buf_printf(out, "dataLogDir=%s\n", cfg->data_dir);
+	zk_buf_printf(out, "dataLogSize=%" PRIu64 "\n", size);
 	zk_buf_printf(out, "tickTime=%d\n", cfg->tick_ms);
 	zk_buf_printf(out, "maxClientCnxns=%d\n", cfg->max_client_cnxns);
 	zk_buf_printf(out, "minSessionTimeout=%d\n", cfg->min_session_timeout_ms);
@@ -272,7 +377,7 @@ static void fourlw_conf(struct zkfsd *srv, struct zk_buf *out)
 
 static void fourlw_dump(struct zkfsd *srv, struct zk_buf *out)
 {
-	struct fourlw_eph e = {.srv = srv, .dump = out};
+	struct fourlw_eph e = {.srv = srv};
 
 	zk_buf_printf(out, "SessionTracker dump:\nSession Sets (%zu)/(%zu):\n", srv->sessions.count,
 		      srv->sessions.count);
@@ -281,8 +386,10 @@ static void fourlw_dump(struct zkfsd *srv, struct zk_buf *out)
 			zk_buf_printf(out, "0x%" PRIx64 " expires in %lld ms\n", (uint64_t)s->id,
 				      (long long)s->deadline_ms - (long long)uv_now(srv->loop));
 	zk_buf_printf(out, "ephemeral nodes dump:\n");
-	store_session_foreach(srv->store, fourlw_eph_session, &e);
-	zk_buf_printf(out, "Sessions with Ephemerals (%zu):\n", srv->sessions.count);
+	store_session_foreach(srv->store, fourlw_dump_session, &e);
+	zk_buf_printf(out, "Sessions with Ephemerals (%" PRIu64 "):\n", e.count);
+	e.dump = out;
+	store_session_foreach(srv->store, fourlw_dump_session, &e);
 	zk_buf_printf(out, "Connections dump:\nConnections Sets (%d)/(%d):\n", srv->n_conns,
 		      srv->n_conns);
 	for (struct conn *c = srv->conns; c != NULL; c = c->next)
@@ -343,6 +450,11 @@ void fourlw_answer(struct zkfsd *srv, struct conn *conn, const char *word, struc
 		zk_buf_printf(out, "rw");
 	} else if (strcmp(word, "envi") == 0) {
 		fourlw_envi(srv, out);
+	} else if (strcmp(word, "dirs") == 0) {
+		uint64_t size = fourlw_dir_size(srv->cfg->data_dir);
+
+		zk_buf_printf(out, "datadir_size: %" PRIu64 "\nlogdir_size: %" PRIu64 "\n", size,
+			      size);
 	} else {
 		zk_buf_printf(out, "zxid 0x%" PRIx64 "\ndigest %016" PRIx64 "\n",
 			      (uint64_t)store_last_zxid(srv->store), store_digest(srv->store));

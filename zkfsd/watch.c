@@ -388,36 +388,165 @@ int watch_set(struct zkfsd *srv, struct conn *conn, const struct jute_set_watche
 	return rv;
 }
 
-/* wchs: "N connections watching M paths\nTotal watches:K\n" (ZooKeeper's WatchesSummary). */
+/* ---- wchs, wchc, wchp ----------------------------------------------------------------------
+ * As ZooKeeper 3.8's DataTree reports them: over the data table only (getData/exists watches
+ * and the persistent ones; getChildren watches are not listed), and in the iteration order of
+ * the Java HashMap/HashSet ZooKeeper keeps them in, so that the listings match line for line
+ * (exact for a table that never held more entries than it does now; ties in one bucket are in
+ * table order). */
+
+/* Java's String.hashCode: valid paths hold BMP characters only, one UTF-16 unit per UTF-8
+ * sequence. */
+static uint32_t watch_java_hash(const char *path)
+{
+	const uint8_t *p = (const uint8_t *)path;
+	uint32_t h = 0;
+
+	while (*p != '\0') {
+		uint32_t c = *p++;
+
+		if (c >= 0xE0 && p[0] != '\0' && p[1] != '\0') {
+			c = (c & 0x0F) << 12 | (uint32_t)(p[0] & 0x3F) << 6 | (p[1] & 0x3F);
+			p += 2;
+		} else if (c >= 0xC0 && p[0] != '\0') {
+			c = (c & 0x1F) << 6 | (p[0] & 0x3F);
+			p++;
+		}
+		h = 31 * h + c;
+	}
+	return h;
+}
+
+struct watch_sorted {
+	const struct watch *w; /* Borrowed. */
+	uint32_t bucket;       /* Its bucket in the Java table. */
+	size_t seq;	       /* Position before sorting (ties). */
+};
+
+static int watch_sorted_cmp(const void *a, const void *b)
+{
+	const struct watch_sorted *x = a, *y = b;
+
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sort @v (@n paths) into the order a java.util.HashMap of @n keys iterates them: capacity 16,
+ * doubled past a 0.75 load; bucket (h ^ h >>> 16) & (capacity - 1). */
+static void watch_java_sort(struct watch_sorted *v, size_t n)
+{
+	uint32_t cap = 16;
+
+	while (n > cap / 4 * 3)
+		cap *= 2;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t h = watch_java_hash(v[i].w->path);
+
+		v[i].bucket = (h ^ (h >> 16)) & (cap - 1);
+		v[i].seq = i;
+	}
+	qsort(v, n, sizeof(*v), watch_sorted_cmp);
+}
+
+/* Is @w the first watch on its path in its bucket chain (so each path counts once)? */
+static bool watch_first_on_path(const struct watch_table *t, const struct watch *w)
+{
+	for (const struct watch *o = t->buckets[w->hash & (t->n_buckets - 1)]; o != w;
+	     o = o->hnext)
+		if (o->hash == w->hash && strcmp(o->path, w->path) == 0)
+			return false;
+	return true;
+}
+
+/* The distinct paths of @t, one watch for each, in Java order. Returns the count; *@out is
+ * malloc'ed (NULL when empty or out of memory). */
+static size_t watch_paths(const struct watch_table *t, struct watch_sorted **out)
+{
+	struct watch_sorted *v = t->count ? calloc(t->count, sizeof(*v)) : NULL;
+	size_t n = 0;
+
+	*out = v;
+	if (v == NULL)
+		return 0;
+	for (size_t i = 0; i < t->n_buckets; i++)
+		for (const struct watch *w = t->buckets[i]; w != NULL; w = w->hnext)
+			if (watch_first_on_path(t, w))
+				v[n++].w = w;
+	watch_java_sort(v, n);
+	return n;
+}
+
+/* wchs: "N connections watching M paths\nTotal watches:K\n" (WatchManager.toString). */
 static void watch_summary(struct zkfsd *srv, struct zk_buf *out)
 {
-	size_t conns = 0, total = srv->data_watches.count + srv->child_watches.count, paths = 0;
+	struct watch_sorted *v;
+	size_t conns = 0, paths = watch_paths(&srv->data_watches, &v);
 
-	for (struct conn *c = srv->conns; c != NULL; c = c->next)
-		if (c->watches != NULL)
-			conns++;
-	for (int ti = 0; ti < 2; ti++) {
-		struct watch_table *t = ti == 0 ? &srv->data_watches : &srv->child_watches;
+	free(v);
+	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+		const struct watch *w = c->watches;
 
-		for (size_t i = 0; i < t->n_buckets; i++)
-			for (struct watch *w = t->buckets[i]; w != NULL; w = w->hnext)
-				paths++;
+		while (w != NULL && w->table != &srv->data_watches)
+			w = w->cnext;
+		conns += w != NULL;
 	}
 	zk_buf_printf(out, "%zu connections watching %zu paths\nTotal watches:%zu\n", conns,
-		      paths, total);
+		      paths, srv->data_watches.count);
+}
+
+/* wchc: each session, then its watched paths (WatchesReport). */
+static void watch_by_session(struct zkfsd *srv, struct zk_buf *out)
+{
+	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+		struct watch_sorted *v;
+		size_t n = 0;
+
+		if (c->session == NULL)
+			continue;
+		for (const struct watch *w = c->watches; w != NULL; w = w->cnext)
+			n += w->table == &srv->data_watches;
+		v = n ? calloc(n, sizeof(*v)) : NULL;
+		if (v == NULL)
+			continue;
+		n = 0;
+		for (const struct watch *w = c->watches; w != NULL; w = w->cnext)
+			if (w->table == &srv->data_watches)
+				v[n++].w = w;
+		watch_java_sort(v, n);
+		zk_buf_printf(out, "0x%llx\n", (unsigned long long)c->session->id);
+		for (size_t i = 0; i < n; i++)
+			zk_buf_printf(out, "\t%s\n", v[i].w->path);
+		free(v);
+	}
+	zk_buf_printf(out, "\n");
+}
+
+/* wchp: each watched path, then the sessions watching it (WatchesPathReport). */
+static void watch_by_path(struct zkfsd *srv, struct zk_buf *out)
+{
+	const struct watch_table *t = &srv->data_watches;
+	struct watch_sorted *v;
+	size_t n = watch_paths(t, &v);
+
+	for (size_t i = 0; i < n; i++) {
+		zk_buf_printf(out, "%s\n", v[i].w->path);
+		for (const struct watch *w = v[i].w; w != NULL; w = w->hnext)
+			if (w->hash == v[i].w->hash && strcmp(w->path, v[i].w->path) == 0 &&
+			    w->conn->session != NULL)
+				zk_buf_printf(out, "\t0x%llx\n",
+					      (unsigned long long)w->conn->session->id);
+	}
+	free(v);
+	zk_buf_printf(out, "\n");
 }
 
 void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode)
 {
-	if (mode == 's') {
+	if (mode == 's')
 		watch_summary(srv, out);
-		return;
-	}
-	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
-		if (c->watches == NULL || c->session == NULL)
-			continue;
-		zk_buf_printf(out, "0x%llx\n", (unsigned long long)c->session->id);
-		for (struct watch *w = c->watches; w != NULL; w = w->cnext)
-			zk_buf_printf(out, "\t%s\n", w->path);
-	}
+	else if (mode == 'c')
+		watch_by_session(srv, out);
+	else
+		watch_by_path(srv, out);
 }

@@ -543,6 +543,19 @@ static void run_renew(void)
 	free(l.dirs);
 }
 
+/* After a local write: drop the kernel's pages and size, then let reads use them again. */
+static void inval_written(fuse_ino_t id)
+{
+	struct node *n;
+
+	fuse_lowlevel_notify_inval_inode(zkfs->se, id, 0, 0);
+	inode_lock();
+	n = inode_get(id);
+	if (n && n->kernel_stale > 0)
+		n->kernel_stale--;
+	inode_unlock();
+}
+
 static void run(struct job *j)
 {
 	switch (j->kind) {
@@ -553,7 +566,7 @@ static void run(struct job *j)
 		run_data(j->path);
 		break;
 	case JOB_INVAL_INODE:
-		fuse_lowlevel_notify_inval_inode(zkfs->se, j->id, 0, 0);
+		inval_written(j->id);
 		break;
 	case JOB_INVAL_ENTRY:
 		fuse_lowlevel_notify_inval_entry(zkfs->se, j->id, j->path, strlen(j->path));

@@ -89,6 +89,7 @@ static void committed(struct handle *h, const char *real, const struct Stat *st,
 		n->pending = NULL;
 	inode_set_stat(n, st, h->buf, (int)h->len, gen);
 	n->told_mzxid = st->mzxid; /* The kernel reported our own write already. */
+	n->kernel_stale++;	    /* Until events_inval_inode ran (see fs_open). */
 	h->seen_mzxid = st->mzxid;
 	h->seen_cversion = st->cversion;
 	if (h->cas)
@@ -197,7 +198,7 @@ static int open_for_write(struct handle *h, struct node *n, int flags)
 
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY, fetched;
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY, fetched, stale;
 	struct handle *h;
 	struct node *n;
 	struct call call;
@@ -222,10 +223,12 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	stale = n->kernel_stale > 0;
 	inode_unlock();
-	/* Pages are good only when the value was watched before this open. */
-	fi->keep_cache = !writing && !fetched;
-	fi->direct_io = writing || fetched;
+	/* Pages (and the kernel's size) are good only when the value was watched before this
+	 * open and no local write is waiting for its invalidation. */
+	fi->keep_cache = !writing && !fetched && !stale;
+	fi->direct_io = writing || fetched || stale;
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi) != 0) {
 		inode_lock();

@@ -47,6 +47,8 @@ struct node {
 	bool children_fresh;	   /* ... and no child event arrived since: lookups trust it. */
 	char **children;	   /* Sorted names (owned). */
 	int nchildren;
+	int kernel_stale;	   /* Local writes whose kernel invalidation (events thread) is
+				    * still queued: reads bypass the page cache meanwhile. */
 	bool have_expect;	   /* user.zkfs.expect_version was set: the next writer's CAS. */
 	int32_t expect_version;
 	void *pending;		   /* The handle that will create a PENDING node (fs.c's). */

@@ -197,11 +197,22 @@ struct request {
 	uint64_t start_ms;		/* uv_now at arrival (latency). */
 };
 
-/* server.c */
+/* server.c. Lifecycle, in this order, on the loop thread (main.c):
+ *   server_init -> server_start_repl -> server_listen -> uv_run ... -> server_close.
+ * server_stop (also run by SIGTERM/SIGINT) may come after any step, even a failed one; it
+ * closes the listener, every connection, the timers and repl, so uv_run returns; then
+ * server_close frees what is left. Each start step returns 0 or a negative errno (logged). */
+
+/* Set up @srv (zeroed by the caller) on @loop: handles, the store, the tables. @loop and @cfg
+ * are borrowed and must outlive @srv. */
 int server_init(struct zkfsd *srv, uv_loop_t *loop, const struct config *cfg);
+/* Open the client port (cfg clientPortAddress, which must be an IP address, and clientPort). */
 int server_listen(struct zkfsd *srv);
+/* Create and start replication in dataDir: restores snapshot + log, rebuilds the sessions. */
 int server_start_repl(struct zkfsd *srv);
+/* Begin the clean stop (idempotent). */
 void server_stop(struct zkfsd *srv);
+/* After uv_run returned: close the flush step and free the store and tables. */
 void server_close(struct zkfsd *srv);
 /* Make sure the flush step runs at the end of this loop turn. */
 void server_wake_flush(struct zkfsd *srv);

@@ -96,6 +96,7 @@ void repl_config_init(struct repl_config *cfg)
 	cfg->snapshot_threshold = REPL_DEFAULT_SNAPSHOT_THRESHOLD;
 	cfg->snapshot_trailing = REPL_DEFAULT_SNAPSHOT_TRAILING;
 	cfg->snapshot_log_bytes = REPL_DEFAULT_SNAPSHOT_LOG_BYTES;
+	cfg->install_snapshot_timeout_ms = REPL_DEFAULT_INSTALL_SNAPSHOT_TIMEOUT_MS;
 }
 
 /* mkdir -p with mode 0700 for the directories it creates. */
@@ -227,6 +228,8 @@ static void fill_defaults(struct repl_config *c)
 		c->snapshot_trailing = REPL_DEFAULT_SNAPSHOT_TRAILING;
 	if (c->snapshot_log_bytes == 0)
 		c->snapshot_log_bytes = REPL_DEFAULT_SNAPSHOT_LOG_BYTES;
+	if (c->install_snapshot_timeout_ms == 0)
+		c->install_snapshot_timeout_ms = REPL_DEFAULT_INSTALL_SNAPSHOT_TIMEOUT_MS;
 }
 
 /* Wake requests waiting for the local apply of an index (forwarded writes, barriers). The
@@ -342,6 +345,8 @@ static void tune(struct repl *r)
 {
 	raft_set_election_timeout(&r->raft, r->cfg.election_timeout_ms);
 	raft_set_heartbeat_timeout(&r->raft, r->cfg.heartbeat_timeout_ms);
+	/* A snapshot sent to a follower that was not listening yet is only resent after this. */
+	raft_set_install_snapshot_timeout(&r->raft, r->cfg.install_snapshot_timeout_ms);
 	raft_set_snapshot_threshold(&r->raft, r->cfg.snapshot_threshold);
 	raft_set_snapshot_trailing(&r->raft, r->cfg.snapshot_trailing);
 	r->fsm_state.threshold = r->cfg.snapshot_threshold;

@@ -31,7 +31,8 @@
  * Additions to docs/ARCHITECTURE.md and CONTRACTS.md (nothing agreed was changed):
  *  - repl_submit takes the struct store_txn (as CONTRACTS.md), not encoded bytes (as the older
  *    ARCHITECTURE.md wording): repl encodes it.
- *  - repl_config_init (defaults), repl_config.join and .snapshot_log_bytes, repl_errmsg, repl_set_hooks (session
+ *  - repl_config_init (defaults), repl_config.join, .snapshot_log_bytes and
+ *    .install_snapshot_timeout_ms, repl_errmsg, repl_set_hooks (session
  *    touches forwarded to the leader; store replaced by a snapshot), repl_session_touch,
  *    repl_reconfig (forwarded from followers too), repl_members.
  */
@@ -55,6 +56,7 @@ struct repl_req;
 #define REPL_DEFAULT_SNAPSHOT_THRESHOLD 32768
 #define REPL_DEFAULT_SNAPSHOT_TRAILING 4096
 #define REPL_DEFAULT_SNAPSHOT_LOG_BYTES ((size_t)64 << 20)
+#define REPL_DEFAULT_INSTALL_SNAPSHOT_TIMEOUT_MS 10000
 
 /* One server of the ensemble, as a zoo.cfg line server.N=host:raft_port:peer_port[:observer]. */
 struct repl_server {
@@ -81,6 +83,9 @@ struct repl_config {
 					   up in memory (libraft keeps the log since the last
 					   snapshot in RAM), or the last snapshot's size if
 					   larger; trailing entries cut to fit; 0 = default. */
+	unsigned install_snapshot_timeout_ms; /* Leader resends a snapshot to a follower
+					   that did not answer within this (libraft's
+					   default is 30 s); 0 = default. */
 };
 
 /* Zero @cfg and set the default timeouts and snapshot figures. */

@@ -49,6 +49,7 @@ static void server_init(struct fixture *f, int i, bool observer)
 	f->nodes[i].cfg.servers = f->servers;
 	f->nodes[i].cfg.snapshot_threshold = f->snapshot_threshold;
 	f->nodes[i].cfg.snapshot_trailing = f->snapshot_trailing;
+	f->nodes[i].cfg.install_snapshot_timeout_ms = 2000;
 	if (f->heartbeat_ms != 0) {
 		f->nodes[i].cfg.heartbeat_timeout_ms = f->heartbeat_ms;
 		f->nodes[i].cfg.election_timeout_ms = f->election_ms;
@@ -69,7 +70,7 @@ static bool try_start(struct fixture *f, int n, int n_obs)
 	}
 	for (i = 0; i < f->n_servers; i++) {
 		if (tr_node_open(&f->nodes[i]) != 0) {
-			for (j = 0; j <= i; j++)
+			for (j = 0; j < f->n_servers; j++)
 				tr_node_fini(&f->nodes[j]);
 			memset(f->nodes, 0, sizeof(f->nodes));
 			return false;
@@ -395,7 +396,8 @@ static void catch_up_by_snapshot(void **state)
 	assert_true(run_until(f, log_compacted, &f->nodes[leader], 10000));
 	assert_int_equal(tr_node_open(&f->nodes[down]), 0);
 	repl_set_hooks(f->nodes[down].repl, &hooks);
-	assert_true(run_until(f, converged, NULL, 10000));
+	/* A snapshot sent while the follower was not listening yet is resent after 2 s. */
+	assert_true(run_until(f, converged, NULL, 15000));
 	print_message("    leader took %llu snapshots; follower store replaced %d time(s)\n",
 		      (unsigned long long)f->nodes[leader].repl->fsm_state.n_snapshots,
 		      f->replaced);

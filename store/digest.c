@@ -51,15 +51,42 @@ static const uint32_t crc32c_table[256] = {
 	0xbe2da0a5U, 0x4c4623a6U, 0x5f16d052U, 0xad7d5351U,
 };
 
-uint32_t store_crc32c(uint32_t crc, const void *p, size_t len)
+static uint32_t crc32c_table_update(uint32_t crc, const uint8_t *b, size_t len)
 {
-	const uint8_t *b = p;
 	size_t i;
 
-	crc = ~crc;
 	for (i = 0; i < len; i++)
 		crc = crc32c_table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return crc;
+}
+
+#if defined(__x86_64__)
+/* SSE4.2's crc32 instruction computes this same CRC32C, 8 bytes at a time: a snapshot of a
+ * million znodes (~140 MB) is checked in tens of milliseconds instead of about half a second
+ * with the table. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw_update(uint32_t crc,
+								   const uint8_t *b, size_t len)
+{
+	uint64_t c = crc, w;
+
+	for (; len >= 8; b += 8, len -= 8) {
+		memcpy(&w, b, 8);
+		c = __builtin_ia32_crc32di(c, w);
+	}
+	for (; len > 0; b++, len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *b);
+	return (uint32_t)c;
+}
+#endif
+
+uint32_t store_crc32c(uint32_t crc, const void *p, size_t len)
+{
+	crc = ~crc;
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc32c_hw_update(crc, p, len);
+#endif
+	return ~crc32c_table_update(crc, p, len);
 }
 
 /* A streaming 64-bit hash (FNV-1a style, see dh_bytes), finished by a splitmix64 round. */

@@ -20,6 +20,8 @@
 #define SNAP_MAGIC "ZKFSSNP1"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_FORMAT 1
+/* The smallest node record: its length prefix and a path field ("/"). */
+#define SNAP_MIN_NODE_BYTES 7
 
 /* ---- write ------------------------------------------------------------------------------- */
 
@@ -384,6 +386,11 @@ static int load_into(struct reader *r, struct store *t)
 	if (rc != 0)
 		return rc;
 	t->last_zxid = h->last_zxid;
+	/* Size the node table once (no rehash while loading); a node record takes at least
+	 * SNAP_MIN_NODE_BYTES, which bounds what a damaged header can ask for. */
+	rc = znode_reserve(t, h->n_nodes < (r->len - r->pos) / SNAP_MIN_NODE_BYTES
+				      ? h->n_nodes
+				      : (r->len - r->pos) / SNAP_MIN_NODE_BYTES);
 	for (i = 0; rc == 0 && i < h->n_acls; i++)
 		rc = load_acl(r, t, (uint32_t)i);
 	for (i = 0; rc == 0 && i < h->n_sessions; i++)

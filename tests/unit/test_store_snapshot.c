@@ -226,6 +226,37 @@ static void test_digest(void **state)
 	store_destroy(g.s);
 }
 
+/* CRC32C bit by bit from the polynomial: the reference for store_crc32c, whichever way
+ * (table or CPU instruction) it computes. */
+static uint32_t t_crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t len)
+{
+	crc = ~crc;
+	for (size_t i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = crc & 1 ? (crc >> 1) ^ 0x82f63b78U : crc >> 1;
+	}
+	return ~crc;
+}
+
+/* The check value of the standard, then every length and alignment up to 64 bytes and a
+ * CRC continued over two pieces. */
+static void test_crc32c(void **state)
+{
+	uint8_t buf[80];
+
+	(void)state;
+	assert_int_equal(store_crc32c(0, "123456789", 9), 0xe3069283U);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len <= 64; len++)
+			assert_int_equal(store_crc32c(0, buf + off, len),
+					 t_crc32c_bitwise(0, buf + off, len));
+	assert_int_equal(store_crc32c(store_crc32c(0, buf, 13), buf + 13, 50),
+			 store_crc32c(0, buf, 63));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, t_setup, t_teardown)
 
 int main(void)
@@ -237,6 +268,7 @@ int main(void)
 		T(test_alloc_faults),
 		T(test_deep_tree),
 		T(test_digest),
+		T(test_crc32c),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -508,6 +508,24 @@ def raw_watch_deletes(server, a, b, rec):
     a.ping()
     rec("raw.watch.multi-order", list(a.events))
     a.events.clear()
+    # setACL fires no data watch; an ephemeral created in a multi goes with its session; another
+    # session may delete someone's ephemeral.
+    a.get("/wd/y", True)
+    b.set_acl("/wd/y", zkt.OPEN_ACL)
+    a.ping()
+    rec("raw.watch.setacl", list(a.events))
+    a.events.clear()
+    e = RawClient(server.port)
+    rec("raw.multi.ephemeral", e.multi([("create", "/wd/me", b"", "ephemeral"),
+                                        ("create", "/wd/me2", b"", "ephemeral")])[0])
+    rec("raw.ephemeral.deleted-by-other", b.delete("/wd/me2")[0])
+    rec("raw.ephemeral.owner-list", sorted(e.ephemerals("/")[1]))
+    a.exists("/wd/me", True)
+    e.close_session()
+    e.close()
+    a.ping()
+    rec("raw.multi.ephemeral-gone", (list(a.events), a.exists("/wd/me")[0]))
+    a.events.clear()
     c = RawClient(server.port)
     for i in range(3):
         c.create("/wd/eph%d" % i, b"", "ephemeral")

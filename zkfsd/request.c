@@ -503,6 +503,14 @@ void request_connect(struct conn *conn, const uint8_t *body, size_t len)
 		conn_close(conn, NULL);
 		return;
 	}
+	if (srv->no_quorum) {
+		/* ZooKeeper's server outside a quorum is not running: it closes the connection
+		 * without an answer and the client tries its next server. */
+		zk_log_debug("refused connection from %s:%d: no leader known", conn->ip,
+			     conn->port);
+		conn_close(conn, NULL);
+		return;
+	}
 	if (cr.last_zxid_seen > store_last_zxid(srv->store)) {
 		zk_log_warn("refused connection from %s:%d: client has seen zxid 0x%llx, our last "
 			    "zxid is 0x%llx", conn->ip, conn->port,

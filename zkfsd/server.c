@@ -137,6 +137,50 @@ static void server_on_container_timer(uv_timer_t *t)
 	free(l.paths);
 }
 
+/* ---- Quorum ------------------------------------------------------------------------------ */
+
+/* Close the connections that carry a session or a handshake (a four-letter word being
+ * answered on a new connection finishes). */
+static void server_close_clients(struct zkfsd *srv)
+{
+	struct conn *c = srv->conns, *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		if (c->state == CONN_HANDSHAKE || c->state == CONN_READY)
+			conn_close(c, NULL);
+	}
+}
+
+/* Ensemble, every heartbeat: a server that knows no leader for an election timeout is outside
+ * a quorum. Like ZooKeeper's, it then stops serving: its clients are disconnected so that
+ * they move to a server of the majority (their sessions live on there: the new leader gave
+ * every session a fresh timeout, tracker_check_expiry), and handshakes are refused until a
+ * leader is known again (request_connect). libraft 0.15 has no leader callback: polled. */
+static void server_on_quorum_timer(uv_timer_t *t)
+{
+	struct zkfsd *srv = t->data;
+	uint64_t now = uv_now(srv->loop), leader = repl_leader_id(srv->repl);
+
+	if (leader != 0) {
+		srv->leaderless_since_ms = 0;
+		if (srv->no_quorum)
+			zk_log_info("leader is server %llu: serving clients",
+				    (unsigned long long)leader);
+		srv->no_quorum = false;
+		return;
+	}
+	if (srv->leaderless_since_ms == 0)
+		srv->leaderless_since_ms = now;
+	if (srv->no_quorum || now - srv->leaderless_since_ms < srv->election_timeout_ms)
+		return;
+	srv->no_quorum = true;
+	zk_log_warn("no leader for %llu ms: out of quorum, closing %d client connection(s) and "
+		    "refusing new sessions until a leader is known",
+		    (unsigned long long)(now - srv->leaderless_since_ms), srv->n_conns);
+	server_close_clients(srv);
+}
+
 /* ---- Start ------------------------------------------------------------------------------- */
 
 static void server_on_signal(uv_signal_t *h, int signum)
@@ -149,10 +193,12 @@ static int server_init_handles(struct zkfsd *srv)
 {
 	uv_handle_t *handles[] = {(uv_handle_t *)&srv->flush, (uv_handle_t *)&srv->session_timer,
 				  (uv_handle_t *)&srv->container_timer,
+				  (uv_handle_t *)&srv->quorum_timer,
 				  (uv_handle_t *)&srv->sig_term, (uv_handle_t *)&srv->sig_int};
 
 	if (uv_prepare_init(srv->loop, &srv->flush) || uv_timer_init(srv->loop, &srv->session_timer) ||
 	    uv_timer_init(srv->loop, &srv->container_timer) ||
+	    uv_timer_init(srv->loop, &srv->quorum_timer) ||
 	    uv_signal_init(srv->loop, &srv->sig_term) || uv_signal_init(srv->loop, &srv->sig_int))
 		return -ENOMEM;
 	for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++)
@@ -207,6 +253,10 @@ int server_start_repl(struct zkfsd *srv)
 	rc.servers = servers;
 	rc.n_servers = cfg->n_servers;
 	rc.snapshot_threshold = cfg->snap_count;
+	srv->election_timeout_ms = rc.election_timeout_ms;
+	/* An ensemble server serves no client before it knows a leader (ZooKeeper's servers
+	 * serve once they are in a quorum). */
+	srv->no_quorum = cfg->n_servers > 0;
 	rv = repl_create(srv->loop, &rc, srv->store, server_on_applied, srv, &srv->repl);
 	free(servers);
 	if (rv != 0)
@@ -223,6 +273,9 @@ int server_start_repl(struct zkfsd *srv)
 	uv_timer_start(&srv->session_timer, server_on_session_timer, period, period);
 	uv_timer_start(&srv->container_timer, server_on_container_timer,
 		       (uint64_t)cfg->container_check_ms, (uint64_t)cfg->container_check_ms);
+	if (cfg->n_servers > 0)
+		uv_timer_start(&srv->quorum_timer, server_on_quorum_timer, 0,
+			       REPL_DEFAULT_HEARTBEAT_TIMEOUT_MS);
 	return 0;
 }
 
@@ -286,6 +339,7 @@ void server_stop(struct zkfsd *srv)
 	conn_close_all(srv);
 	uv_close((uv_handle_t *)&srv->session_timer, NULL);
 	uv_close((uv_handle_t *)&srv->container_timer, NULL);
+	uv_close((uv_handle_t *)&srv->quorum_timer, NULL);
 	uv_close((uv_handle_t *)&srv->sig_term, NULL);
 	uv_close((uv_handle_t *)&srv->sig_int, NULL);
 	if (srv->repl_open) {

@@ -116,6 +116,13 @@ struct zkfsd {
 	int64_t container_interval_ms;	/* Container collection period. */
 	bool stopping;			/* A signal arrived. */
 	bool was_leader;		/* Role at the last expiry check. */
+	uv_timer_t quorum_timer;	/* Ensemble: polls the leader (server.c). */
+	uint64_t leaderless_since_ms;	/* uv_now when no leader was first seen (0: known). */
+	unsigned election_timeout_ms;	/* repl's: how long without a leader means out of quorum. */
+	bool no_quorum;			/* Ensemble without a leader for an election timeout (or
+					   none yet since the start): clients are closed and
+					   handshakes refused, as a ZooKeeper server outside a
+					   quorum. */
 	uint64_t trigger_gen;		/* Store events seen by the watch manager. */
 	uint64_t data_size;		/* mntr's zk_approximate_data_size, cached. */
 	uint64_t data_size_at_ms;	/* uv_now when it was computed (0: never). */

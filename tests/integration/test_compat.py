@@ -315,6 +315,10 @@ def raw_checks(server, rec):
     rec("raw.multi.delete-then-create", a.multi([("delete", "/r/mu/s-0000000000", -1),
                                                  ("delete", "/r/mu", -1),
                                                  ("create", "/r/mu", b"new")]))
+    rec("raw.multi.container-ttl", a.multi([("container", "/r/mc", b"c"),
+                                            ("ttl", "/r/mt", b"t", "ttl", 60000),
+                                            ("ttl", "/r/mts-", b"t", "ttl_sequential", 60000)]))
+    rec("raw.multi.ttl-bad", a.multi([("ttl", "/r/mt0", b"t", "ttl", 0)]))
     rec("raw.multiread", a.multi([("getData", "/r/o"), ("getChildren", "/r/mu"),
                                   ("getData", "/nope"), ("getChildren", "/nope")], read=True))
     rec("raw.multiread.write-op", raw_outcome(lambda: a.multi([("create", "/r/w", b"")],

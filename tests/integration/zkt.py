@@ -827,7 +827,8 @@ class RawClient:
         return r.name, None
 
     def multi(self, ops, read=False):
-        """ops: ("create", path, data, mode) | ("delete", path, ver) | ("set", path, data, ver)
+        """ops: ("create", path, data, mode) | ("create2", path, data) | ("container", path,
+        data) | ("ttl", path, data, mode, ttl) | ("delete", path, ver) | ("set", path, data, ver)
         | ("check", path, ver) | ("getData", path) | ("getChildren", path).
         Returns (error name, [per-op (type, error name, result)])."""
         e = Enc()
@@ -840,6 +841,12 @@ class RawClient:
             elif kind == "create2":
                 e.int(OP["create2"]).bool(False).int(-1)
                 e.string(op[1]).buffer(op[2]).acl(OPEN_ACL).int(0)
+            elif kind == "container":
+                e.int(OP["createContainer"]).bool(False).int(-1)
+                e.string(op[1]).buffer(op[2]).acl(OPEN_ACL).int(MODE["container"])
+            elif kind == "ttl":
+                e.int(OP["createTTL"]).bool(False).int(-1)
+                e.string(op[1]).buffer(op[2]).acl(OPEN_ACL).int(MODE[op[3]]).long(op[4])
             elif kind == "delete":
                 e.int(OP["delete"]).bool(False).int(-1).string(op[1]).int(op[2])
             elif kind == "set":

@@ -8,6 +8,7 @@
  * --pid-file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,13 @@
 #include "zkfsd/zkfsd_int.h"
 
 enum { EXIT_CONFIG = 2 };
+
+/* Allocations from this size up get their own mapping, returned to the system when freed.
+ * glibc's default moves this threshold up to the size of the first such buffer freed (up to
+ * 32 MiB), after which snapshot images and big values come from the heap and their pages
+ * stay resident once freed: measured here, 1,000,000 creates of 100 bytes left about 400
+ * resident bytes per znode with the default and 330 with a fixed threshold. */
+#define MAIN_MMAP_THRESHOLD (128 * 1024)
 
 static int main_load_config(struct config *cfg, int argc, char **argv)
 {
@@ -140,6 +148,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	mallopt(M_MMAP_THRESHOLD, MAIN_MMAP_THRESHOLD);
 	if (cfg.daemon)
 		ready_fd = main_daemonize();
 	loop = uv_default_loop();

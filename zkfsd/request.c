@@ -149,6 +149,7 @@ static void request_submit_write(struct request *req)
 	}
 	req->rreq.data = req;
 	req->state = REQ_SUBMITTED;
+	req->session_id = txn.session_id;
 	rv = repl_submit(req->conn->srv->repl, &req->rreq, &txn, request_done_cb);
 	txn_mem_free(&m);
 	if (rv != 0)
@@ -331,8 +332,16 @@ static void request_done_cb(struct repl_req *rreq, int status)
 			else
 				request_attach(req, s, s->timeout_ms);
 		} else {
-			zk_log_error("write xid %d applied but not answered", req->xid);
-			request_finish_err(req, ZK_ERR_SYSTEMERROR, request_last_zxid(conn));
+			/* Applied, but its applied callback never came: a snapshot from the
+			 * leader replaced the store past its entry. Its result is unknown here,
+			 * so the client gets what ZooKeeper's followers give on a resync: a
+			 * connection loss, after which it reads the outcome from the tree. */
+			zk_log_warn("%s xid %d of session 0x%llx on %s:%d was applied within a "
+				    "snapshot (no result here): closing the connection",
+				    jute_op_name(req->type), req->xid,
+				    (unsigned long long)req->session_id, conn->ip, conn->port);
+			req->state = REQ_DONE;
+			req->close_after = true;
 		}
 	}
 	conn_pump(conn, false);
@@ -341,16 +350,28 @@ static void request_done_cb(struct repl_req *rreq, int status)
 
 /* ---- Applied transactions ------------------------------------------------------------------ */
 
-/* The submitted request of session @id with @xid on the connection holding the session. */
+static struct request *request_find_on(struct conn *conn, int64_t id, int32_t xid)
+{
+	for (struct request *r = conn->head; r != NULL; r = r->next)
+		if (r->state == REQ_SUBMITTED && r->session_id == id && r->xid == xid &&
+		    r->type != ZK_OP_CREATE_SESSION && r->type != ZK_OP_SYNC &&
+		    r->type != ZK_OP_RECONFIG)
+			return r;
+	return NULL;
+}
+
+/* The submitted write of session @id with @xid: on the connection holding the session, or,
+ * when the session already left that connection (its closeSession applied first: an expiry
+ * racing the write), on any connection still open. */
 static struct request *request_find(struct zkfsd *srv, int64_t id, int32_t xid)
 {
 	struct session *s = tracker_find(srv, id);
+	struct request *r;
 
-	if (s == NULL || s->conn == NULL)
-		return NULL;
-	for (struct request *r = s->conn->head; r != NULL; r = r->next)
-		if (r->state == REQ_SUBMITTED && r->xid == xid && r->type != ZK_OP_CREATE_SESSION &&
-		    r->type != ZK_OP_SYNC && r->type != ZK_OP_RECONFIG)
+	if (s != NULL && s->conn != NULL)
+		return request_find_on(s->conn, id, xid);
+	for (struct conn *c = srv->conns; c != NULL; c = c->next)
+		if (c->session == NULL && (r = request_find_on(c, id, xid)) != NULL)
 			return r;
 	return NULL;
 }

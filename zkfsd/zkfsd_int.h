@@ -201,6 +201,7 @@ struct request {
 	bool in_repl;			/* rreq is with repl: free only after its callback. */
 	struct reconfig_job *reconfig;	/* Owned: the changes of a reconfig request. */
 	bool released;			/* Left the FIFO while in_repl: the callback frees it. */
+	int64_t session_id;		/* A submitted write's session (request_find). */
 	uint64_t start_ms;		/* uv_now at arrival (latency). */
 };
 

@@ -22,6 +22,7 @@ import zkt  # noqa: E402
 from zkt import Closed, RawClient, check, raw_outcome, stat_summary, wait_for  # noqa: E402
 
 TICK = 1000
+DEEP = 1500  # Depth of the nested-node chain of raw_deep_tree.
 BAD_PATHS = ["", "a", "/r/", "//r", "/r//o", "/.", "/..", "/r/.", "/r/../r", "/r/./o",
              "/r/\x01x", "/r/\x1fx", "/r/x\x7f", "/r/\u0000", "/r/\uf8ffx", "/r/\ufff5x",
              b"/r/\xed\xa0\x80x", b"/r/\xffx", "/r/" + "n" * 2000]
@@ -700,6 +701,33 @@ def raw_pipeline(server, rec):
     p.close()
 
 
+def raw_deep_tree(server, rec):
+    """A chain of 1500 nested nodes (paths up to 4.5 KB): counts, the deepest node, and
+    deleting it bottom-up, pipelined both ways."""
+    c = RawClient(server.port)
+    paths = ["/deep" * (i + 1) for i in range(DEEP)]
+
+    def pipelined(op, body_of):
+        first = c.xid + 1
+        sender = threading.Thread(target=lambda: [c.request(op, body_of(p)) for p in
+                                                  (paths if op == "create" else paths[::-1])],
+                                  daemon=True)
+        sender.start()
+        errors = sum(c.read_reply(first + i).err != 0 for i in range(DEEP))
+        sender.join(30)
+        return errors
+
+    rec("deep.create-errors", pipelined("create", lambda p: zkt.Enc().string(p).buffer(b"")
+                                        .acl(zkt.OPEN_ACL).int(0).b))
+    rec("deep.all-children", c.all_children_number("/deep"))
+    rec("deep.deepest", (lambda r: (r[0], stat_summary(r[1])))(c.exists(paths[-1])))
+    rec("deep.delete-top", c.delete("/deep")[0])
+    rec("deep.delete-errors", pipelined("delete", lambda p: zkt.Enc().string(p).int(-1).b))
+    rec("deep.gone", c.exists("/deep")[0])
+    c.close_session()
+    c.close()
+
+
 def raw_sessions(server, rec):
     r1 = RawClient(server.port, timeout_ms=10000)
     rec("raw.session.timeout-max", RawClient(server.port, timeout_ms=10 ** 7).negotiated)
@@ -824,7 +852,7 @@ def compat(server, rec):
     rec("4lw.srvr.node-count-fresh", node_count(server))
     for part in (four_letter_formats, kazoo_checks, raw_checks, raw_zxids, raw_auth,
                  raw_acl_enforcement,
-                 raw_reply_sizes, raw_pipeline, raw_sessions, four_letter):
+                 raw_reply_sizes, raw_pipeline, raw_deep_tree, raw_sessions, four_letter):
         t0 = time.monotonic()
         try:
             part(server, rec)

@@ -303,8 +303,10 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 		cfg->port_set = true;
 		return parse_port(src, v, &cfg->client_port);
 	}
-	if (strcmp(key, "clientPortAddress") == 0)
+	if (strcmp(key, "clientPortAddress") == 0) {
+		cfg->address_set = true;
 		return parse_nonempty_str(src, v, &cfg->client_address);
+	}
 	if (strcmp(key, "maxClientCnxns") == 0)
 		return parse_int(src, v, 0, INT_MAX, &cfg->max_client_cnxns);
 	if (strcmp(key, "minSessionTimeout") == 0) {
@@ -596,8 +598,15 @@ static int config_check_ensemble(struct config *cfg, char *err, size_t err_len)
 			 cfg->myid, cfg->myid);
 		return -EINVAL;
 	}
+	/* ZooKeeper binds the client port of this server's own line ("addr:port", or
+	 * 0.0.0.0 for a bare port) unless clientPort/clientPortAddress say otherwise. */
 	if (!cfg->port_set && self->client_port != 0)
 		cfg->client_port = self->client_port;
+	if (!cfg->address_set && self->client_address != NULL &&
+	    set_str(&cfg->client_address, self->client_address) != 0) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -72,7 +72,7 @@ struct config {
 	int n_servers;			/* 0 = standalone. */
 	char *config_path;		/* Owned copy of -c, NULL when none. */
 	/* Which settings were given explicitly (so config_finish knows what to derive). */
-	bool min_timeout_set, max_timeout_set, port_set;
+	bool min_timeout_set, max_timeout_set, port_set, address_set;
 };
 
 /* Fill @cfg with the defaults. Owns nothing yet, but must be closed with config_close. */
@@ -92,7 +92,8 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 int config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t err_len);
 
 /* Derive what depends on other settings (session timeout bounds from tickTime, myid from the
- * dataDir/myid file, client port from this server's server.N line) and check the whole
+ * dataDir/myid file, client address and port from this server's server.N line when
+ * clientPortAddress/clientPort did not set them) and check the whole
  * configuration. Returns 0 or -EINVAL with @err filled. */
 int config_finish(struct config *cfg, char *err, size_t err_len);
 

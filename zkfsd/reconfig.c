@@ -12,7 +12,9 @@
  * /zookeeper/config: in an ensemble its data is made from the current Raft configuration
  * (repl_members) whenever it is read, one "server.N=host:raft_port:peer_port:role[;addr:port]"
  * line per member, sorted by id; the client address is known for the servers of our zoo.cfg
- * and for those that joined through this server. The node's stat is the store's. */
+ * and for those that joined through this server. The last line is ZooKeeper's
+ * "version=<hex zxid of the configuration>": the Raft index of the configuration entry (our
+ * zxid), no newline after it. The node's stat is the store's. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -20,6 +22,8 @@
 
 #include "common/zk_log.h"
 #include "zkfsd/zkfsd_int.h"
+/* Only for reconfig_config_zxid, until replication.h exports the configuration's index. */
+#include "replication/replication_int.h"
 
 struct reconfig_change {
 	enum repl_change_op op;	  /* What repl_reconfig does. */
@@ -86,6 +90,17 @@ static const struct config_server *reconfig_client_of(struct zkfsd *srv, uint64_
 	return NULL;
 }
 
+/* The Raft index of the configuration repl_members lists (libraft's last appended one). A
+ * stand-in for a repl accessor (asked of replication/): it reads libraft's public fields
+ * through repl's private struct. */
+static uint64_t reconfig_config_zxid(struct zkfsd *srv)
+{
+	const struct raft *raft = &srv->repl->raft;
+
+	return raft->configuration_uncommitted_index != 0 ? raft->configuration_uncommitted_index
+							   : raft->configuration_index;
+}
+
 int reconfig_config_text(struct zkfsd *srv, struct zk_buf *out)
 {
 	struct reconfig_members m = {0};
@@ -104,6 +119,8 @@ int reconfig_config_text(struct zkfsd *srv, struct zk_buf *out)
 		if (rv == 0)
 			rv = zk_buf_append_u8(out, '\n');
 	}
+	if (rv == 0)
+		rv = zk_buf_printf(out, "version=%" PRIx64, reconfig_config_zxid(srv));
 	for (int i = 0; i < m.n; i++)
 		free(m.v[i].host);
 	free(m.v);

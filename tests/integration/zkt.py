@@ -324,9 +324,13 @@ signal.signal(signal.SIGHUP, _on_signal)
 
 
 def workdir(name):
+    """A temp dir removed at exit (after every server is killed) unless $ZKT_KEEP is set."""
     d = tempfile.mkdtemp(prefix="zkt-%s." % name)
     if not os.environ.get("ZKT_KEEP"):
-        atexit.register(shutil.rmtree, d, True)
+        def remove():
+            _cleanup()
+            shutil.rmtree(d, True)
+        atexit.register(remove)
     return d
 
 

@@ -4,7 +4,8 @@ a torn or corrupted log tail.
 Eight kazoo writers each commit transactions that create /load/wN-K, /pair/wN-K and a
 sequential /seq/wN-K-NNNNNNNNNN with the same data, recording which K were acknowledged.
 The server (snapCount=100, so restarts restore a snapshot plus the log after it) is killed with
-SIGKILL at three points of the load and restarted on the same data dir: every acknowledged
+SIGKILL at three points of the load (and once stopped with SIGTERM under load, which must exit
+0) and restarted on the same data dir: every acknowledged
 transaction must be there, whole, and nothing else but at most the one transaction each writer
 had in flight (multi atomicity: the three nodes exist together or not at all).  Then a live
 session keeps its ephemeral across kill -9 while an abandoned one expires, and with no session
@@ -34,7 +35,8 @@ import zkt  # noqa: E402
 from zkt import Fail, check, wait_for  # noqa: E402
 
 WRITERS = 8
-KILL_AFTER = (3, 150, 60)  # Acknowledged transactions (this round) before each SIGKILL.
+KILL_AFTER = (3, 150, 61, 60)  # Acknowledged transactions (this round) before each signal.
+TERM_ROUND = 61  # The round that ends with SIGTERM (a clean stop under load), not SIGKILL.
 SNAP_COUNT = 100  # zoo.cfg snapCount of the kill rounds: restarts restore snapshot + log.
 DAMAGE_LOAD = 200  # Acknowledged transactions before the kill whose log is then damaged.
 SEGMENT = re.compile(r"^(open-\d+|\d{16}-\d{16})$")
@@ -115,8 +117,9 @@ def prepare(server):
     k.close()
 
 
-def load_until_kill(server, hist, target):
-    """Start the writers, SIGKILL the server once `target` more transactions were acked."""
+def load_until_kill(server, hist, target, sig=signal.SIGKILL):
+    """Start the writers, signal the server (SIGKILL: a crash; SIGTERM: a clean stop under
+    load) once `target` more transactions were acked, and wait for it to exit."""
     base = sum(len(v) for v in hist.acked.values())
     writers = [Writer(server, w, hist.next_k[w]) for w in range(WRITERS)]
     for wr in writers:
@@ -124,13 +127,15 @@ def load_until_kill(server, hist, target):
     wait_for(lambda: sum(len(wr.acked) for wr in writers) >= target or
              not any(wr.is_alive() for wr in writers), 60,
              "%d acknowledged transactions" % target)
-    server.kill()
+    rc = server.stop(sig)
+    check(sig == signal.SIGKILL or rc == 0 or server.kind != "zkfsd",
+          "zkfsd exited with status %s on SIGTERM under load" % rc)
     for wr in writers:
         wr.join(30)
         check(not wr.is_alive(), "writer %d still running after the kill" % wr.w)
     hist.absorb(writers)
-    zkt.log("%s: killed after %d acknowledged (total %d), in flight %d"
-            % (server.kind, hist.total() - base, hist.total(),
+    zkt.log("%s: signal %d after %d acknowledged (total %d), in flight %d"
+            % (server.kind, sig, hist.total() - base, hist.total(),
                sum(1 for wr in writers if wr.inflight is not None)))
     return writers
 
@@ -281,7 +286,8 @@ def kill_rounds(kind, wd, targets, snap_count=None):
     hist = History()
     crashed = os.path.join(wd, "%s-%d-crashed-data" % (kind, server.port))
     for target in targets:
-        writers = load_until_kill(server, hist, target)
+        sig = signal.SIGTERM if target == TERM_ROUND else signal.SIGKILL
+        writers = load_until_kill(server, hist, target, sig)
         shutil.rmtree(crashed, ignore_errors=True)
         shutil.copytree(server.data, crashed)
         server.start()
@@ -446,7 +452,8 @@ def main():
             continue
         t0 = time.monotonic()
         snapped, snap_hist = kill_rounds(kind, wd, KILL_AFTER, SNAP_COUNT)
-        ran.append("%s kill -9 x%d (%.1fs)" % (kind, len(KILL_AFTER), time.monotonic() - t0))
+        ran.append("%s %d kill -9/SIGTERM rounds (%.1fs)" % (kind, len(KILL_AFTER),
+                                                           time.monotonic() - t0))
         # Default snapshot threshold: the newest segment holds the whole load.
         crashed, hist = kill_rounds(kind, wd, (DAMAGE_LOAD,))
         for damage in (damage_truncate_tail, damage_truncate_half, damage_flip,

@@ -1,25 +1,26 @@
-"""Durability of zkfsd: kill -9 under a write load, sessions and the tree across restarts, and
-a torn or corrupted log tail.
+"""Durability of zkfsd: kill -9 under a write load, sessions and the tree across restarts, and a
+torn or corrupted log tail.
 
-Eight kazoo writers each commit transactions that create /load/wN-K, /pair/wN-K and a
-sequential /seq/wN-K-NNNNNNNNNN with the same data, recording which K were acknowledged.
-The server (snapCount=100, so restarts restore a snapshot plus the log after it) is killed with
-SIGKILL at three points of the load (and once stopped with SIGTERM under load, which must exit
-0) and restarted on the same data dir: every acknowledged
-transaction must be there, whole, and nothing else but at most the one transaction each writer
-had in flight (multi atomicity: the three nodes exist together or not at all).  Then a live
-session keeps its ephemeral across kill -9 while an abandoned one expires, and with no session
-left the tree digest (dgst) is the same after kill -9 and after SIGTERM.
+Eight kazoo writers each commit transactions that create /load/wN-K, /pair/wN-K and a sequential
+/seq/wN-K-NNNNNNNNNN with the same data, recording which K were acknowledged. The server
+(snapCount=100, so restarts restore a snapshot plus the log after it) is killed with SIGKILL at
+three points of the load (and once stopped with SIGTERM under load, which must exit 0) and
+restarted on the same data dir: every acknowledged transaction must be there, whole, and nothing
+else but at most the one transaction each writer had in flight (multi atomicity: the three nodes
+exist together or not at all). Then a live session keeps its ephemeral across kill -9 while an
+abandoned one expires, and with no session left the tree digest (dgst) is the same after kill -9
+and after SIGTERM.
 
 Then copies of a data dir killed under load (default snapshot threshold, so the newest segment
 holds the load) get their newest segment truncated (torn write: 7 bytes, or half of it) or one
-byte flipped (newest segment, an older closed one, the newest snapshot).  zkfsd must either refuse to start
-(non-zero exit, a clear log line, no crash, no sanitizer report) or serve a prefix of the
-acknowledged history (per writer a contiguous 1..m, transactions whole, data intact,
-numChildren right, a warning if acknowledged transactions were dropped) and accept new writes.
+byte flipped (newest segment, an older closed one, the newest snapshot). zkfsd must either
+refuse to start (non-zero exit, a clear log line, no crash, no sanitizer report) or serve a
+prefix of the acknowledged history (per writer a contiguous 1..m, transactions whole, data
+intact, numChildren right, a warning if acknowledged transactions were dropped) and accept new
+writes.
 
-zkfsd only; ZKT_DURABILITY_APACHE=1 also runs everything on Apache ZooKeeper (its log files
-are version-2/log.<zxid>) for comparison, reporting but not failing on what it does.
+zkfsd only; ZKT_DURABILITY_APACHE=1 also runs everything on Apache ZooKeeper (its log files are
+version-2/log.<zxid>) for comparison, reporting but not failing on what it does.
 """
 
 import os

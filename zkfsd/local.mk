@@ -6,6 +6,7 @@ libzkfsd_a_SOURCES = \
 	zkfsd/acl.c \
 	zkfsd/conn.c \
 	zkfsd/fourlw.c \
+	zkfsd/join.c \
 	zkfsd/read.c \
 	zkfsd/reconfig.c \
 	zkfsd/request.c \

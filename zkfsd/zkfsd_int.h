@@ -340,6 +340,12 @@ void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode);
 /* "user:base64(sha1(@auth))" for the digest auth data "user:password" (malloc'ed), or NULL. */
 char *acl_digest_id(const uint8_t *auth, size_t len);
 
+/* join.c */
+/* Ensemble server with no Raft log in dataDir while another configured server already serves
+ * an ensemble (asked with srvr on the client ports of the server.N lines): join it instead of
+ * bootstrapping the configured membership. Blocking, about 1 s per unreachable server. */
+bool join_ensemble_running(const struct config *cfg);
+
 /* reconfig.c */
 /* Run a reconfig request (ZooKeeper's incremental form) through repl_reconfig; answers it. */
 void reconfig_start(struct request *req);

@@ -4,7 +4,9 @@
 # make it hard), then a fifth server joins as an observer. After each change /zookeeper/config
 # shows it on every member and writes keep being acknowledged. The observer reports
 # Mode: observer, serves reads (a write made through a voter is read there after sync, and the
-# reverse) and forwards writes. Nothing acknowledged is lost, the members end equal.
+# reverse) and forwards writes. Nothing acknowledged is lost, the members end equal. zkfsd:
+# the new servers join the running ensemble (their data dir is empty and the others serve)
+# instead of bootstrapping a membership of their own.
 # Apache ZooKeeper needs reconfigEnabled=true and the super user for reconfig (cluster.sh gives
 # both). Runs against Apache ZooKeeper and zkfsd.
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +36,15 @@ wait_config() {
 	done
 }
 
+# zkfsd node I started with an empty data dir next to a running ensemble: it joined it.
+joined_not_bootstrapped() {
+	local log
+	log=$(zkc_dir "$1")/server.log
+	if grep -q "bootstrapped" "$log" || ! grep -q "joining it (no bootstrap)" "$log"; then
+		zkt_fail "node $1 did not join the running ensemble: $(grep -E 'bootstrap|join' "$log")"
+	fi
+}
+
 scenario() {
 	local kind=$1 load leader gone members
 	load=$ZKT_DIR/$kind-load
@@ -47,6 +58,7 @@ scenario() {
 	zkc_config 4 1 2 3 4
 	zkc_start 4
 	zkc_wait_serving 30 4
+	[ "$kind" = zkfsd ] && joined_not_bootstrapped 4
 	reconfig --joining "$(zkc_server_line 4)"
 	wait_config has "server.4=" 1 2 3 4
 	zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
@@ -69,6 +81,7 @@ scenario() {
 	zkc_config 5 $members 5
 	zkc_start 5
 	zkc_wait_serving 30 5
+	[ "$kind" = zkfsd ] && joined_not_bootstrapped 5
 	reconfig --joining "$(zkc_server_line 5)"
 	# shellcheck disable=SC2086
 	wait_config has "server.5=.*:observer" $members 5

@@ -384,6 +384,8 @@ void conn_pump(struct conn *conn, bool submit)
 		if (!submit || hard)
 			break;
 		request_submit(req);
+		if (req->state == REQ_QUEUED)
+			break; /* Held until a leader is known (request_submit). */
 		if (req->state != REQ_DONE) {
 			blocked = true;
 			hard = hard || !conn_answered_at_apply(req);

@@ -268,11 +268,29 @@ static void request_create_session(struct request *req, int32_t timeout)
 		req->in_repl = true;
 }
 
+/* During an election (no leader known, not yet out of quorum: server.c) a write would fail
+ * at once and cost the client its connection; it waits instead, still QUEUED, and the quorum
+ * timer pumps the connection once a leader is known (or closes it). Not submitted means no
+ * outcome to lose. */
+static bool request_hold(struct request *req)
+{
+	struct zkfsd *srv = req->conn->srv;
+
+	if (srv->cfg->n_servers == 0 || repl_leader_id(srv->repl) != 0 ||
+	    (req->type == ZK_OP_CREATE_SESSION && req->connect.session_id != 0))
+		return false;
+	srv->held = true;
+	return true;
+}
+
 void request_submit(struct request *req)
 {
 	struct conn *conn = req->conn;
 	int32_t timeout = tracker_negotiate(conn->srv->cfg, req->connect.timeout);
 	int rv;
+
+	if (request_hold(req))
+		return;
 
 	switch (req->type) {
 	case ZK_OP_CREATE_SESSION:

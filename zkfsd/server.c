@@ -168,6 +168,12 @@ static void server_on_quorum_timer(uv_timer_t *t)
 			zk_log_info("leader is server %llu: serving clients",
 				    (unsigned long long)leader);
 		srv->no_quorum = false;
+		if (srv->held) {
+			/* Writes held during the election (request_submit): submit them now. */
+			srv->held = false;
+			for (struct conn *c = srv->conns; c != NULL; c = c->next)
+				conn_mark_dirty(c);
+		}
 		return;
 	}
 	if (srv->leaderless_since_ms == 0)

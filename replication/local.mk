@@ -9,7 +9,7 @@ nodist_librepl_a_SOURCES = $(PEER_PB)
 librepl_a_SOURCES = \
 	replication/replication.h replication/replication_int.h \
 	replication/raft.c replication/request.c replication/close.c replication/fsm.c \
-	replication/transport.c \
+	replication/transport.c replication/log_check.h replication/log_check.c \
 	replication/membership.c replication/forward.c
 librepl_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(PROTOBUF_C_CFLAGS)
 

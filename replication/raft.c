@@ -29,6 +29,7 @@
 #include "common/zk_alloc.h"
 #include "common/zk_buf.h"
 #include "common/zk_log.h"
+#include "replication/log_check.h"
 #include "replication/replication_int.h"
 
 /* libraft's open segments are preallocated files of this size (raft_uv_set_segment_size). */
@@ -406,6 +407,27 @@ static void timer_cb(uv_timer_t *t)
 		repl_fwd_tick(r->fwd);
 }
 
+/* libraft 0.15 crashes on some torn log tails and silently drops acknowledged entries after
+ * a corrupt batch of an open segment (log_check.h): check the segments ourselves first, before
+ * libraft allocates anything, so a refusal leaves nothing of libraft to free. */
+static int check_log(struct repl *r)
+{
+	struct repl_log_check lc;
+	uint64_t t0 = uv_hrtime();
+	int rv = repl_log_check(r->data_dir, &lc);
+
+	if (rv != 0) {
+		snprintf(r->errmsg, sizeof(r->errmsg), "log in %s is damaged (see the log): %s",
+			 r->data_dir, strerror(-rv));
+		return rv;
+	}
+	zk_log_info("replication: log check of %s: %u closed and %u open segment(s), %llu "
+		    "entries, %.1f ms%s",
+		    r->data_dir, lc.n_closed, lc.n_open, (unsigned long long)lc.n_entries,
+		    (uv_hrtime() - t0) / 1e6, lc.cut_file[0] != '\0' ? " (torn tail cut)" : "");
+	return 0;
+}
+
 int repl_start(struct repl *r)
 {
 	uint64_t t0 = uv_hrtime();
@@ -417,6 +439,9 @@ int repl_start(struct repl *r)
 			 r->data_dir);
 		return rv;
 	}
+	rv = check_log(r);
+	if (rv != 0)
+		return rv;
 	rv = init_io(r);
 	if (rv != 0)
 		return rv;

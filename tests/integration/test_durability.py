@@ -132,6 +132,13 @@ def load_until_kill(server, hist, target, sig=signal.SIGKILL):
     check(sig == signal.SIGKILL or rc == 0 or server.kind != "zkfsd",
           "zkfsd exited with status %s on SIGTERM under load" % rc)
     for wr in writers:
+        wr.join(10)
+        if wr.is_alive():
+            # kazoo queues a request made while it is reconnecting until it reconnects
+            # (KazooClient._call): a writer whose previous commit was answered just before
+            # the server went away (SIGTERM answers what is in flight, then closes) waits
+            # there. Stopping the client fails that request (outcome unknown: in flight).
+            wr.client.stop()
         wr.join(30)
         check(not wr.is_alive(), "writer %d still running after the kill" % wr.w)
     hist.absorb(writers)

@@ -104,6 +104,8 @@ bool join_ensemble_running(const struct config *cfg)
 {
 	if (cfg->n_servers == 0 || join_has_log(cfg->data_dir))
 		return false;
+	zk_log_info("no Raft log in %s: asking the other servers whether an ensemble runs",
+		    cfg->data_dir);
 	for (int i = 0; i < cfg->n_servers; i++) {
 		const struct config_server *s = &cfg->servers[i];
 

@@ -162,6 +162,12 @@ static void server_on_quorum_timer(uv_timer_t *t)
 	struct zkfsd *srv = t->data;
 	uint64_t now = uv_now(srv->loop), leader = repl_leader_id(srv->repl);
 
+	if (leader != srv->leader_seen) {
+		/* Leadership moved, maybe away and back between two expiry checks: the next
+		 * check on a leader starts every session's clock afresh (tracker.c). */
+		srv->was_leader = false;
+		srv->leader_seen = leader;
+	}
 	if (leader != 0) {
 		srv->leaderless_since_ms = 0;
 		if (srv->no_quorum)

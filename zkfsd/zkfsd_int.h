@@ -124,6 +124,7 @@ struct zkfsd {
 					   handshakes refused, as a ZooKeeper server outside a
 					   quorum. */
 	bool held;			/* Some write waits (QUEUED) for a leader to be known. */
+	uint64_t leader_seen;		/* Leader id at the last quorum poll (0: none). */
 	uint64_t trigger_gen;		/* Store events seen by the watch manager. */
 	uint64_t data_size;		/* mntr's zk_approximate_data_size, cached. */
 	uint64_t data_size_at_ms;	/* uv_now when it was computed (0: never). */

@@ -7,7 +7,8 @@
  *  5. an ephemeral's session exists and lists it at eph_idx; sessions list only ephemerals
  *     they own, each once;
  *  6. czxid <= mzxid, czxid <= pzxid, data_len and data agree;
- *  7. the running digest equals one computed from scratch. */
+ *  7. the running digest equals one computed from scratch;
+ *  8. the quota set holds distinct normalised paths (quota.c). */
 #include <errno.h>
 
 #include "common/zk_alloc.h"
@@ -113,6 +114,8 @@ int store_check_invariants(const struct store *s, bool digest)
 			rc = ZK_CORRUPT();
 	if (rc == 0)
 		rc = check_sessions(&cc);
+	if (rc == 0)
+		rc = store_quota_check(s);
 	if (rc == 0 && digest && s->digest_sum != store_digest_sum(s))
 		rc = ZK_CORRUPT();
 	zk_free(cc.acl_refs);

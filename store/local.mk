@@ -9,7 +9,7 @@ nodist_libstore_a_SOURCES = $(STORE_PB)
 libstore_a_SOURCES = \
 	store/store.h store/store_int.h \
 	store/store.c store/znode.c store/txn.c store/txn_ops.c store/session.c store/txn_codec.c \
-	store/snapshot.c store/digest.c store/check.c
+	store/snapshot.c store/digest.c store/check.c store/quota.c
 libstore_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
 # protoc-c writes both files; the header is made by the same run as the source.
@@ -22,14 +22,17 @@ proto/store.pb-c.h: proto/store.pb-c.c
 $(libstore_a_OBJECTS): proto/store.pb-c.h
 
 STORE_TEST_LIBS = libstore.a libcommon.a $(PROTOBUF_C_LIBS) $(CMOCKA_LIBS)
-check_PROGRAMS += tests/unit/test_store tests/unit/test_store_snapshot
-TESTS += tests/unit/test_store tests/unit/test_store_snapshot
+check_PROGRAMS += tests/unit/test_store tests/unit/test_store_snapshot tests/unit/test_store_quota
+TESTS += tests/unit/test_store tests/unit/test_store_snapshot tests/unit/test_store_quota
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/test_store_util.h
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_store_LDADD = $(STORE_TEST_LIBS)
 tests_unit_test_store_snapshot_SOURCES = tests/unit/test_store_snapshot.c tests/unit/test_store_util.h
 tests_unit_test_store_snapshot_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_store_snapshot_LDADD = $(STORE_TEST_LIBS)
+tests_unit_test_store_quota_SOURCES = tests/unit/test_store_quota.c tests/unit/test_store_util.h
+tests_unit_test_store_quota_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_store_quota_LDADD = $(STORE_TEST_LIBS)
 
 # Prints bytes per znode for 1,000,000 nodes: a measurement, built by make check, not run by it.
 check_PROGRAMS += tests/unit/bench_store_memory

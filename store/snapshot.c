@@ -417,6 +417,9 @@ static int load_into(struct reader *r, struct store *t)
 	for (i = 0; rc == 0 && i < t->n_acls; i++)
 		if (t->acls[i].refs == 0)
 			rc = ZK_CORRUPT();
+	/* DataTree.deserialize ends with setupQuota: the stats are recomputed. */
+	if (rc == 0)
+		rc = store_quota_rebuild(t);
 	if (rc == 0)
 		t->digest_sum = store_digest_sum(t);
 	return rc == 0 ? store_check_invariants(t, false) : rc;
@@ -428,6 +431,7 @@ static void store_clear(struct store *s)
 	znode_free_tree(s);
 	store_acl_free_all(s);
 	store_sess_free_all(s);
+	store_quota_free_all(s);
 }
 
 int store_snapshot_load(struct store *s, const void *p, size_t len)

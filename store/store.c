@@ -80,6 +80,7 @@ void store_destroy(struct store *s)
 	znode_free_tree(s);
 	store_acl_free_all(s);
 	store_sess_free_all(s);
+	store_quota_free_all(s);
 	zk_free(s);
 }
 

@@ -87,6 +87,8 @@ struct store {
 	struct store_session **sbuckets; /* Session hash table (power of two). */
 	uint32_t n_sbuckets, n_sessions;
 	int64_t last_zxid;
+	char **quotas;			/* Quota'd paths (quota.c), normalised, owned. */
+	uint32_t n_quotas, cap_quotas;
 };
 
 /* store.c */
@@ -141,7 +143,16 @@ struct store_pb_allocator {
 ProtobufCAllocator *store_pb_allocator_init(struct store_pb_allocator *pa);
 
 /* txn.c: the apply machinery (reservations, undo, events), shared with txn_ops.c. */
-enum undo_kind { UNDO_CREATE, UNDO_DELETE, UNDO_SET_DATA, UNDO_SET_ACL, UNDO_CLOSE_SESSION };
+enum undo_kind {
+	UNDO_CREATE,
+	UNDO_DELETE,
+	UNDO_SET_DATA,
+	UNDO_SET_ACL,
+	UNDO_CLOSE_SESSION,
+	UNDO_QUOTA_DATA, /* A zookeeper_stats node's data replaced in place (data, data_len). */
+	UNDO_QUOTA_ADD,	 /* qpath added to the quota set (owned by the set). */
+	UNDO_QUOTA_DEL,	 /* qpath removed from the quota set (owned here until commit). */
+};
 
 struct undo {
 	enum undo_kind kind;
@@ -153,6 +164,7 @@ struct undo {
 	int32_t data_len, version;    /* setData: old; setACL: old aversion in version. */
 	int64_t mzxid, mtime;	      /* setData: old. */
 	uint32_t acl;		      /* setACL: old ACL index (unref at commit). */
+	char *qpath;		      /* UNDO_QUOTA_ADD/DEL: the quota'd path. */
 };
 
 struct event {
@@ -187,6 +199,20 @@ int store_txn_op_apply(struct apply *a, const struct store_op *op, bool in_multi
 		       struct store_op_result *r);
 /* Delete the validated leaf @n at @path: unlink, parent pzxid, events, undo record. */
 int store_txn_delete_node(struct apply *a, struct znode *n, const char *path);
+
+/* quota.c: ZooKeeper's quota bookkeeping (contract at the top of quota.c). The hooks run after
+ * the op changed the tree, record their undo, and return 0 or -ENOMEM. */
+int store_quota_created(struct apply *a, const char *path, const struct znode *n);
+int store_quota_deleted(struct apply *a, const char *path, const struct znode *n);
+int store_quota_data_changed(struct apply *a, const char *path, int32_t old_len, int32_t new_len);
+/* Undo an UNDO_QUOTA_ADD or UNDO_QUOTA_DEL record (cannot fail). */
+void store_quota_undo(struct store *s, const struct undo *u);
+/* Rebuild the quota set and recompute the stats nodes after a snapshot load (setupQuota);
+ * no undo. 0 or -ENOMEM. */
+int store_quota_rebuild(struct store *s);
+/* The quota set is made of distinct normalised paths. 0, -EBADMSG or -ENOMEM. */
+int store_quota_check(const struct store *s);
+void store_quota_free_all(struct store *s);
 
 /* session.c: the sessions hash table and each session's ephemerals; the _reserve calls make
  * the following insert/add unable to fail (contracts above each definition). */

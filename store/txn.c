@@ -144,6 +144,17 @@ static void undo_one(struct store *s, struct undo *u)
 		store_sess_insert(s, u->sess);
 		store_digest_session(s, u->sess, 1);
 		break;
+	case UNDO_QUOTA_DATA:
+		store_digest_node(s, n, -1, true);
+		zk_free(n->data);
+		n->data = u->data;
+		n->data_len = u->data_len;
+		store_digest_node(s, n, 1, true);
+		break;
+	case UNDO_QUOTA_ADD:
+	case UNDO_QUOTA_DEL:
+		store_quota_undo(s, u);
+		break;
 	}
 }
 
@@ -157,7 +168,13 @@ static void commit_one(struct store *s, struct undo *u)
 		znode_free(u->node);
 		break;
 	case UNDO_SET_DATA:
+	case UNDO_QUOTA_DATA:
 		zk_free(u->data);
+		break;
+	case UNDO_QUOTA_ADD:
+		break;
+	case UNDO_QUOTA_DEL:
+		zk_free(u->qpath);
 		break;
 	case UNDO_SET_ACL:
 		store_acl_unref(s, u->acl);

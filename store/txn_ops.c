@@ -343,13 +343,18 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 	}
 	store_digest_node(a->s, parent, 1, false);
 	store_digest_node(a->s, n, 1, true);
+	/* DataTree.createNode copies the stat before its quota updates. */
+	znode_stat(n, &r->stat);
+	if (store_quota_created(a, cr.path, n) != 0) {
+		zk_free(cr.path);
+		return -ENOMEM;
+	}
 	/* ZooKeeper 3.8's multi answers create and create2 ops with a CreateResult of type create
 	 * (path only) and container/TTL creates with type create2 (path and stat): seen side by
 	 * side. The stat is filled in any case (a single create2 answers it). */
 	r->type = op->type == ZK_OP_CREATE || op->type == ZK_OP_CREATE2 ? ZK_OP_CREATE
 									 : ZK_OP_CREATE2;
 	r->path = cr.path;
-	znode_stat(n, &r->stat);
 	return 0;
 }
 
@@ -427,7 +432,7 @@ int store_txn_delete_node(struct apply *a, struct znode *n, const char *path)
 	if (a->zxid > n->parent->pzxid)
 		n->parent->pzxid = a->zxid;
 	store_digest_node(a->s, n->parent, 1, false);
-	return 0;
+	return store_quota_deleted(a, path, n);
 }
 
 static int op_delete(struct apply *a, const struct store_op *op, struct store_op_result *r)
@@ -448,7 +453,7 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 	struct znode *n;
 	struct undo *u;
 	uint8_t *data;
-	int32_t version;
+	int32_t version, old_len;
 
 	r->err = check_session(a);
 	if (r->err == ZK_ERR_OK)
@@ -474,6 +479,7 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 	u->version = n->version;
 	u->mzxid = n->mzxid;
 	u->mtime = n->mtime;
+	old_len = n->data_len;
 	store_digest_node(a->s, n, -1, true);
 	n->data = data;
 	n->data_len = op->data_len < 0 ? -1 : op->data_len;
@@ -483,7 +489,7 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 	store_digest_node(a->s, n, 1, true);
 	r->type = ZK_OP_SET_DATA;
 	znode_stat(n, &r->stat);
-	return 0;
+	return store_quota_data_changed(a, op->path, old_len, n->data_len);
 }
 
 static int op_set_acl(struct apply *a, const struct store_op *op, struct store_op_result *r)

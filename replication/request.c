@@ -181,8 +181,9 @@ static void nudge_cb(struct raft_barrier *b, int status)
 {
 	struct repl *r = REPL_CONTAINER(b, struct repl, nudge);
 
-	(void)status;
 	r->nudging = false;
+	if (status != 0)
+		r->nudge_again = false; /* Leadership is gone or going: no one to nudge. */
 	if (r->nudge_again) {
 		r->nudge_again = false;
 		repl_nudge_commit(r);
@@ -190,9 +191,23 @@ static void nudge_cb(struct raft_barrier *b, int status)
 	inflight_done(r);
 }
 
+/* True when this server is a voter of the current configuration. A leader that has just
+ * committed its own removal is still RAFT_LEADER until libraft steps it down, and a barrier
+ * appended in that window crashed libraft 0.15 inside raft_barrier. */
+static bool is_voter(const struct repl *r)
+{
+	const struct raft_configuration *c = &r->raft.configuration;
+
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->servers[i].id == r->raft.id)
+			return c->servers[i].role == RAFT_VOTER;
+	}
+	return false;
+}
+
 void repl_nudge_commit(struct repl *r)
 {
-	if (r->closing || raft_state(&r->raft) != RAFT_LEADER)
+	if (r->closing || raft_state(&r->raft) != RAFT_LEADER || !is_voter(r))
 		return;
 	if (r->nudging) {
 		r->nudge_again = true;

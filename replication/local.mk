@@ -33,6 +33,13 @@ tests_unit_test_replication_SOURCES = tests/unit/test_replication.c tests/unit/t
 tests_unit_test_replication_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_test_replication_LDADD = $(REPL_FAKE_LIBS) $(CMOCKA_LIBS)
 
+# The pre-start log check on crafted segments (no libraft I/O).
+check_PROGRAMS += tests/unit/test_replication_log
+TESTS += tests/unit/test_replication_log
+tests_unit_test_replication_log_SOURCES = tests/unit/test_replication_log.c
+tests_unit_test_replication_log_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(RAFT_CFLAGS)
+tests_unit_test_replication_log_LDADD = librepl.a libcommon.a $(CMOCKA_LIBS)
+
 # Prints commit throughput with N concurrent submitters and the start-up time: a
 # measurement, built by make check, not run by it.
 check_PROGRAMS += tests/unit/bench_repl

@@ -214,18 +214,18 @@ static int stats_store(struct store *s, struct apply *a, struct znode *n, const 
 			return -ENOMEM;
 		memcpy(data, text->data, text->len);
 	}
+	if (a != NULL && store_txn_reserve(a, 1, 0) != 0) {
+		zk_free(data);
+		return -ENOMEM;
+	}
+	store_digest_node(s, n, -1, true);
 	if (a != NULL) {
-		if (store_txn_reserve(a, 1, 0) != 0) {
-			zk_free(data);
-			return -ENOMEM;
-		}
 		u = store_txn_undo_push(a, UNDO_QUOTA_DATA, n);
 		u->data = n->data;
 		u->data_len = n->data_len;
 	} else {
 		zk_free(n->data);
 	}
-	store_digest_node(s, n, -1, true);
 	n->data = data;
 	n->data_len = (int32_t)text->len;
 	store_digest_node(s, n, 1, true);

@@ -22,6 +22,10 @@
  *  - Ops a multi cannot carry (SET_ACL, DELETE_CONTAINER, reads) are ZK_ERR_BADARGUMENTS.
  *  - ACLs are validated as ZooKeeper's providers do, but only world:anyone entries are enforced
  *    (NoAuth); other schemes wait for authentication to reach the txn (security issue).
+ *  - Quotas (store/quota.c): the server-side part of ZooKeeper 3.8's quotas. A zookeeper_limits
+ *    node under /zookeeper/quota<P> (made by clients, e.g. zkCli's setquota) makes P quota'd;
+ *    every write under P updates /zookeeper/quota<P>/zookeeper_stats in place ("count=..,
+ *    bytes=.."; its stat does not change). Limits are not enforced (3.8's default).
  */
 #ifndef STORE_H
 #define STORE_H
@@ -222,8 +226,11 @@ uint64_t store_node_count(const struct store *s);
 int store_snapshot_write(const struct store *s, struct zk_buf *out);
 
 /* Replace the store's content by the snapshot in @p/@len. All or nothing: on error the store is
- * unchanged. Fires no events. Returns 0, -EBADMSG (corrupt: bad CRC, truncated, inconsistent)
- * or -ENOMEM. */
+ * unchanged. Fires no events. As ZooKeeper's DataTree.deserialize (setupQuota), the quota'd
+ * paths are found again and their zookeeper_stats recounted: where ZooKeeper's bookkeeping had
+ * drifted from a recount (nested quotas, a client's setData on a stats node) the loaded store,
+ * and so its digest, differs from the one that wrote the snapshot, as ZooKeeper's own replicas
+ * do. Returns 0, -EBADMSG (corrupt: bad CRC, truncated, inconsistent) or -ENOMEM. */
 int store_snapshot_load(struct store *s, const void *p, size_t len);
 
 /* Verify the invariants listed in store/check.c (hash lookups, numChildren and sibling links,

@@ -14,7 +14,9 @@
  *    submitters share one fsync (measured by tests/unit/bench_repl).
  *  - A single voter self-elects inside raft_start (src/start.c maybeSelfElect) and applies the
  *    entries it restored right away (src/convert.c convertToLeader), so a standalone server
- *    has replayed its log when repl_start returns and serves at once. */
+ *    has replayed its log when repl_start returns and serves at once.
+ *  - Loading a damaged log: libraft double-frees on some torn tails and silently drops
+ *    entries after a bad batch of an open segment; repl_start runs log_check.c first. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>

@@ -7,6 +7,7 @@
  * transport.c   the raft_uv_transport: TCP or none (standalone), with a delayed close
  * membership.c  configuration from repl_config, repl_reconfig, repl_members
  * forward.c     the peer port: forwarded writes and barriers, session touches
+ * log_check.c   the pre-start check of libraft's log segments (its own header, log_check.h)
  */
 #ifndef REPLICATION_INT_H
 #define REPLICATION_INT_H

@@ -161,6 +161,22 @@ static size_t find_resync(const uint8_t *buf, size_t len, size_t data_end, size_
 	return 0;
 }
 
+/* Offset after the last non-zero byte of the @len bytes at @buf (8 at a time: open segments
+ * are mostly zero-filled preallocation). */
+static size_t nonzero_end(const uint8_t *buf, size_t len)
+{
+	uint64_t w;
+
+	for (; len >= 8; len -= 8) {
+		memcpy(&w, buf + len - 8, 8);
+		if (w != 0)
+			break;
+	}
+	while (len > 0 && buf[len - 1] == 0)
+		len--;
+	return len;
+}
+
 void repl_log_scan(const uint8_t *buf, size_t len, struct repl_log_scan *out)
 {
 	struct batch b;
@@ -171,8 +187,7 @@ void repl_log_scan(const uint8_t *buf, size_t len, struct repl_log_scan *out)
 	memset(out, 0, sizeof(*out));
 	out->why = "";
 	out->bad_entries = -1;
-	for (out->data_end = len; out->data_end > 0 && buf[out->data_end - 1] == 0;)
-		out->data_end--;
+	out->data_end = nonzero_end(buf, len);
 	if (out->data_end == 0)
 		return;
 	if (len < 8) {
@@ -180,7 +195,8 @@ void repl_log_scan(const uint8_t *buf, size_t len, struct repl_log_scan *out)
 		out->why = "the file ends inside the format version";
 		return;
 	}
-	if (le64(buf) != REPL_LOG_FORMAT) {
+	out->format = le64(buf);
+	if (out->format != REPL_LOG_FORMAT) {
 		out->end = REPL_LOG_FORMAT_BAD;
 		out->why = "unknown format version";
 		return;
@@ -205,6 +221,8 @@ struct seg {
 	char name[64];
 	bool open;
 	unsigned long long first, last; /* Closed: index range; open: counter in first. */
+	struct repl_log_scan sc;	/* Open: what the scan found. */
+	size_t len;			/* Open: file length. */
 };
 
 /* libraft's file names (src/uv_segment.c uvSegmentInfoMatch): the whole name must match. */
@@ -364,6 +382,7 @@ static int cut_torn_tail(const char *dir, const struct seg *s, const struct repl
 {
 	size_t at = sc->n_batches > 0 ? sc->valid_end : 0;
 	int rv = cut_file(dir, s->name, at);
+	char what[64];
 
 	if (rv != 0)
 		return rv;
@@ -372,84 +391,98 @@ static int cut_torn_tail(const char *dir, const struct seg *s, const struct repl
 	out->cut_bytes = sc->data_end > sc->valid_end ? sc->data_end - sc->valid_end : 0;
 	out->cut_entries = sc->bad_entries;
 	if (sc->bad_entries >= 0)
-		zk_log_warn("replication: log segment %s/%s: cut a torn tail at byte %zu (%s): "
-			    "dropped %zu bytes, a batch of %ld entries that was never acknowledged "
-			    "(a write is acknowledged only once it is on disk)",
-			    dir, s->name, sc->valid_end, sc->why, out->cut_bytes, sc->bad_entries);
+		snprintf(what, sizeof(what), "a batch of %ld entries", sc->bad_entries);
 	else
-		zk_log_warn("replication: log segment %s/%s: cut a torn tail at byte %zu (%s): "
-			    "dropped %zu bytes of an unreadable batch that was never acknowledged "
-			    "(a write is acknowledged only once it is on disk)",
-			    dir, s->name, sc->valid_end, sc->why, out->cut_bytes);
+		snprintf(what, sizeof(what), "an unreadable batch");
+	/* An open segment is preallocated (posix_fallocate) at creation and written with
+	 * O_DSYNC, so a power cut leaves its full length: a file ending inside a batch was
+	 * shortened afterwards, and what it lost may have been acknowledged. */
+	zk_log_warn("replication: log segment %s/%s: damaged tail at byte %zu (%s) cut, file "
+		    "now %zu bytes, %zu bytes dropped with %s: %s",
+		    dir, s->name, sc->valid_end, sc->why, at, out->cut_bytes, what,
+		    sc->end == REPL_LOG_TORN
+			    ? "the file was truncated below libraft's preallocated size after it "
+			      "was written, so these entries may have been acknowledged (lost)"
+			    : "a torn last write, never acknowledged (a batch is acknowledged only "
+			      "once the one write holding it is on disk)");
 	return 0;
 }
 
-/* Open segment @s (already read into @b): @newest says whether it is the newest one holding
- * data, the only place a torn write can be. */
-static int check_open(const char *dir, const struct seg *s, const struct rbuf *b, bool newest,
-		      struct repl_log_check *out)
+/* Whether open segment @s may be loaded, possibly after a cut (no change made here): @newest
+ * says whether it is the newest one holding data, the only place a torn write can be.
+ * Returns 0 or -EBADMSG (logged). */
+static int judge_open(const char *dir, const struct seg *s, bool newest)
 {
-	struct repl_log_scan sc;
+	const struct repl_log_scan *sc = &s->sc;
 
-	repl_log_scan(b->p, b->len, &sc);
-	out->n_entries += sc.n_entries;
-	if (sc.data_end == 0)
-		return 0; /* Empty or preallocated and never written: libraft removes it. */
-	if (sc.end == REPL_LOG_CLEAN) {
-		/* libraft reads a 16-byte preamble after the last batch unless the file ends
-		 * there: a shorter zero tail is a short read, the double-free path. */
-		if (b->len > sc.valid_end && b->len - sc.valid_end < 16) {
-			zk_log_info("replication: log segment %s/%s: zero tail of %zu bytes cut",
-				    dir, s->name, b->len - sc.valid_end);
-			return cut_file(dir, s->name, sc.valid_end);
-		}
-		return 0;
-	}
-	if (sc.end == REPL_LOG_FORMAT_BAD)
+	if (sc->data_end == 0 || sc->end == REPL_LOG_CLEAN)
+		return 0; /* All zero (never written: libraft removes it) or whole. */
+	if (sc->end == REPL_LOG_FORMAT_BAD)
 		zk_log_error("replication: log segment %s/%s is corrupt at byte 0 (unknown format "
 			     "version %llu), refusing to start",
-			     dir, s->name, (unsigned long long)le64(b->p));
-	else if (sc.resync != 0)
+			     dir, s->name, (unsigned long long)sc->format);
+	else if (sc->resync != 0)
 		zk_log_error("replication: log segment %s/%s is corrupt at byte %zu (%s) but a "
 			     "valid batch follows at byte %zu: acknowledged entries would be lost, "
 			     "refusing to start (restore this data dir from a replica or a backup)",
-			     dir, s->name, sc.valid_end, sc.why, sc.resync);
+			     dir, s->name, sc->valid_end, sc->why, sc->resync);
 	else if (!newest)
 		zk_log_error("replication: log segment %s/%s is corrupt at byte %zu (%s) but a "
 			     "newer segment holds data: acknowledged entries would be lost, refusing "
 			     "to start (restore this data dir from a replica or a backup)",
-			     dir, s->name, sc.valid_end, sc.why);
+			     dir, s->name, sc->valid_end, sc->why);
 	else
-		return cut_torn_tail(dir, s, &sc, out);
+		return 0;
 	return -EBADMSG;
 }
 
-/* Index in @v of the newest open segment with a non-zero byte, @n when none. */
-static int newest_with_data(const char *dir, const struct seg *v, size_t n, struct rbuf *b,
-			    size_t *newest)
+/* Make open segment @s (judged loadable) what libraft 0.15 loads safely. */
+static int repair_open(const char *dir, const struct seg *s, struct repl_log_check *out)
 {
-	size_t i;
-	int rv;
+	const struct repl_log_scan *sc = &s->sc;
 
-	*newest = n;
-	for (i = n; i-- > 0 && v[i].open;) {
-		rv = read_whole(dir, v[i].name, b);
-		if (rv != 0)
-			return rv;
-		while (b->len > 0 && b->p[b->len - 1] == 0)
-			b->len--;
-		if (b->len > 0) {
-			*newest = i;
-			break;
-		}
+	if (sc->data_end == 0)
+		return 0;
+	if (sc->end != REPL_LOG_CLEAN)
+		return cut_torn_tail(dir, s, sc, out);
+	/* libraft reads a 16-byte preamble after the last batch unless the file ends there: a
+	 * shorter zero tail is a short read, its double-free path. */
+	if (s->len > sc->valid_end && s->len - sc->valid_end < 16) {
+		zk_log_info("replication: log segment %s/%s: zero tail of %zu bytes cut", dir,
+			    s->name, s->len - sc->valid_end);
+		return cut_file(dir, s->name, sc->valid_end);
 	}
 	return 0;
+}
+
+/* Read and scan every segment; closed ones are judged at once. */
+static int scan_all(const char *dir, struct seg *v, size_t n, struct repl_log_check *out)
+{
+	struct rbuf b = {0};
+	size_t i;
+	int rv = 0;
+
+	for (i = 0; rv == 0 && i < n; i++) {
+		rv = read_whole(dir, v[i].name, &b);
+		if (rv != 0)
+			break;
+		if (v[i].open) {
+			out->n_open++;
+			repl_log_scan(b.p, b.len, &v[i].sc);
+			v[i].len = b.len;
+			out->n_entries += v[i].sc.n_entries;
+		} else {
+			out->n_closed++;
+			rv = check_closed(dir, &v[i], &b, out);
+		}
+	}
+	zk_free(b.p);
+	return rv;
 }
 
 int repl_log_check(const char *dir, struct repl_log_check *out)
 {
 	struct repl_log_check scratch;
-	struct rbuf b = {0};
 	struct seg *v = NULL;
 	size_t n, i, newest;
 	int rv;
@@ -463,20 +496,19 @@ int repl_log_check(const char *dir, struct repl_log_check *out)
 		zk_log_error("replication: cannot list %s: %s", dir, strerror(-rv));
 		return rv;
 	}
-	rv = newest_with_data(dir, v, n, &b, &newest);
-	for (i = 0; rv == 0 && i < n; i++) {
-		rv = read_whole(dir, v[i].name, &b);
-		if (rv != 0)
+	rv = scan_all(dir, v, n, out);
+	for (newest = n, i = n; i-- > 0 && v[i].open;)
+		if (v[i].sc.data_end > 0) {
+			newest = i;
 			break;
-		if (v[i].open) {
-			out->n_open++;
-			rv = check_open(dir, &v[i], &b, i == newest, out);
-		} else {
-			out->n_closed++;
-			rv = check_closed(dir, &v[i], &b, out);
 		}
-	}
-	zk_free(b.p);
+	/* Every segment is judged before anything is cut: a refusal changes nothing. */
+	for (i = 0; rv == 0 && i < n; i++)
+		if (v[i].open)
+			rv = judge_open(dir, &v[i], i == newest);
+	for (i = 0; rv == 0 && i < n; i++)
+		if (v[i].open)
+			rv = repair_open(dir, &v[i], out);
 	zk_free(v);
 	return rv;
 }

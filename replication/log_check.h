@@ -13,7 +13,10 @@
  *     or their end; only the newest open segment holding data may end in a damaged batch,
  *     and only when no valid batch follows it: that is a torn last write, never acknowledged
  *     (a batch is acknowledged only after the one write holding it completed with O_DSYNC;
- *     libraft has at most one write in flight). It is cut off with a WARN line;
+ *     libraft has at most one write in flight). It is cut off with a WARN line. A file
+ *     that ends inside a batch is cut the same way (as ZooKeeper takes a log ending inside
+ *     a record for its end), but a power cut cannot shorten a preallocated segment, so
+ *     there the WARN line says acknowledged entries may have been lost;
  *   - anything else (a damaged batch followed by valid data, damage in a closed or an older
  *     open segment, an unknown format version) refuses the start with an ERROR naming the
  *     file and the byte offset: acknowledged entries would be lost.
@@ -50,6 +53,7 @@ struct repl_log_scan {
 	size_t valid_end;    /* Offset just after the last valid batch; 8 when there is none
 				but a valid format; 0 for an empty or all-zero file. */
 	size_t data_end;     /* Offset just after the last non-zero byte. */
+	uint64_t format;     /* The format version field (0 when the file is shorter). */
 	uint64_t n_entries;  /* Entries in the valid batches. */
 	unsigned n_batches;  /* Valid batches. */
 	long bad_entries;    /* TORN/BAD: entries the damaged batch's header declares when that

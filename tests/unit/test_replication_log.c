@@ -391,7 +391,8 @@ static void flipped_open_refuses_unless_last(void **state)
 	assert_int_equal(lc.cut_entries, -1); /* its header was hit: unreadable */
 }
 
-/* Damage in an open segment that is not the newest holding data refuses the start. */
+/* Damage in an open segment that is not the newest holding data refuses the start, and
+ * nothing is cut, not even the newest segment's torn tail. */
 static void torn_older_open_refuses(void **state)
 {
 	struct fixture *f = *state;
@@ -399,9 +400,10 @@ static void torn_older_open_refuses(void **state)
 
 	seg_valid(&s);
 	write_file(f, "open-1", s.b, s.start[3] - 7);
-	write_file(f, "open-2", s.b, s.len);
+	write_file(f, "open-2", s.b, s.start[3] - 7);
 	assert_int_equal(repl_log_check(f->dir, NULL), -EBADMSG);
 	assert_int_equal(file_size(f, "open-1"), (off_t)s.start[3] - 7);
+	assert_int_equal(file_size(f, "open-2"), (off_t)s.start[3] - 7);
 }
 
 /* Any damage in a closed segment refuses the start: a flipped byte, a cut tail, zero bytes

@@ -6,12 +6,7 @@
  * struct zk_buf, reserving the whole record once; on -ENOMEM the buffer is left as it was.
  * Malformed input is reported with ZK_CORRUPT() (a log line with file:line) and -EBADMSG.
  * Pure functions, no global state: any thread may call them on its own objects.
- *
- * Additions to the contract first agreed in docs/ARCHITECTURE.md (nothing there was changed):
- * jute_decode_connect (a whole ConnectRequest frame), connect_response.omit_read_only,
- * jute_in_remaining, jute_str_dup/jute_str_eq, jute_op_name, per-record _free functions,
- * jute_decode_multi_response/jute_multi_response_free, the get_sasl_request,
- * set_sasl_response, client_info records, and JUTE_FRAME_NOMEM from jute_frame_begin. */
+ */
 #ifndef JUTE_H
 #define JUTE_H
 

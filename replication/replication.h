@@ -27,14 +27,6 @@
  * in libraft's source). Snapshots are written on the loop thread (store_snapshot_write: about
  * 280 ms for 200k 100-byte znodes here), so a very large tree wants a larger threshold or
  * election timeout.
- *
- * Additions to docs/ARCHITECTURE.md and CONTRACTS.md (nothing agreed was changed):
- *  - repl_submit takes the struct store_txn (as CONTRACTS.md), not encoded bytes (as the older
- *    ARCHITECTURE.md wording): repl encodes it.
- *  - repl_config_init (defaults), repl_config.join, .snapshot_log_bytes and
- *    .install_snapshot_timeout_ms, repl_errmsg, repl_set_hooks (session
- *    touches forwarded to the leader; store replaced by a snapshot), repl_session_touch,
- *    repl_reconfig (forwarded from followers too), repl_members.
  */
 #ifndef REPLICATION_H
 #define REPLICATION_H

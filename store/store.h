@@ -11,7 +11,7 @@
  * DataTree); the behaviours checked side by side against a real ZooKeeper are listed in
  * store/txn.c and tested in tests/unit/test_store*.c.
  *
- * Additions to docs/ARCHITECTURE.md / the agreed contract (nothing of it was changed):
+ * Rules a caller must know:
  *  - store_config_init() fills the defaults; struct store_config has max_ttl_ms.
  *  - STORE_TTL_MAX, store_result_init(), store_node_count() counts every node including "/".
  *  - Read calls take `const struct store *`; store_get_data gives len -1 for null data.

@@ -10,14 +10,28 @@
  * in cowsql/raft PR 45 "Don't call uvMaybeFireCloseCb in uvAliveSegmentWriterCloseCb"). The
  * io waits for its transport to close, so closing the transport a little later (a timer, after
  * libuv has run the pending close callbacks of the segment writers) makes the transport's close
- * the last event, and the io closes once. */
+ * the last event, and the io closes once.
+ *
+ * Every Raft TCP socket, accepted or connected, gets TCP_USER_TIMEOUT (two election timeouts)
+ * and a fast keepalive. Why: through a partition libraft's connections stay open, unsent
+ * messages sit in TCP's retransmission back-off (minutes by default), and after the heal a
+ * server waited up to ~25 s before libraft noticed and reconnected. With the timeout the
+ * kernel fails such a connection soon after the peer stops acknowledging, libraft drops it
+ * and its next send opens a fresh one. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/zk_alloc.h"
+#include "common/zk_log.h"
 #include "replication/replication_int.h"
 
 /* Long enough for the segment writers' handle closes (next loop iterations). */
 #define REPL_TRANSPORT_CLOSE_DELAY_MS 20
+/* Keepalive on an idle Raft connection: first probe after 1 s, then every 1 s. */
+#define REPL_TRANSPORT_KEEPALIVE_S 1
 
 struct repl_transport {
 	uv_timer_t timer;		     /* Delays the close callback. */
@@ -26,7 +40,36 @@ struct repl_transport {
 	bool tcp;
 	raft_uv_accept_cb accept_cb;	     /* The io's, called with @outer. */
 	raft_uv_transport_close_cb close_cb;
+	unsigned user_timeout_ms;	     /* TCP_USER_TIMEOUT of every Raft socket. */
 };
+
+/* A connect in flight: libraft's request and callback, behind our own request to the inner
+ * transport so that the connected stream passes through t_connected first. */
+struct repl_transport_connect {
+	struct raft_uv_connect req;	/* Given to the inner transport; data = this. */
+	struct raft_uv_connect *outer;	/* libraft's. */
+	raft_uv_connect_cb cb;		/* libraft's. */
+	struct repl_transport *rt;
+};
+
+/* Make a dead Raft connection fail fast (see the top). Best effort: a socket that refuses an
+ * option still works, only slower to notice a partition, so a failure is only logged. */
+static void t_tune(struct repl_transport *rt, struct uv_stream_s *stream)
+{
+	unsigned timeout = rt->user_timeout_ms;
+	int one = 1, idle = REPL_TRANSPORT_KEEPALIVE_S, cnt = 2;
+	uv_os_fd_t fd;
+
+	if (stream == NULL || stream->type != UV_TCP || uv_fileno((uv_handle_t *)stream, &fd) != 0)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) != 0)
+		zk_log_warn("replication: cannot set TCP timeouts on a Raft connection: %s",
+			    strerror(errno));
+}
 
 static int t_init(struct raft_uv_transport *t, raft_id id, const char *address)
 {
@@ -40,6 +83,7 @@ static void t_accepted(struct raft_uv_transport *inner, raft_id id, const char *
 {
 	struct repl_transport *rt = inner->data;
 
+	t_tune(rt, stream);
 	rt->accept_cb(rt->outer, id, address, stream);
 }
 
@@ -51,13 +95,38 @@ static int t_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 	return rt->tcp ? rt->inner.listen(&rt->inner, t_accepted) : 0;
 }
 
+/* The inner transport finished a connect (status 0: @stream is ours to hand on; otherwise
+ * failed or canceled at close). libraft's callback may close the transport, so the request is
+ * freed before it runs. */
+static void t_connected(struct raft_uv_connect *req, struct uv_stream_s *stream, int status)
+{
+	struct repl_transport_connect *c = req->data;
+	struct raft_uv_connect *outer = c->outer;
+	raft_uv_connect_cb cb = c->cb;
+
+	if (status == 0)
+		t_tune(c->rt, stream);
+	zk_free(c);
+	cb(outer, stream, status);
+}
+
 static int t_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
 		     const char *address, raft_uv_connect_cb cb)
 {
 	struct repl_transport *rt = t->impl;
+	struct repl_transport_connect *c;
+	int rv;
 
-	if (rt->tcp)
-		return rt->inner.connect(&rt->inner, req, id, address, cb);
+	if (rt->tcp) {
+		c = zk_calloc(1, sizeof(*c));
+		if (c == NULL)
+			return RAFT_NOMEM;
+		*c = (struct repl_transport_connect){.req.data = c, .outer = req, .cb = cb, .rt = rt};
+		rv = rt->inner.connect(&rt->inner, &c->req, id, address, t_connected);
+		if (rv != 0)
+			zk_free(c); /* The inner transport calls back only after a 0. */
+		return rv;
+	}
 	snprintf(t->errmsg, sizeof(t->errmsg), "standalone server: no connection to %llu (%s)",
 		 (unsigned long long)id, address);
 	return RAFT_NOCONNECTION;
@@ -116,6 +185,8 @@ int repl_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, bool tcp)
 		}
 	}
 	rt->tcp = tcp;
+	/* @t is always a repl's transport member (init_io), whose cfg has its defaults filled. */
+	rt->user_timeout_ms = 2 * REPL_CONTAINER(t, struct repl, transport)->cfg.election_timeout_ms;
 	rt->inner.data = rt;
 	rt->outer = t;
 	uv_timer_init(loop, &rt->timer);

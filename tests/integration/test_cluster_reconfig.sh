@@ -7,6 +7,13 @@
 # reverse) and forwards writes. Nothing acknowledged is lost, the members end equal. zkfsd:
 # the new servers join the running ensemble (their data dir is empty and the others serve)
 # instead of bootstrapping a membership of their own.
+# Then the observer's role is switched with ZooKeeper's incremental form (joining an existing id
+# with the other role): observer -> participant -> observer, each visible in srvr's Mode and in
+# /zookeeper/config. zkfsd only: a second reconfig while the first is pending is refused with
+# ReconfigInProgress (-14). The first is kept pending deterministically: node 5 is stopped
+# (SIGSTOP) and the log moves on, so its promotion waits for it to catch up. Apache ZooKeeper
+# commits that promotion at once with the other voters' acks (nothing stays pending long enough
+# to race a second request reliably), so its half switches roles only.
 # Apache ZooKeeper needs reconfigEnabled=true and the super user for reconfig (cluster.sh gives
 # both). Runs against Apache ZooKeeper and zkfsd.
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +33,64 @@ reconfig() {
 	out=$(zkc_py reconfig --host "$(zkc_hosts "$leader")" "$@" 2>&1) ||
 		zkt_fail "reconfig $* failed: $out"
 	zkt_log "reconfig $* -> $(tr '\n' ' ' <<<"$out")"
+}
+
+mode_is() { [ "$(zkc_mode "$1")" = "$2" ]; }
+mode_voter() {
+	local m
+	m=$(zkc_mode "$1") && [ "$m" = leader ] || [ "$m" = follower ]
+}
+
+# reconfig_log_count LOG: how many reconfig changes on server 5 LOG shows started.
+reconfig_log_count() { grep -c "reconfig: change 1 of 1 on server 5" "$1"; }
+reconfig_log_above() { [ "$(reconfig_log_count "$1")" -gt "$2" ]; }
+
+# zkfsd: make node 5 a voter while it is stopped, and a second reconfig during that one must
+# get ReconfigInProgress. Leaves node 5 a voter.
+refuse_concurrent() {
+	local load=$1 leader log before first out
+	leader=$(zkc_wait_leader 30) || zkt_fail "no leader for reconfig"
+	log=$(zkc_dir "$leader")/server.log
+	before=$(reconfig_log_count "$log")
+	zkc_pause 5
+	zkc_wait_acks 30 "$load" 20 "$(zkc_now)" # the log moves past node 5
+	zkc_py reconfig --host "$(zkc_hosts "$leader")" --joining "$(zkc_server_line 5)" \
+		>"$ZKT_DIR/first-reconfig.out" 2>&1 &
+	first=$!
+	zkt_wait 10 reconfig_log_above "$log" "$before" ||
+		zkt_fail "node $leader did not start the first reconfig"
+	out=$(zkc_py reconfig --host "$(zkc_hosts "$leader")" --joining "$(zkc_server_line 5)" 2>&1) &&
+		zkt_fail "a second reconfig during a pending one was accepted: $out"
+	grep -q ReconfigInProcessError <<<"$out" ||
+		zkt_fail "a second reconfig during a pending one failed otherwise: $out"
+	zkt_log "second reconfig while one is pending: ReconfigInProgress (-14)"
+	zkc_resume 5
+	if ! wait "$first"; then
+		# libraft gives up a promotion whose server does not answer for a catch-up round.
+		zkt_log "first reconfig failed while node 5 was stopped: $(cat "$ZKT_DIR/first-reconfig.out")"
+		reconfig --joining "$(zkc_server_line 5)"
+	fi
+}
+
+# switch_role KIND LOAD ROLE MEMBERS...: node 5 becomes ROLE (participant | observer).
+switch_role() {
+	local kind=$1 load=$2 role=$3
+	shift 3
+	zkc_step "node 5 becomes $role"
+	ZKC_OBSERVERS=" "
+	[ "$role" = observer ] && ZKC_OBSERVERS=" 5 "
+	if [ "$kind" = zkfsd ] && [ "$role" = participant ]; then
+		refuse_concurrent "$load"
+	else
+		reconfig --joining "$(zkc_server_line 5)"
+	fi
+	wait_config has "server.5=.*:$role" "$@"
+	if [ "$role" = observer ]; then
+		zkt_wait 30 mode_is 5 observer || zkt_fail "node 5 reports Mode: $(zkc_mode 5), not observer"
+	else
+		zkt_wait 30 mode_voter 5 || zkt_fail "node 5 reports Mode: $(zkc_mode 5), not a voter's"
+	fi
+	zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
 }
 
 wait_config() {
@@ -96,6 +161,12 @@ scenario() {
 	zkc_py exists --host "$(zkc_hosts 5)" --path /via-voter ||
 		zkt_fail "the observer does not serve a write made through node $voter"
 	zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
+
+	# Role switches of an existing member (ZooKeeper's -add server.5=...:participant).
+	# shellcheck disable=SC2086
+	switch_role "$kind" "$load" participant $members 5
+	# shellcheck disable=SC2086
+	switch_role "$kind" "$load" observer $members 5
 
 	zkc_step "stopping the load"
 	zkc_load_stop "$load"

@@ -17,7 +17,10 @@
  * messages sit in TCP's retransmission back-off (minutes by default), and after the heal a
  * server waited up to ~25 s before libraft noticed and reconnected. With the timeout the
  * kernel fails such a connection soon after the peer stops acknowledging, libraft drops it
- * and its next send opens a fresh one. */
+ * and its next send opens a fresh one. A connect gets the same bound: a SYN sent into the
+ * partition is retried by the kernel with back-off (1, 3, 7, 15 s...) and libraft has no
+ * timeout of its own, so after the bound libraft is told the connect failed (it retries with a
+ * fresh socket a second later) and the late outcome of the old one is discarded. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +38,7 @@
 
 struct repl_transport {
 	uv_timer_t timer;		     /* Delays the close callback. */
+	uv_loop_t *loop;
 	struct raft_uv_transport *outer;     /* The one libraft's io uses. */
 	struct raft_uv_transport inner;	     /* libraft's TCP transport (ensemble only). */
 	bool tcp;
@@ -44,12 +48,14 @@ struct repl_transport {
 };
 
 /* A connect in flight: libraft's request and callback, behind our own request to the inner
- * transport so that the connected stream passes through t_connected first. */
+ * transport so that the connected stream passes through t_connected first. Freed when its
+ * timer's handle is closed, after the inner transport called back. */
 struct repl_transport_connect {
 	struct raft_uv_connect req;	/* Given to the inner transport; data = this. */
-	struct raft_uv_connect *outer;	/* libraft's. */
+	struct raft_uv_connect *outer;	/* libraft's; NULL once answered. */
 	raft_uv_connect_cb cb;		/* libraft's. */
 	struct repl_transport *rt;
+	uv_timer_t timer;		/* The connect's bound; data = this. */
 };
 
 /* Make a dead Raft connection fail fast (see the top). Best effort: a socket that refuses an
@@ -95,19 +101,50 @@ static int t_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 	return rt->tcp ? rt->inner.listen(&rt->inner, t_accepted) : 0;
 }
 
+static void t_connect_freed(uv_handle_t *h)
+{
+	zk_free(h->data);
+}
+
+static void t_stream_freed(uv_handle_t *h)
+{
+	raft_free(h); /* Allocated by libraft's TCP transport. */
+}
+
+/* Give libraft the outcome of its connect, once. */
+static void t_answer(struct repl_transport_connect *c, struct uv_stream_s *stream, int status)
+{
+	struct raft_uv_connect *outer = c->outer;
+
+	c->outer = NULL;
+	c->cb(outer, stream, status);
+}
+
+static void t_connect_timeout(uv_timer_t *timer)
+{
+	struct repl_transport_connect *c = timer->data;
+
+	if (c->outer != NULL)
+		t_answer(c, NULL, RAFT_NOCONNECTION);
+}
+
 /* The inner transport finished a connect (status 0: @stream is ours to hand on; otherwise
- * failed or canceled at close). libraft's callback may close the transport, so the request is
- * freed before it runs. */
+ * failed or canceled at close). After the bound libraft was already answered: a late stream
+ * is closed. libraft's callback may close the transport; the request is freed a loop
+ * iteration later (its timer's close). */
 static void t_connected(struct raft_uv_connect *req, struct uv_stream_s *stream, int status)
 {
 	struct repl_transport_connect *c = req->data;
-	struct raft_uv_connect *outer = c->outer;
-	raft_uv_connect_cb cb = c->cb;
 
+	uv_close((uv_handle_t *)&c->timer, t_connect_freed);
+	if (c->outer == NULL) {
+		if (status == 0)
+			uv_close((uv_handle_t *)stream, t_stream_freed);
+		return;
+	}
 	if (status == 0)
 		t_tune(c->rt, stream);
-	zk_free(c);
-	cb(outer, stream, status);
+	t_answer(c, stream, status);
 }
 
 static int t_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
@@ -122,9 +159,13 @@ static int t_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, r
 		if (c == NULL)
 			return RAFT_NOMEM;
 		*c = (struct repl_transport_connect){.req.data = c, .outer = req, .cb = cb, .rt = rt};
+		uv_timer_init(rt->loop, &c->timer);
+		c->timer.data = c;
 		rv = rt->inner.connect(&rt->inner, &c->req, id, address, t_connected);
-		if (rv != 0)
-			zk_free(c); /* The inner transport calls back only after a 0. */
+		if (rv != 0) /* The inner transport calls back only after a 0. */
+			uv_close((uv_handle_t *)&c->timer, t_connect_freed);
+		else
+			uv_timer_start(&c->timer, t_connect_timeout, rt->user_timeout_ms, 0);
 		return rv;
 	}
 	snprintf(t->errmsg, sizeof(t->errmsg), "standalone server: no connection to %llu (%s)",
@@ -185,6 +226,7 @@ int repl_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, bool tcp)
 		}
 	}
 	rt->tcp = tcp;
+	rt->loop = loop;
 	/* @t is always a repl's transport member (init_io), whose cfg has its defaults filled. */
 	rt->user_timeout_ms = 2 * REPL_CONTAINER(t, struct repl, transport)->cfg.election_timeout_ms;
 	rt->inner.data = rt;

@@ -10,9 +10,13 @@
  *    membership (a restart);
  *  - otherwise each other server of the config whose server.N line has a client part
  *    ("...;addr:port", the dynamic form) is asked `srvr` on that port (bounded: about 1 s per
- *    server): one that reports Mode leader, follower or observer is a running ensemble, so this
- *    server joins (an empty log; a member already in the leader's configuration is caught up at
- *    once, a new one waits to be added with reconfig);
+ *    server): one that reports Mode leader is a running ensemble, so this server joins (an
+ *    empty log; a member already in the leader's configuration is caught up at once, a new one
+ *    waits to be added with reconfig). Only a leader counts: a server that has just
+ *    bootstrapped reports follower while it waits for the others to start, and taking that for
+ *    a running ensemble made them join it instead of bootstrapping, so no leader could ever be
+ *    elected. The price: a server started during an election bootstraps; start a new server
+ *    while the ensemble has a leader;
  *  - nobody serving (the initial start of the ensemble): bootstrap.
  * Blocking sockets are fine here: it runs before the loop starts. */
 #include <errno.h>
@@ -74,8 +78,8 @@ static int join_connect(const char *host, uint16_t port, int64_t deadline_ms)
 	return fd;
 }
 
-/* Ask `srvr` of @s's client port: does it serve in an ensemble? */
-static bool join_peer_serves(const struct config_server *s)
+/* Ask `srvr` of @s's client port: is it the leader of a running ensemble? */
+static bool join_peer_leads(const struct config_server *s)
 {
 	const char *host = s->client_address;
 	int64_t deadline = (int64_t)(uv_hrtime() / 1000000) + JOIN_PROBE_TIMEOUT_MS;
@@ -96,8 +100,7 @@ static bool join_peer_serves(const struct config_server *s)
 			got += (size_t)n;
 	close(fd);
 	buf[got] = '\0';
-	return strstr(buf, "Mode: leader\n") != NULL || strstr(buf, "Mode: follower\n") != NULL ||
-	       strstr(buf, "Mode: observer\n") != NULL;
+	return strstr(buf, "Mode: leader\n") != NULL;
 }
 
 bool join_ensemble_running(const struct config *cfg)
@@ -111,7 +114,7 @@ bool join_ensemble_running(const struct config *cfg)
 
 		if (s->id == cfg->myid || s->client_port == 0 || s->client_address == NULL)
 			continue;
-		if (join_peer_serves(s)) {
+		if (join_peer_leads(s)) {
 			zk_log_info("server %llu serves an ensemble and %s has no log: joining it "
 				    "(no bootstrap)", (unsigned long long)s->id, cfg->data_dir);
 			return true;

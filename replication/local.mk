@@ -19,6 +19,8 @@ proto/peer.pb-c.c: $(top_srcdir)/proto/peer.proto
 	$(PROTOC_C) --proto_path=$(top_srcdir) --c_out=$(top_builddir) $(top_srcdir)/proto/peer.proto
 proto/peer.pb-c.h: proto/peer.pb-c.c
 	@test -f $@ || { rm -f proto/peer.pb-c.c; $(MAKE) $(AM_MAKEFLAGS) proto/peer.pb-c.c; }
+# BUILT_SOURCES covers `make` and `make check`; this also covers `make zkfsd/zkfsd` alone.
+$(librepl_a_OBJECTS): proto/peer.pb-c.h proto/store.pb-c.h
 
 # Link order for users of librepl.a (zkfsd, tests).
 REPL_LIBS = librepl.a libstore.a libproto.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS)

@@ -55,6 +55,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import zkt  # noqa: E402
+from zkt import check  # noqa: E402
 from kazoo.client import KazooClient, KazooState  # noqa: E402
 from kazoo.exceptions import (BadVersionError, ConnectionLoss, NodeExistsError,  # noqa: E402
                               NoNodeError, SessionExpiredError)
@@ -63,26 +65,6 @@ logging.getLogger("kazoo").setLevel(logging.CRITICAL)
 SUPER = ("digest", "super:zkt-super")
 # /zookeeper/config ends with the zxid of the configuration, which no two servers share.
 CONFIG_VERSION = re.compile(r"version=[0-9a-f]+")
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
-
-
-def wait_for(pred, seconds, what):
-    deadline = time.monotonic() + seconds
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise CheckFailed("timed out after %.1fs waiting for %s" % (seconds, what))
-        time.sleep(0.02)
 
 
 def client(hosts, timeout=10.0, randomize=True, auth=None):
@@ -398,7 +380,6 @@ def cmd_probe_session(a):
 
 def reconnect(port, sid, passwd, last):
     """A RawClient resuming session sid on port, or None while the server refuses it."""
-    import zkt
     try:
         return zkt.RawClient(port, timeout_ms=10000, session_id=sid, passwd=passwd,
                              last_zxid=last, sock_timeout=5.0)
@@ -411,7 +392,6 @@ def cmd_raw_probe(a):
     127.0.0.1:--port-old (forwarded to one node) with an ephemeral and a child watch on /probe;
     when that connection closes or stops answering pings it reconnects through --port-new with
     the same session id and password and re-registers the watch with setWatches."""
-    import zkt
     out = os.path.join(a.dir, "raw.json")
     stop = os.path.join(a.dir, "raw.stop")
     c = zkt.RawClient(a.port_old, timeout_ms=10000, sock_timeout=2.0)
@@ -429,7 +409,7 @@ def cmd_raw_probe(a):
             seen += c.events
             last = c.last_zxid
             c.close()
-            c = wait_for(lambda: reconnect(a.port_new, sid, passwd, last), 30,
+            c = zkt.wait_for(lambda: reconnect(a.port_new, sid, passwd, last), 30,
                          "a server to take the raw session back")
             state["moved"], state["new_sid"] = True, c.session_id
             if c.session_id == sid:
@@ -498,7 +478,7 @@ def semantics(c1, c2, c3, hosts):
     c2.get_children("/sem", watch=lambda ev: events.append((ev.type, ev.path)))
     c3.set("/sem/a", b"two")
     c1.create("/sem/b", b"")
-    wait_for(lambda: len(events) >= 2, 10, "watch events on node 2 (got %r)" % events)
+    zkt.wait_for(lambda: len(events) >= 2, 10, "watch events on node 2 (got %r)" % events)
     c2.sync("/sem")
     check(sorted(events) == [("CHANGED", "/sem/a"), ("CHILD", "/sem")],
           "node 2's watch events: %r" % events)
@@ -545,7 +525,7 @@ def semantics(c1, c2, c3, hosts):
     c3.sync("/sem/a")
     try:
         c3.set("/sem/a", b"four", version=v)
-        raise CheckFailed("a stale version was accepted through node 3")
+        raise zkt.Fail("a stale version was accepted through node 3")
     except BadVersionError:
         pass
     # A multi through node 2 is all-or-nothing everywhere.
@@ -566,7 +546,7 @@ def semantics(c1, c2, c3, hosts):
           "node 3 does not see the multi made through node 2")
     try:
         c3.get("/sem/b")
-        raise CheckFailed("deleted node readable on node 3")
+        raise zkt.Fail("deleted node readable on node 3")
     except NoNodeError:
         pass
 
@@ -587,14 +567,13 @@ class NodeAdapter:
 
 def cmd_compat(a):
     import test_compat
-    import zkt
     rows = []
     node = NodeAdapter(a.kind, a.host, a.raw_port)
     status = 0
     try:
         for fn in (test_compat.kazoo_checks, test_compat.raw_checks, test_compat.raw_sessions):
             fn(node, lambda label, value: rows.append((label, repr(value))))
-    except (zkt.Fail, CheckFailed, AssertionError) as e:
+    except (zkt.Fail, AssertionError) as e:
         print("compat: FAIL: %s" % e)
         status = 1
     with open(a.out, "w") as f:
@@ -606,7 +585,6 @@ def cmd_compat(a):
 def cmd_cclient(a):
     """test_cclient.py's script and watch checks through the C client (zkcheck) on one node."""
     import test_cclient
-    import zkt
     rows = []
 
     def rec(label, value):
@@ -626,7 +604,7 @@ def cmd_cclient(a):
         zc.script(test_cclient.BASIC, rec, "basic")
         test_cclient.watches(NodeAdapter(a.kind, a.host, 0), zc, rec)
         rec("close", zc.send("close"))
-    except (zkt.Fail, CheckFailed) as e:
+    except zkt.Fail as e:
         print("cclient: FAIL: %s" % e)
         status = 1
     finally:
@@ -641,7 +619,6 @@ def cmd_cclient(a):
 
 
 def cmd_compare(a):
-    import zkt
     results = {}
     for i, path in enumerate(a.files):
         with open(path) as f:
@@ -710,7 +687,7 @@ def main():
     a = p.parse_args()
     try:
         return globals()["cmd_" + a.cmd.replace("-", "_")](a)
-    except CheckFailed as e:
+    except zkt.Fail as e:
         print("%s: FAIL: %s" % (a.cmd, e))
         return 1
 

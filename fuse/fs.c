@@ -434,6 +434,18 @@ void fs_parent_child_update(const char *path, bool add)
 		inode_child_remove(d, names_basename(path));
 }
 
+void fs_parent_children_stale(const char *path)
+{
+	char dir[NAMES_PATH_MAX + 1];
+	struct node *d;
+
+	if (names_dirname(path, dir, sizeof(dir)) != 0)
+		return;
+	d = inode_find(dir, false);
+	if (d)
+		d->children_fresh = false;
+}
+
 /* Create @path on the server now. On success returns 0 with inode_lock held and *out the new
  * LIVE node (kind @kind, cached with @st). @plain: the dentry name is the node's name. */
 int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct call *call,
@@ -460,6 +472,10 @@ int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct ca
 			inode_set_children(n, &none, gen);
 		}
 		*out = n;
+	} else if (rc == -EEXIST) {
+		/* The server has a child our cached list lacks (its event is still on the way):
+		 * stop answering ENOENT from that list, so `mkdir -p`'s stat finds the node. */
+		fs_parent_children_stale(path);
 	}
 	inode_unlock();
 	fs_inflight(path, -1);

@@ -111,6 +111,11 @@ static int commit_create(struct handle *h, const char *path, struct call *call)
 	fs_inflight(path, 1);
 	rc = zkconn_create_node(zkfs->zk, &call->cancel, path, h->buf, (int)h->len, h->create_mode,
 				&real, &st);
+	if (rc == -EEXIST) {
+		inode_lock();
+		fs_parent_children_stale(path);
+		inode_unlock();
+	}
 	if (rc == -EEXIST && h->create_mode == ZOO_PERSISTENT) {
 		/* Created meanwhile by someone else: `echo x > f` overwrites. */
 		rc = zkconn_set(zkfs->zk, &call->cancel, path, h->buf, (int)h->len, -1, &st);

@@ -85,6 +85,10 @@ void fs_inflight(const char *path, int delta);
 /* Add or remove @path's name in its parent's cached child list. Must hold inode_lock. */
 void fs_parent_child_update(const char *path, bool add);
 
+/* Stop trusting the cached child list of @path's parent (the server contradicted it); the next
+ * lookup asks the server. Must hold inode_lock. */
+void fs_parent_children_stale(const char *path);
+
 /* Create @path (empty) on the server now. On 0 returns with inode_lock held and *out the new
  * LIVE node of @kind; @plain: the dentry name is the node's name. */
 int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct call *call,

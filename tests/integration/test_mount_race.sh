@@ -2,6 +2,7 @@
 # Races between mounts: the bash noclobber election on an ephemeral (exactly one winner per
 # round, the loser's open() fails with "cannot overwrite existing file"), and concurrent
 # creators of sequential files learning their node's real name through user.zkfs.path.
+# Also racing `mkdir -p` of one directory from two mounts.
 set -u
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mount_lib.sh"
@@ -65,8 +66,24 @@ check_sequential() {
 	zkm_eq $((2 * CREATORS)) "$(ls "$b/q" | wc -l)" "nodes under q/"
 }
 
+# Both mounts `mkdir -p` the same new directory at once, as lock.sh does. The loser's mkdir gets
+# EEXIST from the server before the winner's event reaches its mount; its stat must still find
+# the directory (the cached child list that lacked it is dropped), or mkdir -p fails.
+check_mkdir_p() {
+	local a=$1 b=$2 i fails=0
+	ls "$a" "$b" >/dev/null
+	for i in $(seq 100); do
+		mkdir -p "$a/mk/d$i/c" 2>>"$ZKT_DIR/mkdir.err" &
+		mkdir -p "$b/mk/d$i/c" 2>>"$ZKT_DIR/mkdir.err" || fails=$((fails + 1))
+		wait $! || fails=$((fails + 1))
+	done
+	zkm_eq 0 "$fails" "racing mkdir -p that failed ($(head -c 300 "$ZKT_DIR/mkdir.err"))"
+	zkm_eq 100 "$(ls "$a/mk" | wc -l)" "directories made by racing mkdir -p"
+}
+
 run_kind() {
 	zkm_pair "$1" 2
+	check_mkdir_p "$ZKM_A" "$ZKM_B"
 	check_election "$ZKM_A" "$ZKM_B"
 	check_sequential "$ZKM_A" "$ZKM_B"
 	zkm_pair_end "$1"

@@ -17,7 +17,10 @@
 #include "common/zk_log.h"
 #include "zkfsd/zkfsd_int.h"
 
+/* The table starts small and doubles past two sessions a bucket, so a lookup (one per
+ * request) stays a short chain walk however many sessions the server holds. */
 #define SESSION_BUCKETS 1024
+#define SESSION_LOAD 2
 
 int tracker_table_init(struct session_table *t)
 {
@@ -48,6 +51,29 @@ static struct session **tracker_bucket(struct session_table *t, int64_t id)
 	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
 
 	return &t->buckets[(h >> 32) & (t->n_buckets - 1)];
+}
+
+/* Double the bucket array. Out of memory only leaves the chains longer, so it is not an
+ * error. */
+static void tracker_grow(struct session_table *t)
+{
+	struct session_table bigger = {.n_buckets = t->n_buckets * 2, .count = t->count};
+
+	bigger.buckets = calloc(bigger.n_buckets, sizeof(*bigger.buckets));
+	if (bigger.buckets == NULL)
+		return;
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct session *s = t->buckets[i], *next, **bucket;
+
+		for (; s != NULL; s = next) {
+			next = s->hnext;
+			bucket = tracker_bucket(&bigger, s->id);
+			s->hnext = *bucket;
+			*bucket = s;
+		}
+	}
+	free(t->buckets);
+	*t = bigger;
 }
 
 struct session *tracker_find(struct zkfsd *srv, int64_t id)
@@ -101,6 +127,8 @@ struct session *tracker_add(struct zkfsd *srv, int64_t id, int32_t timeout_ms)
 		s->hnext = *bucket;
 		*bucket = s;
 		srv->sessions.count++;
+		if (srv->sessions.count > SESSION_LOAD * srv->sessions.n_buckets)
+			tracker_grow(&srv->sessions);
 	}
 	s->timeout_ms = timeout_ms;
 	s->closing = false;

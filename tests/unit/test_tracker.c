@@ -158,6 +158,22 @@ static void test_table(void **state)
 	assert_int_equal(f->srv.sessions.count, 2999);
 }
 
+/* Past two sessions a bucket the table doubles, and every session is still found after. */
+static void test_table_grows(void **state)
+{
+	struct fixture *f = *state;
+	size_t first = f->srv.sessions.n_buckets;
+
+	for (int64_t id = 1; id <= (int64_t)first * 5; id++)
+		assert_non_null(tracker_add(&f->srv, id << 20, 5000));
+	assert_true(f->srv.sessions.n_buckets >= first * 2);
+	for (int64_t id = 1; id <= (int64_t)first * 5; id++)
+		assert_int_equal(tracker_find(&f->srv, id << 20)->id, id << 20);
+	tracker_remove(&f->srv, 3 << 20);
+	assert_null(tracker_find(&f->srv, 3 << 20));
+	assert_int_equal(f->srv.sessions.count, first * 5 - 1);
+}
+
 /* The leader submits one closeSession per silent session, and not twice. */
 static void test_expiry_on_leader(void **state)
 {
@@ -229,6 +245,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_negotiate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_on_leader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_retried_after_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_expiry_off_leader_and_after_election, setup,

@@ -274,7 +274,9 @@ static int start_op(struct repl *r, struct fwd_op *op, const PeerMsg *msg)
 	default: {
 		const PeerReconfig *rc = msg->reconfig;
 		struct repl_server srv = {rc->server_id, rc->host, (uint16_t)rc->raft_port,
-					  (uint16_t)rc->peer_port, rc->observer};
+					  (uint16_t)rc->peer_port, rc->observer,
+					  rc->client_port != 0 ? rc->client_address : NULL,
+					  (uint16_t)rc->client_port};
 		return repl_reconfig(r, &op->req, (enum repl_change_op)rc->op, &srv, op_done);
 	}
 	}
@@ -515,7 +517,7 @@ static int connect_leader(struct repl_fwd *f, uint64_t id)
 	struct sockaddr_in addr;
 	const char *address = NULL;
 	raft_id leader = 0;
-	char host[256];
+	char host[REPL_ADDRESS_MAX];
 	struct fwd_conn *c;
 	int rv;
 
@@ -652,6 +654,8 @@ int repl_fwd_reconfig(struct repl_fwd *f, struct repl_req *req, enum repl_change
 	rc.raft_port = srv->raft_port;
 	rc.peer_port = srv->peer_port;
 	rc.observer = srv->observer;
+	rc.client_address = srv->client_address != NULL ? srv->client_address : "";
+	rc.client_port = srv->client_port;
 	msg.body_case = PEER_MSG__BODY_RECONFIG;
 	msg.reconfig = &rc;
 	return send_request(f, req, &msg);

@@ -2,10 +2,15 @@
  * zoo.cfg's server.N lines, run-time changes (repl_reconfig: ZooKeeper's incremental reconfig
  * on raft_add/raft_assign/raft_remove) and the member list.
  *
- * A member's Raft address is "host:raft_port:peer_port", zoo.cfg's own spelling, so every
- * server learns the peer port of a leader it was never configured with. libraft 0.15's TCP
- * transport reads only "host:port" of it (src/uv_ip.c: strtok on ':' then atoi), and needs an
- * IPv4 literal for host. Observers are Raft standbys: they replicate the log but never vote. */
+ * A member's Raft address is "host:raft_port:peer_port[;client_address:client_port]", zoo.cfg's
+ * own spelling, so every server learns the peer port of a leader it was never configured with,
+ * and the client address of every member (/zookeeper/config on any server), through the log
+ * and snapshots like the rest of the configuration. libraft's TCP transport is handed only the
+ * part before ';' (transport.c), as before the client part existed: it reads "host:port" of it
+ * (src/uv_ip.c: strtok on ':' then atoi, into a 256-byte buffer) and needs an IPv4 literal for
+ * host. libraft refuses a duplicate address string only, so a second member whose part before
+ * ';' is taken is refused here. Observers are Raft standbys: they replicate the log but never
+ * vote. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +32,47 @@ const struct repl_server *repl_server_find(const struct repl *r, uint64_t id)
 
 int repl_server_address(const struct repl_server *srv, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s:%u:%u", srv->host, srv->raft_port, srv->peer_port);
+	int n;
 
+	if (srv->client_port == 0)
+		n = snprintf(buf, len, "%s:%u:%u", srv->host, srv->raft_port, srv->peer_port);
+	else if (srv->client_address == NULL || srv->client_address[0] == '\0' ||
+		 strpbrk(srv->client_address, "; \t\n") != NULL)
+		return -EINVAL;
+	else
+		n = snprintf(buf, len, "%s:%u:%u;%s:%u", srv->host, srv->raft_port,
+			     srv->peer_port, srv->client_address, srv->client_port);
 	return n < 0 || (size_t)n >= len ? -EINVAL : 0;
+}
+
+/* "addr:port" (split at the last ':', so "[::1]:2181" works) into @srv's client fields. */
+static int parse_client(char *client, struct repl_server *srv)
+{
+	char *colon = strrchr(client, ':');
+
+	if (colon == NULL || colon == client)
+		return -EINVAL;
+	*colon = '\0';
+	srv->client_address = client;
+	srv->client_port = (uint16_t)atoi(colon + 1);
+	return srv->client_port != 0 ? 0 : -EINVAL;
 }
 
 int repl_address_parse(const char *address, char *buf, size_t len, struct repl_server *srv)
 {
-	char *raft_port, *peer_port;
+	char *raft_port, *peer_port, *client;
 
 	if (strlen(address) >= len)
 		return -EINVAL;
 	strcpy(buf, address);
+	srv->client_address = NULL;
+	srv->client_port = 0;
+	client = strchr(buf, ';');
+	if (client != NULL) {
+		*client++ = '\0';
+		if (parse_client(client, srv) != 0)
+			return -EINVAL;
+	}
 	raft_port = strchr(buf, ':');
 	if (raft_port == NULL)
 		return -EINVAL;
@@ -50,10 +84,15 @@ int repl_address_parse(const char *address, char *buf, size_t len, struct repl_s
 	return 0;
 }
 
+size_t repl_address_raft_len(const char *address)
+{
+	return strcspn(address, ";");
+}
+
 int repl_membership_bootstrap(struct repl *r)
 {
 	struct raft_configuration conf;
-	char address[sizeof(r->address)];
+	char address[REPL_ADDRESS_MAX];
 	int i, rv = 0;
 
 	if (r->cfg.join)
@@ -85,7 +124,7 @@ int repl_membership_bootstrap(struct repl *r)
 void repl_membership_check(struct repl *r)
 {
 	const struct raft_configuration *c = &r->raft.configuration;
-	char address[sizeof(r->address)];
+	char address[REPL_ADDRESS_MAX];
 	int i, differ = 0;
 	unsigned j;
 
@@ -112,7 +151,7 @@ void repl_members(struct repl *r, void (*cb)(void *ctx, const struct repl_server
 		  void *ctx)
 {
 	const struct raft_configuration *c = &r->raft.configuration;
-	char buf[256];
+	char buf[REPL_ADDRESS_MAX];
 	unsigned i;
 
 	if (!r->raft_ready)
@@ -126,6 +165,14 @@ void repl_members(struct repl *r, void (*cb)(void *ctx, const struct repl_server
 	}
 }
 
+uint64_t repl_config_index(struct repl *r)
+{
+	if (!r->raft_ready)
+		return 0;
+	return r->raft.configuration_uncommitted_index != 0 ? r->raft.configuration_uncommitted_index
+							     : r->raft.configuration_index;
+}
+
 static const struct raft_server *member(struct repl *r, uint64_t id)
 {
 	unsigned i;
@@ -134,6 +181,20 @@ static const struct raft_server *member(struct repl *r, uint64_t id)
 		if (r->raft.configuration.servers[i].id == id)
 			return &r->raft.configuration.servers[i];
 	return NULL;
+}
+
+/* Does a member already use the part of @address before ';'? */
+static bool raft_address_taken(struct repl *r, const char *address)
+{
+	size_t n = repl_address_raft_len(address);
+	unsigned i;
+
+	for (i = 0; i < r->raft.configuration.n; i++) {
+		const char *other = r->raft.configuration.servers[i].address;
+		if (repl_address_raft_len(other) == n && strncmp(other, address, n) == 0)
+			return true;
+	}
+	return false;
 }
 
 static void change_cb(struct raft_change *c, int status);
@@ -169,7 +230,7 @@ static void change_cb(struct raft_change *c, int status)
 static int start_change(struct repl *r, struct repl_req *req, enum repl_change_op op,
 			const struct repl_server *srv)
 {
-	char address[sizeof(r->address)];
+	char address[REPL_ADDRESS_MAX];
 	const struct raft_server *m = member(r, srv->id);
 	int rv;
 
@@ -180,6 +241,12 @@ static int start_change(struct repl *r, struct repl_req *req, enum repl_change_o
 		rv = repl_server_address(srv, address, sizeof(address));
 		if (rv != 0)
 			return rv;
+		if (raft_address_taken(r, address)) {
+			zk_log_warn("replication: cannot add server %llu: a member already uses %.*s",
+				    (unsigned long long)srv->id, (int)repl_address_raft_len(address),
+				    address);
+			return -EINVAL;
+		}
 		/* The two-step add keeps the id in fwd_id and the role in index (1 = observer). */
 		req->kind = REPL_REQ_ADD;
 		req->index = srv->observer ? 1 : 0;

@@ -126,8 +126,10 @@ void repl_config_free(struct repl *r)
 {
 	int i;
 
-	for (i = 0; r->servers != NULL && i < r->cfg.n_servers; i++)
+	for (i = 0; r->servers != NULL && i < r->cfg.n_servers; i++) {
 		zk_free(r->servers[i].host);
+		zk_free(r->servers[i].client_address);
+	}
 	zk_free(r->servers);
 	zk_free(r->data_dir);
 }
@@ -176,9 +178,15 @@ static int copy_config(struct repl *r, const struct repl_config *cfg)
 		return -ENOMEM;
 	for (i = 0; i < cfg->n_servers; i++) {
 		r->servers[i] = cfg->servers[i];
+		r->servers[i].client_address = NULL;
 		r->servers[i].host = resolve_host(cfg->servers[i].id, cfg->servers[i].host);
 		if (r->servers[i].host == NULL)
 			return -EINVAL;
+		if (cfg->servers[i].client_port != 0) {
+			r->servers[i].client_address = zk_strdup(cfg->servers[i].client_address);
+			if (r->servers[i].client_address == NULL)
+				return -ENOMEM;
+		}
 	}
 	r->cfg.servers = r->servers;
 	return 0;
@@ -186,6 +194,7 @@ static int copy_config(struct repl *r, const struct repl_config *cfg)
 
 static int check_config(const struct repl_config *cfg)
 {
+	char address[REPL_ADDRESS_MAX];
 	int i, j, self = 0;
 
 	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0' || cfg->n_servers < 0) {
@@ -196,6 +205,12 @@ static int check_config(const struct repl_config *cfg)
 		const struct repl_server *s = &cfg->servers[i];
 		if (s->id == 0 || s->host == NULL || s->raft_port == 0 || s->peer_port == 0) {
 			zk_log_error("replication: server %d: id, host, raft and peer port needed", i);
+			return -EINVAL;
+		}
+		if (s->client_port != 0 && repl_server_address(s, address, sizeof(address)) != 0) {
+			zk_log_error("replication: server.%llu: bad client address '%s'",
+				     (unsigned long long)s->id,
+				     s->client_address ? s->client_address : "(none)");
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++)

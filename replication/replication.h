@@ -50,7 +50,14 @@ struct repl_req;
 #define REPL_DEFAULT_SNAPSHOT_LOG_BYTES ((size_t)64 << 20)
 #define REPL_DEFAULT_INSTALL_SNAPSHOT_TIMEOUT_MS 10000
 
-/* One server of the ensemble, as a zoo.cfg line server.N=host:raft_port:peer_port[:observer]. */
+/* One server of the ensemble, as a zoo.cfg line
+ * server.N=host:raft_port:peer_port[:observer][;client_address:client_port].
+ *
+ * The membership carries each member's client address: libraft's configuration stores one
+ * address string per server, and repl's is "host:raft_port:peer_port" followed by
+ * ";client_address:client_port" when the client part is known (libraft's transport is given
+ * only the part before ';'). So the client address of a server added at run time is replicated,
+ * kept in the log and in snapshots, and dropped with the server. */
 struct repl_server {
 	uint64_t id;	    /* N of server.N (myid); > 0. */
 	char *host;	    /* IPv4 address, or a name resolved once by repl_create (libraft
@@ -58,6 +65,10 @@ struct repl_server {
 	uint16_t raft_port; /* libraft's TCP transport listens here. */
 	uint16_t peer_port; /* Forwarded writes, session touches (proto/peer.proto). */
 	bool observer;	    /* Non-voting member (a Raft standby). */
+	char *client_address; /* Where it serves clients, as written in the server line (a
+				 name, an IPv4 or a [IPv6] literal; never resolved); NULL when
+				 unknown. Copied; no ';' and no whitespace. */
+	uint16_t client_port; /* 0 when unknown. */
 };
 
 struct repl_config {
@@ -183,10 +194,15 @@ enum repl_change_op { REPL_ADD, REPL_REMOVE, REPL_MAKE_VOTER, REPL_MAKE_OBSERVER
 int repl_reconfig(struct repl *r, struct repl_req *req, enum repl_change_op op,
 		  const struct repl_server *srv, repl_req_cb cb);
 
-/* Call @cb for each member of the current (last appended) configuration; @srv is borrowed for
- * the call. Used for /zookeeper/config and the conf 4lw. */
+/* Call @cb for each member of the current (last appended) configuration; @srv and its strings
+ * are borrowed for the call. Used for /zookeeper/config and the conf 4lw. */
 void repl_members(struct repl *r, void (*cb)(void *ctx, const struct repl_server *srv),
 		  void *ctx);
+
+/* The Raft index of the configuration repl_members lists: the last appended configuration
+ * entry, committed or not (ZooKeeper's "version=" of /zookeeper/config, as a zxid). 0 before
+ * repl_start succeeded. */
+uint64_t repl_config_index(struct repl *r);
 
 /* Stop: hands leadership to another voter when there is one (bounded wait), fails requests
  * still in flight with -ECANCELED, closes libraft, its transport and the peer listener, then

@@ -66,13 +66,17 @@ int repl_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, bool tcp);
 
 struct repl_fwd;
 
+/* Longest member address: "host:raft_port:peer_port;client_address:client_port" with a
+ * client host name of up to 253 characters. */
+#define REPL_ADDRESS_MAX 320
+
 struct repl {
 	uv_loop_t *loop;
 	struct store *store;
 	struct repl_config cfg;	     /* data_dir and servers point at the owned copies below. */
 	char *data_dir;		     /* Owned. */
 	struct repl_server *servers; /* Owned array, hosts owned (zk_strdup). */
-	char address[64];	     /* This server's raft address ("host:port"). */
+	char address[REPL_ADDRESS_MAX]; /* This server's member address (repl_server_address). */
 	struct repl_hooks hooks;
 	struct repl_fsm fsm_state;
 	struct raft_fsm fsm;
@@ -129,9 +133,17 @@ int repl_membership_bootstrap(struct repl *r);
 /* After start: warn when the configured servers differ from the membership in the log. */
 void repl_membership_check(struct repl *r);
 const struct repl_server *repl_server_find(const struct repl *r, uint64_t id);
+/* The member address of @srv (see struct repl_server): "host:raft_port:peer_port", plus
+ * ";client_address:client_port" when srv->client_port != 0. Returns 0 or -EINVAL (does not
+ * fit in @len, or a client address holding ';' or whitespace). */
 int repl_server_address(const struct repl_server *srv, char *buf, size_t len);
-/* Parse a member address "host:raft_port:peer_port" into @srv (host points into @buf). */
+/* Parse a member address into @srv: host and client_address point into @buf (@len bytes, the
+ * caller's); a missing peer port or client part leaves 0 / NULL (addresses written before the
+ * client part existed). Returns 0 or -EINVAL. */
 int repl_address_parse(const char *address, char *buf, size_t len, struct repl_server *srv);
+/* Length of the part of a member address before ';' ("host:raft_port:peer_port"): all that
+ * libraft's transport sees (transport.c). */
+size_t repl_address_raft_len(const char *address);
 
 /* forward.c */
 int repl_fwd_create(struct repl *r, struct repl_fwd **out);

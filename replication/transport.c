@@ -20,7 +20,13 @@
  * and its next send opens a fresh one. A connect gets the same bound: a SYN sent into the
  * partition is retried by the kernel with back-off (1, 3, 7, 15 s...) and libraft has no
  * timeout of its own, so after the bound libraft is told the connect failed (it retries with a
- * fresh socket a second later) and the late outcome of the old one is discarded. */
+ * fresh socket a second later) and the late outcome of the old one is discarded.
+ *
+ * Addresses: a member address also carries the client address after a ';' (membership.c);
+ * libraft's TCP transport is given only the part before it ("host:raft_port:peer_port", of
+ * which it reads host and raft port), in a copy that lives as long as it may be read (libraft
+ * keeps the pointer given to init). So its handshake and buffers see what they saw before the
+ * client part existed. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,6 +51,7 @@ struct repl_transport {
 	raft_uv_accept_cb accept_cb;	     /* The io's, called with @outer. */
 	raft_uv_transport_close_cb close_cb;
 	unsigned user_timeout_ms;	     /* TCP_USER_TIMEOUT of every Raft socket. */
+	char address[REPL_ADDRESS_MAX];	     /* This server's address without client part. */
 };
 
 /* A connect in flight: libraft's request and callback, behind our own request to the inner
@@ -56,7 +63,19 @@ struct repl_transport_connect {
 	raft_uv_connect_cb cb;		/* libraft's. */
 	struct repl_transport *rt;
 	uv_timer_t timer;		/* The connect's bound; data = this. */
+	char address[REPL_ADDRESS_MAX];	/* The peer's address without client part. */
 };
+
+/* Copy member address @address without its client part into @out (REPL_ADDRESS_MAX bytes). */
+static void t_raft_address(const char *address, char *out)
+{
+	size_t n = repl_address_raft_len(address);
+
+	if (n >= REPL_ADDRESS_MAX)
+		n = REPL_ADDRESS_MAX - 1;
+	memcpy(out, address, n);
+	out[n] = '\0';
+}
 
 /* Make a dead Raft connection fail fast (see the top). Best effort: a socket that refuses an
  * option still works, only slower to notice a partition, so a failure is only logged. */
@@ -81,7 +100,8 @@ static int t_init(struct raft_uv_transport *t, raft_id id, const char *address)
 {
 	struct repl_transport *rt = t->impl;
 
-	return rt->tcp ? rt->inner.init(&rt->inner, id, address) : 0;
+	t_raft_address(address, rt->address);
+	return rt->tcp ? rt->inner.init(&rt->inner, id, rt->address) : 0;
 }
 
 static void t_accepted(struct raft_uv_transport *inner, raft_id id, const char *address,
@@ -161,7 +181,8 @@ static int t_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, r
 		*c = (struct repl_transport_connect){.req.data = c, .outer = req, .cb = cb, .rt = rt};
 		uv_timer_init(rt->loop, &c->timer);
 		c->timer.data = c;
-		rv = rt->inner.connect(&rt->inner, &c->req, id, address, t_connected);
+		t_raft_address(address, c->address);
+		rv = rt->inner.connect(&rt->inner, &c->req, id, c->address, t_connected);
 		if (rv != 0) /* The inner transport calls back only after a 0. */
 			uv_close((uv_handle_t *)&c->timer, t_connect_freed);
 		else

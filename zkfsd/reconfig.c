@@ -11,10 +11,12 @@
  *
  * /zookeeper/config: in an ensemble its data is made from the current Raft configuration
  * (repl_members) whenever it is read, one "server.N=host:raft_port:peer_port:role[;addr:port]"
- * line per member, sorted by id; the client address is known for the servers of our zoo.cfg
- * and for those that joined through this server. The last line is ZooKeeper's
- * "version=<hex zxid of the configuration>": the Raft index of the configuration entry (our
- * zxid), no newline after it. The node's stat is the store's. */
+ * line per member, sorted by id. The client address comes from the membership (the joining
+ * spec's client part travels in the configuration entry, so every server lists it, also after
+ * a restart or a snapshot install); a member whose entry predates that (a log written before
+ * the client part was replicated) gets the one of our zoo.cfg's line, if any. The last line is
+ * ZooKeeper's "version=<hex zxid of the configuration>": the Raft index of the configuration
+ * entry (repl_config_index), no newline after it. The node's stat is the store's. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -22,8 +24,6 @@
 
 #include "common/zk_log.h"
 #include "zkfsd/zkfsd_int.h"
-/* Only for reconfig_config_zxid, until replication.h exports the configuration's index. */
-#include "replication/replication_int.h"
 
 struct reconfig_change {
 	enum repl_change_op op;	  /* What repl_reconfig does. */
@@ -48,13 +48,14 @@ void reconfig_job_free(struct reconfig_job *job)
 /* ---- /zookeeper/config ------------------------------------------------------------------- */
 
 struct reconfig_members {
-	struct repl_server *v; /* Copies (host owned). */
+	struct repl_server *v; /* Copies (host and client_address owned). */
 	int n, cap;
 };
 
 static void reconfig_member(void *ctx, const struct repl_server *srv)
 {
 	struct reconfig_members *m = ctx;
+	struct repl_server *copy;
 
 	if (m->n == m->cap) {
 		int cap = m->cap ? m->cap * 2 : 8;
@@ -65,10 +66,16 @@ static void reconfig_member(void *ctx, const struct repl_server *srv)
 		m->v = v;
 		m->cap = cap;
 	}
-	m->v[m->n] = *srv;
-	m->v[m->n].host = strdup(srv->host);
-	if (m->v[m->n].host != NULL)
+	copy = &m->v[m->n];
+	*copy = *srv;
+	copy->host = strdup(srv->host);
+	copy->client_address = srv->client_port != 0 ? strdup(srv->client_address) : NULL;
+	if (copy->host != NULL && (srv->client_port == 0 || copy->client_address != NULL)) {
 		m->n++;
+		return;
+	}
+	free(copy->host);
+	free(copy->client_address);
 }
 
 static int reconfig_by_id(const void *a, const void *b)
@@ -78,27 +85,17 @@ static int reconfig_by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* The client address of server @id, when this server knows it. */
-static const struct config_server *reconfig_client_of(struct zkfsd *srv, uint64_t id)
+/* Member @m's client part, or our zoo.cfg's for a member whose entry has none. */
+static void reconfig_client_of(struct zkfsd *srv, const struct repl_server *m,
+			       const char **address, uint16_t *port)
 {
-	for (int i = 0; i < srv->n_joined; i++)
-		if (srv->joined[i].id == id)
-			return &srv->joined[i];
-	for (int i = 0; i < srv->cfg->n_servers; i++)
-		if (srv->cfg->servers[i].id == id)
-			return &srv->cfg->servers[i];
-	return NULL;
-}
-
-/* The Raft index of the configuration repl_members lists (libraft's last appended one). A
- * stand-in for a repl accessor (asked of replication/): it reads libraft's public fields
- * through repl's private struct. */
-static uint64_t reconfig_config_zxid(struct zkfsd *srv)
-{
-	const struct raft *raft = &srv->repl->raft;
-
-	return raft->configuration_uncommitted_index != 0 ? raft->configuration_uncommitted_index
-							   : raft->configuration_index;
+	*address = m->client_address;
+	*port = m->client_port;
+	for (int i = 0; *port == 0 && i < srv->cfg->n_servers; i++)
+		if (srv->cfg->servers[i].id == m->id) {
+			*address = srv->cfg->servers[i].client_address;
+			*port = srv->cfg->servers[i].client_port;
+		}
 }
 
 int reconfig_config_text(struct zkfsd *srv, struct zk_buf *out)
@@ -109,20 +106,24 @@ int reconfig_config_text(struct zkfsd *srv, struct zk_buf *out)
 	repl_members(srv->repl, reconfig_member, &m);
 	qsort(m.v, (size_t)m.n, sizeof(*m.v), reconfig_by_id);
 	for (int i = 0; i < m.n && rv == 0; i++) {
-		const struct config_server *c = reconfig_client_of(srv, m.v[i].id);
+		const char *client;
+		uint16_t client_port;
 
+		reconfig_client_of(srv, &m.v[i], &client, &client_port);
 		rv = zk_buf_printf(out, "server.%" PRIu64 "=%s:%u:%u:%s", m.v[i].id, m.v[i].host,
 				   m.v[i].raft_port, m.v[i].peer_port,
 				   m.v[i].observer ? "observer" : "participant");
-		if (rv == 0 && c != NULL && c->client_port != 0)
-			rv = zk_buf_printf(out, ";%s:%u", c->client_address, c->client_port);
+		if (rv == 0 && client_port != 0)
+			rv = zk_buf_printf(out, ";%s:%u", client, client_port);
 		if (rv == 0)
 			rv = zk_buf_append_u8(out, '\n');
 	}
 	if (rv == 0)
-		rv = zk_buf_printf(out, "version=%" PRIx64, reconfig_config_zxid(srv));
-	for (int i = 0; i < m.n; i++)
+		rv = zk_buf_printf(out, "version=%" PRIx64, repl_config_index(srv->repl));
+	for (int i = 0; i < m.n; i++) {
 		free(m.v[i].host);
+		free(m.v[i].client_address);
+	}
 	free(m.v);
 	return rv;
 }
@@ -171,24 +172,6 @@ static int reconfig_push(struct reconfig_job *job, enum repl_change_op op,
 	return 0;
 }
 
-/* Remember a joining server's client address (for /zookeeper/config). */
-static void reconfig_remember(struct zkfsd *srv, const struct config_server *c)
-{
-	struct config_server *v;
-
-	if (c->client_port == 0 || reconfig_client_of(srv, c->id) != NULL)
-		return;
-	v = realloc(srv->joined, sizeof(*v) * (size_t)(srv->n_joined + 1));
-	if (v == NULL)
-		return;
-	srv->joined = v;
-	v[srv->n_joined] = (struct config_server){.id = c->id,
-						  .client_address = strdup(c->client_address),
-						  .client_port = c->client_port};
-	if (v[srv->n_joined].client_address != NULL)
-		srv->n_joined++;
-}
-
 /* One joining spec "server.N=..." (a comma-separated list item). */
 static int reconfig_joining(struct zkfsd *srv, struct reconfig_job *job, const char *spec)
 {
@@ -203,7 +186,6 @@ static int reconfig_joining(struct zkfsd *srv, struct reconfig_job *job, const c
 	}
 	role = (struct reconfig_role){.id = c.id};
 	repl_members(srv->repl, reconfig_role_of, &role);
-	reconfig_remember(srv, &c);
 	if (role.found == 0)
 		rv = reconfig_push(job, REPL_ADD, &c);
 	else if (role.found == 1 && c.observer)
@@ -307,8 +289,10 @@ static void reconfig_step(struct request *req)
 		return;
 	}
 	ch = &job->ch[job->next];
-	rs = (struct repl_server){ch->srv.id, ch->srv.host, ch->srv.raft_port, ch->srv.peer_port,
-				  ch->srv.observer};
+	rs = (struct repl_server){ch->srv.id,	       ch->srv.host,
+				  ch->srv.raft_port,   ch->srv.peer_port,
+				  ch->srv.observer,    ch->srv.client_address,
+				  ch->srv.client_port};
 	zk_log_info("reconfig: change %d of %d on server %" PRIu64, job->next + 1, job->n,
 		    ch->srv.id);
 	req->rreq.data = req;

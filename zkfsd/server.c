@@ -258,7 +258,9 @@ int server_start_repl(struct zkfsd *srv)
 	for (int i = 0; i < cfg->n_servers; i++)
 		servers[i] = (struct repl_server){cfg->servers[i].id, cfg->servers[i].host,
 						  cfg->servers[i].raft_port,
-						  cfg->servers[i].peer_port, cfg->servers[i].observer};
+						  cfg->servers[i].peer_port, cfg->servers[i].observer,
+						  cfg->servers[i].client_address,
+						  cfg->servers[i].client_port};
 	repl_config_init(&rc);
 	rc.data_dir = cfg->data_dir;
 	rc.id = cfg->myid;
@@ -375,9 +377,6 @@ void server_close(struct zkfsd *srv)
 	watch_table_close(&srv->data_watches);
 	watch_table_close(&srv->child_watches);
 	tracker_table_close(&srv->sessions);
-	for (int i = 0; i < srv->n_joined; i++)
-		config_server_close(&srv->joined[i]);
-	free(srv->joined);
 	free(srv->read_buf);
 	srv->read_buf = NULL;
 	store_destroy(srv->store);

@@ -128,9 +128,6 @@ struct zkfsd {
 	uint64_t trigger_gen;		/* Store events seen by the watch manager. */
 	uint64_t data_size;		/* mntr's zk_approximate_data_size, cached. */
 	uint64_t data_size_at_ms;	/* uv_now when it was computed (0: never). */
-	struct config_server *joined;	/* Owned: client addresses of servers that joined
-					   through a reconfig here (for /zookeeper/config). */
-	int n_joined;			/* Entries in joined. */
 	uint8_t *read_buf;		/* Owned: the read buffer of connections with nothing
 					   buffered (conn.c), allocated at the first read. */
 	bool listening;			/* Listener is open. */

@@ -558,6 +558,87 @@ static void membership_changes(void **state)
 	assert_int_equal(tr_submit_n(&f->nodes[leader], "b", 20, 20, 10000), 0);
 }
 
+struct client_of {
+	uint64_t id;	       /* Looked for. */
+	const char *expected;  /* "addr:port", or NULL: @id must not be a member. */
+	bool member, matches;
+};
+
+static void check_client(void *ctx, const struct repl_server *srv)
+{
+	struct client_of *c = ctx;
+	char buf[300];
+
+	if (srv->id != c->id)
+		return;
+	c->member = true;
+	if (srv->client_port != 0)
+		snprintf(buf, sizeof(buf), "%s:%u", srv->client_address, srv->client_port);
+	c->matches = srv->client_port != 0 && c->expected != NULL &&
+		     strcmp(buf, c->expected) == 0;
+}
+
+/* Every open node (the first @arg of them) lists server 4 with client address "zk4:2184". */
+static bool client_everywhere(struct fixture *f, void *arg)
+{
+	int i, n = *(int *)arg;
+
+	for (i = 0; i < n; i++) {
+		struct client_of c = {.id = 4, .expected = "zk4:2184"};
+		repl_members(f->nodes[i].repl, check_client, &c);
+		if (!c.matches)
+			return false;
+	}
+	return true;
+}
+
+/* The client address of a server added at run time is part of the replicated membership: every
+ * node lists it (the change forwarded by a follower), also a follower restarted from a
+ * snapshot taken after the change, and the configured ones keep theirs (an IPv6 literal
+ * included); removing the server drops it everywhere. */
+static void client_address_replicated(void **state)
+{
+	struct fixture *f = *state;
+	struct client_of c = {.id = 2, .expected = "[::1]:2182"};
+	int leader, down, four = 4, three = 3, i;
+
+	f->snapshot_threshold = 32;
+	f->snapshot_trailing = 4;
+	for (i = 0; i < 3; i++)
+		f->servers[i].client_port = (uint16_t)(2181 + i);
+	f->servers[0].client_address = "127.0.0.1";
+	f->servers[1].client_address = "[::1]";
+	f->servers[2].client_address = "0.0.0.0";
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	server_init(f, 3, false);
+	f->servers[3].client_address = "zk4";
+	f->servers[3].client_port = 2184;
+	f->nodes[3].cfg.n_servers = 4;
+	f->nodes[3].cfg.join = true;
+	assert_int_equal(tr_node_open(&f->nodes[3]), 0);
+	assert_int_equal(reconfig(f, follower_of(f, leader), REPL_ADD, &f->servers[3]), 0);
+	assert_true(run_until(f, client_everywhere, &four, 5000));
+	repl_members(f->nodes[3].repl, check_client, &c);
+	assert_true(c.matches);
+
+	down = follower_of(f, leader);
+	tr_node_close(&f->nodes[down]);
+	assert_int_equal(tr_submit_n(&f->nodes[leader], "s", 0, 80, 10000), 0);
+	assert_true(run_until(f, log_compacted, &f->nodes[leader], 10000));
+	assert_int_equal(tr_node_open(&f->nodes[down]), 0);
+	assert_true(run_until(f, client_everywhere, &four, 5000));
+
+	assert_int_equal(reconfig(f, leader, REPL_REMOVE, &f->servers[3]), 0);
+	assert_true(run_until(f, removed_everywhere, NULL, 5000));
+	for (i = 0; i < 3; i++) {
+		c = (struct client_of){.id = 4};
+		repl_members(f->nodes[i].repl, check_client, &c);
+		assert_false(c.member);
+	}
+	assert_false(client_everywhere(f, &three));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +654,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(observer_forwards, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_touch_reaches_leader, setup, teardown),
 		cmocka_unit_test_setup_teardown(membership_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(client_address_replicated, setup, teardown),
 	};
 
 	/* A peer closing its socket must not kill the process (zkfsd ignores SIGPIPE too). */

@@ -1,11 +1,14 @@
-/* bench: zkfs-bench, a load generator over the C client's asynchronous calls. N sessions keep
- * K requests each in flight for a duration or an op count after a warm-up, record each op's
- * latency in log-linear histograms, and print one key=value line, or refuse to print figures
- * when any op failed with an error not listed in --ignore. Module-private header of
- * tools/bench_*.c. */
+/* bench: zkfs-bench, a load generator over the C client's asynchronous calls. Closed loop: N
+ * sessions keep K requests each in flight. Open loop (--rate): requests are sent on a fixed
+ * schedule and each latency runs from its scheduled send time, so a stall counts against every
+ * request it delayed. Either runs for a duration or an op count after a warm-up, records each
+ * op's latency in log-linear histograms, and prints one key=value line, or refuses to print
+ * figures when any op failed with an error not listed in --ignore (or, open loop, when the
+ * achieved rate fell short of the target). Module-private header of tools/bench_*.c. */
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +31,7 @@ struct bench_opts {
 	const char *prefix;	/* --prefix: parent of the keys */
 	int ignore[16];		/* --ignore: ZooKeeper codes counted but not fatal */
 	int n_ignore;
+	double rate;		/* --rate: ops/s over all sessions; 0 = closed loop */
 	int session_ms;		/* --timeout */
 	int verbose;		/* -v */
 };
@@ -46,11 +50,28 @@ void bench_hist_merge(struct bench_hist *into, const struct bench_hist *from);
 /* The latency at quantile @q (0..1) in ns, 0 when empty. */
 uint64_t bench_hist_quantile(const struct bench_hist *h, double q);
 
+/* bench_sched.c: the open-loop schedule. Request @n (0, 1, ...) of a run at @rate ops/s
+ * (> 0) starting at @start_ns is due at start + n / rate, computed from n rather than summed
+ * so that it does not drift. */
+uint64_t bench_sched_at(uint64_t start_ns, double rate, uint64_t n);
+
+/* How far below the target an achieved rate may fall before the figures are refused. */
+#define BENCH_RATE_MARGIN 0.05
+
+/* Whether @achieved ops/s falls short of @target by more than BENCH_RATE_MARGIN. */
+bool bench_sched_short(double achieved, double target);
+
+/* Requests in flight per session in open loop: 5 s of the session's share of the rate, within
+ * [16, 4096]. Past it the sender waits, and the wait counts in the latencies. */
+int bench_sched_inflight(double rate, int sessions);
+
 /* What one run measured. */
 struct bench_result {
 	struct bench_hist all, reads, writes; /* Measured ops (reads/writes split for mixed). */
+	struct bench_hist lag;		       /* Open loop: actual minus scheduled send time. */
 	uint64_t ops;			       /* Measured ops. */
 	double seconds;			       /* Measured interval. */
+	double achieved;		       /* Open loop: completions in the interval per s. */
 	uint64_t errors;		       /* Unexpected failures, whole run. */
 	uint64_t ignored;		       /* Failures listed in --ignore. */
 	int first_error;		       /* Code of the first unexpected failure. */
@@ -63,5 +84,76 @@ int bench_load_run(const struct bench_opts *o, struct bench_result *res);
 
 /* Monotonic clock in ns. */
 uint64_t bench_now_ns(void);
+
+/* ---- Shared by bench_load.c (closed loop, setup, collection) and bench_rate.c (open loop). */
+
+enum bench_phase { BENCH_WARMUP, BENCH_MEASURE, BENCH_STOP };
+
+struct bench_run;
+
+/* One request context: closed loop, a slot that reissues from its completion; open loop, an
+ * entry of its session's pool, taken by the sender and given back by the completion. */
+struct bench_slot {
+	struct bench_session *s;
+	uint64_t start_ns;	/* Issued (closed loop) or scheduled (open loop) send time. */
+	uint64_t rng;		/* xorshift64 state, touched only by the thread that issues. */
+	long long key;		/* Key of the request in flight. */
+	bool write;		/* It is a write (for the mixed split). */
+	bool measured;		/* Its latency goes into the histograms. */
+};
+
+struct bench_session {
+	struct bench_run *run;
+	zhandle_t *zh;
+	struct bench_hist reads, writes; /* Written by this session's completion thread only. */
+	uint64_t measured;		 /* Measured ops completed. */
+	uint64_t last_ns;		 /* Completion time of the last measured op. */
+	uint64_t window_done;		 /* Open loop: completions inside the measured window. */
+	struct bench_slot *slots;
+	int n_slots;
+	pthread_mutex_t pool_mu;	/* Open loop: guards pool/n_pool. */
+	int *pool;			/* Open loop: indexes of the free slots. */
+	int n_pool;
+};
+
+struct bench_run {
+	const struct bench_opts *o;
+	char *value;			/* o->value_size bytes written by create/set. */
+	struct bench_session *sessions;
+	atomic_int phase;
+	atomic_ullong measure_start;	/* ns; set before phase becomes MEASURE. */
+	uint64_t window_end;		/* Open loop: end of the measured schedule (ns). */
+	atomic_llong tickets;		/* --ops mode: measured ops handed out. */
+	atomic_int inflight;		/* Slots with a request in flight. */
+	atomic_llong create_seq;	/* Next key of the create op. */
+	atomic_ullong errors, ignored;
+	int first_error;		/* Written by whoever counted error number 0. */
+	long long first_error_key;
+	struct bench_hist lag;		/* Open loop: send lag, written by the sender only. */
+};
+
+/* Pick the slot's key (and, for mixed, read or write), then submit its request; with @stamp
+ * the slot's start_ns is taken just before the submission. Returns the C client's code of the
+ * submission: on anything but ZOK no completion will come. */
+int bench_load_send(struct bench_slot *slot, bool stamp);
+
+/* Count a failure with code @rc on @key; the first unexpected one stops the run. */
+void bench_load_failed(struct bench_run *run, int rc, long long key);
+
+/* Sleep @ms milliseconds (EINTR resumed). */
+void bench_load_sleep_ms(long ms);
+
+/* bench_rate.c: put every slot of session @s (allocated, n_slots set) in its pool. Returns 0
+ * or -1 (out of memory). bench_rate_free releases the pool (safe on a zeroed session). */
+int bench_rate_init(struct bench_session *s);
+void bench_rate_free(struct bench_session *s);
+
+/* Run the schedule on the calling thread: warm-up, then the measured window, then STOP.
+ * Returns the end of the window (ns). */
+uint64_t bench_rate_measure(struct bench_run *run);
+
+/* The completion side of an open-loop request finished at @now_ns: record it, give the slot
+ * back. Called on the session's completion thread. */
+void bench_rate_done(struct bench_slot *slot, uint64_t now_ns);
 
 #endif

@@ -1,4 +1,5 @@
-/* bench_load: the load of zkfs-bench. Each session has --outstanding slots; a slot issues one
+/* bench_load: the load of zkfs-bench: sessions, prefill, the closed loop, collection (the open
+ * loop is bench_rate.c). Closed loop: each session has --outstanding slots; a slot issues one
  * asynchronous request and, from its completion (run on that session's completion thread by
  * libzookeeper_mt), the next one, so each session keeps exactly that many in flight.
  *
@@ -15,42 +16,6 @@
 
 #include "tools/bench.h"
 #include "tools/zkc.h"
-
-enum bench_phase { BENCH_WARMUP, BENCH_MEASURE, BENCH_STOP };
-
-struct bench_run;
-
-struct bench_slot {
-	struct bench_session *s;
-	uint64_t start_ns;	/* When the request in flight was issued. */
-	uint64_t rng;		/* xorshift64 state, touched only by this slot's thread. */
-	long long key;		/* Key of the request in flight. */
-	bool write;		/* It is a write (for the mixed split). */
-	bool measured;		/* It was issued in the MEASURE phase. */
-};
-
-struct bench_session {
-	struct bench_run *run;
-	zhandle_t *zh;
-	struct bench_hist reads, writes; /* Written by this session's completion thread only. */
-	uint64_t measured;		 /* Measured ops completed. */
-	uint64_t last_ns;		 /* Completion time of the last measured op. */
-	struct bench_slot *slots;
-};
-
-struct bench_run {
-	const struct bench_opts *o;
-	char *value;			/* o->value_size bytes written by create/set. */
-	struct bench_session *sessions;
-	atomic_int phase;
-	atomic_ullong measure_start;	/* ns; set before phase becomes MEASURE. */
-	atomic_llong tickets;		/* --ops mode: measured ops handed out. */
-	atomic_int inflight;		/* Slots with a request in flight. */
-	atomic_llong create_seq;	/* Next key of the create op. */
-	atomic_ullong errors, ignored;
-	int first_error;		/* Written by whoever counted error number 0. */
-	long long first_error_key;
-};
 
 uint64_t bench_now_ns(void)
 {
@@ -84,8 +49,7 @@ static bool bench_ignored(const struct bench_opts *o, int rc)
 	return false;
 }
 
-/* Count a failure; the first unexpected one stops the run. */
-static void bench_failed(struct bench_run *run, int rc, long long key)
+void bench_load_failed(struct bench_run *run, int rc, long long key)
 {
 	if (bench_ignored(run->o, rc)) {
 		atomic_fetch_add(&run->ignored, 1);
@@ -106,7 +70,11 @@ static void bench_done(struct bench_slot *slot, int rc)
 	uint64_t now = bench_now_ns();
 
 	if (rc != ZOK)
-		bench_failed(s->run, rc, slot->key);
+		bench_load_failed(s->run, rc, slot->key);
+	if (s->run->o->rate > 0) {
+		bench_rate_done(slot, now);
+		return;
+	}
 	if (slot->measured &&
 	    (s->run->o->ops > 0 || atomic_load(&s->run->phase) == BENCH_MEASURE)) {
 		bench_hist_add(slot->write ? &s->writes : &s->reads, now - slot->start_ns);
@@ -181,17 +149,12 @@ static int bench_submit(struct bench_slot *slot, const char *path)
 	return zoo_aget(zh, path, 0, bench_data_done, slot);
 }
 
-static void bench_issue(struct bench_slot *slot)
+int bench_load_send(struct bench_slot *slot, bool stamp)
 {
 	struct bench_run *run = slot->s->run;
 	const struct bench_opts *o = run->o;
 	char path[256];
-	int rc;
 
-	if (!bench_may_issue(slot)) {
-		atomic_fetch_sub(&run->inflight, 1);
-		return;
-	}
 	if (o->op == BENCH_CREATE)
 		slot->key = atomic_fetch_add(&run->create_seq, 1);
 	else
@@ -200,11 +163,24 @@ static void bench_issue(struct bench_slot *slot)
 		      (o->op == BENCH_MIXED && (int)(bench_rand(slot) % (uint64_t)(o->ratio_read +
 						o->ratio_write)) >= o->ratio_read);
 	bench_path(o, slot->key, path, sizeof(path));
-	slot->start_ns = bench_now_ns();
-	rc = bench_submit(slot, path);
+	if (stamp)
+		slot->start_ns = bench_now_ns();
+	return bench_submit(slot, path);
+}
+
+static void bench_issue(struct bench_slot *slot)
+{
+	struct bench_run *run = slot->s->run;
+	int rc;
+
+	if (!bench_may_issue(slot)) {
+		atomic_fetch_sub(&run->inflight, 1);
+		return;
+	}
+	rc = bench_load_send(slot, true);
 	if (rc != ZOK) {
 		/* Not submitted, so no completion will come: the slot retires. */
-		bench_failed(run, rc, slot->key);
+		bench_load_failed(run, rc, slot->key);
 		atomic_fetch_sub(&run->inflight, 1);
 	}
 }
@@ -282,10 +258,9 @@ static int bench_open(struct bench_run *run)
 
 		s->run = run;
 		rc = zkc_connect(o->hosts, o->session_ms, 10000, NULL, NULL, &s->zh);
-		for (int j = 0; j < o->outstanding && rc == ZOK; j++) {
+		for (int j = 0; j < s->n_slots && rc == ZOK; j++) {
 			s->slots[j].s = s;
-			s->slots[j].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i * o->outstanding +
-									     j + 1);
+			s->slots[j].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i * s->n_slots + j + 1);
 		}
 	}
 	if (rc != ZOK) {
@@ -303,7 +278,7 @@ static int bench_open(struct bench_run *run)
 	return o->op == BENCH_CREATE ? ZOK : bench_prefill(run);
 }
 
-static void bench_sleep_ms(long ms)
+void bench_load_sleep_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L};
 
@@ -318,7 +293,7 @@ static bool bench_until(struct bench_run *run, bool (*cond)(struct bench_run *),
 	while (!cond(run)) {
 		if (bench_now_ns() > deadline_ns)
 			return false;
-		bench_sleep_ms(5);
+		bench_load_sleep_ms(5);
 	}
 	return true;
 }
@@ -368,7 +343,7 @@ static uint64_t bench_measure(struct bench_run *run)
 static void bench_collect(struct bench_run *run, uint64_t end, struct bench_result *res)
 {
 	const struct bench_opts *o = run->o;
-	uint64_t last = 0;
+	uint64_t last = 0, window_done = 0;
 
 	for (int i = 0; i < o->sessions; i++) {
 		struct bench_session *s = &run->sessions[i];
@@ -376,6 +351,7 @@ static void bench_collect(struct bench_run *run, uint64_t end, struct bench_resu
 		bench_hist_merge(&res->reads, &s->reads);
 		bench_hist_merge(&res->writes, &s->writes);
 		res->ops += s->measured;
+		window_done += s->window_done;
 		if (s->last_ns > last)
 			last = s->last_ns;
 	}
@@ -386,6 +362,8 @@ static void bench_collect(struct bench_run *run, uint64_t end, struct bench_resu
 	res->seconds = end > atomic_load(&run->measure_start)
 			       ? (double)(end - atomic_load(&run->measure_start)) / 1e9
 			       : 0;
+	res->achieved = res->seconds > 0 ? (double)window_done / res->seconds : 0;
+	bench_hist_merge(&res->lag, &run->lag);
 	res->errors = atomic_load(&run->errors);
 	res->ignored = atomic_load(&run->ignored);
 	res->first_error = run->first_error;
@@ -397,6 +375,7 @@ static void bench_free(struct bench_run *run)
 	for (int i = 0; run->sessions != NULL && i < run->o->sessions; i++) {
 		if (run->sessions[i].zh != NULL)
 			zkc_close(run->sessions[i].zh);
+		bench_rate_free(&run->sessions[i]);
 		free(run->sessions[i].slots);
 	}
 	free(run->sessions);
@@ -416,8 +395,12 @@ static struct bench_run *bench_new(const struct bench_opts *o)
 		ok = run->value != NULL && run->sessions != NULL;
 	}
 	for (int i = 0; ok && i < o->sessions; i++) {
-		run->sessions[i].slots = calloc((size_t)o->outstanding, sizeof(struct bench_slot));
-		ok = run->sessions[i].slots != NULL;
+		struct bench_session *s = &run->sessions[i];
+
+		s->n_slots = o->rate > 0 ? bench_sched_inflight(o->rate, o->sessions)
+					 : o->outstanding;
+		s->slots = calloc((size_t)s->n_slots, sizeof(struct bench_slot));
+		ok = s->slots != NULL && (o->rate == 0 || bench_rate_init(s) == 0);
 	}
 	if (!ok && run != NULL) {
 		run->o = o;
@@ -440,7 +423,7 @@ int bench_load_run(const struct bench_opts *o, struct bench_result *res)
 	}
 	if (bench_open(run) != ZOK)
 		goto out;
-	end = bench_measure(run);
+	end = o->rate > 0 ? bench_rate_measure(run) : bench_measure(run);
 	/* The C client completes every request, with ConnectionLoss once the session is lost:
 	 * twice the session timeout bounds the drain. */
 	if (!bench_until(run, bench_drained, bench_now_ns() + 2ull * (uint64_t)o->session_ms *

@@ -2,8 +2,9 @@
  * separated by spaces, so a script can `eval` or grep it:
  *   op=get sessions=32 outstanding=4 value_size=100 keys=1000 ops=... seconds=...
  *   ops_per_s=... p50_us=... p99_us=... p999_us=... max_us=... errors=0 ignored=0
- * (mixed adds read_/write_ percentiles). No line, and exit status 1, when any op failed with
- * an error not listed in --ignore. */
+ * (mixed adds read_/write_ percentiles; --rate puts rate=R in place of outstanding=K and adds
+ * send_lag_p99_us/send_lag_max_us). No line, and exit status 1, when any op failed with an
+ * error not listed in --ignore; exit status 4 when the achieved rate fell short of --rate. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,13 @@
 #include "tools/bench.h"
 #include "tools/zkc.h"
 
-enum { BENCH_EXIT_OK = 0, BENCH_EXIT_FAILED = 1, BENCH_EXIT_USAGE = 2, BENCH_EXIT_SETUP = 3 };
+enum {
+	BENCH_EXIT_OK = 0,
+	BENCH_EXIT_FAILED = 1,
+	BENCH_EXIT_USAGE = 2,
+	BENCH_EXIT_SETUP = 3,
+	BENCH_EXIT_SHORT = 4
+};
 
 static const char *const bench_op_names[] = {
 	[BENCH_CREATE] = "create", [BENCH_SET] = "set",		  [BENCH_GET] = "get",
@@ -22,7 +29,7 @@ static void bench_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: zkfs-bench [--server HOSTS] [--op OP] [--sessions N] [--outstanding N]\n"
-		"                  [--value-size BYTES] [--keys N] [--ratio R:W]\n"
+		"                  [--rate OPS_PER_S] [--value-size BYTES] [--keys N] [--ratio R:W]\n"
 		"                  [--duration SEC | --ops N] [--warmup SEC] [--prefix PATH]\n"
 		"                  [--ignore ERR[,ERR...]] [--timeout MS] [-v]\n"
 		"  --server      host:port list (default 127.0.0.1:2181; -server works too)\n"
@@ -30,7 +37,14 @@ static void bench_usage(FILE *out)
 		"                create makes PREFIX/k0, k1, ...; set/get/exists/mixed use keys\n"
 		"                0..N-1 (created first if missing); children lists PREFIX\n"
 		"  --sessions    client sessions (default 1)\n"
-		"  --outstanding requests in flight per session (default 1)\n"
+		"  --outstanding requests in flight per session (default 1): closed loop, each\n"
+		"                completion issues the next request\n"
+		"  --rate        open loop instead: OPS_PER_S requests a second over all sessions,\n"
+		"                sent in turn on a fixed schedule whatever the replies; latency runs\n"
+		"                from each request's scheduled send time, so a stall counts against\n"
+		"                every request it delayed. ops_per_s is the completions inside the\n"
+		"                measured interval per second; below 95%% of OPS_PER_S no figures\n"
+		"                are printed (exit 4). --ops N then measures N / OPS_PER_S seconds\n"
 		"  --value-size  bytes written by create/set (default 100)\n"
 		"  --keys        key space of set/get/exists/mixed (default 1000)\n"
 		"  --ratio       reads:writes of mixed, getData:setData (default 90:10)\n"
@@ -39,7 +53,8 @@ static void bench_usage(FILE *out)
 		"  --prefix      parent znode of the keys (default /zkfs-bench)\n"
 		"  --ignore      ZooKeeper errors (e.g. NodeExists) counted, not fatal\n"
 		"Prints one line of key=value pairs. Exit status: 0 measured; 1 an op failed with\n"
-		"an unexpected error (no figures printed); 2 usage; 3 could not connect or prefill.\n");
+		"an unexpected error (no figures printed); 2 usage; 3 could not connect or prefill;\n"
+		"4 the achieved rate fell short of --rate (no figures printed).\n");
 }
 
 static int bench_parse_op(const char *s, enum bench_op *op)
@@ -107,6 +122,9 @@ static int bench_option(int opt, char *arg, struct bench_opts *o)
 	case 'w':
 		o->warmup_s = strtod(arg, &end);
 		return *end == '\0' && o->warmup_s >= 0 ? 0 : -1;
+	case 'R':
+		o->rate = strtod(arg, &end);
+		return *end == '\0' && o->rate >= 1 && o->rate <= 1e7 ? 0 : -1;
 	default: return -1;
 	}
 	return v > 0 ? 0 : -1;
@@ -125,6 +143,7 @@ static int bench_options(int argc, char **argv, struct bench_opts *o)
 		{"duration", required_argument, NULL, 'd'},
 		{"ops", required_argument, NULL, 'N'},
 		{"warmup", required_argument, NULL, 'w'},
+		{"rate", required_argument, NULL, 'R'},
 		{"prefix", required_argument, NULL, 'P'},
 		{"ignore", required_argument, NULL, 'i'},
 		{"timeout", required_argument, NULL, 't'},
@@ -164,6 +183,32 @@ static void bench_print_hist(const char *prefix, const struct bench_hist *h)
 	       (double)bench_hist_quantile(h, 0.999) / 1e3);
 }
 
+/* Open loop: refuse figures when the server (or this client) did not keep up with --rate. */
+static int bench_check_rate(const struct bench_opts *o, const struct bench_result *r)
+{
+	if (o->rate == 0 || !bench_sched_short(r->achieved, o->rate))
+		return BENCH_EXIT_OK;
+	fprintf(stderr,
+		"zkfs-bench: refusing to report: achieved %.1f ops/s, short of --rate %.0f by "
+		"more than %.0f%% (p99 so far %.1f us, send lag max %.1f us): the server or this "
+		"client did not keep up\n",
+		r->achieved, o->rate, BENCH_RATE_MARGIN * 100,
+		(double)bench_hist_quantile(&r->all, 0.99) / 1e3, (double)r->lag.max_ns / 1e3);
+	return BENCH_EXIT_SHORT;
+}
+
+static void bench_print_shape(const struct bench_opts *o)
+{
+	printf("op=%s sessions=%d", bench_op_names[o->op], o->sessions);
+	if (o->rate > 0)
+		printf(" rate=%.0f", o->rate);
+	else
+		printf(" outstanding=%d", o->outstanding);
+	printf(" value_size=%d keys=%d", o->value_size, o->keys);
+	if (o->op == BENCH_MIXED)
+		printf(" ratio=%d:%d", o->ratio_read, o->ratio_write);
+}
+
 static int bench_report(const struct bench_opts *o, const struct bench_result *r)
 {
 	if (r->errors > 0) {
@@ -179,18 +224,20 @@ static int bench_report(const struct bench_opts *o, const struct bench_result *r
 				"interval\n");
 		return BENCH_EXIT_FAILED;
 	}
-	printf("op=%s sessions=%d outstanding=%d value_size=%d keys=%d", bench_op_names[o->op],
-	       o->sessions, o->outstanding, o->value_size, o->keys);
-	if (o->op == BENCH_MIXED)
-		printf(" ratio=%d:%d", o->ratio_read, o->ratio_write);
+	if (bench_check_rate(o, r) != BENCH_EXIT_OK)
+		return BENCH_EXIT_SHORT;
+	bench_print_shape(o);
 	printf(" ops=%llu seconds=%.3f ops_per_s=%.1f", (unsigned long long)r->ops, r->seconds,
-	       (double)r->ops / r->seconds);
+	       o->rate > 0 ? r->achieved : (double)r->ops / r->seconds);
 	bench_print_hist("", &r->all);
 	printf(" max_us=%.1f", (double)r->all.max_ns / 1e3);
 	if (o->op == BENCH_MIXED) {
 		bench_print_hist("read_", &r->reads);
 		bench_print_hist("write_", &r->writes);
 	}
+	if (o->rate > 0)
+		printf(" send_lag_p99_us=%.1f send_lag_max_us=%.1f",
+		       (double)bench_hist_quantile(&r->lag, 0.99) / 1e3, (double)r->lag.max_ns / 1e3);
 	printf(" errors=0 ignored=%llu\n", (unsigned long long)r->ignored);
 	return BENCH_EXIT_OK;
 }

@@ -11,11 +11,13 @@
  * alike: the replicas stay identical and the submitter gets -EBADMSG. */
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/zk_alloc.h"
 #include "common/zk_buf.h"
 #include "common/zk_log.h"
 #include "replication/replication_int.h"
+#include "replication/snapshot_fork.h"
 
 int repl_fsm_skipped;
 
@@ -52,14 +54,13 @@ int repl_entry_unpad(const struct raft_buffer *buf, size_t *len)
  * Past log_bytes (or the last snapshot's size, whichever is larger: bounded write
  * amplification) of entries since the last snapshot, the threshold drops to 1 so libraft
  * takes one at the end of this apply round, and the trailing entries are cut to what fits in
- * log_bytes at the average entry size; fsm_snapshot restores both. */
-static void limit_log_bytes(struct repl_fsm *f, size_t len)
+ * log_bytes at the average entry size; fsm_snapshot restores the threshold, finalize the
+ * trailing count. */
+static void check_log_bytes(struct repl_fsm *f)
 {
 	size_t cap, avg;
 	unsigned trailing;
 
-	f->log_bytes_now += len;
-	f->log_entries_now++;
 	if (f->log_bytes == 0 || f->forced)
 		return;
 	cap = f->log_bytes > f->last_snapshot_len ? f->log_bytes : f->last_snapshot_len;
@@ -74,6 +75,15 @@ static void limit_log_bytes(struct repl_fsm *f, size_t len)
 	f->forced = true;
 }
 
+static void limit_log_bytes(struct repl_fsm *f, size_t len)
+{
+	f->log_bytes_now += len;
+	f->log_entries_now++;
+	check_log_bytes(f);
+}
+
+static void fsm_enable_async(struct raft_fsm *fsm);
+
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
 	struct repl_fsm *f = fsm->data;
@@ -84,6 +94,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 	int rv;
 
 	*result = NULL;
+	if (fsm->snapshot_async == NULL)
+		fsm_enable_async(fsm);
 	limit_log_bytes(f, buf->len);
 	rv = repl_entry_unpad(buf, &len);
 	if (rv == 0)
@@ -112,51 +124,182 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 	return 0;
 }
 
-/* The image is built into one zk_buf and handed to libraft as one buffer; snapshot_finalize
- * frees it (fsm version 2), so our allocator owns it from start to end. */
-static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+/* Snapshots (libraft fsm version 3, read in libraft v0.15.0 src/replication.c takeSnapshot):
+ * fsm_snapshot runs on the loop right after an apply round, with the store between two
+ * entries, and forks a child that writes the image of that frozen store (snapshot_fork.h);
+ * fsm_snapshot_async runs on libraft's async_work thread (a libuv threadpool thread) and
+ * collects it while the loop goes on applying entries (libraft only refuses to start another
+ * snapshot or to install one meanwhile); snapshot_finalize runs on the loop once libraft wrote
+ * the image to disk or gave up. libraft passes the same bufs/n_bufs through all three calls,
+ * so bufs[0] is embedded in a struct snapshot, which carries the per-snapshot state.
+ *
+ * Failures: a failed fork (EAGAIN, ENOMEM) or pipe falls back to writing the image on the loop
+ * as before (a stall, logged at WARN). A child that fails (killed, non-zero exit, short image)
+ * fails snapshot_async, so libraft drops this snapshot and keeps its log; the next attempt is
+ * refused (RAFT_BUSY, which libraft ignores) until SNAPSHOT_RETRY_NS passed, as Redis retries
+ * a failed BGSAVE after 5 s. An error from fsm_snapshot itself means no snapshot and no
+ * snapshot_finalize call. */
+#define SNAPSHOT_RETRY_NS (5 * (int64_t)1000000000)
+
+struct snapshot {
+	struct raft_buffer *bufs; /* &job.buf, as handed to libraft. */
+	struct repl_snapshot_job job;
+	raft_index index;	  /* Last index in the image. */
+	int64_t start_ns;	  /* fsm_snapshot began. */
+	size_t log_bytes_now, log_entries_now; /* Counters at the snapshot, given back when
+					   it fails. */
+	bool forced;		  /* Taken for log_bytes: trailing is cut until finalize. */
+};
+
+static int64_t fsm_now_ns(void)
 {
-	struct repl_fsm *f = fsm->data;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct snapshot *snapshot_of(struct raft_buffer *bufs)
+{
+	return REPL_CONTAINER(bufs, struct snapshot, job.buf);
+}
+
+/* The image written on the loop thread: the path when fork fails. */
+static int snapshot_write_here(struct repl_fsm *f, struct snapshot *s)
+{
 	struct zk_buf b;
-	struct raft_buffer *out;
 	size_t len;
 
-	out = zk_malloc(sizeof(*out));
-	if (out == NULL)
-		return RAFT_NOMEM;
 	zk_buf_init(&b);
 	if (store_snapshot_write(f->store, &b) != 0) {
 		zk_buf_close(&b);
-		zk_free(out);
 		return RAFT_NOMEM;
 	}
-	out->base = zk_buf_steal(&b, &len);
-	out->len = len;
-	f->last_snapshot_len = len;
-	f->log_bytes_now = 0;
-	f->log_entries_now = 0;
-	if (f->forced) {
-		raft_set_snapshot_threshold(f->raft, f->threshold);
-		raft_set_snapshot_trailing(f->raft, f->trailing);
-		f->forced = false;
-	}
-	*bufs = out;
-	*n_bufs = 1;
-	f->n_snapshots++;
+	s->job.buf.base = zk_buf_steal(&b, &len);
+	s->job.buf.len = len;
 	return 0;
 }
 
+/* Start the image: a child, or on the loop when fork fails. */
+static int snapshot_start(struct raft_fsm *fsm, struct repl_fsm *f, struct snapshot *s)
+{
+	int rv;
+
+	if (fsm->snapshot_async == NULL)
+		return snapshot_write_here(f, s);
+	rv = repl_snapshot_fork(f->store, &s->job);
+	if (rv == 0)
+		return 0;
+	zk_log_warn("snapshot at index %llu: no child (%s): written on the loop thread, which "
+		    "stalls it", (unsigned long long)s->index, strerror(-rv));
+	return snapshot_write_here(f, s);
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+	struct repl_fsm *f = fsm->data;
+	struct snapshot *s;
+	int64_t now = fsm_now_ns();
+
+	if (now < f->snapshot_retry_ns)
+		return RAFT_BUSY;
+	s = zk_calloc(1, sizeof(*s));
+	if (s == NULL)
+		return RAFT_NOMEM;
+	s->index = f->raft->last_applied;
+	s->start_ns = now;
+	s->job.fd = -1;
+	if (snapshot_start(fsm, f, s) != 0) {
+		zk_free(s);
+		return RAFT_NOMEM;
+	}
+	s->bufs = &s->job.buf;
+	s->log_bytes_now = f->log_bytes_now;
+	s->log_entries_now = f->log_entries_now;
+	f->log_bytes_now = 0;
+	f->log_entries_now = 0;
+	/* The cut trailing stays until finalize: libraft reads it when it stores the image. */
+	if (f->forced) {
+		raft_set_snapshot_threshold(f->raft, f->threshold);
+		s->forced = true;
+		f->forced = false;
+	}
+	*bufs = s->bufs;
+	*n_bufs = 1;
+	return 0;
+}
+
+/* libraft's async_work thread: touches only the job, never the store or the fsm state. */
+static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+	struct snapshot *s = snapshot_of(*bufs);
+
+	(void)fsm;
+	(void)n_bufs;
+	if (s->job.pid == 0)
+		return 0;
+	return repl_snapshot_collect(&s->job) == 0 ? 0 : RAFT_IOERR;
+}
+
+/* A snapshot that produced no image: the entries since the previous one still count toward
+ * the next (and may force it again by bytes), which waits SNAPSHOT_RETRY_NS. */
+static void snapshot_failed(struct repl_fsm *f, const struct snapshot *s)
+{
+	zk_log_error("snapshot at index %llu failed: the log is kept, next try in %d s",
+		     (unsigned long long)s->index, (int)(SNAPSHOT_RETRY_NS / 1000000000));
+	f->snapshot_retry_ns = fsm_now_ns() + SNAPSHOT_RETRY_NS;
+	f->log_bytes_now += s->log_bytes_now;
+	f->log_entries_now += s->log_entries_now;
+	check_log_bytes(f);
+}
+
+static void snapshot_done(struct repl_fsm *f, const struct snapshot *s)
+{
+	const struct repl_snapshot_job *j = &s->job;
+
+	f->last_snapshot_len = j->buf.len;
+	f->n_snapshots++;
+	if (j->done_ns == 0)
+		return;
+	zk_log_info("snapshot image at index %llu: %zu bytes by a child in %.1f ms (fork stalled "
+		    "the loop %.2f ms)", (unsigned long long)s->index, j->buf.len,
+		    (double)(j->done_ns - j->forked_ns) / 1e6, (double)j->fork_ns / 1e6);
+}
+
+/* libraft 0.15's raft_uv_init implements async_work but sets io->version = 1, and raft_init
+ * refuses a version 3 fsm with snapshot_async over an io below version 2 (src/raft.c
+ * ioFsmCompat; the raft_fixture io says 0). Nothing else reads those versions: takeSnapshot
+ * checks only fsm->version and fsm->snapshot_async, at each snapshot. So the fsm registers as
+ * version 2 and becomes version 3 at its first apply, once raft_init is past; a snapshot taken
+ * before any apply (only configuration or barrier entries) is written on the loop. */
+static void fsm_enable_async(struct raft_fsm *fsm)
+{
+	struct repl_fsm *f = fsm->data;
+
+	if (f->raft->io->async_work == NULL)
+		return;
+	fsm->snapshot_async = fsm_snapshot_async;
+	fsm->version = 3;
+}
+
+/* Loop thread, after libraft stored the image, failed to, or dropped the snapshot. */
 static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 				 unsigned *n_bufs)
 {
-	unsigned i;
+	struct repl_fsm *f = fsm->data;
+	struct snapshot *s;
 
-	(void)fsm;
 	if (*bufs == NULL)
 		return 0;
-	for (i = 0; i < *n_bufs; i++)
-		zk_free((*bufs)[i].base);
-	zk_free(*bufs);
+	s = snapshot_of(*bufs);
+	if (s->forced && !f->forced)
+		raft_set_snapshot_trailing(f->raft, f->trailing);
+	if (s->job.buf.base != NULL)
+		snapshot_done(f, s);
+	else
+		snapshot_failed(f, s);
+	repl_snapshot_job_close(&s->job);
+	zk_free(s);
 	*bufs = NULL;
 	*n_bufs = 0;
 	return 0;

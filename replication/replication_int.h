@@ -39,6 +39,7 @@ struct repl_fsm {
 	size_t log_bytes_now;	   /* Entry bytes applied since the last snapshot. */
 	size_t log_entries_now;
 	bool forced;		   /* Threshold lowered by limit_log_bytes. */
+	int64_t snapshot_retry_ns; /* No snapshot before this CLOCK_MONOTONIC time (fsm.c). */
 	uint64_t n_skipped;	   /* Entries that did not decode (logged, applied as no-ops). */
 };
 

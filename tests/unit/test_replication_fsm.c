@@ -138,6 +138,14 @@ static void apply_replicates(void **state)
 	assert_int_equal(store_last_zxid(f->stores[0]), (int64_t)last);
 }
 
+/* The leader's snapshot is stored (and its log compacted): snapshots finish on libraft's
+ * async_work, a step after the apply that started them. */
+static bool leader_snapshotted(struct raft_fixture *cluster, void *arg)
+{
+	(void)cluster;
+	return ((struct fixture *)arg)->states[0].n_snapshots > 0;
+}
+
 /* A server cut off while the others snapshot and compact their log catches up by
  * InstallSnapshot: its store is replaced (hook fired) and ends equal to the others. */
 static void catch_up_by_snapshot(void **state)
@@ -155,7 +163,7 @@ static void catch_up_by_snapshot(void **state)
 	raft_fixture_disconnect(&f->cluster, 1, 2);
 	last = apply_n(f, 0, 0, 40);
 	assert_true(raft_fixture_step_until_applied(&f->cluster, 1, last, 5000));
-	assert_true(f->states[0].n_snapshots > 0);
+	assert_true(raft_fixture_step_until(&f->cluster, leader_snapshotted, f, 5000));
 	raft_fixture_reconnect(&f->cluster, 0, 2);
 	raft_fixture_reconnect(&f->cluster, 1, 2);
 	assert_true(raft_fixture_step_until_applied(&f->cluster, 2, last, 10000));

@@ -81,6 +81,16 @@ tests_unit_test_replication_cluster_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 	$(RAFT_CFLAGS)
 tests_unit_test_replication_cluster_store_LDADD = $(REPL_STORE_LIBS) $(CMOCKA_LIBS)
 
+# Snapshots by a forked child on the real store: writes during the snapshot, fork failure,
+# a killed child, a short image.
+check_PROGRAMS += tests/unit/test_replication_snapshot
+TESTS += tests/unit/test_replication_snapshot
+tests_unit_test_replication_snapshot_SOURCES = tests/unit/test_replication_snapshot.c \
+	tests/unit/test_repl_util.h
+tests_unit_test_replication_snapshot_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
+	$(RAFT_CFLAGS)
+tests_unit_test_replication_snapshot_LDADD = $(REPL_STORE_LIBS) $(CMOCKA_LIBS)
+
 # Prints 3-server figures (separate processes): commits/s, failover time after kill -9 of the
 # leader, catch-up of the restarted server. Ports 22040-22045. Built by make check, not run.
 check_PROGRAMS += tests/unit/bench_repl_cluster

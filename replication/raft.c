@@ -535,6 +535,11 @@ int64_t repl_applied_zxid(struct repl *r)
 	return r->raft_ready ? (int64_t)raft_last_applied(&r->raft) : 0;
 }
 
+uint64_t repl_last_index(struct repl *r)
+{
+	return r->raft_ready ? (uint64_t)raft_last_index(&r->raft) : 0;
+}
+
 const char *repl_errmsg(struct repl *r)
 {
 	if (r->errmsg[0] != '\0')

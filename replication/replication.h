@@ -161,6 +161,12 @@ uint64_t repl_leader_id(struct repl *r);
 /* Index of the last entry applied to the store (0 before any). */
 int64_t repl_applied_zxid(struct repl *r);
 
+/* Index of the last entry in this server's Raft log, appended but maybe not committed or
+ * applied yet: after a restart the entries after the last snapshot are applied only once a
+ * leader tells the commit index, so this is what a restarted server holds. 1 right after a
+ * bootstrap (its configuration entry), 0 for an empty log and before repl_start. */
+uint64_t repl_last_index(struct repl *r);
+
 /* Last error message of libraft (for log lines and 4lw); never NULL. */
 const char *repl_errmsg(struct repl *r);
 

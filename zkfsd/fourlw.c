@@ -331,6 +331,8 @@ static void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out)
 	}
 	zk_buf_printf(out, "zk_approximate_data_size\t%" PRIu64 "\n", srv->data_size);
 	zk_buf_printf(out, "zk_last_zxid\t%" PRId64 "\n", store_last_zxid(srv->store));
+	/* zkfsd's own: the Raft log's last index (join.c tells a fresh server by it). */
+	zk_buf_printf(out, "zk_raft_last_index\t%" PRIu64 "\n", repl_last_index(srv->repl));
 }
 
 /* ZooKeeper's getDataDirSize/getLogDirSize: the bytes of the files in the data dir (zkfsd's

@@ -1,6 +1,7 @@
 /* zkfsd: the server program. Parses the configuration (exit 2 on a bad one), optionally
  * daemonizes, starts replication (restoring the tree), opens the client port and runs the loop
- * until SIGTERM/SIGINT, then closes everything cleanly and exits 0.
+ * until SIGTERM/SIGINT, then closes everything cleanly and exits 0. SIGHUP reopens --log-file
+ * (after logrotate moved it) and logs a line in the new file.
  *
  * --daemon: the parent forks first and waits on a pipe until the child has restored the tree
  * and bound the client port (so the port answers when the parent exits, status 0), or exits
@@ -103,6 +104,23 @@ static int main_write_pid(const char *path)
 	return rv;
 }
 
+/* SIGHUP: reopen the log file under its name (logrotate's postrotate sends it). */
+static void main_on_hup(uv_signal_t *h, int signum)
+{
+	const char *path = zk_log_path();
+	int rv = zk_log_reopen();
+
+	(void)h;
+	(void)signum;
+	if (path == NULL)
+		zk_log_info("SIGHUP: logging to stderr, no log file to reopen");
+	else if (rv != 0)
+		zk_log_warn("SIGHUP: cannot reopen log file %s: %s (still writing the old one)", path,
+			    strerror(-rv));
+	else
+		zk_log_info("SIGHUP: log file %s reopened", path);
+}
+
 /* Start everything; returns 0 or a negative errno (logged). */
 static int main_start(struct zkfsd *srv, uv_loop_t *loop, const struct config *cfg)
 {
@@ -119,6 +137,8 @@ static int main_start(struct zkfsd *srv, uv_loop_t *loop, const struct config *c
 		return rv;
 	}
 	rv = server_start_repl(srv);
+	if (rv == -ECANCELED && srv->stopping)
+		return rv; /* Stopped by a signal while waiting to join: a clean stop. */
 	if (rv != 0) {
 		zk_log_error("cannot start replication in %s: %s", cfg->data_dir, strerror(-rv));
 		return rv;
@@ -133,6 +153,8 @@ int main(int argc, char **argv)
 {
 	struct config cfg;
 	struct zkfsd srv = {0};
+	uv_signal_t hup;
+	bool hup_ok;
 	uv_loop_t *loop;
 	int ready_fd = -1, rv;
 
@@ -152,6 +174,12 @@ int main(int argc, char **argv)
 	if (cfg.daemon)
 		ready_fd = main_daemonize();
 	loop = uv_default_loop();
+	/* Unreferenced: it does not keep the loop running once the server has stopped. */
+	hup_ok = uv_signal_init(loop, &hup) == 0;
+	if (!hup_ok || uv_signal_start(&hup, main_on_hup, SIGHUP) != 0)
+		zk_log_warn("cannot handle SIGHUP: the log file will not be reopened on it");
+	if (hup_ok)
+		uv_unref((uv_handle_t *)&hup);
 	rv = main_start(&srv, loop, &cfg);
 	if (rv != 0)
 		server_stop(&srv);
@@ -160,6 +188,10 @@ int main(int argc, char **argv)
 	if (ready_fd >= 0)
 		close(ready_fd);
 	uv_run(loop, UV_RUN_DEFAULT);
+	if (hup_ok) {
+		uv_close((uv_handle_t *)&hup, NULL);
+		uv_run(loop, UV_RUN_NOWAIT);
+	}
 	server_close(&srv);
 	if (uv_loop_close(loop) != 0)
 		zk_log_warn("handles still open at exit");
@@ -167,5 +199,5 @@ int main(int argc, char **argv)
 		unlink(cfg.pid_file);
 	zk_log_info("stopped");
 	config_close(&cfg);
-	return rv == 0 ? 0 : 1;
+	return rv == 0 || (rv == -ECANCELED && srv.stopping) ? 0 : 1;
 }

@@ -267,7 +267,11 @@ int server_start_repl(struct zkfsd *srv)
 	rc.servers = servers;
 	rc.n_servers = cfg->n_servers;
 	rc.snapshot_threshold = cfg->snap_count;
-	rc.join = join_ensemble_running(cfg);
+	rv = join_decide(srv, &rc.join);
+	if (rv != 0) {
+		free(servers);
+		return rv;
+	}
 	srv->election_timeout_ms = rc.election_timeout_ms;
 	/* An ensemble server serves no client before it knows a leader (ZooKeeper's servers
 	 * serve once they are in a quorum). */

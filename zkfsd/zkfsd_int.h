@@ -340,10 +340,14 @@ void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode);
 char *acl_digest_id(const uint8_t *auth, size_t len);
 
 /* join.c */
-/* Ensemble server with no Raft log in dataDir while another configured server already serves
- * an ensemble (asked with srvr on the client ports of the server.N lines): join it instead of
- * bootstrapping the configured membership. Blocking, about 1 s per unreachable server. */
-bool join_ensemble_running(const struct config *cfg);
+/* Sets *@join: true for an ensemble server with no Raft log in dataDir when an ensemble
+ * already exists (asked with srvr/conf on the client ports of the server.N lines): join it
+ * instead of bootstrapping the configured membership; false for a restart (a log) or the first
+ * start of the ensemble. An ensemble without a leader is waited for (bounded back-off, logged;
+ * rule in join.c). Must be called after server_init, before the loop runs; it runs the loop
+ * between rounds. Returns 0, or -ECANCELED when a stop signal arrived while waiting (the server
+ * is stopping). */
+int join_decide(struct zkfsd *srv, bool *join);
 
 /* reconfig.c */
 /* Run a reconfig request (ZooKeeper's incremental form) through repl_reconfig; answers it. */

@@ -1,12 +1,15 @@
 #!/bin/bash
 # Membership changes under load (issue 3), with ZooKeeper's incremental reconfig as the super
 # user: a fourth server joins as a voter, then a server of the first three leaves (the leader, to
-# make it hard), then a fifth server joins as an observer. After each change /zookeeper/config
-# shows it on every member and writes keep being acknowledged. The observer reports
-# Mode: observer, serves reads (a write made through a voter is read there after sync, and the
-# reverse) and forwards writes. Nothing acknowledged is lost, the members end equal. zkfsd:
-# the new servers join the running ensemble (their data dir is empty and the others serve)
-# instead of bootstrapping a membership of their own.
+# make it hard), then a fifth server joins as an observer. The fourth is started while the
+# ensemble has no leader (a follower and the leader stopped, the leader restarted after it), and
+# the follower restarts only after the change. After each change /zookeeper/config read through
+# every member shows it, with the new server's client address, and writes keep being
+# acknowledged. The observer reports Mode: observer, serves reads (a write made through a voter
+# is read there after sync, and the reverse) and forwards writes. Nothing acknowledged is lost,
+# the members end equal. zkfsd: the new servers join the existing ensemble (their data dir is
+# empty and the others hold data) instead of bootstrapping a membership of their own; the
+# fourth logs that it waits for a leader, and never leads before it is added.
 # Then the observer's role is switched with ZooKeeper's incremental form (joining an existing id
 # with the other role): observer -> participant -> observer, each visible in srvr's Mode and in
 # /zookeeper/config. zkfsd only: a second reconfig while the first is pending is refused with
@@ -36,6 +39,7 @@ reconfig() {
 }
 
 mode_is() { [ "$(zkc_mode "$1")" = "$2" ]; }
+mode_not() { [ "$(zkc_mode "$1")" != "$2" ]; }
 mode_voter() {
 	local m
 	m=$(zkc_mode "$1") && [ "$m" = leader ] || [ "$m" = follower ]
@@ -111,21 +115,37 @@ joined_not_bootstrapped() {
 }
 
 scenario() {
-	local kind=$1 load leader gone members
+	local kind=$1 load leader gone members others follower alone
 	load=$ZKT_DIR/$kind-load
 	zkc_init "$kind" 3
 	zkc_start_all 60
 	zkc_load_start "$load" 3 100 "$(zkc_hosts 1 2 3)"
 	zkc_wait_acks 30 "$load" 50
 
-	# Add node 4 as a voter: it starts with the current members plus itself.
-	zkc_step "adding node 4"
+	# Add node 4 as a voter: it starts with the current members plus itself, while the
+	# ensemble has no leader (a follower and the leader stopped); then quorum comes back.
+	zkc_step "adding node 4 during an election"
+	leader=$(zkc_leader) || zkt_fail "no leader"
+	others=$(printf '%s\n' 1 2 3 | grep -vx "$leader" | tr '\n' ' ')
+	read -r follower alone <<<"$others"
+	zkc_stop "$follower" TERM
+	zkc_stop "$leader" TERM
+	zkt_wait 30 mode_not "$alone" leader || zkt_fail "node $alone still leads alone"
 	zkc_config 4 1 2 3 4
 	zkc_start 4
+	if [ "$kind" = zkfsd ]; then
+		zkt_wait 20 grep -q "waiting for one before joining" "$(zkc_dir 4)/server.log" ||
+			zkt_fail "node 4 did not wait for a leader: $(grep -E 'bootstrap|join' "$(zkc_dir 4)/server.log")"
+	fi
+	zkc_start "$leader"
 	zkc_wait_serving 30 4
 	[ "$kind" = zkfsd ] && joined_not_bootstrapped 4
+	mode_not 4 leader || zkt_fail "node 4 leads before it was added"
 	reconfig --joining "$(zkc_server_line 4)"
-	wait_config has "server.4=" 1 2 3 4
+	# The follower restarts after the change; every server lists node 4's client address.
+	zkc_start "$follower"
+	zkc_wait_serving 30 "$follower"
+	wait_config has "server.4=.*;$(zkc_addr 4):$ZKC_CLIENT_PORT\$" 1 2 3 4
 	zkc_wait_acks 30 "$load" 50 "$(zkc_now)"
 
 	# Remove the leader: the others go on.
@@ -149,7 +169,7 @@ scenario() {
 	[ "$kind" = zkfsd ] && joined_not_bootstrapped 5
 	reconfig --joining "$(zkc_server_line 5)"
 	# shellcheck disable=SC2086
-	wait_config has "server.5=.*:observer" $members 5
+	wait_config has "server.5=.*:observer;$(zkc_addr 5):$ZKC_CLIENT_PORT\$" $members 5
 	[ "$(zkc_mode 5)" = observer ] || zkt_fail "node 5 reports Mode: $(zkc_mode 5), not observer"
 	voter=${members%% *}
 	zkc_py write --host "$(zkc_hosts 5)" --path /via-observer --timeout 10 >&2 ||

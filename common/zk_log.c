@@ -14,23 +14,56 @@
 
 static int log_fd = STDERR_FILENO;
 static enum zk_log_level log_level = ZK_LOG_LEVEL_INFO;
+static char log_path[4096]; /* "" = stderr. */
 
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+
+static int open_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+	return fd < 0 ? -errno : fd;
+}
 
 int zk_log_open(const char *path, enum zk_log_level level)
 {
 	int fd = STDERR_FILENO;
 
 	if (path != NULL && strcmp(path, "-") != 0) {
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (strlen(path) >= sizeof(log_path))
+			return -ENAMETOOLONG;
+		fd = open_file(path);
 		if (fd < 0)
-			return -errno;
+			return fd;
 	}
 	if (log_fd != STDERR_FILENO)
 		close(log_fd);
 	log_fd = fd;
 	log_level = level;
+	snprintf(log_path, sizeof(log_path), "%s", fd == STDERR_FILENO ? "" : path);
 	return 0;
+}
+
+int zk_log_reopen(void)
+{
+	int fd, rv = 0;
+
+	if (log_path[0] == '\0')
+		return 0;
+	fd = open_file(log_path);
+	if (fd < 0)
+		return fd;
+	/* dup2 swaps the file under log_fd atomically: a concurrent write goes to one or the
+	 * other, never to a closed descriptor. dup2 clears FD_CLOEXEC on log_fd: set it again. */
+	if (dup2(fd, log_fd) < 0 || fcntl(log_fd, F_SETFD, FD_CLOEXEC) != 0)
+		rv = -errno;
+	close(fd);
+	return rv;
+}
+
+const char *zk_log_path(void)
+{
+	return log_path[0] != '\0' ? log_path : NULL;
 }
 
 void zk_log_set_level(enum zk_log_level level)

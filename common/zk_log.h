@@ -22,6 +22,17 @@ enum zk_log_level {
  * Returns 0 or a negative errno (the previous destination stays in use). */
 int zk_log_open(const char *path, enum zk_log_level level);
 
+/* Reopen the file given to zk_log_open under the same name (logrotate moved it away: the new
+ * file is created), for SIGHUP. Lines written meanwhile by other threads go to the old or the
+ * new file, none is lost or cut: the new file takes the place of the old descriptor in one
+ * dup2(2). Not async-signal-safe: call it from the program's loop, not a signal handler.
+ * Returns 0 (also when logging to stderr: nothing to reopen) or a negative errno (the old file
+ * stays in use). */
+int zk_log_reopen(void);
+
+/* The file zk_log_open was given, or NULL when logging to stderr. Borrowed. */
+const char *zk_log_path(void);
+
 /* Set the threshold only. */
 void zk_log_set_level(enum zk_log_level level);
 

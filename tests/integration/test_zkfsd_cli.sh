@@ -3,7 +3,7 @@
 # exits 2 naming file:line and key; --daemon returns once the port answers and writes the pid
 # file; SIGTERM exits 0 and removes it; a restart keeps the tree (same dgst), the sessions
 # (reattach with id + password, ephemerals kept) and refuses a wrong password; the 4lw
-# whitelist is applied. Ports 21860-21862 (zkfsd's own range).
+# whitelist is applied; SIGHUP reopens --log-file. Ports 21860-21862 (zkfsd's own range).
 source "$(dirname "$0")/lib.sh"
 zkt_init zkfsd-cli
 [ -x "$ZKFSD" ] || zkt_skip "zkfsd not built at $ZKFSD"
@@ -99,5 +99,9 @@ start_daemon -c "$ZKT_DIR/wl.cfg"
 [ "$(zkt_4lw "$PORT" mntr | grep -c '^zk_version')" = 1 ] || zkt_fail "mntr not answered"
 zkt_4lw "$PORT" srvr | grep -q "srvr is not executed because it is not in the whitelist." ||
 	zkt_fail "srvr answered although not whitelisted"
+# SIGHUP reopens --log-file (logrotate moved it): the next lines go to a new file of that name.
+mv "$LOG" "$LOG.1"
+kill -HUP "$(cat "$PIDF")"
+zkt_wait 10 grep -q "SIGHUP: log file $LOG reopened" "$LOG" || zkt_fail "no new log file after SIGHUP"
 stop_daemon
 zkt_log "PASS"

@@ -341,9 +341,9 @@ char *acl_digest_id(const uint8_t *auth, size_t len);
 
 /* join.c */
 /* Sets *@join: true for an ensemble server with no Raft log in dataDir when an ensemble
- * already exists (asked with srvr/conf on the client ports of the server.N lines): join it
- * instead of bootstrapping the configured membership; false for a restart (a log) or the first
- * start of the ensemble. An ensemble without a leader is waited for (bounded back-off, logged;
+ * already exists (asked with srvr, mntr and conf on the client ports of the server.N lines):
+ * join it instead of bootstrapping the configured membership; false for a restart (a log) or
+ * the first start of the ensemble. An ensemble without a leader is waited for (bounded back-off, logged;
  * rule in join.c). Must be called after server_init, before the loop runs; it runs the loop
  * between rounds. Returns 0, or -ECANCELED when a stop signal arrived while waiting (the server
  * is stopping). */

@@ -115,7 +115,7 @@ joined_not_bootstrapped() {
 }
 
 scenario() {
-	local kind=$1 load leader gone members others follower alone
+	local kind=$1 load leader gone members others follower alone log4
 	load=$ZKT_DIR/$kind-load
 	zkc_init "$kind" 3
 	zkc_start_all 60
@@ -134,8 +134,9 @@ scenario() {
 	zkc_config 4 1 2 3 4
 	zkc_start 4
 	if [ "$kind" = zkfsd ]; then
-		zkt_wait 20 grep -q "waiting for one before joining" "$(zkc_dir 4)/server.log" ||
-			zkt_fail "node 4 did not wait for a leader: $(grep -E 'bootstrap|join' "$(zkc_dir 4)/server.log")"
+		log4=$(zkc_dir 4)/server.log
+		zkt_wait 20 grep -q "waiting for one before joining" "$log4" ||
+			zkt_fail "node 4 did not wait for a leader: $(grep -E 'bootstrap|join' "$log4")"
 	fi
 	zkc_start "$leader"
 	zkc_wait_serving 30 4

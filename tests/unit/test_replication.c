@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "replication/log_check.h"
+#include "replication/replication_int.h"
 #include "test_repl_util.h"
 
 /* libraft 0.15 leaks the entries it had loaded when a later batch of a closed segment is
@@ -226,10 +227,51 @@ static void bad_config_refused(void **state)
 	s.host = "no-such-host.invalid";
 	assert_int_equal(repl_create(&f->loop, &f->node.cfg, f->node.store, NULL, NULL, &r),
 			 -EINVAL);
+	s.host = "127.0.0.1";
+	s.client_address = "a;b"; /* would end the member address early */
+	s.client_port = 2181;
+	assert_int_equal(repl_create(&f->loop, &f->node.cfg, f->node.store, NULL, NULL, &r),
+			 -EINVAL);
 	f->node.cfg.n_servers = 0;
 	f->node.cfg.heartbeat_timeout_ms = 5000;
 	assert_int_equal(repl_create(&f->loop, &f->node.cfg, f->node.store, NULL, NULL, &r),
 			 -EINVAL);
+}
+
+/* A member address carries the peer port and, after ';', the client address (an IPv6 literal
+ * included); one written without them parses with 0 / NULL; libraft sees the part before ';'. */
+static void member_address(void **state)
+{
+	struct repl_server in = {.id = 4, .host = "10.0.0.4", .raft_port = 2888, .peer_port = 3888,
+				 .client_address = "[::1]", .client_port = 2181};
+	struct repl_server out;
+	char text[REPL_ADDRESS_MAX], buf[REPL_ADDRESS_MAX];
+
+	(void)state;
+	assert_int_equal(repl_server_address(&in, text, sizeof(text)), 0);
+	assert_string_equal(text, "10.0.0.4:2888:3888;[::1]:2181");
+	assert_int_equal(repl_address_raft_len(text), strlen("10.0.0.4:2888:3888"));
+	assert_int_equal(repl_address_parse(text, buf, sizeof(buf), &out), 0);
+	assert_string_equal(out.host, "10.0.0.4");
+	assert_int_equal(out.raft_port, 2888);
+	assert_int_equal(out.peer_port, 3888);
+	assert_string_equal(out.client_address, "[::1]");
+	assert_int_equal(out.client_port, 2181);
+
+	in.client_port = 0;
+	assert_int_equal(repl_server_address(&in, text, sizeof(text)), 0);
+	assert_string_equal(text, "10.0.0.4:2888:3888");
+	assert_int_equal(repl_address_parse("10.0.0.4:2888", buf, sizeof(buf), &out), 0);
+	assert_int_equal(out.peer_port, 0);
+	assert_null(out.client_address);
+	assert_int_equal(out.client_port, 0);
+
+	assert_int_equal(repl_address_parse("10.0.0.4:2888:3888;2181", buf, sizeof(buf), &out),
+			 -EINVAL);
+	in.client_port = 2181;
+	in.client_address = "a b";
+	assert_int_equal(repl_server_address(&in, text, sizeof(text)), -EINVAL);
+	assert_int_equal(repl_server_address(&in, text, 8), -EINVAL);
 }
 
 /* The newest segment file of @dir (closed "first-last" or "open-N"), largest by name order
@@ -717,6 +759,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(close_with_writes_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(submit_before_start_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_config_refused, setup, teardown),
+		cmocka_unit_test(member_address),
 		cmocka_unit_test_setup_teardown(torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(corrupted_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(crash_keeps_acknowledged, setup, teardown),

@@ -118,12 +118,35 @@ static void set_intent(enum events_intent what, fuse_ino_t parent, const char *n
 	pthread_mutex_unlock(&ev.mu);
 }
 
+/* The zkconn_event_seq of the last data (0) / child (1) event per path hash, so a read answered
+ * before that event is not trusted (events_settle). Under inode_lock. */
+#define EVENT_SLOTS 256
+static uint64_t last_event[EVENT_SLOTS][2];
+
+static uint64_t *last_event_of(const char *path, bool children)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *path; path++)
+		h = (h ^ (unsigned char)*path) * 16777619u;
+	return &last_event[h % EVENT_SLOTS][children];
+}
+
+void events_settle(struct node *n, uint64_t answer_seq)
+{
+	if (*last_event_of(n->path, false) > answer_seq)
+		n->have_stat = false;
+	if (*last_event_of(n->path, true) > answer_seq)
+		n->children_fresh = false;
+}
+
 /* Invalidate @path's cached Stat at once (before the job runs), so no read trusts it. */
 static void drop_cached(const char *path, bool children)
 {
 	struct node *n;
 
 	inode_lock();
+	*last_event_of(path, children) = zkconn_event_seq(zkfs->zk);
 	n = inode_find(path, false);
 	if (n && children)
 		n->children_fresh = false;
@@ -166,12 +189,19 @@ static void check_armed(int type, const char *path, const struct Stat *st, const
 
 	inode_lock();
 	n = inode_find(path, false);
-	if (!n && type == ZKCONN_ARMED_DATA)
+	if (!n && type == ZKCONN_ARMED_DATA) {
 		cache_prefetched(path, st, data, len);
-	else if (n && type == ZKCONN_ARMED_DATA)
+	} else if (n && type == ZKCONN_ARMED_DATA) {
 		stale = n->stat.mzxid != st->mzxid;
-	else if (n)
+		if (stale)
+			n->have_stat = false;
+	} else if (n) {
 		stale = n->stat.cversion != st->cversion;
+		/* A new directory's (empty) list is trusted once its watch is known to be set
+		 * with nothing changed in between (see fs_create_now). */
+		n->children_fresh = !stale && n->have_children &&
+				    n->cache_gen == zkconn_generation(zkfs->zk);
+	}
 	inode_unlock();
 	if (stale)
 		push(type == ZKCONN_ARMED_DATA ? JOB_DATA : JOB_CHILDREN, 0, path);
@@ -238,7 +268,7 @@ static fuse_ino_t parent_id(const char *path)
 static void emit_create(const char *dir, const char *name)
 {
 	char path[NAMES_PATH_MAX + 1], full[PATH_MAX];
-	uint64_t gen = zkconn_generation(zkfs->zk);
+	uint64_t gen = zkconn_generation(zkfs->zk), seq;
 	struct String_vector kids = {0, NULL};
 	struct Stat st;
 	struct node *n;
@@ -250,6 +280,7 @@ static void emit_create(const char *dir, const char *name)
 	if (names_join(dir, name, path, sizeof(path)) || mount_path(path, full, sizeof(full)) ||
 	    zkconn_get(zkfs->zk, NULL, path, true, &data, &len, &st) != 0)
 		return;
+	seq = zkconn_answer_seq();
 	kind = inode_kind_of(&st);
 	if (kind == S_IFDIR && zkconn_children(zkfs->zk, NULL, path, true, &kids, NULL) != 0)
 		goto out;
@@ -261,6 +292,7 @@ static void emit_create(const char *dir, const char *name)
 		inode_set_stat(n, &st, data, len, gen);
 		if (n->kind == S_IFDIR && inode_set_children(n, &kids, gen) == 0)
 			events_prefetch(path, kids.data, kids.count);
+		events_settle(n, seq);
 		kind = n->kind;
 	}
 	pid = parent_id(path);
@@ -308,6 +340,8 @@ static void emit_delete(const char *dir, const char *name)
 		return;
 	set_intent(EVENTS_DELETE, pid, name, gid);
 	rc = kind == S_IFDIR ? rmdir(full) : unlink(full);
+	if (rc != 0 && (errno == EISDIR || errno == ENOTDIR)) /* The kernel knew its kind better. */
+		rc = kind == S_IFDIR ? unlink(full) : rmdir(full);
 	set_intent(EVENTS_NONE, 0, "", 0);
 	if (rc != 0)
 		zk_log_debug("no IN_DELETE for %s: %s", path, strerror(errno));
@@ -368,7 +402,7 @@ static char **take_children(struct node *n, int *count)
 
 static void run_children(const char *path)
 {
-	uint64_t gen = zkconn_generation(zkfs->zk);
+	uint64_t gen = zkconn_generation(zkfs->zk), seq;
 	struct String_vector kids = {0, NULL};
 	char **old = NULL;
 	struct Stat st;
@@ -380,6 +414,7 @@ static void run_children(const char *path)
 	wait_idle(path);
 	if (zkconn_children(zkfs->zk, NULL, path, true, &kids, &st) != 0)
 		return;
+	seq = zkconn_answer_seq();
 	inode_lock();
 	n = inode_find(path, false);
 	if (n && n->kind == S_IFDIR && n->state == NODE_LIVE) {
@@ -391,6 +426,7 @@ static void run_children(const char *path)
 		n->stat.numChildren = st.numChildren;
 		n->stat.cversion = st.cversion;
 		n->stat.pzxid = st.pzxid;
+		events_settle(n, seq);
 		id = n->id;
 	}
 	inode_unlock();
@@ -418,7 +454,7 @@ struct data_change {
 
 /* Store the fresh Stat in the node and its ".data" file. Must hold inode_lock. */
 static void apply_data(const char *path, int rc, const struct Stat *st, const char *data, int len,
-		       uint64_t gen, struct data_change *dc)
+		       uint64_t gen, uint64_t seq, struct data_change *dc)
 {
 	struct node *n = inode_find(path, false), *dn = inode_find(path, true);
 
@@ -431,6 +467,7 @@ static void apply_data(const char *path, int rc, const struct Stat *st, const ch
 		if (rc == 0) {
 			inode_set_stat(n, st, data, len, gen);
 			n->told_mzxid = st->mzxid;
+			events_settle(n, seq);
 		}
 		if (rc != 0 || dc->changed)
 			inode_wake_polls(n);
@@ -446,6 +483,7 @@ static void apply_data(const char *path, int rc, const struct Stat *st, const ch
 		if (rc == 0) {
 			inode_set_stat(dn, st, data, len, gen);
 			dn->told_mzxid = st->mzxid;
+			events_settle(dn, seq);
 		}
 	}
 }
@@ -466,7 +504,7 @@ static void run_data(const char *path)
 		return;
 	}
 	inode_lock();
-	apply_data(path, rc, &st, data, len, gen, &dc);
+	apply_data(path, rc, &st, data, len, gen, zkconn_answer_seq(), &dc);
 	inode_unlock();
 	zk_log_debug("data event %s: rc %d, node %lu, changed %d, kind changed %d", path, rc,
 		     (unsigned long)dc.id, dc.changed, dc.kind_changed);

@@ -17,7 +17,10 @@
 
 #include <fuse3/fuse_lowlevel.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <zookeeper/zookeeper.h>
+
+struct node;
 
 /* Start the thread. Returns 0 or -errno. Must be called once, before the session loop. */
 int events_start(void);
@@ -32,6 +35,12 @@ void events_on_watch(void *ctx, int type, const char *path, const struct Stat *s
  * so their changes produce MODIFY/ATTRIB for watchers of @dir. Must hold inode_lock. */
 void events_prefetch(const char *dir, char *const *kids, int count);
 void events_on_expired(void *ctx);
+
+/* @n has just stored an answer of the server that arrived at @answer_seq (zkconn_answer_seq):
+ * when a watch event for its path came after that answer, the answer is already older than the
+ * change (the event's job reads again), so stop trusting it -- the Stat, the child list, or
+ * both -- and the next lookup asks the server. Must hold inode_lock. */
+void events_settle(struct node *n, uint64_t answer_seq);
 
 /* Queue kernel invalidations that a request handler must not make itself. @name is copied. */
 void events_inval_inode(fuse_ino_t id);

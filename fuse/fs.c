@@ -110,7 +110,7 @@ int fs_node_path(fuse_ino_t id, char *out, size_t size, mode_t *kind, bool *data
 int fs_fetch_node(const char *path, bool data_file, struct zkconn_cancel *cancel,
 		      struct node **out)
 {
-	uint64_t gen = zkconn_generation(zkfs->zk);
+	uint64_t gen = zkconn_generation(zkfs->zk), seq;
 	struct String_vector kids = {0, NULL};
 	struct Stat st;
 	struct node *n;
@@ -121,6 +121,7 @@ int fs_fetch_node(const char *path, bool data_file, struct zkconn_cancel *cancel
 	rc = zkconn_get(zkfs->zk, cancel, path, true, &data, &len, &st);
 	if (rc)
 		return rc;
+	seq = zkconn_answer_seq(); /* The older of the two answers. */
 	kind = data_file ? S_IFREG : inode_kind_of(&st);
 	if (kind == S_IFDIR && !data_file) {
 		rc = zkconn_children(zkfs->zk, cancel, path, true, &kids, &st);
@@ -141,6 +142,7 @@ int fs_fetch_node(const char *path, bool data_file, struct zkconn_cancel *cancel
 	}
 	if (kind == S_IFDIR && !data_file)
 		events_prefetch(path, kids.data, kids.count);
+	events_settle(n, seq);
 	*out = n;
 out:
 	free(data);
@@ -176,6 +178,7 @@ int fs_ensure_node(fuse_ino_t id, struct zkconn_cancel *cancel, struct node **ou
 	rc = fs_fetch_node(path, data_file, cancel, &n);
 	if (rc == -ENOENT) {
 		inode_lock();
+		fs_server_gone(path);
 		n = inode_get(id);
 		if (n)
 			inode_mark_stale(n);
@@ -327,6 +330,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fs_call_begin(req, &call);
 	rc = fs_fetch_node(path, data_file, &call.cancel, &n);
 	if (rc) {
+		zk_log_debug("lookup %s: %s", path, strerror(-rc));
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -385,6 +389,9 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	fs_call_begin(req, &call);
 	rc = fs_ensure_node(ino, &call.cancel, &n, NULL);
+	if (rc == -ENOENT && !fi)
+		rc = -ESTALE; /* Deleted elsewhere: the VFS looks the name up again and retries (an
+			       * open(O_CREAT) then creates it, a stat says ENOENT). */
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -434,6 +441,50 @@ void fs_parent_child_update(const char *path, bool add)
 		inode_child_remove(d, names_basename(path));
 }
 
+void fs_server_gone(const char *path)
+{
+	char dir[NAMES_PATH_MAX + 1];
+	struct node *n = inode_find(path, false), *dn = inode_find(path, true), *d = NULL;
+
+	if (n) {
+		inode_drop_cache(n, false);
+		n->children_fresh = false;
+	}
+	if (dn)
+		inode_drop_cache(dn, false);
+	if (names_dirname(path, dir, sizeof(dir)) == 0)
+		d = inode_find(dir, false);
+	if (!d)
+		return;
+	if (inode_child_has(d, names_basename(path)))
+		d->children_fresh = false;
+	if (n || dn) /* The kernel may hold a dentry for it. */
+		events_inval_entry(d->id, names_basename(path));
+}
+
+void fs_server_has_children(const char *path)
+{
+	char dir[NAMES_PATH_MAX + 1];
+	struct node *n = inode_find(path, false), *d;
+
+	if (!n)
+		return;
+	n->have_stat = false;
+	n->children_fresh = false;
+	/* A file that got children is a directory now: the kernel must look it up again. */
+	if (n->kind != S_IFDIR && names_dirname(path, dir, sizeof(dir)) == 0 &&
+	    (d = inode_find(dir, false)))
+		events_inval_entry(d->id, names_basename(path));
+}
+
+void fs_server_gone_parent(const char *path)
+{
+	char dir[NAMES_PATH_MAX + 1];
+
+	if (names_dirname(path, dir, sizeof(dir)) == 0)
+		fs_server_gone(dir);
+}
+
 void fs_parent_children_stale(const char *path)
 {
 	char dir[NAMES_PATH_MAX + 1];
@@ -451,7 +502,8 @@ void fs_parent_children_stale(const char *path)
 int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct call *call,
 		      struct node **out)
 {
-	uint64_t gen = zkconn_generation(zkfs->zk);
+	struct String_vector none = {0, NULL};
+	uint64_t gen = zkconn_generation(zkfs->zk), seq;
 	char *real = NULL;
 	struct Stat st;
 	struct node *n;
@@ -459,6 +511,7 @@ int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct ca
 
 	fs_inflight(path, 1);
 	rc = zkconn_create_node(zkfs->zk, &call->cancel, path, NULL, -1, mode, &real, &st);
+	seq = zkconn_answer_seq();
 	inode_lock();
 	if (rc == 0) {
 		n = inode_new(real, kind, false, NODE_LIVE, true);
@@ -466,12 +519,13 @@ int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct ca
 			rc = -ENOMEM;
 		else if (plain)
 			fs_parent_child_update(real, true);
-		if (kind == S_IFDIR && n) {
-			struct String_vector none = {0, NULL};
-
-			inode_set_children(n, &none, gen);
-		}
+		if (kind == S_IFDIR && n && inode_set_children(n, &none, gen) == 0)
+			n->children_fresh = false; /* Until zkconn_arm set its watch (check_armed). */
+		if (n)
+			events_settle(n, seq);
 		*out = n;
+	} else if (rc == -ENOENT) {
+		fs_server_gone_parent(path);
 	} else if (rc == -EEXIST) {
 		/* The server has a child our cached list lacks (its event is still on the way):
 		 * stop answering ENOENT from that list, so `mkdir -p`'s stat finds the node. */
@@ -553,7 +607,7 @@ static void remove_node(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fs_inflight(path, 1);
 	rc = zkconn_delete(zkfs->zk, &call.cancel, path, -1);
 	inode_lock();
-	if (rc == 0 || rc == -ENOENT) {
+	if (rc == 0) {
 		fs_parent_child_update(path, false);
 		n = inode_find(path, false);
 		if (n)
@@ -561,6 +615,10 @@ static void remove_node(fuse_req_t req, fuse_ino_t parent, const char *name)
 		n = inode_find(path, true);
 		if (n)
 			inode_mark_stale(n);
+	} else if (rc == -ENOENT) {
+		fs_server_gone(path); /* Deleted elsewhere; its event reports it here. */
+	} else if (rc == -ENOTEMPTY) {
+		fs_server_has_children(path);
 	}
 	inode_unlock();
 	fs_inflight(path, -1);

@@ -75,8 +75,10 @@ static int handle_snapshot(struct handle *h, const struct node *n)
 	return 0;
 }
 
-/* The value is on the server now: cache it and drop the kernel's pages. */
-static void committed(struct handle *h, const char *real, const struct Stat *st, uint64_t gen)
+/* The value is on the server now (answered at @seq, see events_settle): cache it and drop the
+ * kernel's pages. */
+static void committed(struct handle *h, const char *real, const struct Stat *st, uint64_t gen,
+		      uint64_t seq)
 {
 	struct node *n = h->node;
 	bool created = h->pending;
@@ -88,6 +90,7 @@ static void committed(struct handle *h, const char *real, const struct Stat *st,
 	if (n->pending == h)
 		n->pending = NULL;
 	inode_set_stat(n, st, h->buf, (int)h->len, gen);
+	events_settle(n, seq);
 	n->told_mzxid = st->mzxid; /* The kernel reported our own write already. */
 	n->kernel_stale++;	    /* Until events_inval_inode ran (see fs_open). */
 	h->seen_mzxid = st->mzxid;
@@ -111,9 +114,12 @@ static int commit_create(struct handle *h, const char *path, struct call *call)
 	fs_inflight(path, 1);
 	rc = zkconn_create_node(zkfs->zk, &call->cancel, path, h->buf, (int)h->len, h->create_mode,
 				&real, &st);
-	if (rc == -EEXIST) {
+	if (rc == -EEXIST || rc == -ENOENT) {
 		inode_lock();
-		fs_parent_children_stale(path);
+		if (rc == -EEXIST)
+			fs_parent_children_stale(path);
+		else
+			fs_server_gone_parent(path);
 		inode_unlock();
 	}
 	if (rc == -EEXIST && h->create_mode == ZOO_PERSISTENT) {
@@ -124,10 +130,24 @@ static int commit_create(struct handle *h, const char *path, struct call *call)
 			rc = -ENOMEM;
 	}
 	if (rc == 0)
-		committed(h, real, &st, gen);
+		committed(h, real, &st, gen, zkconn_answer_seq());
 	fs_inflight(path, -1);
 	free(real);
 	return rc;
+}
+
+/* After a setData of @path (node @n) answered @rc: NoNode or BadVersion means the cache is
+ * older than the server; stop trusting it so the next open reads the server's version. Must
+ * hold inode_lock. */
+static void set_refused(struct node *n, const char *path, int rc)
+{
+	if (rc == -ENOENT) {
+		fs_server_gone(path);
+	} else if (rc == -ESTALE && n->state == NODE_LIVE) {
+		n->have_stat = false;
+		n->kernel_stale++; /* The kernel's size and pages too (see fs_open). */
+		events_inval_inode(n->id);
+	}
 }
 
 /* Write the handle's value if it changed: one create or one setData. Must hold h->mu. */
@@ -162,9 +182,11 @@ static int commit(struct handle *h, struct call *call)
 		rc = zkconn_set(zkfs->zk, &call->cancel, path, h->buf, (int)h->len,
 				h->cas ? h->expect : -1, &st);
 		if (rc == 0)
-			committed(h, path, &st, gen);
+			committed(h, path, &st, gen, zkconn_answer_seq());
 	}
 	inode_lock();
+	if (!h->pending)
+		set_refused(h->node, path, rc);
 	h->node->inflight--;
 	if (rc && h->pending)
 		inode_mark_stale(h->node);
@@ -213,7 +235,11 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	fs_call_begin(req, &call);
 	rc = fs_ensure_node(ino, &call.cancel, &n, &fetched);
+	if (rc == -ENOENT)
+		rc = -ESTALE; /* Deleted elsewhere: the VFS looks the name up again and retries, so
+			       * `echo x > f` creates it anew (FUSE_OPEN does not carry O_CREAT). */
 	if (rc) {
+		zk_log_debug("open of node %lu: %s", (unsigned long)ino, strerror(-rc));
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -484,6 +510,15 @@ static int truncate_value(fuse_ino_t ino, off_t size, struct call *call)
 	free(data);
 	rc = zkconn_set(zkfs->zk, &call->cancel, path, value, (int)size, st.version, NULL);
 	free(value);
+	if (rc == -ENOENT || rc == -ESTALE) {
+		struct node *n;
+
+		inode_lock();
+		n = inode_get(ino);
+		if (n)
+			set_refused(n, path, rc);
+		inode_unlock();
+	}
 	return rc;
 }
 

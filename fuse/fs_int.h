@@ -85,6 +85,19 @@ void fs_inflight(const char *path, int delta);
 /* Add or remove @path's name in its parent's cached child list. Must hold inode_lock. */
 void fs_parent_child_update(const char *path, bool add);
 
+/* The server answered NoNode for @path while the cache may still show it: trust nothing cached
+ * about it (the next operation asks the server) and drop the kernel's dentry. Its name stays in
+ * the parent's child list (the diff base), so the deletion's event still reaches local
+ * watchers. Must hold inode_lock. */
+void fs_server_gone(const char *path);
+
+/* The same for @path's parent (a create under it answered NoNode). Must hold inode_lock. */
+void fs_server_gone_parent(const char *path);
+
+/* The server answered NotEmpty for @path: its cached child list (and kind, for a file that got
+ * children) is old. Must hold inode_lock. */
+void fs_server_has_children(const char *path);
+
 /* Stop trusting the cached child list of @path's parent (the server contradicted it); the next
  * lookup asks the server. Must hold inode_lock. */
 void fs_parent_children_stale(const char *path);

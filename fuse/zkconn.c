@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,7 @@ struct zkconn {
 	zkconn_watch_cb on_watch;
 	zkconn_expired_cb on_expired;
 	void *ctx;
+	atomic_uint_fast64_t events; /* Node events delivered (zkconn_event_seq). */
 };
 
 struct zkwait {
@@ -38,6 +40,7 @@ struct zkwait {
 	bool done;		   /* The completion ran. */
 	bool abandoned;		   /* The waiter left; the completion frees. */
 	int rc;			   /* ZooKeeper code. */
+	uint64_t seq;		   /* c->events when the answer arrived. */
 	struct Stat st;
 	char *data;		   /* getData value (malloc'd). */
 	int len;
@@ -75,6 +78,7 @@ static void on_event(zhandle_t *zh, int type, int state, const char *path, void 
 	struct zkconn *c = (struct zkconn *)zoo_get_context(zh);
 
 	if (type != ZOO_SESSION_EVENT) {
+		atomic_fetch_add(&c->events, 1);
 		c->on_watch(c->ctx, type, path, NULL, NULL, 0);
 		return;
 	}
@@ -304,17 +308,29 @@ static int wait_connected(struct zkconn *c, struct zkconn_cancel *cancel, int64_
 	return 0;
 }
 
-/* Wait for @w's completion. Must hold c->mu. On -EINTR/-ETIMEDOUT @w is abandoned. */
+/* How long a cancelled write already sent is still waited for. */
+#define WRITE_GRACE_MS 1000
+
+/* Wait for @w's completion. Must hold c->mu. On -EINTR/-ETIMEDOUT @w is abandoned.
+ * A cancelled @write (already sent) is still waited for up to WRITE_GRACE_MS: a shell's close()
+ * is interrupted by any signal it gets (SIGCHLD of a background job), and giving up at once
+ * would report as failed, and leave out of the cache, a write the server made. */
 static int wait_done(struct zkconn *c, struct zkwait *w, struct zkconn_cancel *cancel,
-		     int64_t deadline)
+		     int64_t deadline, bool write)
 {
+	bool grace = false;
 	int rc = 0;
 
 	while (!w->done) {
-		if (cancel && cancel->cancelled)
+		if (cancel && cancel->cancelled && write && !grace) {
+			grace = true;
+			if (deadline > now_ms() + WRITE_GRACE_MS)
+				deadline = now_ms() + WRITE_GRACE_MS;
+		}
+		if (cancel && cancel->cancelled && !write)
 			rc = -EINTR;
 		else if (wait_until(c, deadline) == ETIMEDOUT && !w->done)
-			rc = -ETIMEDOUT;
+			rc = grace ? -EINTR : -ETIMEDOUT;
 		if (rc) {
 			w->abandoned = true;
 			return rc;
@@ -328,6 +344,7 @@ static bool complete_begin(struct zkwait *w, int rc)
 {
 	pthread_mutex_lock(&w->c->mu);
 	w->rc = rc;
+	w->seq = atomic_load(&w->c->events);
 	if (w->abandoned)
 		return false;
 	return true;
@@ -508,7 +525,7 @@ static int run(struct zkconn *c, struct zkconn_cancel *cancel, const struct op *
 			continue;
 		}
 		pthread_mutex_lock(&c->mu);
-		rc = wait_done(c, w, cancel, deadline);
+		rc = wait_done(c, w, cancel, deadline, !op_is_read(op->kind));
 		pthread_mutex_unlock(&c->mu);
 		if (rc)
 			return rc; /* w is abandoned: its completion frees it. */
@@ -528,6 +545,19 @@ err_free:
 	return rc;
 }
 
+/* zkconn_answer_seq of this thread. */
+static _Thread_local uint64_t answer_seq;
+
+uint64_t zkconn_answer_seq(void)
+{
+	return answer_seq;
+}
+
+uint64_t zkconn_event_seq(struct zkconn *c)
+{
+	return atomic_load(&c->events);
+}
+
 /* Run @op and hand its results to the caller: on 0, @out holds what the completion stored
  * (the caller owns out->data, out->kids and out->path); otherwise -errno and nothing to free. */
 static int run_take(struct zkconn *c, struct zkconn_cancel *cancel, const struct op *op,
@@ -538,6 +568,7 @@ static int run_take(struct zkconn *c, struct zkconn_cancel *cancel, const struct
 
 	if (rc)
 		return rc;
+	answer_seq = w->seq;
 	if (w->rc != ZOK) {
 		rc = -zk_err_to_errno(w->rc);
 		zkwait_free(w);

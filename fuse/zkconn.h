@@ -4,8 +4,9 @@
  * so a FUSE request never waits unbounded and a Ctrl-C (FUSE INTERRUPT) ends the wait at once.
  * Operations return 0 or a negative errno: ZooKeeper codes are mapped with proto/zk_const.h
  * (NoNode -> -ENOENT, BadVersion -> -ESTALE, ...); -ETIMEDOUT when no server answered before the
- * deadline; -EINTR when cancelled. Reads retry across a connection loss until the deadline;
- * writes do not (their outcome is unknown) and return -EIO with a log line.
+ * deadline; -EINTR when cancelled (a write already sent is still waited for up to a second,
+ * so a stray signal does not hide its outcome). Reads retry across a connection loss until the
+ * deadline; writes do not (their outcome is unknown) and return -EIO with a log line.
  *
  * Session lifecycle:
  *   CONNECTING -> CONNECTED [server answered] -> CONNECTING [connection lost, same session]
@@ -75,6 +76,15 @@ int64_t zkconn_session_id(struct zkconn *c);
 bool zkconn_connected(struct zkconn *c);
 /* Incremented at each new session: cached state from an older generation is not watched. */
 uint64_t zkconn_generation(struct zkconn *c);
+
+/* Node events delivered to on_watch so far; inside on_watch, the number of that event. The
+ * library delivers events and answers in the order the server sent them, so comparing this with
+ * zkconn_answer_seq tells whether an event came after an answer (the answer is then older than
+ * the change the event reports). */
+uint64_t zkconn_event_seq(struct zkconn *c);
+/* For the calling thread's last operation that got an answer (any result code): the
+ * zkconn_event_seq when that answer arrived. */
+uint64_t zkconn_answer_seq(void);
 
 /* getData. @data: set to a malloc'd copy (caller frees; NULL when empty) unless @data is NULL.
  * @watch: leave a data watch. @cancel may be NULL. */

@@ -116,16 +116,20 @@ uint64_t bench_rate_measure(struct bench_run *run)
 {
 	const struct bench_opts *o = run->o;
 	double window_s = o->ops > 0 ? (double)o->ops / o->rate : o->duration_s;
-	uint64_t start = bench_now_ns(), at;
+	uint64_t start = bench_now_ns(), at, give_up;
 
 	/* The default 50 µs timer slack would be added to every scheduled send. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	atomic_store(&run->measure_start, start + (uint64_t)(o->warmup_s * 1e9));
 	run->window_end = atomic_load(&run->measure_start) + (uint64_t)(window_s * 1e9);
+	/* A sender still that far behind when the window closes has completed too few inside it
+	 * for the figures to be reported: sending the rest would only lengthen the run. */
+	give_up = run->window_end + (uint64_t)(window_s * BENCH_RATE_MARGIN * 1e9);
 	atomic_store(&run->phase, BENCH_MEASURE);
 	for (uint64_t n = 0;; n++) {
 		at = bench_sched_at(start, o->rate, n);
-		if (at >= run->window_end || atomic_load(&run->phase) == BENCH_STOP)
+		if (at >= run->window_end || atomic_load(&run->phase) == BENCH_STOP ||
+		    bench_now_ns() >= give_up)
 			break;
 		if (bench_now_ns() < at)
 			bench_rate_sleep_until(at);

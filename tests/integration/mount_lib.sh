@@ -4,6 +4,7 @@
 #   zkm_each_kind FUNC            FUNC KIND for each of them (skip when none)
 #   zkm_pair KIND N / zkm_pair_end KIND   a server and two mounts $ZKM_A $ZKM_B; tear-down
 #   zkm_port KIND N               port N (0-9) of KIND in the mount tests' range 23000-23099
+#                                 (plus $ZKM_PORT_SHIFT, for runs side by side)
 #   zkm_mount NAME HOSTS [OPTS]   mount on $ZKT_DIR/NAME (path in $ZKM_MP), log NAME.log;
 #                                 $ZKM_OPTS (e.g. log_level=debug) is added to every mount
 #   zkm_kazoo PORT|HOSTS CODE     run Python CODE with a kazoo client `zk` on PORT (or HOSTS)
@@ -51,10 +52,11 @@ zkm_pair_end() {
 	zkt_log "$1: ok"
 }
 
+# $ZKM_PORT_SHIFT (0-40, default 0) moves every port, so two runs of one test can overlap.
 zkm_port() {
 	case "$1" in
-	apache) echo $((23000 + $2)) ;;
-	zkfsd) echo $((23050 + $2)) ;;
+	apache) echo $((23000 + ${ZKM_PORT_SHIFT:-0} + $2)) ;;
+	zkfsd) echo $((23050 + ${ZKM_PORT_SHIFT:-0} + $2)) ;;
 	esac
 }
 

@@ -142,13 +142,11 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 #define SNAPSHOT_RETRY_NS (5 * (int64_t)1000000000)
 
 struct snapshot {
-	struct raft_buffer *bufs; /* &job.buf, as handed to libraft. */
-	struct repl_snapshot_job job;
-	raft_index index;	  /* Last index in the image. */
-	int64_t start_ns;	  /* fsm_snapshot began. */
+	struct repl_snapshot_job job; /* job.buf is the bufs[0] handed to libraft. */
+	raft_index index;	      /* Last index in the image. */
 	size_t log_bytes_now, log_entries_now; /* Counters at the snapshot, given back when
 					   it fails. */
-	bool forced;		  /* Taken for log_bytes: trailing is cut until finalize. */
+	bool forced;		      /* Taken for log_bytes: trailing is cut until finalize. */
 };
 
 static int64_t fsm_now_ns(void)
@@ -199,21 +197,18 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 {
 	struct repl_fsm *f = fsm->data;
 	struct snapshot *s;
-	int64_t now = fsm_now_ns();
 
-	if (now < f->snapshot_retry_ns)
+	if (fsm_now_ns() < f->snapshot_retry_ns)
 		return RAFT_BUSY;
 	s = zk_calloc(1, sizeof(*s));
 	if (s == NULL)
 		return RAFT_NOMEM;
 	s->index = f->raft->last_applied;
-	s->start_ns = now;
 	s->job.fd = -1;
 	if (snapshot_start(fsm, f, s) != 0) {
 		zk_free(s);
 		return RAFT_NOMEM;
 	}
-	s->bufs = &s->job.buf;
 	s->log_bytes_now = f->log_bytes_now;
 	s->log_entries_now = f->log_entries_now;
 	f->log_bytes_now = 0;
@@ -224,7 +219,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 		s->forced = true;
 		f->forced = false;
 	}
-	*bufs = s->bufs;
+	*bufs = &s->job.buf;
 	*n_bufs = 1;
 	return 0;
 }
@@ -262,8 +257,9 @@ static void snapshot_done(struct repl_fsm *f, const struct snapshot *s)
 	if (j->done_ns == 0)
 		return;
 	zk_log_info("snapshot image at index %llu: %zu bytes by a child in %.1f ms (fork stalled "
-		    "the loop %.2f ms)", (unsigned long long)s->index, j->buf.len,
-		    (double)(j->done_ns - j->forked_ns) / 1e6, (double)j->fork_ns / 1e6);
+		    "the loop %.2f ms), stored %.1f ms later", (unsigned long long)s->index,
+		    j->buf.len, (double)(j->done_ns - j->forked_ns) / 1e6, (double)j->fork_ns / 1e6,
+		    (double)(fsm_now_ns() - j->done_ns) / 1e6);
 }
 
 /* libraft 0.15's raft_uv_init implements async_work but sets io->version = 1, and raft_init

@@ -42,6 +42,9 @@
  * complete and the instance later crashes (seen in tests/unit/test_replication full_disk), so
  * zkfsd must not let libraft run out of space. */
 #define REPL_MIN_FREE ((uint64_t)4 * REPL_SEGMENT_SIZE)
+/* ... and while fewer inodes than this are free (each new segment and snapshot is a new file,
+ * libraft fails its append just the same on ENOSPC for want of an inode). */
+#define REPL_MIN_INODES 16
 
 int repl_errno(int raft_rv)
 {
@@ -384,13 +387,16 @@ static int check_space(struct repl *r)
 	if (statvfs(r->data_dir, &st) != 0)
 		return 0;
 	avail = (uint64_t)st.f_bavail * st.f_frsize;
-	low = avail < need;
+	/* f_files is 0 on file systems without an inode limit (btrfs). */
+	low = avail < need || (st.f_files != 0 && st.f_favail < REPL_MIN_INODES);
 	if (low != r->disk_low)
 		zk_log_write(low ? ZK_LOG_LEVEL_ERROR : ZK_LOG_LEVEL_INFO, __FILE__, __LINE__,
-			     "replication: data dir %s has %llu KiB free, %s %llu KiB: writes %s",
+			     "replication: data dir %s has %llu KiB and %llu inodes free, %s "
+			     "%llu KiB and %d inodes: writes %s",
 			     r->data_dir, (unsigned long long)(avail >> 10),
-			     low ? "below" : "back above", (unsigned long long)(need >> 10),
-			     low ? "refused (ENOSPC)" : "accepted again");
+			     (unsigned long long)st.f_favail, low ? "needs" : "back above",
+			     (unsigned long long)(need >> 10), REPL_MIN_INODES,
+			     low ? "refused (disk full, ENOSPC)" : "accepted again");
 	r->disk_low = low;
 	return low ? -ENOSPC : 0;
 }

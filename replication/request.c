@@ -4,8 +4,11 @@
  * a follower, or with -ECANCELED when the repl closes. */
 #include <errno.h>
 #include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
 
 #include "common/zk_buf.h"
+#include "common/zk_log.h"
 #include "replication/replication_int.h"
 
 void repl_req_done(struct repl_req *req, int status)
@@ -59,11 +62,31 @@ static void inflight_done(struct repl *r)
 		repl_close_resume(r);
 }
 
+/* libraft failed to write the log (a full disk despite the free-space guard of raft.c: another
+ * process filled it between two checks, or one burst of appends outran them). libraft 0.15
+ * cannot go on after that: appendLeaderCb answers only the first entry of the failed batch,
+ * truncates its in-memory log under the batches still in flight, and the next one to complete
+ * releases entries that are gone (a segfault in libraft, seen with four writers on a data dir
+ * out of inodes). Exit here, inside the callback and before libraft does that: every write
+ * acknowledged so far was fsync'ed and is found again at the restart (log_check cuts a torn
+ * tail), and no write after it was acknowledged. EX_IOERR, so a supervisor (the systemd unit's
+ * Restart=on-failure) restarts the server; _exit, because the loop must not run again. */
+static void append_failed(struct repl *r, int status)
+{
+	zk_log_error("replication: writing the Raft log in %s failed: %s (%s). libraft cannot "
+		     "continue after a failed log write: exiting (status %d); acknowledged writes "
+		     "are on disk and are served again after a restart once space is freed",
+		     r->data_dir, raft_strerror(status), raft_errmsg(&r->raft), EX_IOERR);
+	_exit(EX_IOERR);
+}
+
 static void apply_cb(struct raft_apply *a, int status, void *result)
 {
 	struct repl_req *req = REPL_CONTAINER(a, struct repl_req, raft.apply);
 	struct repl *r = req->repl;
 
+	if (status == RAFT_IOERR || status == RAFT_NOSPACE)
+		append_failed(r, status);
 	if (status == 0 && result == &repl_fsm_skipped)
 		repl_req_done(req, -EBADMSG);
 	else

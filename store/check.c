@@ -1,12 +1,12 @@
 /* check.c: store_check, the invariants every other file keeps (SQLite's integrity_check):
- *  1. every node is found by a hash lookup of (parent, name) and its stored hash is right;
- *  2. a node's numChildren is the length of its sibling list, whose links are consistent;
+ *  1. every node is found by a lookup of (parent, name), in the bucket its name hashes to;
+ *  2. a node's numChildren is the number of nodes in its children's table, whose parent it is;
  *  3. the node count (and the count of containers and TTL nodes) is the number of nodes reached
  *     from "/";
  *  4. every node's ACL index names a live list whose reference count is its number of users;
  *  5. an ephemeral's session exists and lists it at eph_idx; sessions list only ephemerals
  *     they own, each once;
- *  6. czxid <= mzxid, czxid <= pzxid, data_len and data agree;
+ *  6. czxid <= mzxid, czxid <= pzxid, data_len >= -1;
  *  7. the running digest equals one computed from scratch;
  *  8. the quota set holds distinct normalised paths (quota.c). */
 #include <errno.h>
@@ -25,15 +25,18 @@ struct check_ctx {
 
 static int check_children(const struct znode *n)
 {
-	const struct znode *c, *prev = NULL;
+	const struct znode *c;
 	int32_t count = 0;
+	uint32_t i;
 
-	for (c = n->child; c != NULL; prev = c, c = c->next) {
-		if (c->parent != n || c->prev != prev)
-			return ZK_CORRUPT();
-		count++;
+	for (i = 0; n->kids != NULL && i <= n->kids->mask; i++) {
+		for (c = n->kids->bucket[i]; c != NULL; c = c->hnext) {
+			if (c->parent != n || znode_name_bucket(n->kids, znode_name(c)) != i)
+				return ZK_CORRUPT();
+			count++;
+		}
 	}
-	return count == n->num_children ? 0 : ZK_CORRUPT();
+	return count == znode_num_children(n) ? 0 : ZK_CORRUPT();
 }
 
 static int check_ephemeral(struct check_ctx *cc, const struct znode *n)
@@ -42,8 +45,9 @@ static int check_ephemeral(struct check_ctx *cc, const struct znode *n)
 
 	if (znode_kind(n) != STORE_KIND_EPHEMERAL)
 		return 0;
-	ss = store_sess_find(cc->s, n->owner);
-	if (ss == NULL || n->eph_idx >= ss->n_eph || ss->eph[n->eph_idx] != n || n->child != NULL)
+	ss = store_sess_find(cc->s, znode_owner(n));
+	if (ss == NULL || znode_eph_idx(n) >= ss->n_eph || ss->eph[znode_eph_idx(n)] != n ||
+	    znode_num_children(n) != 0)
 		return ZK_CORRUPT();
 	cc->ephemerals++;
 	return 0;
@@ -57,14 +61,13 @@ static int check_node(void *ctx, const struct znode *n)
 	cc->nodes++;
 	cc->expirable += znode_kind(n) == STORE_KIND_CONTAINER || znode_kind(n) == STORE_KIND_TTL;
 	if (n->parent != NULL &&
-	    (n->hash != znode_hash(n->parent, n->name, n->name_len) ||
-	     znode_lookup_child(s, n->parent, n->name, n->name_len) != n || n->name_len == 0))
+	    (znode_name(n)[0] == '\0' ||
+	     znode_lookup_child(n->parent, znode_name(n), strlen(znode_name(n))) != n))
 		return ZK_CORRUPT();
 	if (n->acl >= s->n_acls || s->acls[n->acl].acl == NULL)
 		return ZK_CORRUPT();
 	cc->acl_refs[n->acl]++;
-	if (n->czxid > n->mzxid || n->czxid > n->pzxid || n->data_len < -1 ||
-	    (n->data_len > 0) != (n->data != NULL))
+	if (n->czxid > znode_mzxid(n) || n->czxid > znode_pzxid(n) || n->data_len < -1)
 		return ZK_CORRUPT();
 	if (check_children(n) != 0)
 		return -EBADMSG;
@@ -82,7 +85,7 @@ static int check_sessions(const struct check_ctx *cc)
 		for (ss = s->sbuckets[i]; ss != NULL; ss = ss->hnext) {
 			count++;
 			for (j = 0; j < ss->n_eph; j++)
-				if (ss->eph[j]->owner != ss->id || ss->eph[j]->eph_idx != j)
+				if (znode_owner(ss->eph[j]) != ss->id || znode_eph_idx(ss->eph[j]) != j)
 					return ZK_CORRUPT();
 			total += ss->n_eph;
 		}

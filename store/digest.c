@@ -137,7 +137,7 @@ static uint64_t dh_final(const struct digest_hash *d)
 static void dh_path(struct digest_hash *d, const struct znode *n)
 {
 	for (; n != NULL; n = n->parent) {
-		dh_bytes(d, n->name, n->name_len);
+		dh_bytes(d, znode_name(n), strlen(znode_name(n)));
 		dh_bytes(d, "/", 1);
 	}
 }
@@ -151,13 +151,13 @@ static uint64_t node_meta_digest(const struct store *s, const struct znode *n)
 
 	dh_path(&d, n);
 	dh_u64(&d, (uint64_t)n->czxid);
-	dh_u64(&d, (uint64_t)n->mzxid);
-	dh_u64(&d, (uint64_t)n->pzxid);
+	dh_u64(&d, (uint64_t)znode_mzxid(n));
+	dh_u64(&d, (uint64_t)znode_pzxid(n));
 	dh_u64(&d, (uint64_t)n->ctime);
-	dh_u64(&d, (uint64_t)n->mtime);
-	dh_u64(&d, (uint64_t)n->owner);
-	dh_u64(&d, (uint64_t)(uint32_t)n->version << 32 | (uint32_t)n->cversion);
-	dh_u64(&d, (uint64_t)(uint32_t)n->aversion << 32 | (uint32_t)n->num_children);
+	dh_u64(&d, (uint64_t)znode_mtime(n));
+	dh_u64(&d, (uint64_t)znode_owner(n));
+	dh_u64(&d, (uint64_t)(uint32_t)n->version << 32 | (uint32_t)znode_cversion(n));
+	dh_u64(&d, (uint64_t)(uint32_t)n->aversion << 32 | (uint32_t)znode_num_children(n));
 	for (i = 0; i < acl->n; i++) {
 		dh_u64(&d, (uint64_t)acl->acl[i].perms);
 		dh_bytes(&d, acl->acl[i].scheme, strlen(acl->acl[i].scheme) + 1);
@@ -175,7 +175,7 @@ static uint64_t node_data_digest(const struct znode *n)
 	dh_path(&d, n);
 	dh_u64(&d, (uint64_t)(int64_t)n->data_len);
 	if (n->data_len > 0)
-		dh_bytes(&d, n->data, (size_t)n->data_len);
+		dh_bytes(&d, znode_data(n), (size_t)n->data_len);
 	return dh_final(&d);
 }
 

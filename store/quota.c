@@ -202,31 +202,28 @@ static int stats_format(struct stats_track *st, int64_t count, int64_t bytes, st
  * when @a is not NULL (a snapshot load has none). Returns 0 or -ENOMEM (nothing changed). */
 static int stats_store(struct store *s, struct apply *a, struct znode *n, const struct zk_buf *text)
 {
-	uint8_t *data = NULL;
+	struct znode_ext *ext;
 	struct undo *u;
 
 	if (n->data_len == (int32_t)text->len &&
-	    (text->len == 0 || memcmp(n->data, text->data, text->len) == 0))
+	    (text->len == 0 || memcmp(znode_data(n), text->data, text->len) == 0))
 		return 0;
-	if (text->len > 0) {
-		data = zk_malloc(text->len);
-		if (data == NULL)
-			return -ENOMEM;
-		memcpy(data, text->data, text->len);
-	}
+	ext = znode_ext_new(znode_mzxid(n), znode_mtime(n), text->data, (int32_t)text->len);
+	if (ext == NULL)
+		return -ENOMEM;
 	if (a != NULL && store_txn_reserve(a, 1, 0) != 0) {
-		zk_free(data);
+		zk_free(ext);
 		return -ENOMEM;
 	}
 	store_digest_node(s, n, -1, true);
 	if (a != NULL) {
 		u = store_txn_undo_push(a, UNDO_QUOTA_DATA, n);
-		u->data = n->data;
+		u->ext = n->ext;
 		u->data_len = n->data_len;
 	} else {
-		zk_free(n->data);
+		zk_free(n->ext);
 	}
-	n->data = data;
+	n->ext = ext;
 	n->data_len = (int32_t)text->len;
 	store_digest_node(s, n, 1, true);
 	return 0;
@@ -240,12 +237,12 @@ static int stats_update(struct store *s, struct apply *a, struct znode *n, bool 
 	struct stats_track st = {0};
 	struct zk_buf text;
 	int64_t *c, *b;
-	int rc = set ? 0 : stats_parse(&st, n->data, n->data_len);
+	int rc = set ? 0 : stats_parse(&st, znode_data(n), n->data_len);
 
 	if (rc == -EINVAL)
 		zk_log_write(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__,
 			     "quota stats node %s: data not in StatsTrack form, left unchanged",
-			     n->name);
+			     znode_name(n));
 	if (rc != 0) {
 		zk_free(st.kv);
 		return rc == -EINVAL ? 0 : rc;
@@ -419,16 +416,9 @@ static void quota_count(const struct znode *n, int64_t *count, int64_t *bytes)
 	const struct znode *top = n;
 
 	*count = *bytes = 0;
-	while (n != NULL) {
+	for (; n != NULL; n = znode_next_preorder(n, top)) {
 		*count += 1;
 		*bytes += n->data_len > 0 ? n->data_len : 0;
-		if (n->child != NULL) {
-			n = n->child;
-			continue;
-		}
-		while (n != top && n->next == NULL)
-			n = n->parent;
-		n = n != top ? n->next : NULL;
 	}
 }
 
@@ -498,13 +488,13 @@ int store_quota_created(struct apply *a, const char *path, const struct znode *n
 	char *q;
 	int rc = 0;
 
-	if (under && strcmp(n->name, QUOTA_LIMIT_NODE) == 0) {
+	if (under && strcmp(znode_name(n), QUOTA_LIMIT_NODE) == 0) {
 		rc = quota_normalise(path + QUOTA_ROOT_LEN, plen - QUOTA_ROOT_LEN, &q);
 		/* An empty path makes ZooKeeper's PathTrie.addPath throw; "/" is never a prefix. */
 		if (rc == 0 && q != NULL)
 			rc = quota_add(a->s, a, q);
 	}
-	if (rc == 0 && under && strcmp(n->name, QUOTA_STAT_NODE) == 0)
+	if (rc == 0 && under && strcmp(znode_name(n), QUOTA_STAT_NODE) == 0)
 		rc = quota_recount(a->s, a, path + QUOTA_ROOT_LEN, plen - QUOTA_ROOT_LEN);
 	return rc == 0 ? quota_account(a->s, a, path, 1, bytes) : rc;
 }
@@ -518,7 +508,7 @@ int store_quota_deleted(struct apply *a, const char *path, const struct znode *n
 	/* DataTree.deleteNode tests startsWith("/zookeeper") and trims 16 characters (3.8.0's
 	 * Quotas.trimQuotaPath; a shorter parent makes it throw). */
 	if (plen >= QUOTA_ROOT_LEN && strncmp(path, "/zookeeper", 10) == 0 &&
-	    strcmp(n->name, QUOTA_LIMIT_NODE) == 0) {
+	    strcmp(znode_name(n), QUOTA_LIMIT_NODE) == 0) {
 		if (quota_normalise(path + QUOTA_ROOT_LEN, plen - QUOTA_ROOT_LEN, &q) != 0)
 			return -ENOMEM;
 		i = q != NULL ? quota_find(a->s, q) : -1;
@@ -569,23 +559,16 @@ static int rebuild_leaf(struct rebuild_ctx *rc, const struct znode *n)
 
 int store_quota_rebuild(struct store *s)
 {
-	struct znode *top = znode_lookup(s, QUOTA_ROOT), *n = top;
+	const struct znode *top = znode_lookup(s, QUOTA_ROOT), *n;
 	struct rebuild_ctx rc = {.s = s};
 	int err = 0;
 
 	store_quota_free_all(s);
 	zk_buf_init(&rc.path);
-	while (n != NULL && err == 0) {
-		if (n->child != NULL) {
-			n = n->child;
-			continue;
-		}
-		if (n != top && strcmp(n->name, QUOTA_LIMIT_NODE) == 0)
+	for (n = top; n != NULL && err == 0; n = znode_next_preorder(n, top))
+		if (n != top && znode_num_children(n) == 0 &&
+		    strcmp(znode_name(n), QUOTA_LIMIT_NODE) == 0)
 			err = rebuild_leaf(&rc, n);
-		while (n != top && n->next == NULL)
-			n = n->parent;
-		n = n != top ? n->next : NULL;
-	}
 	zk_buf_close(&rc.path);
 	return err;
 }

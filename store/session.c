@@ -106,7 +106,7 @@ int store_sess_eph_reserve(struct store_session *ss)
 
 void store_sess_eph_add(struct store_session *ss, struct znode *n)
 {
-	n->eph_idx = ss->n_eph;
+	znode_set_eph_idx(n, ss->n_eph);
 	ss->eph[ss->n_eph++] = n;
 }
 
@@ -115,8 +115,8 @@ void store_sess_eph_del(struct store_session *ss, struct znode *n)
 {
 	struct znode *last = ss->eph[--ss->n_eph];
 
-	ss->eph[n->eph_idx] = last;
-	last->eph_idx = n->eph_idx;
+	ss->eph[znode_eph_idx(n)] = last;
+	znode_set_eph_idx(last, znode_eph_idx(n));
 }
 
 void store_sess_free_all(struct store *s)

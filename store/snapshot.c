@@ -20,8 +20,6 @@
 #define SNAP_MAGIC "ZKFSSNP1"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_FORMAT 1
-/* The smallest node record: its length prefix and a path field ("/"). */
-#define SNAP_MIN_NODE_BYTES 7
 
 /* ---- write ------------------------------------------------------------------------------- */
 
@@ -74,18 +72,18 @@ static int write_node(void *ctx, const struct znode *n)
 		return rc;
 	m.path = (char *)w->path.data;
 	m.data.len = n->data_len > 0 ? (size_t)n->data_len : 0;
-	m.data.data = n->data;
+	m.data.data = (uint8_t *)znode_data(n);
 	m.data_null = n->data_len < 0;
 	m.acl = w->acl_map[n->acl];
 	m.czxid = n->czxid;
-	m.mzxid = n->mzxid;
-	m.pzxid = n->pzxid;
+	m.mzxid = znode_mzxid(n);
+	m.pzxid = znode_pzxid(n);
 	m.ctime = n->ctime;
-	m.mtime = n->mtime;
+	m.mtime = znode_mtime(n);
 	m.version = n->version;
-	m.cversion = n->cversion;
+	m.cversion = znode_cversion(n);
 	m.aversion = n->aversion;
-	m.owner = n->owner;
+	m.owner = znode_owner(n);
 	return put_packed(w->out, &m.base, w->path.len + m.data.len + SNAP_NODE_FIXED_MAX);
 }
 
@@ -287,12 +285,34 @@ static int load_session(struct reader *r, struct store *t)
 	return rc;
 }
 
+/* The parts of @n that the compact layout keeps apart (store_int.h): the children's counters
+ * when they are not the implicit ones, the data with mzxid and mtime when they differ from
+ * czxid and ctime. Returns 0 or -ENOMEM (@n unchanged). */
+static int node_set_rare(struct znode *n, const SnapNode *m)
+{
+	int32_t len = m->data_null ? -1 : (int32_t)m->data.len;
+
+	if (m->mzxid != m->czxid || m->mtime != m->ctime) {
+		n->ext = znode_ext_new(m->mzxid, m->mtime, m->data.data, len);
+		if (n->ext == NULL)
+			return -ENOMEM;
+	}
+	if ((m->pzxid != m->czxid || m->cversion != 0) && znode_reserve(n) != 0)
+		return -ENOMEM;
+	if (n->kids != NULL) {
+		n->kids->pzxid = m->pzxid;
+		n->kids->cversion = m->cversion;
+	}
+	return 0;
+}
+
 /* Fill a new node from @m; its parent must already be loaded. */
 static int node_from_msg(struct store *t, const SnapNode *m, struct znode **out)
 {
 	const char *name;
 	struct znode *parent = NULL, *n;
-	bool root = strcmp(m->path, "/") == 0;
+	bool root = strcmp(m->path, "/") == 0, inline_data = m->mzxid == m->czxid &&
+							      m->mtime == m->ctime;
 
 	if (root != (t->root == NULL) || m->acl >= t->n_acls || m->data.len > INT32_MAX ||
 	    (m->data_null && m->data.len > 0))
@@ -300,22 +320,17 @@ static int node_from_msg(struct store *t, const SnapNode *m, struct znode **out)
 	if (!root) {
 		parent = znode_lookup_parent(t, m->path, &name);
 		if (parent == NULL || *name == '\0' ||
-		    znode_lookup_child(t, parent, name, strlen(name)) != NULL ||
+		    znode_lookup_child(parent, name, strlen(name)) != NULL ||
 		    znode_kind(parent) == STORE_KIND_EPHEMERAL)
 			return ZK_CORRUPT();
 	} else {
 		name = "";
 	}
-	n = znode_new(name, strlen(name));
-	if (n == NULL)
+	n = znode_new(name, strlen(name), m->owner, inline_data ? m->data.data : NULL,
+		      inline_data ? (int32_t)m->data.len : 0);
+	if (n == NULL || node_set_rare(n, m) != 0 || znode_reserve(parent) != 0) {
+		znode_free(n);
 		return -ENOMEM;
-	if (m->data.len > 0) {
-		n->data = zk_malloc(m->data.len);
-		if (n->data == NULL) {
-			znode_free(n);
-			return -ENOMEM;
-		}
-		memcpy(n->data, m->data.data, m->data.len);
 	}
 	n->data_len = m->data_null ? -1 : (int32_t)m->data.len;
 	n->parent = parent;
@@ -341,22 +356,15 @@ static int load_node(struct reader *r, struct store *t)
 	}
 	if (rc == 0 && (m->czxid > m->mzxid || m->czxid > m->pzxid))
 		rc = ZK_CORRUPT();
-	if (rc == 0)
-		rc = znode_reserve(t, 1);
 	if (rc != 0) {
 		znode_free(n);
 		free_msg(r, pm);
 		return rc;
 	}
 	n->czxid = m->czxid;
-	n->mzxid = m->mzxid;
-	n->pzxid = m->pzxid;
 	n->ctime = m->ctime;
-	n->mtime = m->mtime;
 	n->version = m->version;
-	n->cversion = m->cversion;
 	n->aversion = m->aversion;
-	n->owner = m->owner;
 	n->acl = m->acl;
 	t->acls[m->acl].refs++;
 	znode_link(t, n->parent, n);
@@ -399,11 +407,6 @@ static int load_into(struct reader *r, struct store *t)
 	if (rc != 0)
 		return rc;
 	t->last_zxid = h->last_zxid;
-	/* Size the node table once (no rehash while loading); a node record takes at least
-	 * SNAP_MIN_NODE_BYTES, which bounds what a damaged header can ask for. */
-	rc = znode_reserve(t, h->n_nodes < (r->len - r->pos) / SNAP_MIN_NODE_BYTES
-				      ? h->n_nodes
-				      : (r->len - r->pos) / SNAP_MIN_NODE_BYTES);
 	for (i = 0; rc == 0 && i < h->n_acls; i++)
 		rc = load_acl(r, t, (uint32_t)i);
 	for (i = 0; rc == 0 && i < h->n_sessions; i++)
@@ -442,9 +445,7 @@ int store_snapshot_load(struct store *s, const void *p, size_t len)
 
 	if (t == NULL)
 		return -ENOMEM;
-	t->n_buckets = 16;
-	t->buckets = zk_calloc(t->n_buckets, sizeof(*t->buckets));
-	rc = t->buckets == NULL ? -ENOMEM : load_into(&r, t);
+	rc = load_into(&r, t);
 	if (rc != 0) {
 		store_clear(t);
 		zk_free(t);

@@ -18,10 +18,12 @@ void store_config_init(struct store_config *cfg)
 static int store_add_initial(struct store *s, struct znode *parent, const char *name,
 			     const struct store_acl *acl, struct znode **out)
 {
-	struct znode *n = znode_new(name, strlen(name));
+	struct znode *n = znode_new(name, strlen(name), 0, NULL, 0);
 
-	if (n == NULL)
+	if (n == NULL || znode_reserve(parent) != 0) {
+		znode_free(n);
 		return -ENOMEM;
+	}
 	if (store_acl_intern(s, acl, 1, &n->acl) != 0) {
 		znode_free(n);
 		return -ENOMEM;
@@ -41,7 +43,7 @@ int store_init_tree(struct store *s)
 {
 	struct znode *root, *zk, *config;
 
-	if (znode_reserve(s, 4) != 0 || store_add_initial(s, NULL, "", &acl_open, &root) != 0 ||
+	if (store_add_initial(s, NULL, "", &acl_open, &root) != 0 ||
 	    store_add_initial(s, root, "zookeeper", &acl_open, &zk) != 0 ||
 	    store_add_initial(s, zk, "quota", &acl_open, NULL) != 0 ||
 	    store_add_initial(s, zk, "config", &acl_read, &config) != 0)
@@ -63,9 +65,7 @@ int store_create(const struct store_config *cfg, store_event_cb cb, void *ctx, s
 		store_config_init(&s->cfg);
 	s->cb = cb;
 	s->cb_ctx = ctx;
-	s->n_buckets = 16;
-	s->buckets = zk_calloc(s->n_buckets, sizeof(*s->buckets));
-	if (s->buckets == NULL || store_init_tree(s) != 0) {
+	if (store_init_tree(s) != 0) {
 		store_destroy(s);
 		return -ENOMEM;
 	}
@@ -114,7 +114,7 @@ int store_get_data(const struct store *s, const char *path, const uint8_t **data
 
 	if (n == NULL)
 		return ZK_ERR_NONODE;
-	*data = n->data;
+	*data = znode_data(n);
 	*len = n->data_len;
 	if (stat != NULL)
 		znode_stat(n, stat);
@@ -125,11 +125,13 @@ int store_get_children(const struct store *s, const char *path,
 		       void (*cb)(void *ctx, const char *name), void *ctx, struct zk_stat *stat)
 {
 	const struct znode *n = znode_lookup(s, path), *c;
+	uint32_t i;
 
 	if (n == NULL)
 		return ZK_ERR_NONODE;
-	for (c = n->child; c != NULL; c = c->next)
-		cb(ctx, c->name);
+	for (i = 0; n->kids != NULL && n->kids->num_children > 0 && i <= n->kids->mask; i++)
+		for (c = n->kids->bucket[i]; c != NULL; c = c->hnext)
+			cb(ctx, znode_name(c));
 	if (stat != NULL)
 		znode_stat(n, stat);
 	return ZK_ERR_OK;
@@ -184,17 +186,8 @@ int store_count_all_children(const struct store *s, const char *path, int32_t *c
 
 	if (top == NULL)
 		return ZK_ERR_NONODE;
-	n = top->child;
-	while (n != NULL) {
+	for (n = znode_next_preorder(top, top); n != NULL; n = znode_next_preorder(n, top))
 		total++;
-		if (n->child != NULL) {
-			n = n->child;
-			continue;
-		}
-		while (n != top && n->next == NULL)
-			n = n->parent;
-		n = n == top ? NULL : n->next;
-	}
 	*count = total;
 	return ZK_ERR_OK;
 }
@@ -217,10 +210,10 @@ static int expired_visit(void *ctx, const struct znode *n)
 	bool expired = false;
 	int rc;
 
-	if (n->num_children != 0)
+	if (znode_num_children(n) != 0)
 		return 0;
 	if (kind == STORE_KIND_CONTAINER)
-		expired = n->cversion > 0;
+		expired = znode_cversion(n) > 0;
 	else if (kind == STORE_KIND_TTL)
 		expired = znode_ttl_expired(n, e->now_ms);
 	if (!expired)

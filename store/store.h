@@ -233,7 +233,7 @@ int store_snapshot_write(const struct store *s, struct zk_buf *out);
  * do. Returns 0, -EBADMSG (corrupt: bad CRC, truncated, inconsistent) or -ENOMEM. */
 int store_snapshot_load(struct store *s, const void *p, size_t len);
 
-/* Verify the invariants listed in store/check.c (hash lookups, numChildren and sibling links,
+/* Verify the invariants listed in store/check.c (lookups, numChildren and the children tables,
  * node count, ACL reference counts, ephemeral lists, zxid ordering). Returns 0, -EBADMSG
  * (the broken invariant is logged with its line) or -ENOMEM. */
 int store_check(const struct store *s);

@@ -1,12 +1,17 @@
 /* store_int.h: the private structures shared by the files of store/.
  *
- * Memory layout (the module's size budget is ~425 bytes per 100-byte znode, see
- * tests/unit/bench_store_memory.c):
- *  - a znode is one allocation holding its stat, links and its own name (not its path);
- *    its data is a second allocation (NULL when empty);
- *  - every node is in one hash table keyed by (parent, name), so a lookup costs one probe per
- *    path component; children of a node form a doubly linked sibling list for listing and O(1)
- *    unlink;
+ * Memory layout (a 100-byte znode costs ~200 bytes: tests/unit/bench_store_memory.c):
+ *  - a znode is one allocation: the fixed fields, then (ephemeral, container and TTL nodes
+ *    only) its owner and its index in the session's ephemeral array, its own NUL-terminated
+ *    name (not its path), and the data it was created with;
+ *  - what most nodes never need lives apart: a node that has (or had) children points at a
+ *    `struct znode_kids` (pzxid, cversion, numChildren and the children's hash table; without it
+ *    pzxid = czxid and both counters are 0), and a node whose data was ever changed points at a
+ *    `struct znode_ext` (mzxid, mtime and the current data; without it mzxid = czxid, mtime =
+ *    ctime and the data is the one in the node);
+ *  - each parent hashes its children by name into its own chained table (no global table, no
+ *    sibling list), so a lookup costs one probe per path component and getChildren walks the
+ *    parent's buckets;
  *  - ACL lists live once in an interned, reference-counted table (nodes keep a 32-bit index):
  *    nearly every node shares world:anyone;
  *  - each session keeps an array of its ephemerals; a node remembers its index in it.
@@ -22,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -34,25 +40,35 @@
 /* Kinds of node by internal owner (ZooKeeper's EphemeralType). */
 enum store_kind { STORE_KIND_PERSISTENT, STORE_KIND_EPHEMERAL, STORE_KIND_CONTAINER, STORE_KIND_TTL };
 
+/* A node's children: a chained hash table by name, and the counters only parents need. */
+struct znode_kids {
+	int64_t pzxid;
+	int32_t cversion;	 /* Child creates (internal); sequence counter. */
+	int32_t num_children;
+	uint32_t mask;		 /* Buckets - 1 (a power of two minus one). */
+	struct znode *bucket[];
+};
+
+/* A node whose data was set after its creation (or whose mzxid/mtime differ from czxid/ctime). */
+struct znode_ext {
+	int64_t mzxid, mtime;
+	uint8_t data[];		 /* data_len bytes (the node's data_len). */
+};
+
+#define ZNODE_OWNED 0x01	 /* The tail starts with owner (int64) and eph_idx (uint32). */
+
 struct znode {
 	struct znode *parent;	 /* NULL for "/". */
-	struct znode *hnext;	 /* Next in the hash bucket. */
-	struct znode *child;	 /* First child. */
-	struct znode *next;	 /* Next sibling. */
-	struct znode *prev;	 /* Previous sibling. */
-	uint8_t *data;		 /* Owned; NULL when data_len is 0. */
-	int64_t czxid, mzxid, pzxid, ctime, mtime;
-	int64_t owner;		 /* Internal ephemeralOwner (see above). */
+	struct znode *hnext;	 /* Next in the parent's bucket. */
+	struct znode_kids *kids; /* Owned; NULL while the node never had a child. */
+	struct znode_ext *ext;	 /* Owned; NULL while the data is the creation's. */
+	int64_t czxid, ctime;
 	int32_t version;
-	int32_t cversion;	 /* Child creates (internal); sequence counter. */
 	int32_t aversion;
-	int32_t num_children;
-	int32_t data_len;
+	int32_t data_len;	 /* -1 = null data. */
 	uint32_t acl;		 /* Index into the ACL table. */
-	uint32_t hash;		 /* Hash of (parent, name). */
-	uint32_t eph_idx;	 /* Index in the owner session's ephemeral array. */
-	uint32_t name_len;
-	char name[];		 /* NUL-terminated; "" for "/". */
+	uint8_t flags;		 /* ZNODE_OWNED. */
+	char tail[];		 /* [owner, eph_idx] name NUL [creation data]; unaligned. */
 };
 
 /* One interned ACL list. */
@@ -77,8 +93,6 @@ struct store {
 	store_event_cb cb;
 	void *cb_ctx;
 	struct znode *root;
-	struct znode **buckets;	/* Node hash table (power of two). */
-	uint32_t n_buckets;
 	uint64_t n_nodes;
 	uint64_t n_expirable;		/* Containers and TTL nodes (store_collect_expired). */
 	uint64_t digest_sum;		/* Sum of node and session hashes (digest.c). */
@@ -96,16 +110,16 @@ int store_init_tree(struct store *s);
 
 /* znode.c: lookups, linking, stats, paths and walks (contracts above each definition). */
 uint64_t store_mix64(uint64_t x);
-uint32_t znode_hash(const struct znode *parent, const char *name, size_t len);
-struct znode *znode_lookup_child(const struct store *s, const struct znode *parent, const char *name,
-				 size_t len);
-struct znode *znode_lookup_child2(const struct store *s, const struct znode *parent, const char *a,
-				  size_t alen, const char *b, size_t blen);
+struct znode *znode_lookup_child(const struct znode *parent, const char *name, size_t len);
+struct znode *znode_lookup_child2(const struct znode *parent, const char *a, size_t alen,
+				  const char *b, size_t blen);
 struct znode *znode_lookup(const struct store *s, const char *path);
 struct znode *znode_lookup_parent(const struct store *s, const char *path, const char **name);
-struct znode *znode_new(const char *name, size_t len);
+struct znode *znode_new(const char *name, size_t len, int64_t owner, const uint8_t *data,
+			int32_t data_len);
 void znode_free(struct znode *n);
-int znode_reserve(struct store *s, uint64_t extra);
+struct znode_ext *znode_ext_new(int64_t mzxid, int64_t mtime, const uint8_t *data, int32_t len);
+int znode_reserve(struct znode *parent);
 void znode_link(struct store *s, struct znode *parent, struct znode *n);
 void znode_unlink(struct store *s, struct znode *n);
 void znode_stat(const struct znode *n, struct zk_stat *st);
@@ -114,8 +128,78 @@ enum store_kind znode_kind_of_owner(int64_t owner);
 bool znode_ttl_expired(const struct znode *n, int64_t now_ms);
 int znode_path(const struct znode *n, struct zk_buf *out);
 void znode_free_tree(struct store *s);
+const struct znode *znode_first_child(const struct znode *n);
+const struct znode *znode_next_sibling(const struct znode *c);
+const struct znode *znode_next_preorder(const struct znode *n, const struct znode *top);
 int znode_foreach_preorder(const struct store *s, int (*cb)(void *ctx, const struct znode *n),
 			   void *ctx);
+uint32_t znode_name_bucket(const struct znode_kids *k, const char *name);
+
+/* Field accessors: what the layout above keeps outside struct znode or leaves implicit. */
+static inline int64_t znode_owner(const struct znode *n)
+{
+	int64_t owner = 0;
+
+	if (n->flags & ZNODE_OWNED)
+		memcpy(&owner, n->tail, sizeof(owner));
+	return owner;
+}
+
+static inline uint32_t znode_eph_idx(const struct znode *n)
+{
+	uint32_t idx;
+
+	memcpy(&idx, n->tail + sizeof(int64_t), sizeof(idx));
+	return idx;
+}
+
+static inline void znode_set_eph_idx(struct znode *n, uint32_t idx)
+{
+	memcpy(n->tail + sizeof(int64_t), &idx, sizeof(idx));
+}
+
+static inline const char *znode_name(const struct znode *n)
+{
+	return n->tail + (n->flags & ZNODE_OWNED ? sizeof(int64_t) + sizeof(uint32_t) : 0);
+}
+
+/* The current data; NULL when data_len <= 0. */
+static inline const uint8_t *znode_data(const struct znode *n)
+{
+	const char *name;
+
+	if (n->data_len <= 0)
+		return NULL;
+	if (n->ext != NULL)
+		return n->ext->data;
+	name = znode_name(n);
+	return (const uint8_t *)name + strlen(name) + 1;
+}
+
+static inline int64_t znode_mzxid(const struct znode *n)
+{
+	return n->ext != NULL ? n->ext->mzxid : n->czxid;
+}
+
+static inline int64_t znode_mtime(const struct znode *n)
+{
+	return n->ext != NULL ? n->ext->mtime : n->ctime;
+}
+
+static inline int64_t znode_pzxid(const struct znode *n)
+{
+	return n->kids != NULL ? n->kids->pzxid : n->czxid;
+}
+
+static inline int32_t znode_cversion(const struct znode *n)
+{
+	return n->kids != NULL ? n->kids->cversion : 0;
+}
+
+static inline int32_t znode_num_children(const struct znode *n)
+{
+	return n->kids != NULL ? n->kids->num_children : 0;
+}
 
 /* znode.c: the interned ACL table; a node holds an index, each index is reference-counted. */
 int store_acl_intern(struct store *s, const struct store_acl *acl, int32_t n, uint32_t *idx);
@@ -149,7 +233,7 @@ enum undo_kind {
 	UNDO_SET_DATA,
 	UNDO_SET_ACL,
 	UNDO_CLOSE_SESSION,
-	UNDO_QUOTA_DATA, /* A zookeeper_stats node's data replaced in place (data, data_len). */
+	UNDO_QUOTA_DATA, /* A zookeeper_stats node's data replaced in place (ext, data_len). */
 	UNDO_QUOTA_ADD,	 /* qpath added to the quota set (owned by the set). */
 	UNDO_QUOTA_DEL,	 /* qpath removed from the quota set (owned here until commit). */
 };
@@ -160,9 +244,8 @@ struct undo {
 	struct store_session *sess;   /* Ephemeral's session; or the closed session. */
 	int64_t pzxid;		      /* Parent's pzxid before (create, delete). */
 	int32_t cversion;	      /* Parent's cversion before (create). */
-	uint8_t *data;		      /* setData: old data (freed at commit). */
+	struct znode_ext *ext;	      /* setData, quota data: old ext (freed at commit). */
 	int32_t data_len, version;    /* setData: old; setACL: old aversion in version. */
-	int64_t mzxid, mtime;	      /* setData: old. */
 	uint32_t acl;		      /* setACL: old ACL index (unref at commit). */
 	char *qpath;		      /* UNDO_QUOTA_ADD/DEL: the quota'd path. */
 };

@@ -105,8 +105,8 @@ static void undo_one(struct store *s, struct undo *u)
 	case UNDO_CREATE:
 		store_digest_node(s, n->parent, -1, false);
 		store_digest_node(s, n, -1, true);
-		n->parent->cversion = u->cversion;
-		n->parent->pzxid = u->pzxid;
+		n->parent->kids->cversion = u->cversion;
+		n->parent->kids->pzxid = u->pzxid;
 		znode_unlink(s, n);
 		store_digest_node(s, n->parent, 1, false);
 		if (u->sess != NULL)
@@ -117,7 +117,7 @@ static void undo_one(struct store *s, struct undo *u)
 	case UNDO_DELETE:
 		store_digest_node(s, n->parent, -1, false);
 		znode_link(s, n->parent, n);
-		n->parent->pzxid = u->pzxid;
+		n->parent->kids->pzxid = u->pzxid;
 		if (u->sess != NULL)
 			store_sess_eph_add(u->sess, n);
 		store_digest_node(s, n->parent, 1, false);
@@ -125,12 +125,10 @@ static void undo_one(struct store *s, struct undo *u)
 		break;
 	case UNDO_SET_DATA:
 		store_digest_node(s, n, -1, true);
-		zk_free(n->data);
-		n->data = u->data;
+		zk_free(n->ext);
+		n->ext = u->ext;
 		n->data_len = u->data_len;
 		n->version = u->version;
-		n->mzxid = u->mzxid;
-		n->mtime = u->mtime;
 		store_digest_node(s, n, 1, true);
 		break;
 	case UNDO_SET_ACL:
@@ -146,8 +144,8 @@ static void undo_one(struct store *s, struct undo *u)
 		break;
 	case UNDO_QUOTA_DATA:
 		store_digest_node(s, n, -1, true);
-		zk_free(n->data);
-		n->data = u->data;
+		zk_free(n->ext);
+		n->ext = u->ext;
 		n->data_len = u->data_len;
 		store_digest_node(s, n, 1, true);
 		break;
@@ -169,7 +167,7 @@ static void commit_one(struct store *s, struct undo *u)
 		break;
 	case UNDO_SET_DATA:
 	case UNDO_QUOTA_DATA:
-		zk_free(u->data);
+		zk_free(u->ext);
 		break;
 	case UNDO_QUOTA_ADD:
 		break;

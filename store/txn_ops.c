@@ -164,18 +164,6 @@ static int check_data(const struct apply *a, const struct store_op *op)
 	return ZK_ERR_OK;
 }
 
-static int copy_data(const struct store_op *op, uint8_t **out)
-{
-	*out = NULL;
-	if (op->data_len <= 0)
-		return 0;
-	*out = zk_malloc((size_t)op->data_len);
-	if (*out == NULL)
-		return -ENOMEM;
-	memcpy(*out, op->data, (size_t)op->data_len);
-	return 0;
-}
-
 /* ---- create ------------------------------------------------------------------------------ */
 
 /* CreateMode.fromFlag and EphemeralType.validateTTL: an unknown mode, a TTL mode without a TTL
@@ -226,7 +214,7 @@ static char *create_path(const struct store_op *op, const struct znode *parent)
 		return NULL;
 	memcpy(path, op->path, len + 1);
 	if (mode_sequential(op->mode))
-		snprintf(path + len, 12, "%010d", parent->cversion);
+		snprintf(path + len, 12, "%010d", znode_cversion(parent));
 	return path;
 }
 
@@ -234,7 +222,6 @@ static char *create_path(const struct store_op *op, const struct znode *parent)
 struct create_res {
 	char *path;
 	struct znode *node;
-	uint8_t *data;
 	uint32_t acl;
 	bool acl_held;
 };
@@ -243,13 +230,12 @@ static void create_res_free(struct store *s, struct create_res *cr)
 {
 	zk_free(cr->path);
 	znode_free(cr->node);
-	zk_free(cr->data);
 	if (cr->acl_held)
 		store_acl_unref(s, cr->acl);
 }
 
-static int create_reserve(struct apply *a, const struct store_op *op, const struct znode *parent,
-			  struct store_session *sess, struct create_res *cr)
+static int create_reserve(struct apply *a, const struct store_op *op, struct znode *parent,
+			  int64_t owner, struct store_session *sess, struct create_res *cr)
 {
 	const char *name;
 
@@ -257,9 +243,9 @@ static int create_reserve(struct apply *a, const struct store_op *op, const stru
 	if (cr->path == NULL)
 		return -ENOMEM;
 	name = strrchr(cr->path, '/') + 1;
-	cr->node = znode_new(name, strlen(name));
-	if (cr->node == NULL || copy_data(op, &cr->data) != 0 || store_txn_reserve(a, 1, 2) != 0 ||
-	    znode_reserve(a->s, 1) != 0 || (sess != NULL && store_sess_eph_reserve(sess) != 0) ||
+	cr->node = znode_new(name, strlen(name), owner, op->data, op->data_len);
+	if (cr->node == NULL || store_txn_reserve(a, 1, 2) != 0 || znode_reserve(parent) != 0 ||
+	    (sess != NULL && store_sess_eph_reserve(sess) != 0) ||
 	    store_txn_event_add_pair(a, ZK_EVENT_NODE_CREATED, cr->path) != 0)
 		return -ENOMEM;
 	if (store_acl_intern(a->s, op->acl, op->n_acl, &cr->acl) != 0)
@@ -291,10 +277,10 @@ static int create_validate(const struct apply *a, const struct store_op *op, int
 	if (err != ZK_ERR_OK)
 		return err;
 	if (mode_sequential(op->mode))
-		snprintf(suffix, sizeof(suffix), "%010d", (*parent)->cversion);
+		snprintf(suffix, sizeof(suffix), "%010d", znode_cversion(*parent));
 	if (*name == '\0' && *suffix == '\0')
 		return ZK_ERR_NODEEXISTS; /* create("/"): the root exists. */
-	child = znode_lookup_child2(a->s, *parent, name, strlen(name), suffix, strlen(suffix));
+	child = znode_lookup_child2(*parent, name, strlen(name), suffix, strlen(suffix));
 	if (child != NULL)
 		return ZK_ERR_NODEEXISTS;
 	if (znode_kind(*parent) == STORE_KIND_EPHEMERAL)
@@ -316,30 +302,27 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 		return 0;
 	if (znode_kind_of_owner(owner) == STORE_KIND_EPHEMERAL)
 		sess = store_sess_find(a->s, owner);
-	if (create_reserve(a, op, parent, sess, &cr) != 0) {
+	if (create_reserve(a, op, parent, owner, sess, &cr) != 0) {
 		create_res_free(a->s, &cr);
 		return -ENOMEM;
 	}
 	n = cr.node;
-	n->czxid = n->mzxid = n->pzxid = a->zxid;
-	n->ctime = n->mtime = a->txn->time_ms;
-	n->owner = owner;
-	n->data = cr.data;
-	n->data_len = op->data_len < 0 ? -1 : op->data_len;
+	n->czxid = a->zxid;
+	n->ctime = a->txn->time_ms;
 	n->acl = cr.acl;
 	u = store_txn_undo_push(a, UNDO_CREATE, n);
-	u->pzxid = parent->pzxid;
-	u->cversion = parent->cversion;
+	u->pzxid = parent->kids->pzxid;
+	u->cversion = parent->kids->cversion;
 	u->sess = sess;
 	store_digest_node(a->s, parent, -1, false);
 	znode_link(a->s, parent, n);
 	if (sess != NULL)
 		store_sess_eph_add(sess, n);
 	/* DataTree.createNode: the parent takes the new cversion (and pzxid) only if it grew. */
-	next_cv = (int32_t)((uint32_t)parent->cversion + 1U);
-	if (next_cv > parent->cversion) {
-		parent->cversion = next_cv;
-		parent->pzxid = a->zxid;
+	next_cv = (int32_t)((uint32_t)parent->kids->cversion + 1U);
+	if (next_cv > parent->kids->cversion) {
+		parent->kids->cversion = next_cv;
+		parent->kids->pzxid = a->zxid;
 	}
 	store_digest_node(a->s, parent, 1, false);
 	store_digest_node(a->s, n, 1, true);
@@ -392,13 +375,13 @@ static int delete_validate(const struct apply *a, const struct store_op *op, str
 		if (err != ZK_ERR_OK)
 			return err;
 	}
-	*node = znode_lookup_child(a->s, parent, name, strlen(name));
+	*node = znode_lookup_child(parent, name, strlen(name));
 	if (*node == NULL)
 		return ZK_ERR_NONODE;
 	if (op->type == ZK_OP_DELETE_CONTAINER) {
 		enum store_kind kind = znode_kind(*node);
 
-		if ((*node)->num_children > 0)
+		if (znode_num_children(*node) > 0)
 			return ZK_ERR_NOTEMPTY;
 		if (kind == STORE_KIND_TTL && znode_ttl_expired(*node, a->txn->time_ms))
 			return ZK_ERR_OK;
@@ -407,7 +390,7 @@ static int delete_validate(const struct apply *a, const struct store_op *op, str
 	err = check_version((*node)->version, op->version, NULL);
 	if (err != ZK_ERR_OK)
 		return err;
-	return (*node)->num_children > 0 ? ZK_ERR_NOTEMPTY : ZK_ERR_OK;
+	return znode_num_children(*node) > 0 ? ZK_ERR_NOTEMPTY : ZK_ERR_OK;
 }
 
 /* Unlink @n (validated, a leaf), queue its events, record the undo. */
@@ -420,17 +403,17 @@ int store_txn_delete_node(struct apply *a, struct znode *n, const char *path)
 	    store_txn_event_add_pair(a, ZK_EVENT_NODE_DELETED, path) != 0)
 		return -ENOMEM;
 	if (znode_kind(n) == STORE_KIND_EPHEMERAL)
-		sess = store_sess_find(a->s, n->owner);
+		sess = store_sess_find(a->s, znode_owner(n));
 	u = store_txn_undo_push(a, UNDO_DELETE, n);
-	u->pzxid = n->parent->pzxid;
+	u->pzxid = n->parent->kids->pzxid;
 	u->sess = sess;
 	store_digest_node(a->s, n->parent, -1, false);
 	store_digest_node(a->s, n, -1, true);
 	znode_unlink(a->s, n);
 	if (sess != NULL)
 		store_sess_eph_del(sess, n);
-	if (a->zxid > n->parent->pzxid)
-		n->parent->pzxid = a->zxid;
+	if (a->zxid > n->parent->kids->pzxid)
+		n->parent->kids->pzxid = a->zxid;
 	store_digest_node(a->s, n->parent, 1, false);
 	return store_quota_deleted(a, path, n);
 }
@@ -452,7 +435,7 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 {
 	struct znode *n;
 	struct undo *u;
-	uint8_t *data;
+	struct znode_ext *ext;
 	int32_t version, old_len;
 
 	r->err = check_session(a);
@@ -466,26 +449,23 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 		r->err = check_version(n->version, op->version, &version);
 	if (r->err != ZK_ERR_OK)
 		return 0;
-	if (copy_data(op, &data) != 0)
+	ext = znode_ext_new(a->zxid, a->txn->time_ms, op->data, op->data_len);
+	if (ext == NULL)
 		return -ENOMEM;
 	if (store_txn_reserve(a, 1, 1) != 0 ||
 	    store_txn_event_add(a, ZK_EVENT_NODE_DATA_CHANGED, op->path, strlen(op->path)) != 0) {
-		zk_free(data);
+		zk_free(ext);
 		return -ENOMEM;
 	}
 	u = store_txn_undo_push(a, UNDO_SET_DATA, n);
-	u->data = n->data;
+	u->ext = n->ext;
 	u->data_len = n->data_len;
 	u->version = n->version;
-	u->mzxid = n->mzxid;
-	u->mtime = n->mtime;
 	old_len = n->data_len;
 	store_digest_node(a->s, n, -1, true);
-	n->data = data;
+	n->ext = ext;
 	n->data_len = op->data_len < 0 ? -1 : op->data_len;
 	n->version = version;
-	n->mzxid = a->zxid;
-	n->mtime = a->txn->time_ms;
 	store_digest_node(a->s, n, 1, true);
 	r->type = ZK_OP_SET_DATA;
 	znode_stat(n, &r->stat);

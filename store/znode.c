@@ -29,38 +29,45 @@ static uint64_t fnv(uint64_t h, const char *p, size_t len)
 	return h;
 }
 
-/* FNV-1a over the name (given in two pieces, so a sequential name is hashed before it is
- * built), mixed with the parent's address. */
-static uint32_t hash2(const struct znode *parent, const char *a, size_t alen, const char *b,
-		      size_t blen)
+/* FNV-1a over the name, given in two pieces so a sequential name is hashed before it is
+ * built. */
+static uint32_t hash2(const char *a, size_t alen, const char *b, size_t blen)
 {
-	uint64_t h = fnv(fnv(0xcbf29ce484222325ULL, a, alen), b, blen);
-
-	return (uint32_t)store_mix64(h ^ (uint64_t)(uintptr_t)parent);
+	return (uint32_t)store_mix64(fnv(fnv(0xcbf29ce484222325ULL, a, alen), b, blen));
 }
 
-uint32_t znode_hash(const struct znode *parent, const char *name, size_t len)
+uint32_t znode_name_bucket(const struct znode_kids *k, const char *name)
 {
-	return hash2(parent, name, len, "", 0);
+	return hash2(name, strlen(name), "", 0) & k->mask;
 }
 
-struct znode *znode_lookup_child2(const struct store *s, const struct znode *parent, const char *a,
-				  size_t alen, const char *b, size_t blen)
+/* Is @n's name the concatenation of @a and @b? */
+static bool name_is(const struct znode *n, const char *a, size_t alen, const char *b, size_t blen)
 {
-	uint32_t h = hash2(parent, a, alen, b, blen);
+	const char *name = znode_name(n);
+
+	/* strncmp, not memcmp: @name may be shorter than @a and end its allocation. */
+	return strncmp(name, a, alen) == 0 && strncmp(name + alen, b, blen) == 0 &&
+	       name[alen + blen] == '\0';
+}
+
+struct znode *znode_lookup_child2(const struct znode *parent, const char *a, size_t alen,
+				  const char *b, size_t blen)
+{
+	const struct znode_kids *k = parent->kids;
 	struct znode *n;
 
-	for (n = s->buckets[h & (s->n_buckets - 1)]; n != NULL; n = n->hnext)
-		if (n->hash == h && n->parent == parent && n->name_len == alen + blen &&
-		    memcmp(n->name, a, alen) == 0 && memcmp(n->name + alen, b, blen) == 0)
+	if (k == NULL || k->num_children == 0)
+		return NULL;
+	for (n = k->bucket[hash2(a, alen, b, blen) & k->mask]; n != NULL; n = n->hnext)
+		if (name_is(n, a, alen, b, blen))
 			return n;
 	return NULL;
 }
 
-struct znode *znode_lookup_child(const struct store *s, const struct znode *parent, const char *name,
-				 size_t len)
+struct znode *znode_lookup_child(const struct znode *parent, const char *name, size_t len)
 {
-	return znode_lookup_child2(s, parent, name, len, "", 0);
+	return znode_lookup_child2(parent, name, len, "", 0);
 }
 
 struct znode *znode_lookup(const struct store *s, const char *path)
@@ -77,7 +84,7 @@ struct znode *znode_lookup(const struct store *s, const char *path)
 			end = p + strlen(p);
 		if (end == p)
 			return NULL; /* Empty component: "//" or a trailing '/'. */
-		n = znode_lookup_child(s, n, p, (size_t)(end - p));
+		n = znode_lookup_child(n, p, (size_t)(end - p));
 		p = *end == '/' ? end + 1 : end;
 		if (*end == '/' && *p == '\0')
 			return NULL;
@@ -100,22 +107,37 @@ struct znode *znode_lookup_parent(const struct store *s, const char *path, const
 			end = slash;
 		if (end == p)
 			return NULL;
-		n = znode_lookup_child(s, n, p, (size_t)(end - p));
+		n = znode_lookup_child(n, p, (size_t)(end - p));
 		p = end + 1;
 	}
 	return n;
 }
 
-struct znode *znode_new(const char *name, size_t len)
+/* A node named @name (@len bytes, no NUL inside) created with @data (@data_len bytes, -1 for
+ * null data) by @owner (0: persistent), all in one allocation; every other field is zero.
+ * Returns NULL when out of memory. */
+struct znode *znode_new(const char *name, size_t len, int64_t owner, const uint8_t *data,
+			int32_t data_len)
 {
-	struct znode *n = zk_malloc(sizeof(*n) + len + 1);
+	size_t head = offsetof(struct znode, tail) +
+		      (owner != 0 ? sizeof(int64_t) + sizeof(uint32_t) : 0);
+	size_t dlen = data_len > 0 ? (size_t)data_len : 0, size = head + len + 1 + dlen;
+	struct znode *n = zk_malloc(size < sizeof(*n) ? sizeof(*n) : size);
+	char *name_at;
 
 	if (n == NULL)
 		return NULL;
 	memset(n, 0, sizeof(*n));
-	n->name_len = (uint32_t)len;
-	memcpy(n->name, name, len);
-	n->name[len] = '\0';
+	if (owner != 0) {
+		n->flags = ZNODE_OWNED;
+		memcpy(n->tail, &owner, sizeof(owner));
+	}
+	name_at = (char *)n + head;
+	memcpy(name_at, name, len);
+	name_at[len] = '\0';
+	if (dlen > 0)
+		memcpy(name_at + len + 1, data, dlen);
+	n->data_len = data_len < 0 ? -1 : data_len;
 	return n;
 }
 
@@ -123,89 +145,132 @@ void znode_free(struct znode *n)
 {
 	if (n == NULL)
 		return;
-	zk_free(n->data);
+	zk_free(n->kids);
+	zk_free(n->ext);
 	zk_free(n);
 }
 
-/* Make room for @extra more nodes without growing later (keeps the load factor <= 1). Growing
- * is invisible to readers, so a failure here changes nothing. */
-int znode_reserve(struct store *s, uint64_t extra)
+/* A data block holding @len bytes of @data (none when @len <= 0) with @mzxid and @mtime.
+ * Returns NULL when out of memory. */
+struct znode_ext *znode_ext_new(int64_t mzxid, int64_t mtime, const uint8_t *data, int32_t len)
 {
-	uint64_t want = s->n_nodes + extra;
-	uint32_t nb = s->n_buckets, i;
-	struct znode **b, *n, *next;
+	size_t dlen = len > 0 ? (size_t)len : 0;
+	struct znode_ext *e = zk_malloc(sizeof(*e) + dlen);
 
-	if (want <= nb)
-		return 0;
-	while (nb < want) {
-		if (nb >= (1U << 31))
-			return -ENOMEM;
-		nb *= 2;
-	}
-	b = zk_calloc(nb, sizeof(*b));
-	if (b == NULL)
-		return -ENOMEM;
-	for (i = 0; i < s->n_buckets; i++) {
-		for (n = s->buckets[i]; n != NULL; n = next) {
+	if (e == NULL)
+		return NULL;
+	e->mzxid = mzxid;
+	e->mtime = mtime;
+	if (dlen > 0)
+		memcpy(e->data, data, dlen);
+	return e;
+}
+
+static struct znode_kids *kids_new(const struct znode *parent)
+{
+	struct znode_kids *k = zk_calloc(1, sizeof(*k) + 2 * sizeof(k->bucket[0]));
+
+	if (k == NULL)
+		return NULL;
+	k->pzxid = parent->czxid;
+	k->mask = 1;
+	return k;
+}
+
+/* Double @k's buckets: each chain splits between bucket i and bucket i + old size. */
+static struct znode_kids *kids_grow(struct znode_kids *k)
+{
+	uint32_t nb = k->mask + 1, i;
+	struct znode_kids *g;
+	struct znode *n, *next, **stay, **move;
+
+	if (nb >= (1U << 30))
+		return k; /* Longer chains from here on; numChildren is an int32 anyway. */
+	g = zk_realloc(k, sizeof(*g) + 2 * (size_t)nb * sizeof(g->bucket[0]));
+	if (g == NULL)
+		return NULL;
+	g->mask = 2 * nb - 1;
+	for (i = 0; i < nb; i++) {
+		n = g->bucket[i];
+		stay = &g->bucket[i];
+		move = &g->bucket[i + nb];
+		*stay = *move = NULL;
+		for (; n != NULL; n = next) {
 			next = n->hnext;
-			n->hnext = b[n->hash & (nb - 1)];
-			b[n->hash & (nb - 1)] = n;
+			n->hnext = NULL;
+			if (znode_name_bucket(g, znode_name(n)) == i) {
+				*stay = n;
+				stay = &n->hnext;
+			} else {
+				*move = n;
+				move = &n->hnext;
+			}
 		}
 	}
-	zk_free(s->buckets);
-	s->buckets = b;
-	s->n_buckets = nb;
+	return g;
+}
+
+/* Make room under @parent (NULL: the root is coming) for one more child, so that znode_link
+ * cannot fail (keeps the load factor <= 1). Invisible to readers: a failure changes nothing.
+ * Returns 0 or -ENOMEM. */
+int znode_reserve(struct znode *parent)
+{
+	struct znode_kids *k;
+
+	if (parent == NULL)
+		return 0;
+	if (parent->kids == NULL) {
+		parent->kids = kids_new(parent);
+		return parent->kids == NULL ? -ENOMEM : 0;
+	}
+	if ((uint32_t)parent->kids->num_children <= parent->kids->mask)
+		return 0;
+	k = kids_grow(parent->kids);
+	if (k == NULL)
+		return -ENOMEM;
+	parent->kids = k;
 	return 0;
 }
 
 static bool znode_expirable(const struct znode *n)
 {
-	enum store_kind kind = znode_kind_of_owner(n->owner);
+	enum store_kind kind = znode_kind(n);
 
 	return kind == STORE_KIND_CONTAINER || kind == STORE_KIND_TTL;
 }
 
-/* Link @n under @parent (its owner already set); the caller reserved room (znode_reserve). */
+/* Link @n under @parent (NULL for the root); the caller reserved room (znode_reserve). */
 void znode_link(struct store *s, struct znode *parent, struct znode *n)
 {
 	struct znode **bucket;
 
 	n->parent = parent;
-	n->hash = znode_hash(parent, n->name, n->name_len);
-	bucket = &s->buckets[n->hash & (s->n_buckets - 1)];
-	n->hnext = *bucket;
-	*bucket = n;
 	if (parent != NULL) {
-		n->prev = NULL;
-		n->next = parent->child;
-		if (parent->child != NULL)
-			parent->child->prev = n;
-		parent->child = n;
-		parent->num_children++;
+		bucket = &parent->kids->bucket[znode_name_bucket(parent->kids, znode_name(n))];
+		n->hnext = *bucket;
+		*bucket = n;
+		parent->kids->num_children++;
 	}
 	s->n_nodes++;
 	s->n_expirable += znode_expirable(n);
 }
 
-/* Unlink @n (a leaf) from its sibling list and the hash table; @n itself is not freed and
- * keeps its parent pointer (an undo relinks it there). */
+/* Unlink @n (a leaf) from its parent's table; @n itself is not freed and keeps its parent
+ * pointer (an undo relinks it there). */
 void znode_unlink(struct store *s, struct znode *n)
 {
-	struct znode **pp = &s->buckets[n->hash & (s->n_buckets - 1)];
+	struct znode_kids *k;
+	struct znode **pp;
 
-	while (*pp != n)
-		pp = &(*pp)->hnext;
-	*pp = n->hnext;
+	if (n->parent != NULL) {
+		k = n->parent->kids;
+		pp = &k->bucket[znode_name_bucket(k, znode_name(n))];
+		while (*pp != n)
+			pp = &(*pp)->hnext;
+		*pp = n->hnext;
+		k->num_children--;
+	}
 	n->hnext = NULL;
-	if (n->prev != NULL)
-		n->prev->next = n->next;
-	else if (n->parent != NULL)
-		n->parent->child = n->next;
-	if (n->next != NULL)
-		n->next->prev = n->prev;
-	if (n->parent != NULL)
-		n->parent->num_children--;
-	n->next = n->prev = NULL;
 	s->n_nodes--;
 	s->n_expirable -= znode_expirable(n);
 }
@@ -225,16 +290,16 @@ enum store_kind znode_kind_of_owner(int64_t owner)
  * any clock values a txn or snapshot may carry. */
 bool znode_ttl_expired(const struct znode *n, int64_t now_ms)
 {
-	int64_t elapsed;
+	int64_t elapsed, mtime = znode_mtime(n);
 
-	if (__builtin_sub_overflow(now_ms, n->mtime, &elapsed))
-		return now_ms > n->mtime;
-	return elapsed > (n->owner & STORE_OWNER_TTL_MASK);
+	if (__builtin_sub_overflow(now_ms, mtime, &elapsed))
+		return now_ms > mtime;
+	return elapsed > (znode_owner(n) & STORE_OWNER_TTL_MASK);
 }
 
 enum store_kind znode_kind(const struct znode *n)
 {
-	return znode_kind_of_owner(n->owner);
+	return znode_kind_of_owner(znode_owner(n));
 }
 
 /* The Stat a client sees (DataNode.copyStat): cversion = 2 * creates - numChildren (wrapping as
@@ -242,16 +307,17 @@ enum store_kind znode_kind(const struct znode *n)
 void znode_stat(const struct znode *n, struct zk_stat *st)
 {
 	st->czxid = n->czxid;
-	st->mzxid = n->mzxid;
-	st->pzxid = n->pzxid;
+	st->mzxid = znode_mzxid(n);
+	st->pzxid = znode_pzxid(n);
 	st->ctime = n->ctime;
-	st->mtime = n->mtime;
+	st->mtime = znode_mtime(n);
 	st->version = n->version;
-	st->cversion = (int32_t)((uint32_t)n->cversion * 2U - (uint32_t)n->num_children);
+	st->cversion = (int32_t)((uint32_t)znode_cversion(n) * 2U -
+				 (uint32_t)znode_num_children(n));
 	st->aversion = n->aversion;
-	st->ephemeral_owner = znode_kind(n) == STORE_KIND_EPHEMERAL ? n->owner : 0;
+	st->ephemeral_owner = znode_kind(n) == STORE_KIND_EPHEMERAL ? znode_owner(n) : 0;
 	st->data_length = n->data_len < 0 ? 0 : n->data_len;
-	st->num_children = n->num_children;
+	st->num_children = znode_num_children(n);
 }
 
 /* Append @n's full path and a NUL to @out ("/" for the root). Iterative: a tree can be deeper
@@ -259,11 +325,11 @@ void znode_stat(const struct znode *n, struct zk_stat *st)
 int znode_path(const struct znode *n, struct zk_buf *out)
 {
 	const struct znode *p;
-	size_t len = 0, at;
+	size_t len = 0, at, name_len;
 	int rc;
 
 	for (p = n; p->parent != NULL; p = p->parent)
-		len += 1 + p->name_len;
+		len += 1 + strlen(znode_name(p));
 	if (len == 0)
 		len = 1;
 	rc = zk_buf_reserve(out, len + 1);
@@ -273,58 +339,92 @@ int znode_path(const struct znode *n, struct zk_buf *out)
 	out->data[at] = '\0';
 	out->data[out->len] = '/';
 	for (p = n; p->parent != NULL; p = p->parent) {
-		at -= p->name_len;
-		memcpy(out->data + at, p->name, p->name_len);
+		name_len = strlen(znode_name(p));
+		at -= name_len;
+		memcpy(out->data + at, znode_name(p), name_len);
 		out->data[--at] = '/';
 	}
 	out->len += len + 1;
 	return 0;
 }
 
-/* Depth-first, parents before children, without recursion (trees can be deep). Stops at the
- * first non-zero return of @cb and returns it. */
+/* @n's first child in bucket order, NULL when it has none. */
+const struct znode *znode_first_child(const struct znode *n)
+{
+	const struct znode_kids *k = n->kids;
+	uint32_t i;
+
+	if (k == NULL || k->num_children == 0)
+		return NULL;
+	for (i = 0; i <= k->mask; i++)
+		if (k->bucket[i] != NULL)
+			return k->bucket[i];
+	return NULL;
+}
+
+/* The child of @c's parent after @c in bucket order, NULL after the last. */
+const struct znode *znode_next_sibling(const struct znode *c)
+{
+	const struct znode_kids *k = c->parent->kids;
+	uint32_t i;
+
+	if (c->hnext != NULL)
+		return c->hnext;
+	for (i = znode_name_bucket(k, znode_name(c)) + 1; i <= k->mask; i++)
+		if (k->bucket[i] != NULL)
+			return k->bucket[i];
+	return NULL;
+}
+
+/* The node after @n in a depth-first walk (parents before children) of the subtree @top, NULL
+ * at its end. Iterative: a tree can be deeper than the stack (a 1 MB path has up to 512k
+ * components). */
+const struct znode *znode_next_preorder(const struct znode *n, const struct znode *top)
+{
+	const struct znode *next = znode_first_child(n);
+
+	while (next == NULL && n != top) {
+		next = znode_next_sibling(n);
+		n = n->parent;
+	}
+	return next;
+}
+
+/* Stops at the first non-zero return of @cb and returns it. */
 int znode_foreach_preorder(const struct store *s, int (*cb)(void *ctx, const struct znode *n),
 			   void *ctx)
 {
-	const struct znode *n = s->root;
+	const struct znode *n;
 	int rc;
 
-	while (n != NULL) {
+	for (n = s->root; n != NULL; n = znode_next_preorder(n, s->root)) {
 		rc = cb(ctx, n);
 		if (rc != 0)
 			return rc;
-		if (n->child != NULL) {
-			n = n->child;
-			continue;
-		}
-		while (n != NULL && n->next == NULL)
-			n = n->parent;
-		if (n != NULL)
-			n = n->next;
 	}
 	return 0;
 }
 
-/* Free every node, leaves first, without recursion. */
+/* Free every node, children first, without recursion: a node is freed once the walk leaves it,
+ * and the next sibling is found before (bucket order only looks forward, at live nodes). */
 void znode_free_tree(struct store *s)
 {
-	struct znode *n = s->root, *parent;
+	struct znode *n = s->root, *next, *first;
 
 	while (n != NULL) {
-		if (n->child != NULL) {
-			n = n->child;
-			continue;
+		while ((first = (struct znode *)znode_first_child(n)) != NULL)
+			n = first;
+		for (;;) {
+			next = n->parent != NULL ? (struct znode *)znode_next_sibling(n) : NULL;
+			first = n->parent;
+			znode_free(n);
+			if (next != NULL || first == NULL)
+				break;
+			n = first; /* Its children are all freed: a leaf now. */
 		}
-		parent = n->parent;
-		if (parent != NULL)
-			parent->child = n->next;
-		znode_free(n);
-		n = parent;
+		n = next;
 	}
 	s->root = NULL;
-	zk_free(s->buckets);
-	s->buckets = NULL;
-	s->n_buckets = 0;
 	s->n_nodes = 0;
 	s->n_expirable = 0;
 }

@@ -312,8 +312,9 @@ static void test_sequential_in_multi(void **state)
 /* Set a node's internal counter directly (keeping the running digest right). */
 static void t_poke_cversion(struct fixture *f, struct znode *n, int32_t cversion)
 {
+	assert_int_equal(znode_reserve(n), 0);
 	store_digest_node(f->s, n, -1, false);
-	n->cversion = cversion;
+	n->kids->cversion = cversion;
 	store_digest_node(f->s, n, 1, false);
 }
 
@@ -330,15 +331,15 @@ static void test_sequential_overflow(void **state)
 	t_poke_cversion(f, t, INT32_MAX - 1);
 	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
 	assert_string_equal(f->path, "/t/s-2147483646");
-	assert_int_equal(t->cversion, INT32_MAX);
+	assert_int_equal(znode_cversion(t), INT32_MAX);
 	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
 	assert_string_equal(f->path, "/t/s-2147483647");
-	assert_int_equal(t->cversion, INT32_MAX);
-	pzxid = t->pzxid;
+	assert_int_equal(znode_cversion(t), INT32_MAX);
+	pzxid = znode_pzxid(t);
 	assert_int_equal(t_create(f, "/t/s-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL),
 			 ZK_ERR_NODEEXISTS);
 	assert_int_equal(t_create(f, "/t/plain", ZK_MODE_PERSISTENT, NULL), 0);
-	assert_int_equal(t->pzxid, pzxid); /* Not updated once the counter is stuck. */
+	assert_int_equal(znode_pzxid(t), pzxid); /* Not updated once the counter is stuck. */
 	t_poke_cversion(f, t, -5); /* A negative counter prints as Java's %010d does. */
 	assert_int_equal(t_create(f, "/t/n-", ZK_MODE_PERSISTENT_SEQUENTIAL, NULL), 0);
 	assert_string_equal(f->path, "/t/n--000000005");
@@ -1049,7 +1050,7 @@ static void test_alloc_faults(void **state)
 	txn.op.data = (const uint8_t *)"abc";
 	txn.op.data_len = 3;
 	t_fault_loop(f, &txn);
-	for (int i = 0; i < 40; i++) { /* Enough nodes to make the hash table grow in the loop. */
+	for (int i = 0; i < 32; i++) { /* /a's children table (32 buckets) grows in the loop. */
 		char path[32];
 
 		snprintf(path, sizeof(path), "/a/n%d", i);
@@ -1070,6 +1071,14 @@ static void test_alloc_faults(void **state)
 	txn = t_txn(f, ZK_OP_SET_ACL);
 	txn.op = t_op(ZK_OP_SET_ACL, "/b");
 	txn.op.acl = acl;
+	t_fault_loop(f, &txn);
+	txn = t_txn(f, ZK_OP_CREATE);
+	txn.op = t_op(ZK_OP_CREATE, "/b/first"); /* /b's children table is made here. */
+	t_fault_loop(f, &txn);
+	txn = t_txn(f, ZK_OP_SET_DATA);
+	txn.op = t_op(ZK_OP_SET_DATA, "/a"); /* Replaces the data block of the multi's setData. */
+	txn.op.data = (const uint8_t *)"again";
+	txn.op.data_len = 5;
 	t_fault_loop(f, &txn);
 	txn = t_txn(f, ZK_OP_CLOSE_SESSION);
 	t_fault_loop(f, &txn);

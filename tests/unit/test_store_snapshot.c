@@ -28,6 +28,10 @@ static void t_build(struct fixture *f)
 	op.acl = acl;
 	assert_int_equal(t_apply_op(f, &op), 0);
 	assert_int_equal(t_set(f, "/a", "data-a2", 0), 0);
+	/* Children counters with no child left (pzxid and cversion kept apart from the node). */
+	assert_int_equal(t_create(f, "/d", ZK_MODE_PERSISTENT, NULL), 0);
+	assert_int_equal(t_create(f, "/d/x", ZK_MODE_PERSISTENT, "x"), 0);
+	assert_int_equal(t_delete(f, "/d/x", -1), 0);
 }
 
 static void t_write(const struct store *s, struct zk_buf *b)

@@ -124,8 +124,29 @@ bool request_has_nul(const struct jute_str *s)
 
 static void request_done_cb(struct repl_req *rreq, int status);
 
+/* A write refused because the data dir is full (-ENOSPC from repl: nothing was appended, here
+ * or on the leader). Its outcome is known, so the client gets an error on a connection that
+ * stays up (its reads and session go on) rather than a connection loss. ZooKeeper itself stops
+ * on a full disk (its SyncThread dies, clients see a connection loss); SystemError is the code
+ * its C client documents as "a system (OS) error occurred" (kazoo: SystemZookeeperError). */
+static void request_refuse_disk_full(struct request *req)
+{
+	zk_log_warn("%s (xid %d) from %s:%d refused: the data dir %s is full (SystemError; "
+		    "writes are accepted again once space is freed)", jute_op_name(req->type),
+		    req->xid, req->conn->ip, req->conn->port, req->conn->srv->cfg->data_dir);
+	if (req->type == ZK_OP_MULTI)
+		txn_multi_fail(req, 0, ZK_ERR_SYSTEMERROR);
+	else
+		request_finish_err(req, ZK_ERR_SYSTEMERROR, request_last_zxid(req->conn));
+}
+
 static void request_submit_failed(struct request *req, int rv)
 {
+	/* A ConnectResponse has no error code: a refused createSession closes the connection. */
+	if (rv == -ENOSPC && req->type != ZK_OP_CREATE_SESSION) {
+		request_refuse_disk_full(req);
+		return;
+	}
 	zk_log_warn("cannot replicate %s from %s:%d: %s", jute_op_name(req->type), req->conn->ip,
 		    req->conn->port, strerror(-rv));
 	/* As a ZooKeeper server that lost its quorum: drop the connection, the client

@@ -271,9 +271,8 @@ static const void *txn_single_rec(const struct jute_request *jr)
 	}
 }
 
-/* A multi whose op @failed could not even be built: ZooKeeper's per-op results (OK before,
- * the op's code, RuntimeInconsistency after), no transaction. */
-static void txn_multi_local_fail(struct request *req, int32_t failed, int rc)
+/* A multi whose op @failed could not be built or whose txn could not be logged. */
+void txn_multi_fail(struct request *req, int32_t failed, int rc)
 {
 	int32_t n = req->jr.n_ops;
 	struct jute_multi_result *res = calloc((size_t)n + 1, sizeof(*res));
@@ -316,7 +315,7 @@ int txn_build(struct request *req, struct txn_mem *m, struct store_txn *txn)
 		rc = txn_op(m, req->conn, jr->ops[i].type, txn_multi_rec(&jr->ops[i]),
 			    &txn->ops[i]);
 		if (rc != ZK_ERR_OK) {
-			txn_multi_local_fail(req, i, rc);
+			txn_multi_fail(req, i, rc);
 			return rc;
 		}
 	}

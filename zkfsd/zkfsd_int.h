@@ -293,6 +293,9 @@ void txn_mem_free(struct txn_mem *m);
 /* Fill @txn (pointing into @m and the request) for write request @req. Returns ZK_ERR_OK, or
  * the error it already answered @req with. */
 int txn_build(struct request *req, struct txn_mem *m, struct store_txn *txn);
+/* Answer multi @req with ZooKeeper's per-op results for a multi whose op @failed got code @rc
+ * (OK before it, RuntimeInconsistency after it); no transaction. */
+void txn_multi_fail(struct request *req, int32_t failed, int rc);
 
 /* request.c */
 /* A whole frame arrived on a READY connection: decode and queue it (or answer/close). */

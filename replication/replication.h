@@ -24,9 +24,9 @@
  *
  * Durability: a request completes with 0 only after its entry was written and fsync'ed by a
  * quorum (on one node: by this server) and applied (see replication/raft.c for what was checked
- * in libraft's source). Snapshots are written on the loop thread (store_snapshot_write: about
- * 280 ms for 200k 100-byte znodes here), so a very large tree wants a larger threshold or
- * election timeout.
+ * in libraft's source). Snapshots are written by a forked child (replication/snapshot_fork.h):
+ * the loop thread stops only for fork() (page tables: ~10-60 ms at 1M znodes here), and the
+ * process is a second one while the child runs (pages written meanwhile are copied).
  */
 #ifndef REPLICATION_H
 #define REPLICATION_H

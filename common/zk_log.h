@@ -19,13 +19,15 @@ enum zk_log_level {
 };
 
 /* Send lines at or above @level to @path (appended), or to stderr when @path is NULL or "-".
- * Returns 0 or a negative errno (the previous destination stays in use). */
+ * Returns 0 or a negative errno (the previous destination stays in use; -ENAMETOOLONG past
+ * 4095 bytes). */
 int zk_log_open(const char *path, enum zk_log_level level);
 
 /* Reopen the file given to zk_log_open under the same name (logrotate moved it away: the new
  * file is created), for SIGHUP. Lines written meanwhile by other threads go to the old or the
  * new file, none is lost or cut: the new file takes the place of the old descriptor in one
- * dup2(2). Not async-signal-safe: call it from the program's loop, not a signal handler.
+ * dup2(2). Async-signal-safe (open, dup2, fcntl, close only), so it may run in a signal
+ * handler; logging that it happened may not. Must not race zk_log_open.
  * Returns 0 (also when logging to stderr: nothing to reopen) or a negative errno (the old file
  * stays in use). */
 int zk_log_reopen(void);

@@ -131,9 +131,13 @@ static void request_done_cb(struct repl_req *rreq, int status);
  * its C client documents as "a system (OS) error occurred" (kazoo: SystemZookeeperError). */
 static void request_refuse_disk_full(struct request *req)
 {
-	zk_log_warn("%s (xid %d) from %s:%d refused: the data dir %s is full (SystemError; "
+	struct zkfsd *srv = req->conn->srv;
+	bool here = repl_role(srv->repl) == REPL_LEADER;
+
+	zk_log_warn("%s (xid %d) from %s:%d refused: the data dir %s%s is full (SystemError; "
 		    "writes are accepted again once space is freed)", jute_op_name(req->type),
-		    req->xid, req->conn->ip, req->conn->port, req->conn->srv->cfg->data_dir);
+		    req->xid, req->conn->ip, req->conn->port, here ? srv->cfg->data_dir : "of the",
+		    here ? "" : " leader");
 	if (req->type == ZK_OP_MULTI)
 		txn_multi_fail(req, 0, ZK_ERR_SYSTEMERROR);
 	else

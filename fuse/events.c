@@ -169,11 +169,12 @@ static uint64_t *last_event_of(const char *path, bool children)
 	return &last_event[h % EVENT_SLOTS][children];
 }
 
-void events_settle(struct node *n, uint64_t answer_seq)
+void events_settle(struct node *n, const struct Stat *st, bool children, uint64_t answer_seq)
 {
-	if (*last_event_of(n->path, false) > answer_seq)
+	/* A Stat newer than @st came from a later answer, settled by its own caller. */
+	if (st && n->stat.mzxid == st->mzxid && *last_event_of(n->path, false) > answer_seq)
 		n->have_stat = false;
-	if (*last_event_of(n->path, true) > answer_seq)
+	if (children && *last_event_of(n->path, true) > answer_seq)
 		n->children_fresh = false;
 }
 
@@ -329,7 +330,7 @@ static void emit_create(const char *dir, const char *name)
 		inode_set_stat(n, &st, data, len, gen);
 		if (n->kind == S_IFDIR && inode_set_children(n, &kids, gen) == 0)
 			events_prefetch(path, kids.data, kids.count);
-		events_settle(n, seq);
+		events_settle(n, &st, n->kind == S_IFDIR, seq);
 		kind = n->kind;
 	}
 	pid = parent_id(path);
@@ -463,7 +464,7 @@ static void run_children(const char *path)
 		n->stat.numChildren = st.numChildren;
 		n->stat.cversion = st.cversion;
 		n->stat.pzxid = st.pzxid;
-		events_settle(n, seq);
+		events_settle(n, NULL, true, seq);
 		id = n->id;
 	}
 	inode_unlock();
@@ -504,7 +505,7 @@ static void apply_data(const char *path, int rc, const struct Stat *st, const ch
 		if (rc == 0) {
 			inode_set_stat(n, st, data, len, gen);
 			n->told_mzxid = st->mzxid;
-			events_settle(n, seq);
+			events_settle(n, st, false, seq);
 		}
 		if (rc != 0 || dc->changed)
 			inode_wake_polls(n);
@@ -520,7 +521,7 @@ static void apply_data(const char *path, int rc, const struct Stat *st, const ch
 		if (rc == 0) {
 			inode_set_stat(dn, st, data, len, gen);
 			dn->told_mzxid = st->mzxid;
-			events_settle(dn, seq);
+			events_settle(dn, st, false, seq);
 		}
 	}
 }

@@ -37,10 +37,11 @@ void events_prefetch(const char *dir, char *const *kids, int count);
 void events_on_expired(void *ctx);
 
 /* @n has just stored an answer of the server that arrived at @answer_seq (zkconn_answer_seq):
- * when a watch event for its path came after that answer, the answer is already older than the
- * change (the event's job reads again), so stop trusting it -- the Stat, the child list, or
- * both -- and the next lookup asks the server. Must hold inode_lock. */
-void events_settle(struct node *n, uint64_t answer_seq);
+ * its Stat @st (NULL: none) and/or, when @children, its child list. When a watch event for its
+ * path came after that answer, the answer is already older than the change (the event's job
+ * reads again), so stop trusting what it stored; the next lookup asks the server. Must hold
+ * inode_lock. */
+void events_settle(struct node *n, const struct Stat *st, bool children, uint64_t answer_seq);
 
 /* Queue kernel invalidations that a request handler must not make itself. @name is copied. */
 void events_inval_inode(fuse_ino_t id);

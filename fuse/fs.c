@@ -142,7 +142,7 @@ int fs_fetch_node(const char *path, bool data_file, struct zkconn_cancel *cancel
 	}
 	if (kind == S_IFDIR && !data_file)
 		events_prefetch(path, kids.data, kids.count);
-	events_settle(n, seq);
+	events_settle(n, &st, kind == S_IFDIR && !data_file, seq);
 	*out = n;
 out:
 	free(data);
@@ -546,7 +546,7 @@ int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct ca
 		if (kind == S_IFDIR && n && inode_set_children(n, &none, gen) == 0)
 			n->children_fresh = false; /* Until zkconn_arm set its watch (check_armed). */
 		if (n)
-			events_settle(n, seq);
+			events_settle(n, &st, kind == S_IFDIR, seq);
 		*out = n;
 	} else if (rc == -ENOENT) {
 		fs_server_gone_parent(path);

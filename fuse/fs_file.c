@@ -90,7 +90,7 @@ static void committed(struct handle *h, const char *real, const struct Stat *st,
 	if (n->pending == h)
 		n->pending = NULL;
 	inode_set_stat(n, st, h->buf, (int)h->len, gen);
-	events_settle(n, seq);
+	events_settle(n, st, false, seq);
 	n->told_mzxid = st->mzxid; /* The kernel reported our own write already. */
 	n->kernel_stale++;	    /* Until events_inval_inode ran (see fs_open). */
 	h->seen_mzxid = st->mzxid;

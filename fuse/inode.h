@@ -13,7 +13,10 @@
  *              the kernel forgets it [inode_mark_stale].
  * Invariants: (1) at most one LIVE or PENDING node per key in the path map; (2) a node is freed
  * only when nlookup == 0, opens == 0 and it is not LIVE; (3) cached fields are trusted only while
- * cache_gen equals the session generation (watches of an expired session are gone).
+ * cache_gen equals the session generation (watches of an expired session are gone); (4) an
+ * answer is trusted (have_stat, children_fresh) only when no watch event for its path arrived
+ * after it (events_settle), and an answer of the server that contradicts the cache (NoNode,
+ * NodeExists, NotEmpty, BadVersion) drops what it contradicts (fs_server_gone and friends).
  * Every function here must be called with inode_lock held, except inode_lock/unlock. */
 #ifndef ZKFS_INODE_H
 #define ZKFS_INODE_H

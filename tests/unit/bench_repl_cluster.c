@@ -134,9 +134,10 @@ static void child(int id, const char *parent, int out, bool load)
 	signal(SIGPIPE, SIG_IGN);
 	zk_log_open(NULL, ZK_LOG_LEVEL_ERROR);
 	for (i = 0; i < N; i++)
-		servers[i] = (struct repl_server){(uint64_t)i + 1, "127.0.0.1",
-						  (uint16_t)(PORT + 2 * i),
-						  (uint16_t)(PORT + 2 * i + 1), false};
+		servers[i] = (struct repl_server){.id = (uint64_t)i + 1,
+						  .host = "127.0.0.1",
+						  .raft_port = (uint16_t)(PORT + 2 * i),
+						  .peer_port = (uint16_t)(PORT + 2 * i + 1)};
 	snprintf(dir, sizeof(dir), "%s/n%d", parent, id);
 	repl_config_init(&cfg);
 	cfg.data_dir = dir;

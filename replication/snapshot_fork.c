@@ -77,12 +77,19 @@ static void child_reset_signals(void)
  * sockets stay the parent's alone. */
 static void child_close_fds(int fd)
 {
-	if (fd > 3)
-		close_range(3, (unsigned)fd - 1, 0);
-	close_range(fd >= 3 ? (unsigned)fd + 1 : 3, ~0U, 0);
+	long i, max;
+
+	if ((fd <= 3 || close_range(3, (unsigned)fd - 1, 0) == 0) &&
+	    close_range(fd >= 3 ? (unsigned)fd + 1 : 3, ~0U, 0) == 0)
+		return;
+	/* A kernel before 5.9 has no close_range. */
+	max = sysconf(_SC_OPEN_MAX);
+	for (i = 3; i < max; i++)
+		if (i != fd)
+			close((int)i);
 }
 
-static void child_run(const struct store *store, int fd, pid_t parent)
+__attribute__((noreturn)) static void child_run(const struct store *store, int fd, pid_t parent)
 {
 	struct zk_buf b;
 	uint64_t len;
@@ -184,6 +191,20 @@ static int read_image(struct repl_snapshot_job *job, const char **why)
 	return rv == 0 && got != 0 ? -EIO : rv;
 }
 
+static const char *child_failure(int code)
+{
+	switch (code) {
+	case CHILD_NOMEM:
+		return "out of memory";
+	case CHILD_WRITE:
+		return "pipe write failed";
+	case CHILD_ORPHAN:
+		return "parent gone";
+	default:
+		return "unknown";
+	}
+}
+
 static int reap(struct repl_snapshot_job *job)
 {
 	const char *name;
@@ -207,10 +228,7 @@ static int reap(struct repl_snapshot_job *job)
 	}
 	if (WEXITSTATUS(status) != 0) {
 		zk_log_error("snapshot child %d failed: exit status %d (%s)", (int)pid,
-			     WEXITSTATUS(status),
-			     WEXITSTATUS(status) == CHILD_NOMEM ? "out of memory"
-			     : WEXITSTATUS(status) == CHILD_WRITE ? "pipe write failed"
-								   : "other");
+			     WEXITSTATUS(status), child_failure(WEXITSTATUS(status)));
 		return -EIO;
 	}
 	return 0;

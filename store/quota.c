@@ -203,6 +203,7 @@ static int stats_format(struct stats_track *st, int64_t count, int64_t bytes, st
 static int stats_store(struct store *s, struct apply *a, struct znode *n, const struct zk_buf *text)
 {
 	struct znode_ext *ext;
+	struct znode_saved was;
 	struct undo *u;
 
 	if (n->data_len == (int32_t)text->len &&
@@ -218,12 +219,12 @@ static int stats_store(struct store *s, struct apply *a, struct znode *n, const 
 	store_digest_node(s, n, -1, true);
 	if (a != NULL) {
 		u = store_txn_undo_push(a, UNDO_QUOTA_DATA, n);
-		u->ext = n->ext;
 		u->data_len = n->data_len;
+		znode_ext_swap(n, ext, &u->was);
 	} else {
-		zk_free(n->ext);
+		znode_ext_swap(n, ext, &was);
+		znode_ext_release(&was);
 	}
-	n->ext = ext;
 	n->data_len = (int32_t)text->len;
 	store_digest_node(s, n, 1, true);
 	return 0;

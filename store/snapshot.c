@@ -287,15 +287,18 @@ static int load_session(struct reader *r, struct store *t)
 
 /* The parts of @n that the compact layout keeps apart (store_int.h): the children's counters
  * when they are not the implicit ones, the data with mzxid and mtime when they differ from
- * czxid and ctime. Returns 0 or -ENOMEM (@n unchanged). */
+ * czxid and ctime. Returns 0 or -ENOMEM (the caller frees @n). */
 static int node_set_rare(struct znode *n, const SnapNode *m)
 {
 	int32_t len = m->data_null ? -1 : (int32_t)m->data.len;
+	struct znode_ext *ext;
+	struct znode_saved empty;
 
 	if (m->mzxid != m->czxid || m->mtime != m->ctime) {
-		n->ext = znode_ext_new(m->mzxid, m->mtime, m->data.data, len);
-		if (n->ext == NULL)
+		ext = znode_ext_new(m->mzxid, m->mtime, m->data.data, len);
+		if (ext == NULL)
 			return -ENOMEM;
+		znode_ext_swap(n, ext, &empty); /* Replaces an empty room: nothing to release. */
 	}
 	if ((m->pzxid != m->czxid || m->cversion != 0) && znode_reserve(n) != 0)
 		return -ENOMEM;

@@ -1,6 +1,6 @@
 /* store_int.h: the private structures shared by the files of store/.
  *
- * Memory layout (a 100-byte znode costs ~200 bytes: tests/unit/bench_store_memory.c):
+ * Memory layout (a 100-byte znode costs ~185 bytes: tests/unit/bench_store_memory.c):
  *  - a znode is one allocation: the fixed fields, then (ephemeral, container and TTL nodes
  *    only) its owner and its index in the session's ephemeral array, its own NUL-terminated
  *    name (not its path), and the data it was created with;
@@ -8,7 +8,8 @@
  *    `struct znode_kids` (pzxid, cversion, numChildren and the children's hash table; without it
  *    pzxid = czxid and both counters are 0), and a node whose data was ever changed points at a
  *    `struct znode_ext` (mzxid, mtime and the current data; without it mzxid = czxid, mtime =
- *    ctime and the data is the one in the node);
+ *    ctime and the data is the one in the node): that pointer takes the place of the creation
+ *    data, whose room is at least a pointer's size;
  *  - each parent hashes its children by name into its own chained table (no global table, no
  *    sibling list), so a lookup costs one probe per path component and getChildren walks the
  *    parent's buckets;
@@ -56,19 +57,27 @@ struct znode_ext {
 };
 
 #define ZNODE_OWNED 0x01	 /* The tail starts with owner (int64) and eph_idx (uint32). */
+#define ZNODE_EXT 0x02		 /* The data room holds a struct znode_ext pointer (owned). */
 
 struct znode {
 	struct znode *parent;	 /* NULL for "/". */
-	struct znode *hnext;	 /* Next in the parent's bucket. */
 	struct znode_kids *kids; /* Owned; NULL while the node never had a child. */
-	struct znode_ext *ext;	 /* Owned; NULL while the data is the creation's. */
 	int64_t czxid, ctime;
 	int32_t version;
 	int32_t aversion;
 	int32_t data_len;	 /* -1 = null data. */
 	uint32_t acl;		 /* Index into the ACL table. */
-	uint8_t flags;		 /* ZNODE_OWNED. */
-	char tail[];		 /* [owner, eph_idx] name NUL [creation data]; unaligned. */
+	struct znode *hnext;	 /* Next in the parent's bucket (next to the name: a lookup
+				    reads both). */
+	uint8_t flags;		 /* ZNODE_OWNED, ZNODE_EXT. */
+	char tail[];		 /* [owner, eph_idx] name NUL data room; unaligned. */
+};
+
+/* What a data change replaces (the data room's pointer-sized head and the ZNODE_EXT flag), so
+ * an undo can put it back: znode_ext_swap, znode_ext_restore, znode_ext_release. */
+struct znode_saved {
+	uint8_t head[sizeof(struct znode_ext *)];
+	bool ext;
 };
 
 /* One interned ACL list. */
@@ -119,6 +128,9 @@ struct znode *znode_new(const char *name, size_t len, int64_t owner, const uint8
 			int32_t data_len);
 void znode_free(struct znode *n);
 struct znode_ext *znode_ext_new(int64_t mzxid, int64_t mtime, const uint8_t *data, int32_t len);
+void znode_ext_swap(struct znode *n, struct znode_ext *e, struct znode_saved *old);
+void znode_ext_restore(struct znode *n, const struct znode_saved *old);
+void znode_ext_release(const struct znode_saved *old);
 int znode_reserve(struct znode *parent);
 void znode_link(struct store *s, struct znode *parent, struct znode *n);
 void znode_unlink(struct store *s, struct znode *n);
@@ -163,27 +175,39 @@ static inline const char *znode_name(const struct znode *n)
 	return n->tail + (n->flags & ZNODE_OWNED ? sizeof(int64_t) + sizeof(uint32_t) : 0);
 }
 
+/* The room after the name: the creation data, or (ZNODE_EXT) a struct znode_ext pointer. */
+static inline uint8_t *znode_room(const struct znode *n)
+{
+	const char *name = znode_name(n);
+
+	return (uint8_t *)name + strlen(name) + 1;
+}
+
+static inline const struct znode_ext *znode_ext(const struct znode *n)
+{
+	const struct znode_ext *e = NULL;
+
+	if (n->flags & ZNODE_EXT)
+		memcpy(&e, znode_room(n), sizeof(e));
+	return e;
+}
+
 /* The current data; NULL when data_len <= 0. */
 static inline const uint8_t *znode_data(const struct znode *n)
 {
-	const char *name;
-
 	if (n->data_len <= 0)
 		return NULL;
-	if (n->ext != NULL)
-		return n->ext->data;
-	name = znode_name(n);
-	return (const uint8_t *)name + strlen(name) + 1;
+	return n->flags & ZNODE_EXT ? znode_ext(n)->data : znode_room(n);
 }
 
 static inline int64_t znode_mzxid(const struct znode *n)
 {
-	return n->ext != NULL ? n->ext->mzxid : n->czxid;
+	return n->flags & ZNODE_EXT ? znode_ext(n)->mzxid : n->czxid;
 }
 
 static inline int64_t znode_mtime(const struct znode *n)
 {
-	return n->ext != NULL ? n->ext->mtime : n->ctime;
+	return n->flags & ZNODE_EXT ? znode_ext(n)->mtime : n->ctime;
 }
 
 static inline int64_t znode_pzxid(const struct znode *n)
@@ -233,7 +257,7 @@ enum undo_kind {
 	UNDO_SET_DATA,
 	UNDO_SET_ACL,
 	UNDO_CLOSE_SESSION,
-	UNDO_QUOTA_DATA, /* A zookeeper_stats node's data replaced in place (ext, data_len). */
+	UNDO_QUOTA_DATA, /* A zookeeper_stats node's data replaced in place (was, data_len). */
 	UNDO_QUOTA_ADD,	 /* qpath added to the quota set (owned by the set). */
 	UNDO_QUOTA_DEL,	 /* qpath removed from the quota set (owned here until commit). */
 };
@@ -244,7 +268,7 @@ struct undo {
 	struct store_session *sess;   /* Ephemeral's session; or the closed session. */
 	int64_t pzxid;		      /* Parent's pzxid before (create, delete). */
 	int32_t cversion;	      /* Parent's cversion before (create). */
-	struct znode_ext *ext;	      /* setData, quota data: old ext (freed at commit). */
+	struct znode_saved was;	      /* setData, quota data: old data (released at commit). */
 	int32_t data_len, version;    /* setData: old; setACL: old aversion in version. */
 	uint32_t acl;		      /* setACL: old ACL index (unref at commit). */
 	char *qpath;		      /* UNDO_QUOTA_ADD/DEL: the quota'd path. */

@@ -125,8 +125,7 @@ static void undo_one(struct store *s, struct undo *u)
 		break;
 	case UNDO_SET_DATA:
 		store_digest_node(s, n, -1, true);
-		zk_free(n->ext);
-		n->ext = u->ext;
+		znode_ext_restore(n, &u->was);
 		n->data_len = u->data_len;
 		n->version = u->version;
 		store_digest_node(s, n, 1, true);
@@ -144,8 +143,7 @@ static void undo_one(struct store *s, struct undo *u)
 		break;
 	case UNDO_QUOTA_DATA:
 		store_digest_node(s, n, -1, true);
-		zk_free(n->ext);
-		n->ext = u->ext;
+		znode_ext_restore(n, &u->was);
 		n->data_len = u->data_len;
 		store_digest_node(s, n, 1, true);
 		break;
@@ -167,7 +165,7 @@ static void commit_one(struct store *s, struct undo *u)
 		break;
 	case UNDO_SET_DATA:
 	case UNDO_QUOTA_DATA:
-		zk_free(u->ext);
+		znode_ext_release(&u->was);
 		break;
 	case UNDO_QUOTA_ADD:
 		break;

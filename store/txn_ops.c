@@ -458,12 +458,11 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 		return -ENOMEM;
 	}
 	u = store_txn_undo_push(a, UNDO_SET_DATA, n);
-	u->ext = n->ext;
 	u->data_len = n->data_len;
 	u->version = n->version;
 	old_len = n->data_len;
 	store_digest_node(a->s, n, -1, true);
-	n->ext = ext;
+	znode_ext_swap(n, ext, &u->was);
 	n->data_len = op->data_len < 0 ? -1 : op->data_len;
 	n->version = version;
 	store_digest_node(a->s, n, 1, true);

@@ -121,7 +121,8 @@ struct znode *znode_new(const char *name, size_t len, int64_t owner, const uint8
 {
 	size_t head = offsetof(struct znode, tail) +
 		      (owner != 0 ? sizeof(int64_t) + sizeof(uint32_t) : 0);
-	size_t dlen = data_len > 0 ? (size_t)data_len : 0, size = head + len + 1 + dlen;
+	size_t dlen = data_len > 0 ? (size_t)data_len : 0, room = sizeof(struct znode_ext *);
+	size_t size = head + len + 1 + (dlen > room ? dlen : room);
 	struct znode *n = zk_malloc(size < sizeof(*n) ? sizeof(*n) : size);
 	char *name_at;
 
@@ -146,7 +147,7 @@ void znode_free(struct znode *n)
 	if (n == NULL)
 		return;
 	zk_free(n->kids);
-	zk_free(n->ext);
+	zk_free((void *)znode_ext(n));
 	zk_free(n);
 }
 
@@ -164,6 +165,36 @@ struct znode_ext *znode_ext_new(int64_t mzxid, int64_t mtime, const uint8_t *dat
 	if (dlen > 0)
 		memcpy(e->data, data, dlen);
 	return e;
+}
+
+/* Make @e (owned from now on) @n's data block; *@old keeps what it replaced. */
+void znode_ext_swap(struct znode *n, struct znode_ext *e, struct znode_saved *old)
+{
+	uint8_t *room = znode_room(n);
+
+	memcpy(old->head, room, sizeof(old->head));
+	old->ext = (n->flags & ZNODE_EXT) != 0;
+	memcpy(room, &e, sizeof(e));
+	n->flags |= ZNODE_EXT;
+}
+
+/* Undo a znode_ext_swap: free the current block, put back what @old kept. */
+void znode_ext_restore(struct znode *n, const struct znode_saved *old)
+{
+	zk_free((void *)znode_ext(n));
+	memcpy(znode_room(n), old->head, sizeof(old->head));
+	n->flags = (uint8_t)((n->flags & ~ZNODE_EXT) | (old->ext ? ZNODE_EXT : 0));
+}
+
+/* Commit a znode_ext_swap: free the replaced block, if it was one. */
+void znode_ext_release(const struct znode_saved *old)
+{
+	struct znode_ext *e;
+
+	if (!old->ext)
+		return;
+	memcpy(&e, old->head, sizeof(e));
+	zk_free(e);
 }
 
 static struct znode_kids *kids_new(const struct znode *parent)

@@ -16,6 +16,7 @@ zkt_require_cmd getfattr setfattr
 
 ROUNDS=8
 CREATORS=8
+CONTRA_ROUNDS=10 # Of each contradicting-answer check.
 
 # One candidate: prints "won" or the shell's error.
 candidate() {
@@ -90,7 +91,7 @@ check_rm_race() {
 	local a=$1 b=$2 i
 	mkdir "$a/rr"
 	zkt_wait 10 test -d "$b/rr" || zkt_fail "B does not see rr/"
-	for i in $(seq 20); do
+	for i in $(seq "$CONTRA_ROUNDS"); do
 		echo x >"$a/rr/f$i"
 		zkt_wait 10 test -f "$b/rr/f$i" || zkt_fail "B does not see rr/f$i"
 		cat "$a/rr/f$i" "$b/rr/f$i" >/dev/null
@@ -107,7 +108,7 @@ check_rm_race() {
 # from B: A's rmdir fails with ENOTEMPTY, and A's listing shows the child at once.
 check_rmdir_not_empty() {
 	local a=$1 b=$2 i
-	for i in $(seq 20); do
+	for i in $(seq "$CONTRA_ROUNDS"); do
 		mkdir "$a/ne$i"
 		zkt_wait 10 test -d "$b/ne$i" || zkt_fail "B does not see ne$i"
 		mkdir "$b/ne$i/kid" || zkt_fail "round $i: B cannot make ne$i/kid"
@@ -122,7 +123,7 @@ check_cas_after_write() {
 	local a=$1 b=$2 i v
 	echo 0 >"$a/cas"
 	zkt_wait 10 test -f "$b/cas" || zkt_fail "B does not see cas"
-	for i in $(seq 20); do
+	for i in $(seq "$CONTRA_ROUNDS"); do
 		echo "a$i" >"$a/cas"
 		v=$(getfattr --absolute-names --only-values -n user.zkfs.version "$a/cas")
 		echo "b$i" >"$b/cas"
@@ -140,7 +141,7 @@ check_cas_after_write() {
 check_write_removed() {
 	local a=$1 b=$2 i want
 	mkdir "$a/wr"
-	for i in $(seq 20); do
+	for i in $(seq "$CONTRA_ROUNDS"); do
 		echo x >"$a/wr/f$i"
 		zkt_wait 10 test -f "$b/wr/f$i" || zkt_fail "B does not see wr/f$i"
 		cat "$a/wr/f$i" >/dev/null

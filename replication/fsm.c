@@ -236,12 +236,12 @@ static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[], 
 	return repl_snapshot_collect(&s->job) == 0 ? 0 : RAFT_IOERR;
 }
 
-/* A snapshot that produced no image: the entries since the previous one still count toward
- * the next (and may force it again by bytes), which waits SNAPSHOT_RETRY_NS. */
-static void snapshot_failed(struct repl_fsm *f, const struct snapshot *s)
+/* A snapshot that was not stored: the entries since the previous one still count toward the
+ * next (and may force it again by bytes), which waits SNAPSHOT_RETRY_NS. */
+static void snapshot_failed(struct repl_fsm *f, const struct snapshot *s, const char *why)
 {
-	zk_log_error("snapshot at index %llu failed: the log is kept, next try in %d s",
-		     (unsigned long long)s->index, (int)(SNAPSHOT_RETRY_NS / 1000000000));
+	zk_log_warn("snapshot at index %llu dropped (%s): the log is kept, next try in %d s",
+		    (unsigned long long)s->index, why, (int)(SNAPSHOT_RETRY_NS / 1000000000));
 	f->snapshot_retry_ns = fsm_now_ns() + SNAPSHOT_RETRY_NS;
 	f->log_bytes_now += s->log_bytes_now;
 	f->log_entries_now += s->log_entries_now;
@@ -278,7 +278,8 @@ static void fsm_enable_async(struct raft_fsm *fsm)
 	fsm->version = 3;
 }
 
-/* Loop thread, after libraft stored the image, failed to, or dropped the snapshot. */
+/* Loop thread, after libraft stored the image, failed to, or dropped the snapshot (also when
+ * closing). */
 static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 				 unsigned *n_bufs)
 {
@@ -290,10 +291,13 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
 	s = snapshot_of(*bufs);
 	if (s->forced && !f->forced)
 		raft_set_snapshot_trailing(f->raft, f->trailing);
-	if (s->job.buf.base != NULL)
-		snapshot_done(f, s);
+	/* libraft moves its log's snapshot index only once the image is on disk. */
+	if (s->job.buf.base == NULL)
+		snapshot_failed(f, s, "no image");
+	else if (f->raft->log.snapshot.last_index != s->index)
+		snapshot_failed(f, s, "not stored: closing or a write error");
 	else
-		snapshot_failed(f, s);
+		snapshot_done(f, s);
 	repl_snapshot_job_close(&s->job);
 	zk_free(s);
 	*bufs = NULL;

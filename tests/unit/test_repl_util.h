@@ -86,6 +86,21 @@ static inline bool tr_run_until(uv_loop_t *loop, const bool *flag, unsigned ms)
 	return *flag;
 }
 
+/* Run @loop until @pred(@arg) or @ms elapse; returns pred(arg). */
+static inline bool tr_run_until_pred(uv_loop_t *loop, bool (*pred)(void *arg), void *arg,
+				     unsigned ms)
+{
+	uint64_t deadline = uv_hrtime() + (uint64_t)ms * 1000000;
+	uv_timer_t t;
+
+	uv_timer_init(loop, &t);
+	uv_timer_start(&t, tr_tick, 10, 10);
+	while (!pred(arg) && uv_hrtime() < deadline)
+		uv_run(loop, UV_RUN_ONCE);
+	tr_close_handle(loop, (uv_handle_t *)&t);
+	return pred(arg);
+}
+
 static inline void tr_node_init(struct tr_node *n, uv_loop_t *loop, const char *dir)
 {
 	memset(n, 0, sizeof(*n));

@@ -105,6 +105,15 @@ static void restart_replays_log(void **state)
 	assert_true(store_last_zxid(f->node.store) > zxid);
 }
 
+/* A snapshot was stored and none is in flight: snapshots finish on libraft's async_work
+ * thread after the apply that started them, and a close drops one still in flight. */
+static bool snapshot_stored(void *arg)
+{
+	struct repl *r = ((struct fixture *)arg)->node.repl;
+
+	return r->fsm_state.n_snapshots > 0 && r->raft.snapshot.pending.term == 0;
+}
+
 /* Past the threshold a snapshot is taken; a restart loads it and replays the tail only. */
 static void snapshot_then_restart(void **state)
 {
@@ -118,6 +127,7 @@ static void snapshot_then_restart(void **state)
 	assert_int_equal(tr_node_open(&f->node), 0);
 	for (i = 0; i < 10; i++)
 		assert_int_equal(tr_submit_n(&f->node, "a", 30 * i, 30, 10000), 0);
+	assert_true(tr_run_until_pred(&f->loop, snapshot_stored, f, 10000));
 	digest = store_digest(f->node.store);
 	zxid = store_last_zxid(f->node.store);
 	before = f->node.n_applied;
@@ -146,6 +156,7 @@ static void snapshot_by_log_bytes(void **state)
 	for (i = 0; i < 10; i++)
 		assert_int_equal(tr_submit_n(&f->node, "big", 8 * i, 8, 10000), 0);
 	tr_data_len = 4;
+	assert_true(tr_run_until_pred(&f->loop, snapshot_stored, f, 10000));
 	digest = store_digest(f->node.store);
 	before = f->node.n_applied;
 	assert_int_equal(reopen(f), 0);

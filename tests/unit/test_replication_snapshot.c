@@ -83,31 +83,12 @@ static bool snapshot_pending(struct fixture *f)
 	return ((struct repl *)f->node.repl)->raft.snapshot.pending.term != 0;
 }
 
-static void tick(uv_timer_t *t)
-{
-	(void)t;
-}
-
-/* Run the loop until @pred(f) or @ms elapse; returns pred(f). */
-static bool run_until(struct fixture *f, bool (*pred)(struct fixture *f), unsigned ms)
-{
-	uint64_t deadline = uv_hrtime() + (uint64_t)ms * 1000000;
-	uv_timer_t t;
-
-	uv_timer_init(&f->loop, &t);
-	uv_timer_start(&t, tick, 10, 10);
-	while (!pred(f) && uv_hrtime() < deadline)
-		uv_run(&f->loop, UV_RUN_ONCE);
-	tr_close_handle(&f->loop, (uv_handle_t *)&t);
-	return pred(f);
-}
-
-static bool snapshot_stored(struct fixture *f)
+static bool snapshot_stored(void *f)
 {
 	return fsm_of(f)->n_snapshots > 0 && !snapshot_pending(f);
 }
 
-static bool snapshot_failed(struct fixture *f)
+static bool snapshot_failed(void *f)
 {
 	return fsm_of(f)->snapshot_retry_ns != 0 && !snapshot_pending(f);
 }
@@ -186,7 +167,7 @@ static void writes_continue_during_snapshot(void **state)
 	assert_true(snapshot_pending(f));
 	assert_int_equal(fsm_of(f)->n_snapshots, 0);
 	gate_open(f);
-	assert_true(run_until(f, snapshot_stored, 10000));
+	assert_true(tr_run_until_pred(&f->loop, snapshot_stored, f, 10000));
 	assert_int_equal(snapshot_files(f->dir), 1);
 	restart_same_tree(f);
 }
@@ -205,7 +186,7 @@ static void fork_failure_falls_back(void **state)
 	repl_snapshot_hooks.fork = fork_eagain;
 	assert_int_equal(tr_node_open(&f->node), 0);
 	assert_int_equal(tr_submit_n(&f->node, "a", 0, THRESHOLD + 6, 10000), 0);
-	assert_true(run_until(f, snapshot_stored, 10000));
+	assert_true(tr_run_until_pred(&f->loop, snapshot_stored, f, 10000));
 	assert_int_equal(snapshot_files(f->dir), 1);
 	restart_same_tree(f);
 }
@@ -232,7 +213,7 @@ static void failed_child_drops_snapshot(struct fixture *f, int (*hook)(int, cons
 	repl_snapshot_hooks.child_write = hook;
 	assert_int_equal(tr_node_open(&f->node), 0);
 	assert_int_equal(tr_submit_n(&f->node, "a", 0, THRESHOLD + 6, 10000), 0);
-	assert_true(run_until(f, snapshot_failed, 10000));
+	assert_true(tr_run_until_pred(&f->loop, snapshot_failed, f, 10000));
 	assert_int_equal(tr_submit_n(&f->node, "b", 100, 10, 10000), 0);
 	assert_false(snapshot_pending(f));
 	assert_int_equal(fsm_of(f)->n_snapshots, 0);
@@ -240,7 +221,7 @@ static void failed_child_drops_snapshot(struct fixture *f, int (*hook)(int, cons
 	repl_snapshot_hooks = default_hooks;
 	fsm_of(f)->snapshot_retry_ns = 0;
 	assert_int_equal(tr_submit_n(&f->node, "c", 200, 10, 10000), 0);
-	assert_true(run_until(f, snapshot_stored, 10000));
+	assert_true(tr_run_until_pred(&f->loop, snapshot_stored, f, 10000));
 	assert_int_equal(snapshot_files(f->dir), 1);
 	restart_same_tree(f);
 }

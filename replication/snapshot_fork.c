@@ -89,6 +89,21 @@ static void child_close_fds(int fd)
 			close((int)i);
 }
 
+/* Short of memory, the kernel's OOM killer should take the child (a dropped snapshot, tried
+ * again later) rather than zkfsd, whose resident pages the child shares (Redis does the same
+ * for its BGSAVE child). */
+static void child_oom_first(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = write(fd, "1000", 4);
+	(void)n; /* On failure the child is just not the first choice. */
+	close(fd);
+}
+
 __attribute__((noreturn)) static void child_run(const struct store *store, int fd, pid_t parent)
 {
 	struct zk_buf b;
@@ -100,6 +115,7 @@ __attribute__((noreturn)) static void child_run(const struct store *store, int f
 		_exit(CHILD_ORPHAN);
 	child_reset_signals();
 	child_close_fds(fd);
+	child_oom_first();
 	zk_buf_init(&b);
 	len = 0;
 	if (zk_buf_append(&b, &len, sizeof(len)) != 0 || store_snapshot_write(store, &b) != 0)

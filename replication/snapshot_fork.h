@@ -11,10 +11,11 @@
  * The child touches nothing but the store, the pipe and stderr: it closes every other
  * inherited descriptor first (the client listener, Raft and peer sockets, the log file), so
  * it never holds a port or a connection open; it puts the signal handlers the daemon
- * installed back to their defaults (a SIGTERM sent to the process group ends it) and dies
- * with its parent (PR_SET_PDEATHSIG). It leaves through _exit: no atexit handlers, no stdio
- * flush, no LeakSanitizer pass. Memory: the pages the parent changes while the child runs
- * are copied, so a write-heavy load during a snapshot can at worst double the resident size.
+ * installed back to their defaults (a SIGTERM sent to the process group ends it), dies with
+ * its parent (PR_SET_PDEATHSIG) and is the OOM killer's first choice (oom_score_adj 1000).
+ * It leaves through _exit: no atexit handlers, no stdio flush, no LeakSanitizer pass.
+ * Memory: the pages the parent changes while the child runs are copied, so a write-heavy load
+ * during a snapshot can at worst double the resident size.
  */
 #ifndef REPLICATION_SNAPSHOT_FORK_H
 #define REPLICATION_SNAPSHOT_FORK_H

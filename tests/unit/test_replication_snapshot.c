@@ -126,15 +126,20 @@ static void restart_same_tree(struct fixture *f)
 }
 
 /* The child's write hook behind the gate: it also checks that it inherited no descriptor but
- * stdin/out/err and its image pipe (no listener, socket or log file kept open). */
+ * stdin/out/err and its image pipe (no listener, socket or log file kept open) and that the
+ * OOM killer would pick it first. */
 static int gated_write(int fd, const void *p, size_t len)
 {
-	char c;
+	char c, adj[8] = "";
 	int i;
 
 	for (i = 3; i < 1024; i++)
 		if (i != fd && fcntl(i, F_GETFD) >= 0)
 			return 20;
+	i = open("/proc/self/oom_score_adj", O_RDONLY);
+	if (i < 0 || read(i, adj, sizeof(adj) - 1) <= 0 || strncmp(adj, "1000", 4) != 0)
+		return 22;
+	close(i);
 	if (read(0, &c, 1) != 1)
 		return 21;
 	return default_hooks.child_write(fd, p, len);

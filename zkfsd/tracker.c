@@ -197,15 +197,19 @@ static void tracker_expire(struct zkfsd *srv, struct session *s)
 	e->req.data = e;
 	e->srv = srv;
 	e->id = s->id;
-	zk_log_info("session 0x%llx expired (timeout %d ms)", (unsigned long long)s->id,
-		    s->timeout_ms);
+	if (!s->expiry_refused)
+		zk_log_info("session 0x%llx expired (timeout %d ms)", (unsigned long long)s->id,
+			    s->timeout_ms);
 	rv = repl_submit(srv->repl, &e->req, &txn, tracker_expire_cb);
 	if (rv != 0) {
-		zk_log_warn("cannot submit closeSession for 0x%llx: %d", (unsigned long long)s->id,
-			    rv);
+		if (!s->expiry_refused)
+			zk_log_warn("cannot submit closeSession for 0x%llx: %s; retrying quietly",
+				    (unsigned long long)s->id, strerror(-rv));
+		s->expiry_refused = true;
 		free(e);
 		return;
 	}
+	s->expiry_refused = false;
 	s->closing = true;
 }
 

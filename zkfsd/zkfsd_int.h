@@ -69,6 +69,8 @@ struct session {
 	uint64_t deadline_ms;	/* uv_now after which it expires. */
 	struct conn *conn;	/* Connection holding it, or NULL. */
 	bool closing;		/* closeSession submitted (expiry or request). */
+	bool expiry_refused;	/* Its closeSession could not be submitted (full disk, no
+				 * quorum): retried every period, logged once. */
 	struct session *hnext;	/* Hash chain. */
 };
 

@@ -21,6 +21,7 @@ static struct repl_req *submitted[16];	 /* Requests handed to repl_submit. */
 static repl_req_cb submitted_cb[16];
 static int64_t submitted_sid[16];
 static int n_submitted;
+static int submit_refusal;		 /* repl_submit's return when not 0 (nothing queued). */
 static int64_t store_ids[8];		 /* Sessions the fake store holds. */
 static int n_store_ids;
 
@@ -35,6 +36,8 @@ int repl_submit(struct repl *r, struct repl_req *req, const struct store_txn *tx
 {
 	(void)r;
 	assert_int_equal(txn->type, ZK_OP_CLOSE_SESSION);
+	if (submit_refusal != 0)
+		return submit_refusal;
 	assert_true(n_submitted < 16);
 	submitted[n_submitted] = req;
 	submitted_cb[n_submitted] = cb;
@@ -91,6 +94,7 @@ static int setup(void **state)
 	assert_int_equal(tracker_table_init(&f->srv.sessions), 0);
 	fake_role = REPL_LEADER;
 	n_submitted = 0;
+	submit_refusal = 0;
 	n_store_ids = 0;
 	*state = f;
 	return 0;
@@ -207,6 +211,28 @@ static void test_expiry_retried_after_failure(void **state)
 	assert_int_equal(n_submitted, 1);
 }
 
+/* A closeSession refused at submit (full disk) is marked so that the retries, one per check,
+ * stay quiet; once one is queued the session is closing and the mark is gone. */
+static void test_expiry_refused_then_submitted(void **state)
+{
+	struct fixture *f = *state;
+	struct session *s;
+
+	tracker_add(&f->srv, 1, 5000);
+	tracker_check_expiry(&f->srv);
+	expire_now(f, 1);
+	submit_refusal = -ENOSPC;
+	tracker_check_expiry(&f->srv);
+	s = tracker_find(&f->srv, 1);
+	assert_true(s->expiry_refused);
+	assert_false(s->closing);
+	submit_refusal = 0;
+	tracker_check_expiry(&f->srv);
+	assert_int_equal(n_submitted, 1);
+	assert_false(s->expiry_refused);
+	assert_true(s->closing);
+}
+
 /* Followers never expire sessions; a server that becomes leader restarts every clock first. */
 static void test_no_expiry_off_leader_and_after_election(void **state)
 {
@@ -248,6 +274,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_table_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_on_leader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_retried_after_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_refused_then_submitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_expiry_off_leader_and_after_election, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_resync, setup, teardown),

@@ -238,8 +238,14 @@ static int reap(struct repl_snapshot_job *job)
 	job->done_ns = now_ns();
 	if (WIFSIGNALED(status)) {
 		name = sigabbrev_np(WTERMSIG(status));
-		zk_log_error("snapshot child %d killed by signal %d (SIG%s)", (int)pid,
-			     WTERMSIG(status), name != NULL ? name : "?");
+		/* A stop sent to the whole group (systemd's default KillMode, Ctrl-C) reaches the
+		 * child too: an ordinary end, not a fault. */
+		if (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT)
+			zk_log_info("snapshot child %d stopped by SIG%s: snapshot dropped", (int)pid,
+				    name != NULL ? name : "?");
+		else
+			zk_log_error("snapshot child %d killed by signal %d (SIG%s)", (int)pid,
+				     WTERMSIG(status), name != NULL ? name : "?");
 		return -EIO;
 	}
 	if (WEXITSTATUS(status) != 0) {

@@ -32,11 +32,9 @@ struct job {
 };
 
 static struct {
-	pthread_mutex_t mu;	/* Guards the queue, the running job and the intent. */
+	pthread_mutex_t mu;	/* Guards the queue and the intent. */
 	pthread_cond_t cv;
-	pthread_cond_t done;	/* Broadcast after each job (events_wait_children). */
 	struct job *head, *tail;
-	const struct job *running;
 	bool stop;
 	pthread_t thread;
 	atomic_int tid;		/* The thread's id, as FUSE requests carry it. */
@@ -44,8 +42,7 @@ static struct {
 	fuse_ino_t intent_parent;
 	char intent_name[256];
 	fuse_ino_t ghost;
-} ev = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-      .done = PTHREAD_COND_INITIALIZER};
+} ev = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* Queue a job; a CHILDREN/DATA job for a path already waiting is dropped (coalesced). */
 static void push(enum job_kind kind, fuse_ino_t id, const char *text)
@@ -89,40 +86,6 @@ void events_inval_inode(fuse_ino_t id)
 void events_inval_entry(fuse_ino_t parent, const char *name)
 {
 	push(JOB_INVAL_ENTRY, parent, name);
-}
-
-/* A re-read of @path's child list is queued or running. Must hold ev.mu. */
-static bool children_pending(const char *path)
-{
-	const struct job *q;
-
-	if (ev.running && ev.running->kind == JOB_CHILDREN && strcmp(ev.running->path, path) == 0)
-		return true;
-	for (q = ev.head; q; q = q->next) {
-		if (q->kind == JOB_CHILDREN && strcmp(q->path, path) == 0)
-			return true;
-	}
-	return false;
-}
-
-bool events_wait_children(const char *path, int timeout_ms)
-{
-	struct timespec until;
-	bool pending;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&ev.mu);
-	while ((pending = children_pending(path)) &&
-	       pthread_cond_timedwait(&ev.done, &ev.mu, &until) == 0)
-		;
-	pthread_mutex_unlock(&ev.mu);
-	return !pending;
 }
 
 bool events_is_caller(fuse_req_t req)
@@ -671,13 +634,8 @@ static void *events_main(void *arg)
 		ev.head = j->next;
 		if (!ev.head)
 			ev.tail = NULL;
-		ev.running = j;
 		pthread_mutex_unlock(&ev.mu);
 		run(j);
-		pthread_mutex_lock(&ev.mu);
-		ev.running = NULL;
-		pthread_cond_broadcast(&ev.done);
-		pthread_mutex_unlock(&ev.mu);
 		free(j);
 	}
 }

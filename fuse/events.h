@@ -47,10 +47,6 @@ void events_settle(struct node *n, const struct Stat *st, bool children, uint64_
 void events_inval_inode(fuse_ino_t id);
 void events_inval_entry(fuse_ino_t parent, const char *name);
 
-/* Wait (at most @timeout_ms) until no re-read of @path's child list is queued or running.
- * Returns true when none is left. Must not be called from the events thread. */
-bool events_wait_children(const char *path, int timeout_ms);
-
 /* True when @req was sent by the events thread (its thread id). */
 bool events_is_caller(fuse_req_t req);
 

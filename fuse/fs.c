@@ -305,29 +305,6 @@ static bool lookup_cached(fuse_req_t req, fuse_ino_t parent, const char *path, c
 	return false;
 }
 
-/* How long a lookup waits for the events thread's re-read of its directory. */
-#define LOOKUP_WAIT_MS 100
-
-/* A child event dropped the parent's list and the events thread is reading it again (after
- * our own create, mostly): wait for that read instead of asking the server about one name.
- * Returns true when answered from the list read. */
-static bool lookup_after_refresh(fuse_req_t req, fuse_ino_t parent, const char *path,
-				 const char *name)
-{
-	char dir[NAMES_PATH_MAX + 1];
-	struct node *p;
-	bool wait;
-
-	if (events_is_caller(req) || names_dirname(path, dir, sizeof(dir)) != 0)
-		return false;
-	inode_lock();
-	p = inode_get(parent);
-	wait = p && p->have_children && !p->children_fresh;
-	inode_unlock();
-	return wait && events_wait_children(dir, LOOKUP_WAIT_MS) &&
-	       lookup_cached(req, parent, path, name, false);
-}
-
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	char path[NAMES_PATH_MAX + 1];
@@ -348,8 +325,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else if (fs_child_path(req, parent, name, path, sizeof(path))) {
 		return;
 	}
-	if (lookup_cached(req, parent, path, name, data_file) ||
-	    (!data_file && lookup_after_refresh(req, parent, path, name)))
+	if (lookup_cached(req, parent, path, name, data_file))
 		return;
 	fs_call_begin(req, &call);
 	rc = fs_fetch_node(path, data_file, &call.cancel, &n);

@@ -99,12 +99,22 @@ def queue(clients, rec):
 def barrier(clients, rec):
     order = []
     guard = threading.Lock()
+    # kazoo 2.8's leave() deletes the barrier's ready node, so a member that leaves while
+    # another is still between creating its node and watching ready strands that one in
+    # enter() (seen against Apache ZooKeeper under load). The members wait for each other
+    # before leaving; what enter() guarantees is checked by counting the members present
+    # when each one passes it.
+    all_in = threading.Barrier(3, timeout=60)
 
     def member(i):
         b = clients[i].DoubleBarrier("/recipes/barrier", 3, "c%d" % i)
         b.enter()
+        present = [c for c in clients[i].get_children("/recipes/barrier") if c != "ready"]
+        check(len(present) == 3, "member %d passed enter() with %d of 3 members present: %r"
+              % (i, len(present), present))
         with guard:
             order.append("in")
+        all_in.wait()
         b.leave()
         with guard:
             order.append("out")

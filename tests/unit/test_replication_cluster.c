@@ -185,9 +185,13 @@ static bool agreed_leader(struct fixture *f, void *arg)
 	       repl_role(f->nodes[leader - 1].repl) == REPL_LEADER;
 }
 
+/* libraft draws each election timeout from [T, 2T]; a split vote costs another round, so the
+ * wait covers several rounds of the configured timeout (3 s in one test), not a fixed 10 s. */
 static int leader_index(struct fixture *f)
 {
-	assert_true(run_until(f, agreed_leader, NULL, 10000));
+	unsigned rounds_ms = f->election_ms != 0 ? 6 * f->election_ms : 0;
+
+	assert_true(run_until(f, agreed_leader, NULL, rounds_ms > 10000 ? rounds_ms : 10000));
 	return (int)repl_leader_id(f->nodes[0].repl != NULL ? f->nodes[0].repl
 							    : f->nodes[1].repl) - 1;
 }

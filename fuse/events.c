@@ -256,12 +256,8 @@ static int mount_path(const char *path, char *out, size_t size)
 
 static fuse_ino_t parent_id(const char *path)
 {
-	char dir[NAMES_PATH_MAX + 1];
-	struct node *p;
+	struct node *p = inode_find_parent(path);
 
-	if (names_dirname(path, dir, sizeof(dir)) != 0)
-		return 0;
-	p = inode_find(dir, false);
 	return p ? p->id : 0;
 }
 

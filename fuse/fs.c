@@ -412,13 +412,10 @@ int fs_zk_mode(const struct names_parsed *np)
  * it before diffing, so our own creates and deletes are not reported twice). */
 void fs_inflight(const char *path, int delta)
 {
-	char dir[NAMES_PATH_MAX + 1];
 	struct node *d;
 
-	if (names_dirname(path, dir, sizeof(dir)) != 0)
-		return;
 	inode_lock();
-	d = inode_find(dir, false);
+	d = inode_find_parent(path);
 	if (d)
 		d->inflight += delta;
 	inode_unlock();
@@ -427,12 +424,8 @@ void fs_inflight(const char *path, int delta)
 /* After a local create or delete of @path's name: keep the parent's cached child list true. */
 void fs_parent_child_update(const char *path, bool add)
 {
-	char dir[NAMES_PATH_MAX + 1];
-	struct node *d;
+	struct node *d = inode_find_parent(path);
 
-	if (names_dirname(path, dir, sizeof(dir)) != 0)
-		return;
-	d = inode_find(dir, false);
 	if (!d)
 		return;
 	if (add)
@@ -443,8 +436,7 @@ void fs_parent_child_update(const char *path, bool add)
 
 void fs_server_gone(const char *path)
 {
-	char dir[NAMES_PATH_MAX + 1];
-	struct node *n = inode_find(path, false), *dn = inode_find(path, true), *d = NULL;
+	struct node *n = inode_find(path, false), *dn = inode_find(path, true), *d;
 
 	if (n) {
 		inode_drop_cache(n, false);
@@ -452,8 +444,7 @@ void fs_server_gone(const char *path)
 	}
 	if (dn)
 		inode_drop_cache(dn, false);
-	if (names_dirname(path, dir, sizeof(dir)) == 0)
-		d = inode_find(dir, false);
+	d = inode_find_parent(path);
 	if (!d)
 		return;
 	if (inode_child_has(d, names_basename(path)))
@@ -464,7 +455,6 @@ void fs_server_gone(const char *path)
 
 void fs_server_has_children(const char *path)
 {
-	char dir[NAMES_PATH_MAX + 1];
 	struct node *n = inode_find(path, false), *d;
 
 	if (!n)
@@ -472,8 +462,7 @@ void fs_server_has_children(const char *path)
 	n->have_stat = false;
 	n->children_fresh = false;
 	/* A file that got children is a directory now: the kernel must look it up again. */
-	if (n->kind != S_IFDIR && names_dirname(path, dir, sizeof(dir)) == 0 &&
-	    (d = inode_find(dir, false)))
+	if (n->kind != S_IFDIR && (d = inode_find_parent(path)))
 		events_inval_entry(d->id, names_basename(path));
 }
 
@@ -487,12 +476,8 @@ void fs_server_gone_parent(const char *path)
 
 void fs_parent_children_stale(const char *path)
 {
-	char dir[NAMES_PATH_MAX + 1];
-	struct node *d;
+	struct node *d = inode_find_parent(path);
 
-	if (names_dirname(path, dir, sizeof(dir)) != 0)
-		return;
-	d = inode_find(dir, false);
 	if (d)
 		d->children_fresh = false;
 }

@@ -438,13 +438,13 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 /* An empty node shows as a directory: after `touch f` the kernel's file inode must go. */
 static void drop_if_kind_changed(struct node *n)
 {
-	char dir[NAMES_PATH_MAX + 1];
 	struct node *p;
 
 	if (n->state != NODE_LIVE || !n->have_stat || n->data_file ||
 	    inode_kind_of(&n->stat) == n->kind)
 		return;
-	if (names_dirname(n->path, dir, sizeof(dir)) == 0 && (p = inode_find(dir, false)))
+	p = inode_find_parent(n->path);
+	if (p)
 		events_inval_entry(p->id, names_basename(n->path));
 	inode_mark_stale(n);
 }

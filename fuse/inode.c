@@ -110,6 +110,15 @@ struct node *inode_find(const char *path, bool data_file)
 	return hit ? *(struct node **)hit : NULL;
 }
 
+struct node *inode_find_parent(const char *path)
+{
+	char dir[NAMES_PATH_MAX + 1];
+
+	if (names_dirname(path, dir, sizeof(dir)) != 0)
+		return NULL;
+	return inode_find(dir, false);
+}
+
 static void unmap(struct node *n)
 {
 	void **hit = tfind(n, &by_key, cmp_key);

@@ -71,6 +71,8 @@ void inode_shutdown(void);
 struct node *inode_get(fuse_ino_t id);
 /* The LIVE or PENDING node at @path (@data_file: its ".data" file), or NULL. */
 struct node *inode_find(const char *path, bool data_file);
+/* The directory node of @path's parent, or NULL (the root, or the parent is not known). */
+struct node *inode_find_parent(const char *path);
 
 /* A new node in @state for @path/@kind, entered in the path map when @map (replacing and
  * marking stale any node already there; a STALE node is never mapped, nor a PENDING sequential

@@ -6,7 +6,8 @@
  *  4. every node's ACL index names a live list whose reference count is its number of users;
  *  5. an ephemeral's session exists and lists it at eph_idx; sessions list only ephemerals
  *     they own, each once;
- *  6. czxid <= mzxid, czxid <= pzxid, data_len >= -1;
+ *  6. czxid <= mzxid, czxid <= pzxid, data_len >= -1; a node with a children's table and no
+ *     data block has no data (the table's pointer took the creation data's place);
  *  7. the running digest equals one computed from scratch;
  *  8. the quota set holds distinct normalised paths (quota.c). */
 #include <errno.h>
@@ -25,13 +26,14 @@ struct check_ctx {
 
 static int check_children(const struct znode *n)
 {
+	const struct znode_kids *k = znode_kids(n);
 	const struct znode *c;
 	int32_t count = 0;
 	uint32_t i;
 
-	for (i = 0; n->kids != NULL && i <= n->kids->mask; i++) {
-		for (c = n->kids->bucket[i]; c != NULL; c = c->hnext) {
-			if (c->parent != n || znode_name_bucket(n->kids, znode_name(c)) != i)
+	for (i = 0; k != NULL && i <= k->mask; i++) {
+		for (c = k->bucket[i]; c != NULL; c = c->hnext) {
+			if (c->parent != n || znode_name_bucket(k, znode_name(c)) != i)
 				return ZK_CORRUPT();
 			count++;
 		}
@@ -68,6 +70,9 @@ static int check_node(void *ctx, const struct znode *n)
 		return ZK_CORRUPT();
 	cc->acl_refs[n->acl]++;
 	if (n->czxid > znode_mzxid(n) || n->czxid > znode_pzxid(n) || n->data_len < -1)
+		return ZK_CORRUPT();
+	if ((n->flags & ZNODE_EXT && n->flags & ZNODE_KIDS) ||
+	    (znode_ext(n) == NULL && znode_kids(n) != NULL && n->data_len > 0))
 		return ZK_CORRUPT();
 	if (check_children(n) != 0)
 		return -EBADMSG;

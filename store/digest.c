@@ -157,7 +157,7 @@ static uint64_t node_meta_digest(const struct store *s, const struct znode *n)
 	dh_u64(&d, (uint64_t)znode_mtime(n));
 	dh_u64(&d, (uint64_t)znode_owner(n));
 	dh_u64(&d, (uint64_t)(uint32_t)n->version << 32 | (uint32_t)znode_cversion(n));
-	dh_u64(&d, (uint64_t)(uint32_t)n->aversion << 32 | (uint32_t)znode_num_children(n));
+	dh_u64(&d, (uint64_t)(uint32_t)znode_aversion(n) << 32 | (uint32_t)znode_num_children(n));
 	for (i = 0; i < acl->n; i++) {
 		dh_u64(&d, (uint64_t)acl->acl[i].perms);
 		dh_bytes(&d, acl->acl[i].scheme, strlen(acl->acl[i].scheme) + 1);

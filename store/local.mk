@@ -22,8 +22,10 @@ proto/store.pb-c.h: proto/store.pb-c.c
 $(libstore_a_OBJECTS): proto/store.pb-c.h
 
 STORE_TEST_LIBS = libstore.a libcommon.a $(PROTOBUF_C_LIBS) $(CMOCKA_LIBS)
-check_PROGRAMS += tests/unit/test_store tests/unit/test_store_snapshot tests/unit/test_store_quota
-TESTS += tests/unit/test_store tests/unit/test_store_snapshot tests/unit/test_store_quota
+check_PROGRAMS += tests/unit/test_store tests/unit/test_store_snapshot tests/unit/test_store_quota \
+	tests/unit/test_store_layout
+TESTS += tests/unit/test_store tests/unit/test_store_snapshot tests/unit/test_store_quota \
+	tests/unit/test_store_layout
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/test_store_util.h
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_store_LDADD = $(STORE_TEST_LIBS)
@@ -33,6 +35,9 @@ tests_unit_test_store_snapshot_LDADD = $(STORE_TEST_LIBS)
 tests_unit_test_store_quota_SOURCES = tests/unit/test_store_quota.c tests/unit/test_store_util.h
 tests_unit_test_store_quota_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_store_quota_LDADD = $(STORE_TEST_LIBS)
+tests_unit_test_store_layout_SOURCES = tests/unit/test_store_layout.c tests/unit/test_store_util.h
+tests_unit_test_store_layout_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_store_layout_LDADD = $(STORE_TEST_LIBS)
 
 # Prints bytes per znode for 1,000,000 nodes: a measurement, built by make check, not run by it.
 check_PROGRAMS += tests/unit/bench_store_memory

@@ -209,7 +209,8 @@ static int stats_store(struct store *s, struct apply *a, struct znode *n, const 
 	if (n->data_len == (int32_t)text->len &&
 	    (text->len == 0 || memcmp(znode_data(n), text->data, text->len) == 0))
 		return 0;
-	ext = znode_ext_new(znode_mzxid(n), znode_mtime(n), text->data, (int32_t)text->len);
+	ext = znode_ext_new(znode_mzxid(n), znode_mtime(n), znode_aversion(n), text->data,
+			    (int32_t)text->len);
 	if (ext == NULL)
 		return -ENOMEM;
 	if (a != NULL && store_txn_reserve(a, 1, 0) != 0) {

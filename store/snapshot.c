@@ -82,7 +82,7 @@ static int write_node(void *ctx, const struct znode *n)
 	m.mtime = znode_mtime(n);
 	m.version = n->version;
 	m.cversion = znode_cversion(n);
-	m.aversion = n->aversion;
+	m.aversion = znode_aversion(n);
 	m.owner = znode_owner(n);
 	return put_packed(w->out, &m.base, w->path.len + m.data.len + SNAP_NODE_FIXED_MAX);
 }
@@ -285,26 +285,32 @@ static int load_session(struct reader *r, struct store *t)
 	return rc;
 }
 
+/* Does @m need a data block (store_int.h): mzxid, mtime or aversion not the implicit ones? */
+static bool msg_needs_ext(const SnapNode *m)
+{
+	return m->mzxid != m->czxid || m->mtime != m->ctime || m->aversion != 0;
+}
+
 /* The parts of @n that the compact layout keeps apart (store_int.h): the children's counters
- * when they are not the implicit ones, the data with mzxid and mtime when they differ from
- * czxid and ctime. Returns 0 or -ENOMEM (the caller frees @n). */
+ * when they are not the implicit ones, the data with mzxid, mtime and aversion when they are
+ * not. @n's czxid and ctime are set. Returns 0 or -ENOMEM (the caller frees @n). */
 static int node_set_rare(struct znode *n, const SnapNode *m)
 {
 	int32_t len = m->data_null ? -1 : (int32_t)m->data.len;
 	struct znode_ext *ext;
 	struct znode_saved empty;
 
-	if (m->mzxid != m->czxid || m->mtime != m->ctime) {
-		ext = znode_ext_new(m->mzxid, m->mtime, m->data.data, len);
+	if (msg_needs_ext(m)) {
+		ext = znode_ext_new(m->mzxid, m->mtime, m->aversion, m->data.data, len);
 		if (ext == NULL)
 			return -ENOMEM;
 		znode_ext_swap(n, ext, &empty); /* Replaces an empty room: nothing to release. */
 	}
 	if ((m->pzxid != m->czxid || m->cversion != 0) && znode_reserve(n) != 0)
 		return -ENOMEM;
-	if (n->kids != NULL) {
-		n->kids->pzxid = m->pzxid;
-		n->kids->cversion = m->cversion;
+	if (znode_kids(n) != NULL) {
+		znode_kids(n)->pzxid = m->pzxid;
+		znode_kids(n)->cversion = m->cversion;
 	}
 	return 0;
 }
@@ -314,8 +320,7 @@ static int node_from_msg(struct store *t, const SnapNode *m, struct znode **out)
 {
 	const char *name;
 	struct znode *parent = NULL, *n;
-	bool root = strcmp(m->path, "/") == 0, inline_data = m->mzxid == m->czxid &&
-							      m->mtime == m->ctime;
+	bool root = strcmp(m->path, "/") == 0, inline_data = !msg_needs_ext(m);
 
 	if (root != (t->root == NULL) || m->acl >= t->n_acls || m->data.len > INT32_MAX ||
 	    (m->data_null && m->data.len > 0))
@@ -331,6 +336,10 @@ static int node_from_msg(struct store *t, const SnapNode *m, struct znode **out)
 	}
 	n = znode_new(name, strlen(name), m->owner, inline_data ? m->data.data : NULL,
 		      inline_data ? (int32_t)m->data.len : 0);
+	if (n != NULL) {
+		n->czxid = m->czxid;
+		n->ctime = m->ctime;
+	}
 	if (n == NULL || node_set_rare(n, m) != 0 || znode_reserve(parent) != 0) {
 		znode_free(n);
 		return -ENOMEM;
@@ -364,10 +373,7 @@ static int load_node(struct reader *r, struct store *t)
 		free_msg(r, pm);
 		return rc;
 	}
-	n->czxid = m->czxid;
-	n->ctime = m->ctime;
 	n->version = m->version;
-	n->aversion = m->aversion;
 	n->acl = m->acl;
 	t->acls[m->acl].refs++;
 	znode_link(t, n->parent, n);

@@ -19,15 +19,13 @@ static int store_add_initial(struct store *s, struct znode *parent, const char *
 			     const struct store_acl *acl, struct znode **out)
 {
 	struct znode *n = znode_new(name, strlen(name), 0, NULL, 0);
+	uint32_t idx;
 
-	if (n == NULL || znode_reserve(parent) != 0) {
+	if (n == NULL || znode_reserve(parent) != 0 || store_acl_intern(s, acl, 1, &idx) != 0) {
 		znode_free(n);
 		return -ENOMEM;
 	}
-	if (store_acl_intern(s, acl, 1, &n->acl) != 0) {
-		znode_free(n);
-		return -ENOMEM;
-	}
+	n->acl = idx;
 	znode_link(s, parent, n);
 	if (parent == NULL)
 		s->root = n;
@@ -48,7 +46,9 @@ int store_init_tree(struct store *s)
 	    store_add_initial(s, zk, "quota", &acl_open, NULL) != 0 ||
 	    store_add_initial(s, zk, "config", &acl_read, &config) != 0)
 		return -ENOMEM;
-	config->aversion = -1;
+	if (znode_ext_ensure(config) != 0)
+		return -ENOMEM;
+	znode_ext(config)->aversion = -1;
 	s->digest_sum = store_digest_sum(s);
 	return 0;
 }
@@ -125,12 +125,14 @@ int store_get_children(const struct store *s, const char *path,
 		       void (*cb)(void *ctx, const char *name), void *ctx, struct zk_stat *stat)
 {
 	const struct znode *n = znode_lookup(s, path), *c;
+	const struct znode_kids *k;
 	uint32_t i;
 
 	if (n == NULL)
 		return ZK_ERR_NONODE;
-	for (i = 0; n->kids != NULL && n->kids->num_children > 0 && i <= n->kids->mask; i++)
-		for (c = n->kids->bucket[i]; c != NULL; c = c->hnext)
+	k = znode_kids(n);
+	for (i = 0; k != NULL && k->num_children > 0 && i <= k->mask; i++)
+		for (c = k->bucket[i]; c != NULL; c = c->hnext)
 			cb(ctx, znode_name(c));
 	if (stat != NULL)
 		znode_stat(n, stat);

@@ -1,20 +1,25 @@
 /* store_int.h: the private structures shared by the files of store/.
  *
- * Memory layout (a 100-byte znode costs ~185 bytes: tests/unit/bench_store_memory.c):
- *  - a znode is one allocation: the fixed fields, then (ephemeral, container and TTL nodes
- *    only) its owner and its index in the session's ephemeral array, its own NUL-terminated
- *    name (not its path), and the data it was created with;
- *  - what most nodes never need lives apart: a node that has (or had) children points at a
- *    `struct znode_kids` (pzxid, cversion, numChildren and the children's hash table; without it
- *    pzxid = czxid and both counters are 0), and a node whose data was ever changed points at a
- *    `struct znode_ext` (mzxid, mtime and the current data; without it mzxid = czxid, mtime =
- *    ctime and the data is the one in the node): that pointer takes the place of the creation
- *    data, whose room is at least a pointer's size;
+ * Memory layout (a 100-byte znode costs ~169 bytes: tests/unit/bench_store_memory.c):
+ *  - a znode is one allocation: 44 bytes of fixed fields (parent, hnext, czxid, ctime, version,
+ *    data_len, and the ACL index sharing a word with the flags), then (ephemeral, container and
+ *    TTL nodes only) its owner and its index in the session's ephemeral array, its own
+ *    NUL-terminated name (not its path), and the "data room": the data it was created with,
+ *    at least a pointer's size;
+ *  - what most nodes never need lives apart, behind a pointer that takes the place of the
+ *    creation data in the room: a node whose data was ever changed (or whose mzxid, mtime or
+ *    aversion are not the implicit czxid, ctime and 0) has a `struct znode_ext` (mzxid, mtime,
+ *    aversion and the current data; ZNODE_EXT), and a node that has (or had) children has a
+ *    `struct znode_kids` (pzxid, cversion, numChildren, the children's hash table, and the
+ *    node's znode_ext if any; ZNODE_KIDS; without it pzxid = czxid and both counters are 0).
+ *    A first child therefore moves a parent's creation data into a znode_ext (none when it has
+ *    no data), and setACL gives a node a znode_ext holding a copy of its data: both are
+ *    invisible to readers and never undone;
  *  - each parent hashes its children by name into its own chained table (no global table, no
  *    sibling list), so a lookup costs one probe per path component and getChildren walks the
  *    parent's buckets;
- *  - ACL lists live once in an interned, reference-counted table (nodes keep a 32-bit index):
- *    nearly every node shares world:anyone;
+ *  - ACL lists live once in an interned, reference-counted table (nodes keep a 24-bit index,
+ *    so at most STORE_ACL_MAX distinct lists): nearly every node shares world:anyone;
  *  - each session keeps an array of its ephemerals; a node remembers its index in it.
  *
  * Counters follow ZooKeeper's internal (persisted) stat: `cversion` counts child *creates* only
@@ -41,8 +46,10 @@
 /* Kinds of node by internal owner (ZooKeeper's EphemeralType). */
 enum store_kind { STORE_KIND_PERSISTENT, STORE_KIND_EPHEMERAL, STORE_KIND_CONTAINER, STORE_KIND_TTL };
 
-/* A node's children: a chained hash table by name, and the counters only parents need. */
+/* A node that has (or had) children: a chained hash table by name, the counters only parents
+ * need, and the node's data block (which the data room would otherwise hold). */
 struct znode_kids {
+	struct znode_ext *ext;	 /* Owned; NULL: the node's data is implicit (data_len <= 0). */
 	int64_t pzxid;
 	int32_t cversion;	 /* Child creates (internal); sequence counter. */
 	int32_t num_children;
@@ -50,34 +57,38 @@ struct znode_kids {
 	struct znode *bucket[];
 };
 
-/* A node whose data was set after its creation (or whose mzxid/mtime differ from czxid/ctime). */
+/* A node whose data was set after its creation, whose mzxid/mtime differ from czxid/ctime, or
+ * whose aversion is not 0 (setACL). */
 struct znode_ext {
 	int64_t mzxid, mtime;
+	int32_t aversion;
 	uint8_t data[];		 /* data_len bytes (the node's data_len). */
 };
 
 #define ZNODE_OWNED 0x01	 /* The tail starts with owner (int64) and eph_idx (uint32). */
 #define ZNODE_EXT 0x02		 /* The data room holds a struct znode_ext pointer (owned). */
+#define ZNODE_KIDS 0x04		 /* The data room holds a struct znode_kids pointer (owned). */
+
+/* The ACL index shares a word with the flags: at most this many distinct ACL lists. */
+#define STORE_ACL_MAX (1U << 24)
 
 struct znode {
 	struct znode *parent;	 /* NULL for "/". */
-	struct znode_kids *kids; /* Owned; NULL while the node never had a child. */
+	struct znode *hnext;	 /* Next in the parent's bucket. */
 	int64_t czxid, ctime;
 	int32_t version;
-	int32_t aversion;
 	int32_t data_len;	 /* -1 = null data. */
-	uint32_t acl;		 /* Index into the ACL table. */
-	struct znode *hnext;	 /* Next in the parent's bucket (next to the name: a lookup
-				    reads both). */
-	uint8_t flags;		 /* ZNODE_OWNED, ZNODE_EXT. */
+	uint32_t acl : 24;	 /* Index into the ACL table (< STORE_ACL_MAX). */
+	uint32_t flags : 8;	 /* ZNODE_OWNED, ZNODE_EXT, ZNODE_KIDS (EXT and KIDS exclusive). */
 	char tail[];		 /* [owner, eph_idx] name NUL data room; unaligned. */
 };
 
-/* What a data change replaces (the data room's pointer-sized head and the ZNODE_EXT flag), so
- * an undo can put it back: znode_ext_swap, znode_ext_restore, znode_ext_release. */
+/* What a data change replaces, so an undo can put it back: znode_ext_swap, znode_ext_restore,
+ * znode_ext_release. */
 struct znode_saved {
-	uint8_t head[sizeof(struct znode_ext *)];
-	bool ext;
+	struct znode_ext *ext;	 /* The data block replaced; NULL: the data was implicit. */
+	uint8_t head[sizeof(struct znode_ext *)]; /* Without ext and kids: the room's head. */
+	bool kids;		 /* The node had its children's table then. */
 };
 
 /* One interned ACL list. */
@@ -127,7 +138,9 @@ struct znode *znode_lookup_parent(const struct store *s, const char *path, const
 struct znode *znode_new(const char *name, size_t len, int64_t owner, const uint8_t *data,
 			int32_t data_len);
 void znode_free(struct znode *n);
-struct znode_ext *znode_ext_new(int64_t mzxid, int64_t mtime, const uint8_t *data, int32_t len);
+struct znode_ext *znode_ext_new(int64_t mzxid, int64_t mtime, int32_t aversion,
+				const uint8_t *data, int32_t len);
+int znode_ext_ensure(struct znode *n);
 void znode_ext_swap(struct znode *n, struct znode_ext *e, struct znode_saved *old);
 void znode_ext_restore(struct znode *n, const struct znode_saved *old);
 void znode_ext_release(const struct znode_saved *old);
@@ -175,7 +188,8 @@ static inline const char *znode_name(const struct znode *n)
 	return n->tail + (n->flags & ZNODE_OWNED ? sizeof(int64_t) + sizeof(uint32_t) : 0);
 }
 
-/* The room after the name: the creation data, or (ZNODE_EXT) a struct znode_ext pointer. */
+/* The room after the name: the creation data, or a struct znode_ext pointer (ZNODE_EXT), or a
+ * struct znode_kids pointer (ZNODE_KIDS). */
 static inline uint8_t *znode_room(const struct znode *n)
 {
 	const char *name = znode_name(n);
@@ -183,10 +197,24 @@ static inline uint8_t *znode_room(const struct znode *n)
 	return (uint8_t *)name + strlen(name) + 1;
 }
 
-static inline const struct znode_ext *znode_ext(const struct znode *n)
+/* The children's table; NULL while the node never had a child. */
+static inline struct znode_kids *znode_kids(const struct znode *n)
 {
-	const struct znode_ext *e = NULL;
+	struct znode_kids *k = NULL;
 
+	if (n->flags & ZNODE_KIDS)
+		memcpy(&k, znode_room(n), sizeof(k));
+	return k;
+}
+
+/* The data block; NULL when the data is the creation data (or none) and mzxid, mtime and
+ * aversion are implicit. */
+static inline struct znode_ext *znode_ext(const struct znode *n)
+{
+	struct znode_ext *e = NULL;
+
+	if (n->flags & ZNODE_KIDS)
+		return znode_kids(n)->ext;
 	if (n->flags & ZNODE_EXT)
 		memcpy(&e, znode_room(n), sizeof(e));
 	return e;
@@ -195,34 +223,54 @@ static inline const struct znode_ext *znode_ext(const struct znode *n)
 /* The current data; NULL when data_len <= 0. */
 static inline const uint8_t *znode_data(const struct znode *n)
 {
+	const struct znode_ext *e;
+
 	if (n->data_len <= 0)
 		return NULL;
-	return n->flags & ZNODE_EXT ? znode_ext(n)->data : znode_room(n);
+	e = znode_ext(n);
+	return e != NULL ? e->data : znode_room(n);
 }
 
 static inline int64_t znode_mzxid(const struct znode *n)
 {
-	return n->flags & ZNODE_EXT ? znode_ext(n)->mzxid : n->czxid;
+	const struct znode_ext *e = znode_ext(n);
+
+	return e != NULL ? e->mzxid : n->czxid;
 }
 
 static inline int64_t znode_mtime(const struct znode *n)
 {
-	return n->flags & ZNODE_EXT ? znode_ext(n)->mtime : n->ctime;
+	const struct znode_ext *e = znode_ext(n);
+
+	return e != NULL ? e->mtime : n->ctime;
+}
+
+static inline int32_t znode_aversion(const struct znode *n)
+{
+	const struct znode_ext *e = znode_ext(n);
+
+	return e != NULL ? e->aversion : 0;
 }
 
 static inline int64_t znode_pzxid(const struct znode *n)
 {
-	return n->kids != NULL ? n->kids->pzxid : n->czxid;
+	const struct znode_kids *k = znode_kids(n);
+
+	return k != NULL ? k->pzxid : n->czxid;
 }
 
 static inline int32_t znode_cversion(const struct znode *n)
 {
-	return n->kids != NULL ? n->kids->cversion : 0;
+	const struct znode_kids *k = znode_kids(n);
+
+	return k != NULL ? k->cversion : 0;
 }
 
 static inline int32_t znode_num_children(const struct znode *n)
 {
-	return n->kids != NULL ? n->kids->num_children : 0;
+	const struct znode_kids *k = znode_kids(n);
+
+	return k != NULL ? k->num_children : 0;
 }
 
 /* znode.c: the interned ACL table; a node holds an index, each index is reference-counted. */

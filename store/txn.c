@@ -105,8 +105,8 @@ static void undo_one(struct store *s, struct undo *u)
 	case UNDO_CREATE:
 		store_digest_node(s, n->parent, -1, false);
 		store_digest_node(s, n, -1, true);
-		n->parent->kids->cversion = u->cversion;
-		n->parent->kids->pzxid = u->pzxid;
+		znode_kids(n->parent)->cversion = u->cversion;
+		znode_kids(n->parent)->pzxid = u->pzxid;
 		znode_unlink(s, n);
 		store_digest_node(s, n->parent, 1, false);
 		if (u->sess != NULL)
@@ -117,7 +117,7 @@ static void undo_one(struct store *s, struct undo *u)
 	case UNDO_DELETE:
 		store_digest_node(s, n->parent, -1, false);
 		znode_link(s, n->parent, n);
-		n->parent->kids->pzxid = u->pzxid;
+		znode_kids(n->parent)->pzxid = u->pzxid;
 		if (u->sess != NULL)
 			store_sess_eph_add(u->sess, n);
 		store_digest_node(s, n->parent, 1, false);
@@ -134,7 +134,7 @@ static void undo_one(struct store *s, struct undo *u)
 		store_digest_node(s, n, -1, false);
 		store_acl_unref(s, n->acl);
 		n->acl = u->acl;
-		n->aversion = u->version;
+		znode_ext(n)->aversion = u->version;
 		store_digest_node(s, n, 1, false);
 		break;
 	case UNDO_CLOSE_SESSION:

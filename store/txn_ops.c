@@ -293,6 +293,7 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 	struct znode *parent = NULL, *n;
 	struct store_session *sess = NULL;
 	struct create_res cr = {0};
+	struct znode_kids *k;
 	struct undo *u;
 	int64_t owner = 0;
 	int32_t next_cv;
@@ -311,18 +312,19 @@ static int op_create(struct apply *a, const struct store_op *op, struct store_op
 	n->ctime = a->txn->time_ms;
 	n->acl = cr.acl;
 	u = store_txn_undo_push(a, UNDO_CREATE, n);
-	u->pzxid = parent->kids->pzxid;
-	u->cversion = parent->kids->cversion;
+	k = znode_kids(parent);
+	u->pzxid = k->pzxid;
+	u->cversion = k->cversion;
 	u->sess = sess;
 	store_digest_node(a->s, parent, -1, false);
 	znode_link(a->s, parent, n);
 	if (sess != NULL)
 		store_sess_eph_add(sess, n);
 	/* DataTree.createNode: the parent takes the new cversion (and pzxid) only if it grew. */
-	next_cv = (int32_t)((uint32_t)parent->kids->cversion + 1U);
-	if (next_cv > parent->kids->cversion) {
-		parent->kids->cversion = next_cv;
-		parent->kids->pzxid = a->zxid;
+	next_cv = (int32_t)((uint32_t)k->cversion + 1U);
+	if (next_cv > k->cversion) {
+		k->cversion = next_cv;
+		k->pzxid = a->zxid;
 	}
 	store_digest_node(a->s, parent, 1, false);
 	store_digest_node(a->s, n, 1, true);
@@ -405,15 +407,15 @@ int store_txn_delete_node(struct apply *a, struct znode *n, const char *path)
 	if (znode_kind(n) == STORE_KIND_EPHEMERAL)
 		sess = store_sess_find(a->s, znode_owner(n));
 	u = store_txn_undo_push(a, UNDO_DELETE, n);
-	u->pzxid = n->parent->kids->pzxid;
+	u->pzxid = znode_pzxid(n->parent);
 	u->sess = sess;
 	store_digest_node(a->s, n->parent, -1, false);
 	store_digest_node(a->s, n, -1, true);
 	znode_unlink(a->s, n);
 	if (sess != NULL)
 		store_sess_eph_del(sess, n);
-	if (a->zxid > n->parent->kids->pzxid)
-		n->parent->kids->pzxid = a->zxid;
+	if (a->zxid > znode_pzxid(n->parent))
+		znode_kids(n->parent)->pzxid = a->zxid;
 	store_digest_node(a->s, n->parent, 1, false);
 	return store_quota_deleted(a, path, n);
 }
@@ -449,7 +451,7 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 		r->err = check_version(n->version, op->version, &version);
 	if (r->err != ZK_ERR_OK)
 		return 0;
-	ext = znode_ext_new(a->zxid, a->txn->time_ms, op->data, op->data_len);
+	ext = znode_ext_new(a->zxid, a->txn->time_ms, znode_aversion(n), op->data, op->data_len);
 	if (ext == NULL)
 		return -ENOMEM;
 	if (store_txn_reserve(a, 1, 1) != 0 ||
@@ -486,17 +488,19 @@ static int op_set_acl(struct apply *a, const struct store_op *op, struct store_o
 	n = znode_lookup(a->s, op->path);
 	r->err = n == NULL ? ZK_ERR_NONODE : check_perm(a->s, n, ZK_PERM_ADMIN);
 	if (r->err == ZK_ERR_OK)
-		r->err = check_version(n->aversion, op->version, &aversion);
+		r->err = check_version(znode_aversion(n), op->version, &aversion);
 	if (r->err != ZK_ERR_OK)
 		return 0;
-	if (store_txn_reserve(a, 1, 0) != 0 || store_acl_intern(a->s, op->acl, op->n_acl, &acl) != 0)
+	/* The data block (made invisibly when missing) holds the aversion. */
+	if (store_txn_reserve(a, 1, 0) != 0 || znode_ext_ensure(n) != 0 ||
+	    store_acl_intern(a->s, op->acl, op->n_acl, &acl) != 0)
 		return -ENOMEM;
 	u = store_txn_undo_push(a, UNDO_SET_ACL, n);
 	u->acl = n->acl;
-	u->version = n->aversion;
+	u->version = znode_aversion(n);
 	store_digest_node(a->s, n, -1, false);
 	n->acl = acl;
-	n->aversion = aversion;
+	znode_ext(n)->aversion = aversion;
 	store_digest_node(a->s, n, 1, false);
 	r->type = ZK_OP_SET_ACL;
 	znode_stat(n, &r->stat);

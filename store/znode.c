@@ -1,10 +1,12 @@
 /* znode.c: the node tree (hash table keyed by parent and name, sibling lists), node paths and
  * stats, and the interned ACL table. See store_int.h for the layout and the counters. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/zk_alloc.h"
+#include "common/zk_log.h"
 #include "store/store_int.h"
 
 /* 64-bit mix (splitmix64 finaliser): spreads the parent pointer and the name hash. */
@@ -54,7 +56,7 @@ static bool name_is(const struct znode *n, const char *a, size_t alen, const cha
 struct znode *znode_lookup_child2(const struct znode *parent, const char *a, size_t alen,
 				  const char *b, size_t blen)
 {
-	const struct znode_kids *k = parent->kids;
+	const struct znode_kids *k = znode_kids(parent);
 	struct znode *n;
 
 	if (k == NULL || k->num_children == 0)
@@ -146,55 +148,95 @@ void znode_free(struct znode *n)
 {
 	if (n == NULL)
 		return;
-	zk_free(n->kids);
-	zk_free((void *)znode_ext(n));
+	zk_free(znode_ext(n));
+	zk_free(znode_kids(n));
 	zk_free(n);
 }
 
-/* A data block holding @len bytes of @data (none when @len <= 0) with @mzxid and @mtime.
- * Returns NULL when out of memory. */
-struct znode_ext *znode_ext_new(int64_t mzxid, int64_t mtime, const uint8_t *data, int32_t len)
+/* A data block holding @len bytes of @data (none when @len <= 0) with @mzxid, @mtime and
+ * @aversion. Returns NULL when out of memory. */
+struct znode_ext *znode_ext_new(int64_t mzxid, int64_t mtime, int32_t aversion,
+				const uint8_t *data, int32_t len)
 {
 	size_t dlen = len > 0 ? (size_t)len : 0;
-	struct znode_ext *e = zk_malloc(sizeof(*e) + dlen);
+	struct znode_ext *e = zk_malloc(offsetof(struct znode_ext, data) + dlen);
 
 	if (e == NULL)
 		return NULL;
 	e->mzxid = mzxid;
 	e->mtime = mtime;
+	e->aversion = aversion;
 	if (dlen > 0)
 		memcpy(e->data, data, dlen);
 	return e;
 }
 
-/* Make @e (owned from now on) @n's data block; *@old keeps what it replaced. */
-void znode_ext_swap(struct znode *n, struct znode_ext *e, struct znode_saved *old)
+/* Make @e (owned, may be NULL for a node with a children's table) where @n's data block goes. */
+static void ext_install(struct znode *n, struct znode_ext *e)
 {
-	uint8_t *room = znode_room(n);
-
-	memcpy(old->head, room, sizeof(old->head));
-	old->ext = (n->flags & ZNODE_EXT) != 0;
-	memcpy(room, &e, sizeof(e));
+	if (n->flags & ZNODE_KIDS) {
+		znode_kids(n)->ext = e;
+		return;
+	}
+	memcpy(znode_room(n), &e, sizeof(e));
 	n->flags |= ZNODE_EXT;
 }
 
-/* Undo a znode_ext_swap: free the current block, put back what @old kept. */
+/* Give @n a data block with what its implicit fields say (same data, mzxid, mtime, aversion 0),
+ * if it has none: invisible to readers and never undone. Returns 0 or -ENOMEM (nothing
+ * changed). */
+int znode_ext_ensure(struct znode *n)
+{
+	struct znode_ext *e;
+
+	if (znode_ext(n) != NULL)
+		return 0;
+	e = znode_ext_new(n->czxid, n->ctime, 0, znode_data(n), n->data_len);
+	if (e == NULL)
+		return -ENOMEM;
+	ext_install(n, e);
+	return 0;
+}
+
+/* Make @e (owned from now on) @n's data block; *@old keeps what it replaced. */
+void znode_ext_swap(struct znode *n, struct znode_ext *e, struct znode_saved *old)
+{
+	old->kids = (n->flags & ZNODE_KIDS) != 0;
+	old->ext = znode_ext(n);
+	if (!old->kids && old->ext == NULL)
+		memcpy(old->head, znode_room(n), sizeof(old->head));
+	ext_install(n, e);
+}
+
+/* Undo a znode_ext_swap (and whatever followed it in the same txn, already undone): free the
+ * current block, put back what @old kept. A children's table made after the swap is empty
+ * again, with its implicit counters: it goes, so the creation data's head can come back. */
 void znode_ext_restore(struct znode *n, const struct znode_saved *old)
 {
-	zk_free((void *)znode_ext(n));
+	struct znode_kids *k = znode_kids(n);
+
+	zk_free(znode_ext(n));
+	if (k != NULL && (old->kids || old->ext != NULL)) {
+		k->ext = old->ext;
+		return;
+	}
+	if (k != NULL) {
+		assert(k->num_children == 0);
+		zk_free(k);
+		n->flags &= ~ZNODE_KIDS;
+	}
+	if (old->ext != NULL) {
+		ext_install(n, old->ext);
+		return;
+	}
 	memcpy(znode_room(n), old->head, sizeof(old->head));
-	n->flags = (uint8_t)((n->flags & ~ZNODE_EXT) | (old->ext ? ZNODE_EXT : 0));
+	n->flags &= ~ZNODE_EXT;
 }
 
 /* Commit a znode_ext_swap: free the replaced block, if it was one. */
 void znode_ext_release(const struct znode_saved *old)
 {
-	struct znode_ext *e;
-
-	if (!old->ext)
-		return;
-	memcpy(&e, old->head, sizeof(e));
-	zk_free(e);
+	zk_free(old->ext);
 }
 
 static struct znode_kids *kids_new(const struct znode *parent)
@@ -203,6 +245,7 @@ static struct znode_kids *kids_new(const struct znode *parent)
 
 	if (k == NULL)
 		return NULL;
+	k->ext = znode_ext(parent);
 	k->pzxid = parent->czxid;
 	k->mask = 1;
 	return k;
@@ -242,7 +285,9 @@ static struct znode_kids *kids_grow(struct znode_kids *k)
 }
 
 /* Make room under @parent (NULL: the root is coming) for one more child, so that znode_link
- * cannot fail (keeps the load factor <= 1). Invisible to readers: a failure changes nothing.
+ * cannot fail (keeps the load factor <= 1). A first child moves the parent's data block (made
+ * from the creation data if need be) into the new children's table, whose pointer takes its
+ * place in the room. Invisible to readers: a failure changes nothing they see.
  * Returns 0 or -ENOMEM. */
 int znode_reserve(struct znode *parent)
 {
@@ -250,16 +295,23 @@ int znode_reserve(struct znode *parent)
 
 	if (parent == NULL)
 		return 0;
-	if (parent->kids == NULL) {
-		parent->kids = kids_new(parent);
-		return parent->kids == NULL ? -ENOMEM : 0;
-	}
-	if ((uint32_t)parent->kids->num_children <= parent->kids->mask)
+	k = znode_kids(parent);
+	if (k == NULL) {
+		if (parent->data_len > 0 && znode_ext_ensure(parent) != 0)
+			return -ENOMEM;
+		k = kids_new(parent);
+		if (k == NULL)
+			return -ENOMEM;
+		memcpy(znode_room(parent), &k, sizeof(k));
+		parent->flags = (parent->flags & ~ZNODE_EXT) | ZNODE_KIDS;
 		return 0;
-	k = kids_grow(parent->kids);
+	}
+	if ((uint32_t)k->num_children <= k->mask)
+		return 0;
+	k = kids_grow(k);
 	if (k == NULL)
 		return -ENOMEM;
-	parent->kids = k;
+	memcpy(znode_room(parent), &k, sizeof(k));
 	return 0;
 }
 
@@ -273,14 +325,16 @@ static bool znode_expirable(const struct znode *n)
 /* Link @n under @parent (NULL for the root); the caller reserved room (znode_reserve). */
 void znode_link(struct store *s, struct znode *parent, struct znode *n)
 {
+	struct znode_kids *k;
 	struct znode **bucket;
 
 	n->parent = parent;
 	if (parent != NULL) {
-		bucket = &parent->kids->bucket[znode_name_bucket(parent->kids, znode_name(n))];
+		k = znode_kids(parent);
+		bucket = &k->bucket[znode_name_bucket(k, znode_name(n))];
 		n->hnext = *bucket;
 		*bucket = n;
-		parent->kids->num_children++;
+		k->num_children++;
 	}
 	s->n_nodes++;
 	s->n_expirable += znode_expirable(n);
@@ -294,7 +348,7 @@ void znode_unlink(struct store *s, struct znode *n)
 	struct znode **pp;
 
 	if (n->parent != NULL) {
-		k = n->parent->kids;
+		k = znode_kids(n->parent);
 		pp = &k->bucket[znode_name_bucket(k, znode_name(n))];
 		while (*pp != n)
 			pp = &(*pp)->hnext;
@@ -345,7 +399,7 @@ void znode_stat(const struct znode *n, struct zk_stat *st)
 	st->version = n->version;
 	st->cversion = (int32_t)((uint32_t)znode_cversion(n) * 2U -
 				 (uint32_t)znode_num_children(n));
-	st->aversion = n->aversion;
+	st->aversion = znode_aversion(n);
 	st->ephemeral_owner = znode_kind(n) == STORE_KIND_EPHEMERAL ? znode_owner(n) : 0;
 	st->data_length = n->data_len < 0 ? 0 : n->data_len;
 	st->num_children = znode_num_children(n);
@@ -382,7 +436,7 @@ int znode_path(const struct znode *n, struct zk_buf *out)
 /* @n's first child in bucket order, NULL when it has none. */
 const struct znode *znode_first_child(const struct znode *n)
 {
-	const struct znode_kids *k = n->kids;
+	const struct znode_kids *k = znode_kids(n);
 	uint32_t i;
 
 	if (k == NULL || k->num_children == 0)
@@ -396,7 +450,7 @@ const struct znode *znode_first_child(const struct znode *n)
 /* The child of @c's parent after @c in bucket order, NULL after the last. */
 const struct znode *znode_next_sibling(const struct znode *c)
 {
-	const struct znode_kids *k = c->parent->kids;
+	const struct znode_kids *k = znode_kids(c->parent);
 	uint32_t i;
 
 	if (c->hnext != NULL)
@@ -523,7 +577,8 @@ static struct store_acl *acl_list_dup(const struct store_acl *acl, int32_t n)
 }
 
 /* Find or add @acl (n >= 1 entries) and take one reference on it. The table is small (distinct
- * ACL lists), so a linear scan by hash is enough. */
+ * ACL lists), so a linear scan by hash is enough. -ENOMEM also when the table already holds
+ * STORE_ACL_MAX lists (logged). */
 int store_acl_intern(struct store *s, const struct store_acl *acl, int32_t n, uint32_t *idx)
 {
 	uint64_t h = acl_hash(acl, n);
@@ -543,6 +598,11 @@ int store_acl_intern(struct store *s, const struct store_acl *acl, int32_t n, ui
 		}
 	}
 	if (free_slot == UINT32_MAX) {
+		if (s->n_acls == STORE_ACL_MAX) {
+			zk_log_warn("store: %u distinct ACL lists, the most a node's ACL index holds",
+				    STORE_ACL_MAX);
+			return -ENOMEM;
+		}
 		if (s->n_acls == s->cap_acls) {
 			uint32_t cap = s->cap_acls ? s->cap_acls * 2 : 8;
 

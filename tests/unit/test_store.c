@@ -314,7 +314,7 @@ static void t_poke_cversion(struct fixture *f, struct znode *n, int32_t cversion
 {
 	assert_int_equal(znode_reserve(n), 0);
 	store_digest_node(f->s, n, -1, false);
-	n->kids->cversion = cversion;
+	znode_kids(n)->cversion = cversion;
 	store_digest_node(f->s, n, 1, false);
 }
 

@@ -1,5 +1,5 @@
 /* bench_store_memory: resident bytes per znode for N znodes of 100 bytes (default 1,000,000),
- * plus the time to snapshot, load and digest them. A measurement that prints figures, never a
+ * plus the time to look them up, to snapshot, load and digest them. A measurement that prints figures, never a
  * pass/fail test. Usage: bench_store_memory [N]. Nodes are /pNNNN/cNNNNNN, 1000 per parent, with
  * world:anyone ACLs, as a typical tree. */
 #include <stdio.h>
@@ -53,14 +53,15 @@ static int create(struct store *s, int64_t zxid, const char *path, const uint8_t
 
 int main(int argc, char **argv)
 {
-	long n = argc > 1 ? atol(argv[1]) : 1000000, i, before, after;
+	long n = argc > 1 ? atol(argv[1]) : 1000000, i, j, before, after;
 	uint8_t data[100];
 	char path[64];
 	struct store *s, *s2;
 	struct zk_buf snap;
+	struct zk_stat st;
 	int64_t zxid = 0;
 	uint64_t digest;
-	double t0;
+	double t0, t1;
 	int rc;
 
 	memset(data, 'x', sizeof(data));
@@ -84,6 +85,21 @@ int main(int argc, char **argv)
 	       (double)n / t0);
 	printf("resident: %.1f bytes per znode (Apache ZooKeeper: ~1.7 KB)\n",
 	       (double)(after - before) / (double)n);
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		j = (i * 7919) % n; /* A stride that visits every node, out of creation order. */
+		snprintf(path, sizeof(path), "/p%04ld/c%06ld", j / 1000, j);
+		if (store_exists(s, path, &st) != ZK_ERR_OK)
+			return 1;
+	}
+	t1 = now_s();
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/p%04ld/x%06ld", i / 1000, i);
+		if (store_exists(s, path, &st) != ZK_ERR_NONODE)
+			return 1;
+	}
+	printf("lookups: %.0f/s of existing nodes, %.0f/s of missing ones\n",
+	       (double)n / (t1 - t0), (double)n / (now_s() - t1));
 	t0 = now_s();
 	digest = store_digest(s);
 	printf("digest %016llx in %.2f s\n", (unsigned long long)digest, now_s() - t0);

@@ -34,14 +34,19 @@
 #include "replication/log_check.h"
 #include "replication/replication_int.h"
 
-/* libraft's open segments are preallocated files of this size (raft_uv_set_segment_size). */
-#define REPL_SEGMENT_SIZE (8u << 20)
-/* Writes are refused (-ENOSPC) while the data dir has less free space than this: a few open
- * segments plus room for a snapshot. Reason: libraft 0.15 mishandles a failed segment
- * allocation (ENOSPC): only the first two pending writes get an error, the others never
- * complete and the instance later crashes (seen in tests/unit/test_replication full_disk), so
- * zkfsd must not let libraft run out of space. */
-#define REPL_MIN_FREE ((uint64_t)4 * REPL_SEGMENT_SIZE)
+/* libraft's open segments are preallocated files of this size (raft_uv_set_segment_size).
+ * After a restart libraft keeps each segment it loaded whole in memory until every entry in
+ * it is behind a snapshot, so the first segment it needs costs its full size even when only
+ * its last entries are wanted: libraft's default 8 MB was 8 B per znode after a restart with
+ * 1M znodes. 2 MB still holds a largest (1 MB) request, and a segment is switched about once
+ * a second at 10,000 small writes/s. */
+#define REPL_SEGMENT_SIZE (2u << 20)
+/* Writes are refused (-ENOSPC) while the data dir has less free space than this (room for
+ * several open segments) plus twice the last snapshot's size. Reason: libraft 0.15 mishandles
+ * a failed segment allocation (ENOSPC): only the first two pending writes get an error, the
+ * others never complete and the instance later crashes (seen in tests/unit/test_replication
+ * full_disk), so zkfsd must not let libraft run out of space. */
+#define REPL_MIN_FREE ((uint64_t)32 << 20)
 /* ... and while fewer inodes than this are free (each new segment and snapshot is a new file,
  * libraft fails its append just the same on ENOSPC for want of an inode). */
 #define REPL_MIN_INODES 16

@@ -53,10 +53,10 @@ static bool name_is(const struct znode *n, const char *a, size_t alen, const cha
 	       name[alen + blen] == '\0';
 }
 
-struct znode *znode_lookup_child2(const struct znode *parent, const char *a, size_t alen,
-				  const char *b, size_t blen)
+/* The child named @a @b in the table @k (NULL: no children). */
+static struct znode *kids_find(const struct znode_kids *k, const char *a, size_t alen,
+			       const char *b, size_t blen)
 {
-	const struct znode_kids *k = znode_kids(parent);
 	struct znode *n;
 
 	if (k == NULL || k->num_children == 0)
@@ -65,6 +65,24 @@ struct znode *znode_lookup_child2(const struct znode *parent, const char *a, siz
 		if (name_is(n, a, alen, b, blen))
 			return n;
 	return NULL;
+}
+
+struct znode *znode_lookup_child2(const struct znode *parent, const char *a, size_t alen,
+				  const char *b, size_t blen)
+{
+	return kids_find(znode_kids(parent), a, alen, b, blen);
+}
+
+/* znode_lookup_child for a @parent whose name a path walk has just matched, so is known to be
+ * @parent_len bytes: its room is found without measuring the name again. */
+static struct znode *lookup_step(const struct znode *parent, size_t parent_len, const char *name,
+				 size_t len)
+{
+	const struct znode_kids *k = NULL;
+
+	if (parent->flags & ZNODE_KIDS)
+		memcpy(&k, znode_name(parent) + parent_len + 1, sizeof(k));
+	return kids_find(k, name, len, "", 0);
 }
 
 struct znode *znode_lookup_child(const struct znode *parent, const char *name, size_t len)
@@ -76,6 +94,7 @@ struct znode *znode_lookup(const struct store *s, const char *path)
 {
 	struct znode *n = s->root;
 	const char *p = path, *end;
+	size_t len = 0; /* Of n's name. */
 
 	if (path == NULL || path[0] != '/')
 		return NULL;
@@ -86,7 +105,8 @@ struct znode *znode_lookup(const struct store *s, const char *path)
 			end = p + strlen(p);
 		if (end == p)
 			return NULL; /* Empty component: "//" or a trailing '/'. */
-		n = znode_lookup_child(n, p, (size_t)(end - p));
+		n = lookup_step(n, len, p, (size_t)(end - p));
+		len = (size_t)(end - p);
 		p = *end == '/' ? end + 1 : end;
 		if (*end == '/' && *p == '\0')
 			return NULL;
@@ -99,6 +119,7 @@ struct znode *znode_lookup_parent(const struct store *s, const char *path, const
 	const char *slash = strrchr(path, '/');
 	struct znode *n = s->root;
 	const char *p = path + 1, *end;
+	size_t len = 0; /* Of n's name. */
 
 	if (path[0] != '/' || slash == NULL)
 		return NULL;
@@ -109,7 +130,8 @@ struct znode *znode_lookup_parent(const struct store *s, const char *path, const
 			end = slash;
 		if (end == p)
 			return NULL;
-		n = znode_lookup_child(n, p, (size_t)(end - p));
+		n = lookup_step(n, len, p, (size_t)(end - p));
+		len = (size_t)(end - p);
 		p = end + 1;
 	}
 	return n;
@@ -391,18 +413,22 @@ enum store_kind znode_kind(const struct znode *n)
  * Java's int does), ephemeralOwner 0 for containers and TTL nodes. */
 void znode_stat(const struct znode *n, struct zk_stat *st)
 {
+	const struct znode_ext *e = znode_ext(n); /* Each found once: both measure the name. */
+	const struct znode_kids *k = znode_kids(n);
+	int64_t owner = znode_owner(n);
+
 	st->czxid = n->czxid;
-	st->mzxid = znode_mzxid(n);
-	st->pzxid = znode_pzxid(n);
+	st->mzxid = e != NULL ? e->mzxid : n->czxid;
+	st->pzxid = k != NULL ? k->pzxid : n->czxid;
 	st->ctime = n->ctime;
-	st->mtime = znode_mtime(n);
+	st->mtime = e != NULL ? e->mtime : n->ctime;
 	st->version = n->version;
-	st->cversion = (int32_t)((uint32_t)znode_cversion(n) * 2U -
-				 (uint32_t)znode_num_children(n));
-	st->aversion = znode_aversion(n);
-	st->ephemeral_owner = znode_kind(n) == STORE_KIND_EPHEMERAL ? znode_owner(n) : 0;
+	st->num_children = k != NULL ? k->num_children : 0;
+	st->cversion = k != NULL ? (int32_t)((uint32_t)k->cversion * 2U - (uint32_t)k->num_children)
+				 : 0;
+	st->aversion = e != NULL ? e->aversion : 0;
+	st->ephemeral_owner = znode_kind_of_owner(owner) == STORE_KIND_EPHEMERAL ? owner : 0;
 	st->data_length = n->data_len < 0 ? 0 : n->data_len;
-	st->num_children = znode_num_children(n);
 }
 
 /* Append @n's full path and a NUL to @out ("/" for the root). Iterative: a tree can be deeper

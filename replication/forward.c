@@ -13,7 +13,8 @@
  *     (outcome unknown; the entry may still commit and then shows up in applied_cb).
  * Leader side (any number of incoming connections): each PeerForward becomes a local
  * raft_apply (time_ms restamped with the leader's clock), each PeerBarrier a raft_barrier;
- * the PeerResult goes back when it completes, if the connection is still there.
+ * the PeerResult goes back when it completes, if the connection is still there, and the
+ * follower is sent the commit index at once (see "Commit notices" below).
  * Session touches are batched on the follower and flushed every tick. */
 #include <arpa/inet.h>
 #include <string.h>
@@ -35,6 +36,8 @@ struct fwd_conn {
 	uv_connect_t connect_req; /* Outgoing connection only. */
 	struct zk_buf in;	 /* Received bytes not parsed yet. */
 	struct fwd_op *ops;	 /* Leader side: requests of this peer in flight. */
+	uint64_t peer_id;	 /* Leader side: the follower's server id (its PeerHello), or 0. */
+	uint64_t notice_index;	 /* Leader side: index whose commit it waits to learn, or 0. */
 	struct fwd_conn *next;	 /* Incoming list. */
 	bool connected;
 };
@@ -64,6 +67,10 @@ struct repl_fwd {
 	uint64_t next_id;
 	int64_t *touches;
 	size_t n_touches, cap_touches;
+	uv_check_t notice;	  /* Leader side: runs while a follower waits for a commit notice. */
+	raft_io_tick_cb tick;	  /* libraft's tick callback (captured from io->start), or NULL. */
+	int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+			raft_io_recv_cb recv); /* The uv io's own start. */
 	int open_handles;
 	bool closing;
 	void (*done)(struct repl *r);
@@ -193,6 +200,83 @@ static void on_result(struct repl_fwd *f, const PeerResult *res)
 		repl_wait_applied(f->r, req, (int64_t)res->index);
 }
 
+/* Commit notices (leader side). A libraft 0.15 follower learns the commit index only from an
+ * AppendEntries, which the leader sends on its own only with new entries or at the next
+ * heartbeat (heartbeat_timeout later when idle), and from one that carries entries the follower
+ * commits only once it has written them to disk. A follower answering a forwarded write thus
+ * waited for a heartbeat, or, with a barrier entry appended as a nudge (the previous way), for
+ * a second disk write of its own after the commit: one fsync more than ZooKeeper, whose COMMIT
+ * needs no disk. Instead, once the entry is committed and the follower that forwarded it has
+ * stored it (its match index in libraft's progress), that follower is marked due for a
+ * heartbeat (its progress' last_send, which libraft reads for nothing else, set to 0) and
+ * libraft's tick runs once: it sends the follower an empty AppendEntries with the commit
+ * index, and the follower applies at once. Followers not marked are treated as at any tick
+ * (a follower catching up is not sent more than usual). libraft has no call that sends a
+ * heartbeat, hence the tick captured from io->start; a tick is time-driven, so an extra one
+ * changes nothing else. The check handle runs it after the poll phase, outside libraft's
+ * callbacks (a tick inside them could step the leader down under its own apply loop), once
+ * for all the requests completed in that loop turn. Regular heartbeats still deliver the
+ * commit if a notice is dropped (leadership lost, follower unknown). */
+
+/* libraft's replication state of follower @id, or NULL when @id is not in the configuration.
+ * Leader only (the progress array follows the configuration's order). */
+static struct raft_progress *follower_progress(struct raft *raft, uint64_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < raft->configuration.n; i++)
+		if (raft->configuration.servers[i].id == id)
+			return &raft->leader_state.progress[i];
+	return NULL;
+}
+
+static void notice_cb(uv_check_t *h)
+{
+	struct repl_fwd *f = h->data;
+	struct raft *raft = &f->r->raft;
+	bool leader = raft_state(raft) == RAFT_LEADER && !f->r->closing;
+	bool due = false, waiting = false;
+	struct raft_progress *p;
+	struct fwd_conn *c;
+
+	for (c = f->incoming; c != NULL; c = c->next) {
+		if (c->notice_index == 0)
+			continue;
+		p = leader ? follower_progress(raft, c->peer_id) : NULL;
+		if (p != NULL && p->match_index < c->notice_index) {
+			waiting = true; /* Its ack is on the way: looked at again next turn. */
+			continue;
+		}
+		if (p != NULL) {
+			p->last_send = 0;
+			due = true;
+		}
+		c->notice_index = 0;
+	}
+	if (!waiting)
+		uv_check_stop(h);
+	if (due && f->tick != NULL)
+		f->tick(&f->r->io);
+}
+
+/* The follower of @c waits to learn that @index is committed (its request completed). */
+static void notice_request(struct fwd_conn *c, uint64_t index)
+{
+	if (index > c->notice_index)
+		c->notice_index = index;
+	uv_check_start(&c->f->notice, notice_cb);
+}
+
+/* io->start of the uv io, wrapped to keep libraft's tick callback (notice_cb). */
+static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+		    raft_io_recv_cb recv)
+{
+	struct repl *r = REPL_CONTAINER(io, struct repl, io);
+
+	r->fwd->tick = tick;
+	return r->fwd->io_start(io, msecs, tick, recv);
+}
+
 /* Leader side. */
 
 static void op_done(struct repl_req *req, int status)
@@ -214,7 +298,7 @@ static void op_done(struct repl_req *req, int status)
 		msg.result = &res;
 		send_msg(op->conn, &msg);
 		if (status == 0 && req->kind != REPL_REQ_CHANGE && req->kind != REPL_REQ_ADD)
-			repl_nudge_commit(req->repl);
+			notice_request(op->conn, res.index);
 		if (op->prev != NULL)
 			op->prev->next = op->next;
 		else
@@ -352,6 +436,9 @@ static void dispatch(struct fwd_conn *c, const PeerMsg *msg)
 	case PEER_MSG__BODY_TOUCH:
 		on_touch(c, msg->touch);
 		break;
+	case PEER_MSG__BODY_HELLO:
+		c->peer_id = msg->hello->server_id;
+		break;
 	default:
 		break;
 	}
@@ -454,7 +541,7 @@ static void conn_closed(uv_handle_t *h)
 	handle_released(f);
 }
 
-static void listener_closed(uv_handle_t *h)
+static void fwd_handle_closed(uv_handle_t *h)
 {
 	handle_released(h->data);
 }
@@ -697,7 +784,12 @@ int repl_fwd_create(struct repl *r, struct repl_fwd **out)
 	zk_buf_init(&f->outbox);
 	uv_tcp_init(r->loop, &f->listener);
 	f->listener.data = f;
-	f->open_handles = 1;
+	uv_check_init(r->loop, &f->notice);
+	f->notice.data = f;
+	f->open_handles = 2;
+	/* Before raft_start, which calls io->start. */
+	f->io_start = r->io.start;
+	r->io.start = io_start;
 	rv = uv_tcp_bind(&f->listener, (const struct sockaddr *)&addr, 0);
 	if (rv == 0)
 		rv = uv_listen((uv_stream_t *)&f->listener, 64, accept_cb);
@@ -721,5 +813,6 @@ void repl_fwd_close(struct repl_fwd *f, void (*done)(struct repl *r))
 		conn_close(f->leader);
 	while (f->incoming != NULL)
 		conn_close(f->incoming);
-	uv_close((uv_handle_t *)&f->listener, listener_closed);
+	uv_close((uv_handle_t *)&f->notice, fwd_handle_closed);
+	uv_close((uv_handle_t *)&f->listener, fwd_handle_closed);
 }

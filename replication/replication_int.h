@@ -93,8 +93,6 @@ struct repl {
 	bool transferring;
 	bool disk_low;		     /* Free space under repl_min_free: writes refused. */
 	unsigned inflight;	     /* Local raft_apply/raft_barrier not completed yet. */
-	struct raft_barrier nudge;   /* Commit-index nudge (request.c repl_nudge_commit). */
-	bool nudging, nudge_again;
 	bool draining;		     /* Closing: waiting for inflight to reach 0. */
 	void (*close_cb)(struct repl *r);
 	char errmsg[256];	     /* Last start error of ours (repl_errmsg). */
@@ -121,9 +119,6 @@ void repl_req_done(struct repl_req *req, int status);
 
 /* Queue @req until the entry at @index is applied here (completes at once when it is). */
 void repl_wait_applied(struct repl *r, struct repl_req *req, int64_t index);
-
-/* Leader: make followers learn the current commit index now (see request.c). */
-void repl_nudge_commit(struct repl *r);
 
 /* Leader side of submit/barrier (also for requests forwarded by followers). */
 int repl_append_local(struct repl *r, struct repl_req *req, const void *p, size_t len);

@@ -49,7 +49,7 @@ enum store_kind { STORE_KIND_PERSISTENT, STORE_KIND_EPHEMERAL, STORE_KIND_CONTAI
 /* A node that has (or had) children: a chained hash table by name, the counters only parents
  * need, and the node's data block (which the data room would otherwise hold). */
 struct znode_kids {
-	struct znode_ext *ext;	 /* Owned; NULL: the node's data is implicit (data_len <= 0). */
+	struct znode_ext *ext;	 /* Owned; NULL: mzxid, mtime, aversion implicit, no data. */
 	int64_t pzxid;
 	int32_t cversion;	 /* Child creates (internal); sequence counter. */
 	int32_t num_children;

@@ -1,5 +1,6 @@
-/* znode.c: the node tree (hash table keyed by parent and name, sibling lists), node paths and
- * stats, and the interned ACL table. See store_int.h for the layout and the counters. */
+/* znode.c: the node tree (each parent hashes its children by name), the data room's blocks,
+ * node paths and stats, and the interned ACL table. See store_int.h for the layout and the
+ * counters. */
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -625,7 +626,7 @@ int store_acl_intern(struct store *s, const struct store_acl *acl, int32_t n, ui
 	}
 	if (free_slot == UINT32_MAX) {
 		if (s->n_acls == STORE_ACL_MAX) {
-			zk_log_warn("store: %u distinct ACL lists, the most a node's ACL index holds",
+			zk_log_warn("store: %u distinct ACL lists, as many as a node's index holds",
 				    STORE_ACL_MAX);
 			return -ENOMEM;
 		}

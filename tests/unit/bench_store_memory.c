@@ -1,7 +1,7 @@
 /* bench_store_memory: resident bytes per znode for N znodes of 100 bytes (default 1,000,000),
- * plus the time to look them up, to snapshot, load and digest them. A measurement that prints figures, never a
- * pass/fail test. Usage: bench_store_memory [N]. Nodes are /pNNNN/cNNNNNN, 1000 per parent, with
- * world:anyone ACLs, as a typical tree. */
+ * plus the time to look them up, to snapshot, load and digest them. A measurement that prints
+ * figures, never a pass/fail test. Usage: bench_store_memory [N]. Nodes are /pNNNN/cNNNNNN, 1000
+ * per parent, with world:anyone ACLs, as a typical tree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -14,7 +14,9 @@
  *    node's znode_ext if any; ZNODE_KIDS; without it pzxid = czxid and both counters are 0).
  *    A first child therefore moves a parent's creation data into a znode_ext (none when it has
  *    no data), and setACL gives a node a znode_ext holding a copy of its data: both are
- *    invisible to readers and never undone;
+ *    invisible to readers and never undone, and the room keeps its stale copy (such a node
+ *    costs its creation data twice; leaves and parents created without data are the common
+ *    case);
  *  - each parent hashes its children by name into its own chained table (no global table, no
  *    sibling list), so a lookup costs one probe per path component and getChildren walks the
  *    parent's buckets;

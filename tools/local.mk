@@ -33,7 +33,7 @@ INTEGRATION_TESTS += tests/integration/test_cli.sh
 
 # bench/run: zkfsd and Apache ZooKeeper side by side, writes BENCHMARKS.md in the source tree
 # (~10-15 minutes; BENCH_FLAGS=--quick for a short try-out). Not part of `make check`.
-EXTRA_DIST += bench/run bench/fsync_probe.c
+EXTRA_DIST += bench/run bench/fsync_probe.c bench/latency-row bench/snapshot-stall
 bench: all
 	$(top_srcdir)/bench/run --build $(abs_top_builddir) $(BENCH_FLAGS)
 .PHONY: bench

@@ -35,12 +35,14 @@
 #include "replication/replication_int.h"
 
 /* libraft's open segments are preallocated files of this size (raft_uv_set_segment_size).
- * After a restart libraft keeps each segment it loaded whole in memory until every entry in
- * it is behind a snapshot, so the first segment it needs costs its full size even when only
- * its last entries are wanted: libraft's default 8 MB was 8 B per znode after a restart with
- * 1M znodes. 2 MB still holds a largest (1 MB) request, and a segment is switched about once
- * a second at 10,000 small writes/s. */
-#define REPL_SEGMENT_SIZE (2u << 20)
+ * Two costs pull against each other. After a restart libraft keeps each segment it loaded
+ * whole in memory until every entry in it is behind a snapshot, so the first one it needs
+ * costs its full size (8 B per znode at 1M znodes). But closing a full segment destroys its
+ * kernel AIO context (io_destroy) on the loop thread, which waited 35-50 ms here: with 2 MB
+ * segments that stall came every 8,000 small writes and set a single session's setData p99
+ * (1204 vs 750 us at 1500 ops/s) and p99.9 (27 vs 4 ms). libraft's default of 8 MB makes it
+ * four times rarer, out of the p99, and keeps the memory within the issue-5 target. */
+#define REPL_SEGMENT_SIZE (8u << 20)
 /* Writes are refused (-ENOSPC) while the data dir has less free space than this (room for
  * several open segments) plus twice the last snapshot's size. Reason: libraft 0.15 mishandles
  * a failed segment allocation (ENOSPC): only the first two pending writes get an error, the

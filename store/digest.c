@@ -147,20 +147,19 @@ static uint64_t node_meta_digest(const struct store *s, const struct znode *n)
 {
 	struct digest_hash d = {0xcbf29ce484222325ULL};
 	const struct store_acl_entry *acl = &s->acls[n->acl];
-	const struct znode_ext *e = znode_ext(n); /* Each found once: both measure the name. */
-	const struct znode_kids *k = znode_kids(n);
+	struct znode_rare r;
 	int32_t i;
 
+	znode_rare_get(n, &r);
 	dh_path(&d, n);
 	dh_u64(&d, (uint64_t)n->czxid);
-	dh_u64(&d, (uint64_t)(e != NULL ? e->mzxid : n->czxid));
-	dh_u64(&d, (uint64_t)(k != NULL ? k->pzxid : n->czxid));
+	dh_u64(&d, (uint64_t)r.mzxid);
+	dh_u64(&d, (uint64_t)r.pzxid);
 	dh_u64(&d, (uint64_t)n->ctime);
-	dh_u64(&d, (uint64_t)(e != NULL ? e->mtime : n->ctime));
+	dh_u64(&d, (uint64_t)r.mtime);
 	dh_u64(&d, (uint64_t)znode_owner(n));
-	dh_u64(&d, (uint64_t)(uint32_t)n->version << 32 | (uint32_t)(k != NULL ? k->cversion : 0));
-	dh_u64(&d, (uint64_t)(uint32_t)(e != NULL ? e->aversion : 0) << 32 |
-		       (uint32_t)(k != NULL ? k->num_children : 0));
+	dh_u64(&d, (uint64_t)(uint32_t)n->version << 32 | (uint32_t)r.cversion);
+	dh_u64(&d, (uint64_t)(uint32_t)r.aversion << 32 | (uint32_t)r.num_children);
 	for (i = 0; i < acl->n; i++) {
 		dh_u64(&d, (uint64_t)acl->acl[i].perms);
 		dh_bytes(&d, acl->acl[i].scheme, strlen(acl->acl[i].scheme) + 1);

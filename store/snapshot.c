@@ -64,6 +64,7 @@ static int write_node(void *ctx, const struct znode *n)
 {
 	struct write_ctx *w = ctx;
 	SnapNode m = SNAP_NODE__INIT;
+	struct znode_rare r;
 	int rc;
 
 	zk_buf_reset(&w->path);
@@ -75,14 +76,15 @@ static int write_node(void *ctx, const struct znode *n)
 	m.data.data = (uint8_t *)znode_data(n);
 	m.data_null = n->data_len < 0;
 	m.acl = w->acl_map[n->acl];
+	znode_rare_get(n, &r);
 	m.czxid = n->czxid;
-	m.mzxid = znode_mzxid(n);
-	m.pzxid = znode_pzxid(n);
+	m.mzxid = r.mzxid;
+	m.pzxid = r.pzxid;
 	m.ctime = n->ctime;
-	m.mtime = znode_mtime(n);
+	m.mtime = r.mtime;
 	m.version = n->version;
-	m.cversion = znode_cversion(n);
-	m.aversion = znode_aversion(n);
+	m.cversion = r.cversion;
+	m.aversion = r.aversion;
 	m.owner = znode_owner(n);
 	return put_packed(w->out, &m.base, w->path.len + m.data.len + SNAP_NODE_FIXED_MAX);
 }
@@ -298,6 +300,7 @@ static int node_set_rare(struct znode *n, const SnapNode *m)
 {
 	int32_t len = m->data_null ? -1 : (int32_t)m->data.len;
 	struct znode_ext *ext;
+	struct znode_kids *k;
 	struct znode_saved empty;
 
 	if (msg_needs_ext(m)) {
@@ -308,9 +311,10 @@ static int node_set_rare(struct znode *n, const SnapNode *m)
 	}
 	if ((m->pzxid != m->czxid || m->cversion != 0) && znode_reserve(n) != 0)
 		return -ENOMEM;
-	if (znode_kids(n) != NULL) {
-		znode_kids(n)->pzxid = m->pzxid;
-		znode_kids(n)->cversion = m->cversion;
+	k = znode_kids(n);
+	if (k != NULL) {
+		k->pzxid = m->pzxid;
+		k->cversion = m->cversion;
 	}
 	return 0;
 }

@@ -233,47 +233,44 @@ static inline const uint8_t *znode_data(const struct znode *n)
 	return e != NULL ? e->data : znode_room(n);
 }
 
-static inline int64_t znode_mzxid(const struct znode *n)
+/* The fields the layout keeps in the data block or the children's table, or leaves implicit
+ * without them: the one place that says what they are then. znode_rare_get finds each block
+ * once (each lookup measures the name), so znode_stat, the digest and snapshots read a node's
+ * fields through it; the single-field accessors below are for code that needs one. */
+struct znode_rare {
+	int64_t mzxid, mtime, pzxid;
+	int32_t aversion, cversion, num_children;
+};
+
+static inline void znode_rare_get(const struct znode *n, struct znode_rare *r)
 {
 	const struct znode_ext *e = znode_ext(n);
-
-	return e != NULL ? e->mzxid : n->czxid;
-}
-
-static inline int64_t znode_mtime(const struct znode *n)
-{
-	const struct znode_ext *e = znode_ext(n);
-
-	return e != NULL ? e->mtime : n->ctime;
-}
-
-static inline int32_t znode_aversion(const struct znode *n)
-{
-	const struct znode_ext *e = znode_ext(n);
-
-	return e != NULL ? e->aversion : 0;
-}
-
-static inline int64_t znode_pzxid(const struct znode *n)
-{
 	const struct znode_kids *k = znode_kids(n);
 
-	return k != NULL ? k->pzxid : n->czxid;
+	r->mzxid = e != NULL ? e->mzxid : n->czxid;
+	r->mtime = e != NULL ? e->mtime : n->ctime;
+	r->aversion = e != NULL ? e->aversion : 0;
+	r->pzxid = k != NULL ? k->pzxid : n->czxid;
+	r->cversion = k != NULL ? k->cversion : 0;
+	r->num_children = k != NULL ? k->num_children : 0;
 }
 
-static inline int32_t znode_cversion(const struct znode *n)
-{
-	const struct znode_kids *k = znode_kids(n);
-
-	return k != NULL ? k->cversion : 0;
-}
-
-static inline int32_t znode_num_children(const struct znode *n)
-{
-	const struct znode_kids *k = znode_kids(n);
-
-	return k != NULL ? k->num_children : 0;
-}
+/* znode_mzxid, znode_mtime, znode_pzxid, znode_aversion, znode_cversion, znode_num_children. */
+#define ZNODE_RARE_ACCESSOR(type, field)                           \
+	static inline type znode_##field(const struct znode *n)    \
+	{                                                          \
+		struct znode_rare r;                               \
+								   \
+		znode_rare_get(n, &r);                             \
+		return r.field;                                    \
+	}
+ZNODE_RARE_ACCESSOR(int64_t, mzxid)
+ZNODE_RARE_ACCESSOR(int64_t, mtime)
+ZNODE_RARE_ACCESSOR(int64_t, pzxid)
+ZNODE_RARE_ACCESSOR(int32_t, aversion)
+ZNODE_RARE_ACCESSOR(int32_t, cversion)
+ZNODE_RARE_ACCESSOR(int32_t, num_children)
+#undef ZNODE_RARE_ACCESSOR
 
 /* znode.c: the interned ACL table; a node holds an index, each index is reference-counted. */
 int store_acl_intern(struct store *s, const struct store_acl *acl, int32_t n, uint32_t *idx);

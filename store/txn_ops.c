@@ -399,6 +399,7 @@ static int delete_validate(const struct apply *a, const struct store_op *op, str
 int store_txn_delete_node(struct apply *a, struct znode *n, const char *path)
 {
 	struct store_session *sess = NULL;
+	struct znode_kids *k;
 	struct undo *u;
 
 	if (store_txn_reserve(a, 1, 2) != 0 ||
@@ -406,16 +407,17 @@ int store_txn_delete_node(struct apply *a, struct znode *n, const char *path)
 		return -ENOMEM;
 	if (znode_kind(n) == STORE_KIND_EPHEMERAL)
 		sess = store_sess_find(a->s, znode_owner(n));
+	k = znode_kids(n->parent); /* It has a child: n. */
 	u = store_txn_undo_push(a, UNDO_DELETE, n);
-	u->pzxid = znode_pzxid(n->parent);
+	u->pzxid = k->pzxid;
 	u->sess = sess;
 	store_digest_node(a->s, n->parent, -1, false);
 	store_digest_node(a->s, n, -1, true);
 	znode_unlink(a->s, n);
 	if (sess != NULL)
 		store_sess_eph_del(sess, n);
-	if (a->zxid > znode_pzxid(n->parent))
-		znode_kids(n->parent)->pzxid = a->zxid;
+	if (a->zxid > k->pzxid)
+		k->pzxid = a->zxid;
 	store_digest_node(a->s, n->parent, 1, false);
 	return store_quota_deleted(a, path, n);
 }

@@ -414,20 +414,19 @@ enum store_kind znode_kind(const struct znode *n)
  * Java's int does), ephemeralOwner 0 for containers and TTL nodes. */
 void znode_stat(const struct znode *n, struct zk_stat *st)
 {
-	const struct znode_ext *e = znode_ext(n); /* Each found once: both measure the name. */
-	const struct znode_kids *k = znode_kids(n);
 	int64_t owner = znode_owner(n);
+	struct znode_rare r;
 
+	znode_rare_get(n, &r);
 	st->czxid = n->czxid;
-	st->mzxid = e != NULL ? e->mzxid : n->czxid;
-	st->pzxid = k != NULL ? k->pzxid : n->czxid;
+	st->mzxid = r.mzxid;
+	st->pzxid = r.pzxid;
 	st->ctime = n->ctime;
-	st->mtime = e != NULL ? e->mtime : n->ctime;
+	st->mtime = r.mtime;
 	st->version = n->version;
-	st->num_children = k != NULL ? k->num_children : 0;
-	st->cversion = k != NULL ? (int32_t)((uint32_t)k->cversion * 2U - (uint32_t)k->num_children)
-				 : 0;
-	st->aversion = e != NULL ? e->aversion : 0;
+	st->num_children = r.num_children;
+	st->cversion = (int32_t)((uint32_t)r.cversion * 2U - (uint32_t)r.num_children);
+	st->aversion = r.aversion;
 	st->ephemeral_owner = znode_kind_of_owner(owner) == STORE_KIND_EPHEMERAL ? owner : 0;
 	st->data_length = n->data_len < 0 ? 0 : n->data_len;
 }

@@ -3,13 +3,13 @@
 # exits 2 naming file:line and key; --daemon returns once the port answers and writes the pid
 # file; SIGTERM exits 0 and removes it; a restart keeps the tree (same dgst), the sessions
 # (reattach with id + password, ephemerals kept) and refuses a wrong password; the 4lw
-# whitelist is applied; SIGHUP reopens --log-file. Ports 21860-21862 (zkfsd's own range).
+# whitelist is applied; SIGHUP reopens --log-file. Ports 21880-21882 (its own range).
 source "$(dirname "$0")/lib.sh"
 zkt_init zkfsd-cli
 [ -x "$ZKFSD" ] || zkt_skip "zkfsd not built at $ZKFSD"
 PY=/usr/bin/python3
 "$PY" -c "import kazoo" 2>/dev/null || zkt_skip "needs /usr/bin/python3 with kazoo"
-PORT=21860
+PORT=21880
 DATA=$ZKT_DIR/data
 PIDF=$ZKT_DIR/zkfsd.pid
 LOG=$ZKT_DIR/server.log

@@ -17,8 +17,9 @@ What it gives a test:
   - wait_for(pred, seconds): deadline polls (never sleep as synchronisation).
 
 Conventions shared with lib.sh: env top_builddir / top_srcdir, ZKT_SERVERS ("zkfsd apache"),
-ZKT_KEEP=1 keeps the temp dir.  Ports: 21810-21849 and 21890-21899, each taken with a lock file
-so tests running in parallel never collide.
+ZKT_KEEP=1 keeps the temp dir.  Ports: 21810-21849 and 21890-21899. Under tests/run-one
+($ZKT_NETNS) each test has its own network namespace, so a free port is enough; outside one,
+each port is also taken with a lock file so tests running in parallel never collide.
 """
 
 import atexit
@@ -52,6 +53,7 @@ SANITIZER = re.compile(r"(ERROR: (Address|Leak|Thread|Memory)Sanitizer.*|.*runti
 
 _servers = []
 _port_locks = []
+_ports_taken = set()
 
 
 class Skip(Exception):
@@ -115,8 +117,15 @@ def port_free(port):
 
 def alloc_port():
     """A port of this suite's ranges, locked for the life of this process."""
-    os.makedirs(LOCK_DIR, exist_ok=True)
     start = (os.getpid() * 7) % len(PORTS)
+    if os.environ.get("ZKT_NETNS"):
+        for i in range(len(PORTS)):
+            port = PORTS[(start + i) % len(PORTS)]
+            if port not in _ports_taken and port_free(port):
+                _ports_taken.add(port)
+                return port
+        raise Skip("no free port in %d-%d" % (PORTS[0], PORTS[-1]))
+    os.makedirs(LOCK_DIR, exist_ok=True)
     for i in range(len(PORTS)):
         port = PORTS[(start + i) % len(PORTS)]
         fd = os.open(os.path.join(LOCK_DIR, str(port)), os.O_CREAT | os.O_RDWR, 0o666)

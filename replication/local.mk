@@ -44,8 +44,8 @@ tests_unit_test_replication_log_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(RAFT_CF
 tests_unit_test_replication_log_LDADD = librepl.a libcommon.a $(CMOCKA_LIBS)
 
 # Prints commit throughput with N concurrent submitters and the start-up time: a
-# measurement, built by make check, not run by it.
-check_PROGRAMS += tests/unit/bench_repl
+# measurement, not run by make check: `make tests/unit/bench_repl` builds it.
+EXTRA_PROGRAMS += tests/unit/bench_repl
 tests_unit_bench_repl_SOURCES = tests/unit/bench_repl.c tests/unit/repl_fake_store.c
 tests_unit_bench_repl_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_bench_repl_LDADD = $(REPL_FAKE_LIBS)
@@ -92,12 +92,12 @@ tests_unit_test_replication_snapshot_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV
 tests_unit_test_replication_snapshot_LDADD = $(REPL_STORE_LIBS) $(CMOCKA_LIBS)
 
 # Prints 3-server figures (separate processes): commits/s, failover time after kill -9 of the
-# leader, catch-up of the restarted server. Ports 22040-22045. Built by make check, not run.
-check_PROGRAMS += tests/unit/bench_repl_cluster
+# leader, catch-up of the restarted server. Ports 22040-22045. Built on demand (make NAME).
+EXTRA_PROGRAMS += tests/unit/bench_repl_cluster
 tests_unit_bench_repl_cluster_SOURCES = tests/unit/bench_repl_cluster.c tests/unit/repl_fake_store.c
 tests_unit_bench_repl_cluster_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_bench_repl_cluster_LDADD = $(REPL_FAKE_LIBS)
-check_PROGRAMS += tests/unit/bench_repl_store
+EXTRA_PROGRAMS += tests/unit/bench_repl_store
 tests_unit_bench_repl_store_SOURCES = tests/unit/bench_repl.c
 tests_unit_bench_repl_store_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_bench_repl_store_LDADD = $(REPL_STORE_LIBS)

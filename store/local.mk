@@ -39,8 +39,8 @@ tests_unit_test_store_layout_SOURCES = tests/unit/test_store_layout.c tests/unit
 tests_unit_test_store_layout_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_store_layout_LDADD = $(STORE_TEST_LIBS)
 
-# Prints bytes per znode for 1,000,000 nodes: a measurement, built by make check, not run by it.
-check_PROGRAMS += tests/unit/bench_store_memory
+# Prints bytes per znode for 1,000,000 nodes: a measurement, built on demand (make NAME).
+EXTRA_PROGRAMS += tests/unit/bench_store_memory
 tests_unit_bench_store_memory_SOURCES = tests/unit/bench_store_memory.c
 tests_unit_bench_store_memory_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_bench_store_memory_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
@@ -61,7 +61,7 @@ tests_fuzz_replay_store_snapshot_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_fuzz_replay_store_snapshot_LDADD = $(STORE_FUZZ_LIBS)
 
 if FUZZING
-check_PROGRAMS += tests/fuzz/fuzz_store_txn tests/fuzz/fuzz_store_snapshot
+EXTRA_PROGRAMS += tests/fuzz/fuzz_store_txn tests/fuzz/fuzz_store_snapshot
 tests_fuzz_fuzz_store_txn_SOURCES = tests/fuzz/fuzz_store_txn.c $(STORE_FUZZ_COMMON)
 tests_fuzz_fuzz_store_txn_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_store_txn_LDFLAGS = -fsanitize=fuzzer

@@ -2,6 +2,7 @@
 # module's local.mk (check_PROGRAMS + TESTS).
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/zkt.py tests/run-one \
+	tests/integration/refresh-reference tests/integration/reference \
 	tests/skip-allowed
 
 # Server tests against zkfsd and Apache ZooKeeper (ports 21810-21849, 21890-21899).

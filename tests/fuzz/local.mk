@@ -19,7 +19,7 @@ tests_fuzz_replay_path_LDADD = $(FUZZ_LIBS)
 
 # jute_dump: the C half of tests/fuzz/zk_differential (run by tests/fuzz/run when javac is
 # there), which compares proto/jute with ZooKeeper's own Java classes on the corpus.
-check_PROGRAMS += tests/fuzz/jute_dump
+EXTRA_PROGRAMS += tests/fuzz/jute_dump
 tests_fuzz_jute_dump_SOURCES = tests/fuzz/jute_dump.c
 tests_fuzz_jute_dump_LDADD = $(FUZZ_LIBS)
 
@@ -27,7 +27,7 @@ EXTRA_DIST += tests/fuzz/corpus tests/fuzz/make_seeds.py tests/fuzz/run \
 	tests/fuzz/zk_differential tests/fuzz/ZkJuteCheck.java
 
 if FUZZING
-check_PROGRAMS += tests/fuzz/fuzz_frame tests/fuzz/fuzz_connect tests/fuzz/fuzz_path
+EXTRA_PROGRAMS += tests/fuzz/fuzz_frame tests/fuzz/fuzz_connect tests/fuzz/fuzz_path
 tests_fuzz_fuzz_frame_SOURCES = tests/fuzz/fuzz_frame.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_frame_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_frame_LDFLAGS = -fsanitize=fuzzer

@@ -6,7 +6,8 @@
 #                               OPTS: "observer=I" makes node I an observer in every config.
 #   zkc_start I                 start node I (config written by zkc_init / zkc_config)
 #   zkc_config I MEMBERS...     rewrite node I's config with server lines for MEMBERS only
-#   zkc_stop I [SIG]            stop node I (TERM by default, KILL for a crash) and reap it
+#   zkc_stop I [SIG]            stop node I (TERM by default, KILL for a crash) and reap it; a
+#                               zkfsd's exit status is checked (zkt_check_exit)
 #   zkc_pause I / zkc_resume I  SIGSTOP / SIGCONT; zkc_signal I SIG sends any signal
 #   zkc_running I               true while node I's process lives
 #   zkc_wait_serving SECS I     poll until node I answers ruok and is leader/follower/observer
@@ -160,6 +161,7 @@ zkc_config() {
 		else
 			echo "clientPort=$ZKC_CLIENT_PORT"
 			echo "clientPortAddress=$(zkc_addr "$i")"
+			echo "znode.container.checkIntervalMs=500" # as Apache's -D below
 		fi
 		for m in "$@"; do zkc_server_line "$m"; done
 	} >"$dir/zoo.cfg"
@@ -200,8 +202,10 @@ zkc_stop() {
 	# stderr off: bash's "Killed" notice for the reaped job is noise in the test log.
 	zkc_kill_wait "$pid" "$sig" 2>/dev/null ||
 		zkt_fail "$ZKC_KIND node $i did not exit within 20 s of SIG$sig"
-	echo "==== zkc: node $i stopped (SIG$sig) at $(date +%T.%N)" >>"$(zkc_dir "$i")/server.log"
+	echo "==== zkc: node $i stopped (SIG$sig, status $ZKC_EXIT) at $(date +%T.%N)" \
+		>>"$(zkc_dir "$i")/server.log"
 	unset "ZKC_PID[$i]" "ZKT_PIDS[node$i]"
+	[ "$ZKC_KIND" != zkfsd ] || zkt_check_exit "zkfsd node $i" "$sig" "$ZKC_EXIT"
 }
 
 zkc_kill_wait() {
@@ -216,6 +220,7 @@ zkc_kill_wait() {
 		sleep 0.05
 	done
 	wait "$pid"
+	ZKC_EXIT=$?
 	return 0
 }
 

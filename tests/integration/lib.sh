@@ -2,7 +2,8 @@
 #
 #   zkt_init NAME                 temp dir $ZKT_DIR, EXIT trap that stops everything started here
 #   zkt_start_server KIND PORT    KIND = zkfsd | apache; waits until it answers ruok
-#   zkt_stop_server PORT [SIG]    stop the server on PORT (default TERM; KILL for a crash)
+#   zkt_stop_server PORT [SIG]    stop the server on PORT (default TERM; KILL for a crash); a
+#                                 zkfsd's exit status is checked
 #   zkt_4lw PORT WORD             a four-letter word's answer on stdout
 #   zkt_wait SECONDS CMD...       poll CMD every 50 ms until it succeeds or the deadline passes
 #   zkt_skip REASON / zkt_fail REASON   exit 77 / print server logs and exit 1
@@ -117,10 +118,26 @@ CFG
 	zkt_wait 30 zkt_is_ok "$port" || zkt_fail "$kind on port $port did not answer ruok"
 }
 
+# zkt_stop_server PORT [SIG]: stop and reap the server; a zkfsd must exit 0 on TERM or INT (a
+# sanitizer's leak report or a crash on the way out fails the test) and die of KILL.
 zkt_stop_server() {
-	local port=$1 sig=${2:-TERM} pid=${ZKT_PIDS[$1]:-}
+	local port=$1 sig=${2:-TERM} pid=${ZKT_PIDS[$1]:-} rc
 	[ -n "$pid" ] || return 0
 	kill "-$sig" "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	rc=$?
 	unset "ZKT_PIDS[$port]"
+	[ "${ZKT_KINDS[$port]:-}" = zkfsd ] || return 0
+	zkt_check_exit "zkfsd on port $port" "$sig" "$rc"
+}
+
+# zkt_check_exit WHAT SIG STATUS: fail unless STATUS is what a clean exit on SIG gives.
+zkt_check_exit() {
+	local want
+	case "$2" in
+	TERM | INT) want=0 ;;
+	KILL) want=137 ;;
+	*) return 0 ;;
+	esac
+	[ "$3" -eq "$want" ] || zkt_fail "$1 exited with status $3 after SIG$2 (want $want)"
 }

@@ -134,6 +134,11 @@ class ZkCheck:
             return self.proc.wait()
 
 
+def want(got, expected, what):
+    """An invariant any correct server holds, asserted in every pass (not only compared)."""
+    check(got == expected, "%s: %r, want %r" % (what, got, expected))
+
+
 def watches(server, zc, rec):
     """One-shot watches through the C client, changes made by kazoo."""
     k = zkt.kazoo_client(server)
@@ -145,7 +150,10 @@ def watches(server, zc, rec):
         k.set("/cw/a", b"1")
         k.set("/cw/a", b"2")
         k.create("/cw/b", b"")
-        rec("watch events", zc.wait_events(3))
+        got = zc.wait_events(3)
+        want(got, [("NodeChildrenChanged", "/cw"), ("NodeCreated", "/cw/b"),
+                   ("NodeDataChanged", "/cw/a")], "one-shot watch events")
+        rec("watch events", got)
         zc.send("sync /cw")
         rec("watch events-after-sync", sorted(zc.events))
         check(len(zc.events) == 3, "a one-shot watch fired more than once: %r" % zc.events)
@@ -156,6 +164,7 @@ def watches(server, zc, rec):
         k.set("/cw/a", b"3")
         k.create("/cw/a/k", b"")
         zc.send("sync /cw")
+        want(sorted(zc.events), [], "events of removed watches")
         rec("rmwatch events", sorted(zc.events))
         zc.events.clear()
     finally:
@@ -181,9 +190,17 @@ def reconnect(server, proxy, zc, rec):
         k.delete("/sw/gone")
         proxy.resume()
         zc.wait_session("connected")
-        rec("reconnect events", zc.wait_events(4))
-        rec("reconnect same-session", zc.send("session") == before)
-        rec("reconnect eph-kept", zc.send("exists /sw/eph 0"))
+        got = zc.wait_events(4)
+        want(got, [("NodeChildrenChanged", "/sw"), ("NodeCreated", "/sw/b"),
+                   ("NodeDataChanged", "/sw/a"), ("NodeDeleted", "/sw/gone")],
+             "events missed while disconnected")
+        rec("reconnect events", got)
+        same = zc.send("session") == before
+        want(same, True, "the same session after the reconnect")
+        rec("reconnect same-session", same)
+        eph = zc.send("exists /sw/eph 0")
+        check(eph.startswith("exists OK") and " eph=1 " in eph, "ephemeral lost: %s" % eph)
+        rec("reconnect eph-kept", eph)
         zc.events.clear()
 
         # The server restarts on the same data dir: the session and its ephemerals survive.
@@ -193,12 +210,20 @@ def reconnect(server, proxy, zc, rec):
         zc.wait_session("connecting")
         server.start()
         zc.wait_session("connected")
-        rec("restart same-session", zc.send("session") == before)
-        rec("restart eph-kept", zc.send("exists /sw/eph 0"))
+        same = zc.send("session") == before
+        want(same, True, "the same session after the server's restart")
+        rec("restart same-session", same)
+        eph = zc.send("exists /sw/eph 0")
+        check(eph.startswith("exists OK") and " eph=1 " in eph,
+              "ephemeral lost across the restart: %s" % eph)
+        rec("restart eph-kept", eph)
         k2 = zkt.kazoo_client(server)
         k2.set("/sw/a", b"after-restart")
         k2.create("/sw/c", b"")
-        rec("restart events", zc.wait_events(2))
+        got = zc.wait_events(2)
+        want(got, [("NodeChildrenChanged", "/sw"), ("NodeDataChanged", "/sw/a")],
+             "events after the restart")
+        rec("restart events", got)
         k2.stop()
         k2.close()
     finally:
@@ -216,7 +241,9 @@ def cclient(server, rec):
         zc.script(BASIC, rec, "basic")
         watches(server, zc, rec)
         reconnect(server, proxy, zc, rec)
-        rec("close", zc.send("close"))
+        line = zc.send("close")
+        want(line, "close OK", "close")
+        rec("close", line)
     finally:
         rc = zc.quit()
         proxy.close()

@@ -1,7 +1,7 @@
 """kazoo's recipes (what applications actually run) against Apache ZooKeeper and zkfsd: counter,
 lock, leader election, queue, double barrier, children and data watches.  Each recipe's outcome
 is deterministic (a final count, mutual exclusion held, every item consumed once, the sequence of
-states a watch saw) and must be the same on both servers.
+states a watch saw): each is asserted on every server, and must also be the same on both.
 """
 
 import os
@@ -39,7 +39,9 @@ def counter(clients, rec):
         for _ in range(25):
             c += 1
     run_threads(bump, CLIENTS)
-    rec("counter", clients[0].Counter("/recipes/counter").value)
+    value = clients[0].Counter("/recipes/counter").value
+    check(value == 25 * CLIENTS, "counter ended at %r after %d increments" % (value, 25 * CLIENTS))
+    rec("counter", value)
 
 
 def lock(clients, rec):
@@ -59,8 +61,12 @@ def lock(clients, rec):
                     state["holder"] = None
                     state["rounds"] += 1
     run_threads(work, CLIENTS)
-    rec("lock", (state["overlaps"], state["rounds"],
-                 clients[0].get_children("/recipes/lock")))
+    left = clients[0].get_children("/recipes/lock")
+    check(state["overlaps"] == 0, "the lock was held by two clients at once %d times"
+          % state["overlaps"])
+    check(state["rounds"] == 5 * CLIENTS, "%d lock rounds of %d" % (state["rounds"], 5 * CLIENTS))
+    check(left == [], "lock nodes left after every holder released: %r" % left)
+    rec("lock", (state["overlaps"], state["rounds"], left))
 
 
 def election(clients, rec):
@@ -73,7 +79,11 @@ def election(clients, rec):
                 leaders.append(i)
         clients[i].Election("/recipes/election", "c%d" % i).run(lead)
     run_threads(run, CLIENTS)
-    rec("election", (sorted(leaders), clients[0].get_children("/recipes/election")))
+    left = clients[0].get_children("/recipes/election")
+    check(sorted(leaders) == list(range(CLIENTS)), "leaders %r: each client must lead once"
+          % leaders)
+    check(left == [], "election nodes left after every leader returned: %r" % left)
+    rec("election", (sorted(leaders), left))
 
 
 def queue(clients, rec):
@@ -81,6 +91,7 @@ def queue(clients, rec):
     for n in range(20):
         q.put(b"item-%02d" % n)
     got = []
+    per_consumer = [[], []]
     guard = threading.Lock()
 
     def consume(i):
@@ -91,9 +102,15 @@ def queue(clients, rec):
                 return
             with guard:
                 got.append(item)
+                per_consumer[i].append(item)
             cq.consume()
     run_threads(consume, 2)
-    rec("queue", (sorted(got) == [b"item-%02d" % n for n in range(20)], len(got)))
+    items = [b"item-%02d" % n for n in range(20)]
+    check(sorted(got) == items, "queue items consumed: %r (want each of 20 once)" % got)
+    # get() takes the oldest item no other consumer holds, so each consumer sees queue order.
+    for mine in per_consumer:
+        check(mine == sorted(mine), "a consumer got items out of queue order: %r" % mine)
+    rec("queue", (sorted(got) == items, len(got)))
 
 
 def barrier(clients, rec):
@@ -119,6 +136,7 @@ def barrier(clients, rec):
         with guard:
             order.append("out")
     run_threads(member, 3)
+    check(order == ["in"] * 3 + ["out"] * 3, "double barrier order %r" % order)
     rec("double-barrier", order)
 
 
@@ -135,6 +153,10 @@ def watches(clients, rec):
         wait_for(lambda: len(seen_children) >= n + 2, 10, "ChildrenWatch after create %d" % n)
         other.set("/recipes/cw", b"v%d" % n)
         wait_for(lambda: len(seen_data) >= n + 2, 10, "DataWatch after set %d" % n)
+    want_kids = [["k%d" % j for j in range(n)] for n in range(4)]
+    check(seen_children == want_kids, "ChildrenWatch saw %r, want %r" % (seen_children, want_kids))
+    want_data = [(b"", 0)] + [(b"v%d" % n, n + 1) for n in range(3)]
+    check(seen_data == want_data, "DataWatch saw %r, want %r" % (seen_data, want_data))
     rec("children-watch", seen_children)
     rec("data-watch", seen_data)
 
@@ -152,6 +174,9 @@ def sequential(clients, rec):
                 names.append(path)
     run_threads(create, CLIENTS)
     numbers = sorted(int(p.rsplit("-", 1)[1]) for p in names)
+    check(numbers == list(range(25 * CLIENTS)), "sequence numbers with gaps or repeats: %r"
+          % [n for i, n in enumerate(numbers) if n != i][:5])
+    check(len(set(names)) == len(names), "a sequential name was given twice")
     rec("sequential", (numbers == list(range(25 * CLIENTS)), len(set(names))))
 
 

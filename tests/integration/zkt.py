@@ -22,8 +22,11 @@ ZKT_KEEP=1 keeps the temp dir.  Ports: 21810-21849 and 21890-21899. Under tests/
 each port is also taken with a lock file so tests running in parallel never collide.
 """
 
+import ast
 import atexit
 import fcntl
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -186,6 +189,9 @@ class Server:
         if self.kind == "apache":
             lines += ["admin.enableServer=false", "4lw.commands.whitelist=*",
                       "extendedTypesEnabled=true"]
+        else:
+            # The same reaping period as Apache ZooKeeper's below (zkfsd's default is 5 s).
+            lines += ["znode.container.checkIntervalMs=500"]
         lines += ["%s=%s" % kv for kv in self.cfg.items()]
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -235,10 +241,12 @@ class Server:
         wait_for(up, seconds, "%s on port %d to serve" % (self.kind, self.port))
 
     def stop(self, sig=signal.SIGTERM, seconds=20):
-        """Send sig and wait for the exit; returns the exit status (negative: signal)."""
+        """Send sig and wait for the exit; returns the exit status (negative: signal). A zkfsd
+        that does not exit 0 on SIGTERM/SIGINT (a crash, a sanitizer's leak report) fails."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
+        running = self.proc.poll() is None
+        if running:
             try:
                 os.killpg(self.proc.pid, sig)
             except ProcessLookupError:
@@ -251,6 +259,9 @@ class Server:
                 raise Fail("%s did not exit within %ds of signal %d" % (self.kind, seconds, sig))
         rc = self.proc.returncode
         self.proc = None
+        if self.kind == "zkfsd" and sig in (signal.SIGTERM, signal.SIGINT) and rc != 0:
+            raise Fail("zkfsd on port %d exited with status %s %s signal %d"
+                       % (self.port, rc, "on" if running else "before", sig))
         return rc
 
     def kill(self):
@@ -409,6 +420,87 @@ def compare_results(results):
     return diffs
 
 
+# ---------------------------------------------------------------------------------------------
+# Stored Apache ZooKeeper results: a pass without Apache ZooKeeper (ZKT_SERVERS=zkfsd) compares
+# zkfsd with what Apache ZooKeeper answered to the same test. reference/NAME.json holds those
+# rows with a key: a hash of the test's files and the Debian zookeeper version. A reference of
+# another key is stale: reported, and the test fails until tests/integration/refresh-reference
+# (which runs the live comparison with ZKT_REFRESH_REFERENCE=1) rewrites it.
+
+REFERENCE_DIR = os.path.join(HERE, "reference")
+
+
+def zookeeper_version():
+    """The installed Debian zookeeper package's version, or 'none'."""
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "zookeeper"],
+                             capture_output=True, text=True).stdout.strip()
+    except OSError:
+        out = ""
+    return out or "none"
+
+
+def reference_key(files):
+    h = hashlib.sha256()
+    for path in files:
+        h.update(os.path.basename(path).encode() + b"\0")
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def save_reference(name, files, rows):
+    """Store Apache ZooKeeper's rows for NAME; every value must read back equal (a literal)."""
+    for label, value in rows:
+        try:
+            same = ast.literal_eval(repr(value)) == value
+        except (ValueError, SyntaxError):
+            same = False
+        check(same, "%s: %r cannot be stored as a literal" % (label, value))
+    data = {"test": name, "files": [os.path.basename(f) for f in files],
+            "key": reference_key(files), "zookeeper": zookeeper_version(),
+            "rows": [[label, repr(value)] for label, value in rows]}
+    os.makedirs(REFERENCE_DIR, exist_ok=True)
+    path = os.path.join(REFERENCE_DIR, name + ".json")
+    rows = data.pop("rows")
+    with open(path, "w") as f:  # One row a line, so a refresh shows as a readable diff.
+        f.write(json.dumps(data)[:-1] + ', "rows": [\n')
+        f.write(",\n".join(json.dumps(r) for r in rows) + "\n]}\n")
+    log("%s: stored %d Apache ZooKeeper results in %s" % (name, len(rows), path))
+
+
+def load_reference(name, files):
+    """The stored Apache ZooKeeper rows of NAME; Fail if there are none or they are stale."""
+    path = os.path.join(REFERENCE_DIR, name + ".json")
+    fix = "run tests/integration/refresh-reference"
+    if not os.path.exists(path):
+        raise Fail("no stored Apache ZooKeeper results %s (%s)" % (path, fix))
+    with open(path) as f:
+        data = json.load(f)
+    stale = []
+    if data["key"] != reference_key(files):
+        stale.append("%s changed since it was made" % ", ".join(data["files"]))
+    if data["zookeeper"] != zookeeper_version():
+        stale.append("made with zookeeper %s, installed: %s"
+                     % (data["zookeeper"], zookeeper_version()))
+    if stale:
+        raise Fail("stale reference %s: %s (%s)" % (path, "; ".join(stale), fix))
+    log("%s: comparing with the stored Apache ZooKeeper %s results (%s)"
+        % (name, data["zookeeper"], path))
+    return [(label, ast.literal_eval(value)) for label, value in data["rows"]]
+
+
+def reference_rows(name, files, results, failed):
+    """Make results comparable: without a live Apache ZooKeeper, its stored rows take its place;
+    with one and $ZKT_REFRESH_REFERENCE, its rows are stored (unless its own run failed)."""
+    if "apache" in results:
+        if os.environ.get("ZKT_REFRESH_REFERENCE") and not failed:
+            save_reference(name, files, results["apache"])
+        return
+    if results:
+        results["apache"] = load_reference(name, files)
+
+
 def run_kinds(name, check_fn, tick=2000, cfg=None, known_gaps=None):
     """Run check_fn(server, rec) against every kind of $ZKT_SERVERS and compare.
 
@@ -440,9 +532,7 @@ def run_kinds(name, check_fn, tick=2000, cfg=None, known_gaps=None):
                 server.print_log()
             finally:
                 try:
-                    rc = server.stop()
-                    if kind == "zkfsd" and rc:
-                        failures.append("zkfsd exited with status %s on SIGTERM" % rc)
+                    server.stop()
                 except Fail as e:
                     failures.append("%s: %s" % (kind, e))
                 report = server.sanitizer_report()
@@ -455,6 +545,8 @@ def run_kinds(name, check_fn, tick=2000, cfg=None, known_gaps=None):
             log("%s: skipped: %s" % (name, ", ".join(skipped)))
         if not ran:
             raise Skip("no server kind could run")
+        reference_rows(name, [os.path.abspath(sys.argv[0])], results,
+                       [f for f in failures if f.startswith("apache:")])
         if os.environ.get("ZKT_VERBOSE"):
             for kind, rows in results.items():
                 for label, value in rows:
@@ -903,10 +995,11 @@ class RawClient:
 
 
 def raw_outcome(fn):
-    """fn() -> value; a closed connection becomes 'CLOSED'."""
+    """fn() -> value; a closed connection becomes 'CLOSED' (seen while reading, or while sending:
+    a server may close the connection in the middle of a frame it refuses)."""
     try:
         return fn()
-    except Closed:
+    except (Closed, BrokenPipeError, ConnectionResetError):
         return "CLOSED"
 
 

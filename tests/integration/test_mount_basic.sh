@@ -133,6 +133,8 @@ check_options() {
 			zkt_fail "mount -t fuse.zkfs"
 		zkm_eq "fuse.zkfs" "$(findmnt -n -o FSTYPE "$mp")" "mount -t fuse.zkfs"
 		zkt_wait 10 umount "$mp" 2>/dev/null || zkt_fail "umount"
+	elif [ -n "${ZKT_DESTDIR:-}" ]; then
+		zkt_fail "tests/run-one installed zkfs in $ZKT_DESTDIR, but /usr/local/bin has no zkfs"
 	else
 		zkt_log "zkfs not installed: mount -t fuse.zkfs not checked"
 	fi

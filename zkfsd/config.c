@@ -55,6 +55,7 @@ void config_init(struct config *cfg)
 	cfg->max_outstanding_per_conn = CONFIG_DEFAULT_PER_CONN;
 	cfg->snap_count = CONFIG_DEFAULT_SNAP_COUNT;
 	cfg->container_check_ms = CONFIG_DEFAULT_CONTAINER_CHECK_MS;
+	cfg->max_acl_entries = CONFIG_DEFAULT_MAX_ACL_ENTRIES;
 	cfg->reconfig_enabled = true;
 	cfg->log_level = ZK_LOG_LEVEL_INFO;
 }
@@ -339,6 +340,10 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 		cfg->reconfig_enabled = strcmp(v, "true") == 0;
 		return 0;
 	}
+	if (strcmp(key, "zkfsd.maxAclEntries") == 0)
+		return parse_int(src, v, 1, INT32_MAX / 16, &cfg->max_acl_entries);
+	if (strcmp(key, "zkfsd.test.stallMs") == 0)
+		return parse_int(src, v, 0, 60000, &cfg->test_stall_ms);
 	if (strcmp(key, "znode.container.checkIntervalMs") == 0)
 		return parse_int(src, v, 1, INT_MAX, &cfg->container_check_ms);
 	if (strcmp(key, "logLevel") == 0)

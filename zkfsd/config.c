@@ -342,6 +342,11 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 	}
 	if (strcmp(key, "zkfsd.maxAclEntries") == 0)
 		return parse_int(src, v, 1, INT32_MAX / 16, &cfg->max_acl_entries);
+	if (strcmp(key, "zkfsd.maxReplyBytes") == 0) {
+		rv = parse_i64(src, v, 0, INT32_MAX, &n);
+		cfg->max_reply_bytes = (uint32_t)n;
+		return rv;
+	}
 	if (strcmp(key, "zkfsd.test.stallMs") == 0)
 		return parse_int(src, v, 0, 60000, &cfg->test_stall_ms);
 	if (strcmp(key, "znode.container.checkIntervalMs") == 0)

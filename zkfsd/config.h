@@ -76,6 +76,8 @@ struct config {
 	/* Which settings were given explicitly (so config_finish knows what to derive). */
 	bool min_timeout_set, max_timeout_set, port_set, address_set;
 	int max_acl_entries;		/* zkfsd.maxAclEntries: longest ACL list accepted. */
+	uint32_t max_reply_bytes;	/* zkfsd.maxReplyBytes: largest multiRead reply; 0 (the
+					   default): jute.maxbuffer. */
 	int test_stall_ms;		/* zkfsd.test.stallMs: a test hook, 0 (off) by default:
 					   the four-letter word `stal` blocks the loop this long. */
 };

@@ -7,6 +7,7 @@
  * earlier request is done (conn.c), so a read sees its session's earlier writes. Watches are
  * registered here, as ZooKeeper does while it answers. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,21 +238,54 @@ static void request_multi_read_op(struct zkfsd *srv, struct conn *conn,
 	zk_free(path);
 }
 
-static void request_multi_read(struct request *req)
+/* Bytes @res adds to a multiRead reply (MultiHeader, then the result record). */
+static uint64_t request_multi_result_size(const struct jute_multi_result *res)
+{
+	uint64_t size = 9 + 4; /* MultiHeader; an ErrorResult's err. */
+
+	if (res->type == ZK_OP_GET_DATA)
+		size += 4 + (uint64_t)(res->data.len > 0 ? res->data.len : 0) + 68; /* + Stat. */
+	for (int32_t i = 0; res->type == ZK_OP_GET_CHILDREN && i < res->children.count; i++)
+		size += 4 + (uint64_t)res->children.items[i].len;
+	return size;
+}
+
+/* The ops of a multiRead into @res until the reply would pass zkfsd.maxReplyBytes (by default
+ * jute.maxbuffer: no client reads a bigger frame). Returns ZK_ERR_OK or MARSHALLINGERROR. */
+static int request_multi_read_ops(struct request *req, struct jute_multi_result *res,
+				  struct name_list *names)
 {
 	struct zkfsd *srv = req->conn->srv;
+	uint64_t size = 0, cap = srv->cfg->max_reply_bytes ? srv->cfg->max_reply_bytes
+							    : srv->cfg->jute_maxbuffer;
+
+	for (int32_t i = 0; i < req->jr.n_ops; i++) {
+		request_multi_read_op(srv, req->conn, &req->jr.ops[i], &res[i], &names[i]);
+		size += request_multi_result_size(&res[i]);
+		if (size > cap) {
+			server_refuse(srv, ZKFSD_REFUSED_REPLY_BYTES,
+				      "%s:%d: multiRead of %d ops refused: its reply passes %" PRIu64
+				      " bytes at op %d (zkfsd.maxReplyBytes)",
+				      req->conn->ip, req->conn->port, req->jr.n_ops, cap, i);
+			return ZK_ERR_MARSHALLINGERROR;
+		}
+	}
+	return ZK_ERR_OK;
+}
+
+static void request_multi_read(struct request *req)
+{
 	int32_t n = req->jr.n_ops;
 	struct jute_multi_result *res = calloc((size_t)n + 1, sizeof(*res));
 	struct name_list *names = calloc((size_t)n + 1, sizeof(*names));
 	size_t start;
-	int rv = -ENOMEM;
+	int rv = -ENOMEM, rc = ZK_ERR_OK;
 
-	start = request_begin(req, req->xid, request_last_zxid(req->conn), ZK_ERR_OK);
-	if (res != NULL && names != NULL) {
-		for (int32_t i = 0; i < n; i++)
-			request_multi_read_op(srv, req->conn, &req->jr.ops[i], &res[i], &names[i]);
-		rv = jute_encode_multi_response(&req->reply, res, n);
-	}
+	if (res != NULL && names != NULL)
+		rc = request_multi_read_ops(req, res, names);
+	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
+	if (res != NULL && names != NULL)
+		rv = rc == ZK_ERR_OK ? jute_encode_multi_response(&req->reply, res, n) : 0;
 	for (int32_t i = 0; names != NULL && i < n; i++)
 		free(names[i].items);
 	free(names);

@@ -84,7 +84,9 @@ struct session_table {
 
 /* The limits against hostile or careless clients: each refusal answers a clear error, logs a
  * rate-limited line and counts in mntr as zk_refused_<name> (server_refuse). */
-#define ZKFSD_REFUSALS(X) X(ACL_ENTRIES, "acl_entries")
+#define ZKFSD_REFUSALS(X)                                                                    \
+	X(ACL_ENTRIES, "acl_entries")                                                        \
+	X(REPLY_BYTES, "reply_bytes")
 
 enum zkfsd_refusal {
 #define ZKFSD_REFUSAL_ENUM(id, name) ZKFSD_REFUSED_##id,

@@ -239,9 +239,45 @@ def case_deep_chain(server, fig, victim):
     return ["%d of the chain's creates and deletes failed" % bad] if bad else []
 
 
+def multi_read_body(path, n):
+    e = Enc()
+    for _ in range(n):
+        e.int(zkt.OP["getData"]).bool(False).int(-1).string(path).bool(False)
+    return e.int(-1).bool(True).int(-1).b
+
+
+def case_multiread_flood(server, fig, victim):
+    """Two clients that never read each send an 8 KB multiRead of 300 getData of a 500,000
+    byte node (a 150 MB reply each); then a well-behaved one asks the same."""
+    c = RawClient(server.port)
+    c.create("/big", b"x" * 500000)
+    body = multi_read_body("/big", 300)
+    hogs = [RawClient(server.port) for _ in range(2)]
+    for h in hogs:
+        h.request("multiRead", body)
+    r = c.read_reply(c.request("multiRead", body))
+    fig["answer"] = r.name
+    # The hogs' answers have started to arrive (peeked, never read): they are built.
+    for h in hogs:
+        h.sock.settimeout(30)
+        h.sock.recv(1, socket.MSG_PEEK)
+    fig["rss_with_hogs_mb"] = rss_kb(server) // 1024
+    rss_bound = 64
+    if fig["rss_with_hogs_mb"] > rss_bound:
+        return ["server RSS %d MB with two hogs, over %d MB" % (fig["rss_with_hogs_mb"],
+                                                                rss_bound)]
+    for h in hogs:
+        h.close()
+    c.close()
+    if server.kind == "zkfsd" and r.name != "MarshallingError":
+        return ["a 150 MB multiRead reply answered %s, not MarshallingError" % r.name]
+    return []
+
+
 CASES = [("stall_expiry", case_stall_expiry, 64),
          ("acl_flood", case_acl_flood, 64),
          ("quota_stats", case_quota_stats, 64),
+         ("multiread_flood", case_multiread_flood, 64),
          ("deep_chain", case_deep_chain, 64)]
 
 

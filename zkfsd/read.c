@@ -58,11 +58,11 @@ static void request_exists(struct request *req, const char *path, bool watch)
 {
 	struct zkfsd *srv = req->conn->srv;
 	struct jute_exists_response rsp;
-	int rc = store_exists(srv->store, path, &rsp.stat);
+	int rc = store_exists(srv->store, path, &rsp.stat), rv;
 	size_t start;
 
-	if (watch && watch_add(srv, &srv->data_watches, req->conn, path, WATCH_STANDARD) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	if (watch && (rv = watch_add(srv, &srv->data_watches, req->conn, path, WATCH_STANDARD)))
+		rc = watch_error(rv);
 	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
 	request_end(req, start, rc == ZK_ERR_OK ? jute_encode_exists_response(&req->reply, &rsp) : 0);
 }
@@ -74,12 +74,12 @@ static void request_get_data(struct request *req, const char *path, bool watch)
 	struct zk_buf text = {0};
 	int32_t len;
 	const uint8_t *data;
-	int rc = store_get_data(srv->store, path, &data, &len, &rsp.stat);
+	int rc = store_get_data(srv->store, path, &data, &len, &rsp.stat), rv;
 	size_t start;
 
 	if (rc == ZK_ERR_OK && watch &&
-	    watch_add(srv, &srv->data_watches, req->conn, path, WATCH_STANDARD) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	    (rv = watch_add(srv, &srv->data_watches, req->conn, path, WATCH_STANDARD)))
+		rc = watch_error(rv);
 	rsp.data.p = data;
 	rsp.data.len = len;
 	if (rc == ZK_ERR_OK && srv->cfg->n_servers > 0 && strcmp(path, "/zookeeper/config") == 0) {
@@ -109,8 +109,9 @@ static void request_get_children(struct request *req, const char *path, bool wat
 	if (names.nomem)
 		rc = ZK_ERR_SYSTEMERROR;
 	if (rc == ZK_ERR_OK && watch &&
-	    watch_add(srv, &srv->child_watches, req->conn, path, WATCH_STANDARD) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	    (rv = watch_add(srv, &srv->child_watches, req->conn, path, WATCH_STANDARD)))
+		rc = watch_error(rv);
+	rv = 0;
 	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
 	if (rc == ZK_ERR_OK && two) {
 		struct jute_get_children2_response r2 = {.children = {names.n, names.items},
@@ -297,7 +298,7 @@ static void request_set_watches(struct request *req)
 {
 	const struct jute_request *jr = &req->jr;
 	struct jute_set_watches2 sw = {0};
-	int rc = ZK_ERR_OK;
+	int rc = ZK_ERR_OK, rv;
 	size_t start;
 
 	if (jr->hdr.type == ZK_OP_SET_WATCHES) {
@@ -309,8 +310,9 @@ static void request_set_watches(struct request *req)
 		sw = jr->u.set_watches2;
 	}
 	/* Events for missed changes are appended to conn->out now: before this reply. */
-	if (watch_set(req->conn->srv, req->conn, &sw) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	rv = watch_set(req->conn->srv, req->conn, &sw);
+	if (rv != 0)
+		rc = watch_error(rv);
 	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
 	request_end(req, start, 0);
 }
@@ -326,14 +328,14 @@ static void request_add_watch(struct request *req, const char *path)
 	int32_t mode = req->jr.u.add_watch.mode;
 	int kind = mode == ZK_ADD_WATCH_PERSISTENT ? WATCH_PERSISTENT : WATCH_RECURSIVE;
 	struct jute_error_response rsp = {.err = ZK_ERR_OK};
-	int rc = ZK_ERR_OK;
+	int rc = ZK_ERR_OK, rv;
 	size_t start;
 
 	if (mode != ZK_ADD_WATCH_PERSISTENT && mode != ZK_ADD_WATCH_PERSISTENT_RECURSIVE)
 		rc = ZK_ERR_MARSHALLINGERROR;
-	else if (watch_add(srv, &srv->data_watches, req->conn, path, kind) != 0 ||
-		 watch_add(srv, &srv->child_watches, req->conn, path, kind) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	else if ((rv = watch_add(srv, &srv->data_watches, req->conn, path, kind)) != 0 ||
+		 (rv = watch_add(srv, &srv->child_watches, req->conn, path, kind)) != 0)
+		rc = watch_error(rv);
 	if (rc != ZK_ERR_OK) {
 		request_finish_err(req, rc, request_last_zxid(req->conn));
 		return;

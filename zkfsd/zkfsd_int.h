@@ -86,7 +86,8 @@ struct session_table {
  * rate-limited line and counts in mntr as zk_refused_<name> (server_refuse). */
 #define ZKFSD_REFUSALS(X)                                                                    \
 	X(ACL_ENTRIES, "acl_entries")                                                        \
-	X(REPLY_BYTES, "reply_bytes")
+	X(REPLY_BYTES, "reply_bytes")                                                        \
+	X(WATCHES, "watches")
 
 enum zkfsd_refusal {
 #define ZKFSD_REFUSAL_ENUM(id, name) ZKFSD_REFUSED_##id,
@@ -206,6 +207,8 @@ struct conn {
 	bool omit_read_only;		/* Client sent no readOnly byte in its ConnectRequest. */
 	struct session *session;	/* Invariant 4. */
 	struct watch *watches;		/* This connection's watches (watch.c). */
+	size_t n_watches;		/* Entries in watches (zkfsd.maxWatchesPerSession). */
+	size_t watch_bytes;		/* Their path bytes (zkfsd.maxWatchBytesPerSession). */
 	uint64_t notified_gen;		/* Last store event that notified it (watch.c). */
 	struct conn_auth *auth;		/* Auth ids added by auth packets. */
 	int64_t last_zxid;		/* Last zxid sent (cons). */
@@ -365,13 +368,16 @@ bool request_back_from_repl(struct request *req);
 void request_release(struct request *req);
 /* Is this opcode executed without a transaction? */
 bool request_is_read(int32_t type);
+/* The error a request answers when watch_add/watch_set returned @rv (not 0). */
+int watch_error(int rv);
 /* Finish @req with a header-only reply carrying @err. */
 void request_finish_err(struct request *req, int32_t err, int64_t zxid);
 
 /* watch.c */
 int watch_table_init(struct watch_table *t);
 void watch_table_close(struct watch_table *t);
-/* Register (idempotent) a watch of @kind for @conn on @path in @t. Returns 0 or -ENOMEM. */
+/* Register (idempotent) a watch of @kind for @conn on @path in @t. Returns 0, -ENOMEM, or
+ * -EDQUOT when @conn holds its limit of watches or path bytes (refusal counted and logged). */
 int watch_add(struct zkfsd *srv, struct watch_table *t, struct conn *conn, const char *path,
 	      int kind);
 /* The store's event sink: fire watches for (@type, @path). */

@@ -274,10 +274,38 @@ def case_multiread_flood(server, fig, victim):
     return []
 
 
+def case_watch_flood(server, fig, victim):
+    """One session sends 5 setWatches frames of 25,000 exist watches (125,000), another 6
+    addWatch of 900 KB paths (each in both watch tables: 10.8 MB): past 100,000 watches or
+    8 MiB of paths (this suite's limits) a session's watches are refused with QuotaExceeded."""
+    c = RawClient(server.port)
+    answers = [c.set_watches(0, exist=["/w%06d" % (i * 25000 + j) for j in range(25000)])[0]
+               for i in range(5)]
+    fig["set_watches"] = answers
+    fig["rss_after_set_mb"] = rss_kb(server) // 1024
+    c.close()
+    c = RawClient(server.port)
+    long_answers = [c.add_watch("/" + chr(97 + i) * 900000, 0)[0] for i in range(6)]
+    fig["add_watch_ok"] = long_answers.count("OK")
+    fig["add_watch_refused"] = len(long_answers) - long_answers.count("OK")
+    c.close()
+    if server.kind != "zkfsd":
+        return []
+    failures = []
+    if answers != ["OK"] * 4 + ["QuotaExceeded"]:
+        failures.append("setWatches past 100,000 watches answered %r" % answers)
+    if long_answers != ["OK"] * 4 + ["QuotaExceeded"] * 2:
+        failures.append("addWatch past 8 MiB of paths answered %r" % long_answers)
+    if int(mntr(server)["zk_refused_watches"]) < 2:
+        failures.append("mntr's zk_refused_watches did not count the refusals")
+    return failures
+
+
 CASES = [("stall_expiry", case_stall_expiry, 64),
          ("acl_flood", case_acl_flood, 64),
          ("quota_stats", case_quota_stats, 64),
          ("multiread_flood", case_multiread_flood, 64),
+         ("watch_flood", case_watch_flood, 64),
          ("deep_chain", case_deep_chain, 64)]
 
 
@@ -327,7 +355,8 @@ def main():
         wd = zkt.workdir("test_hostile")
         failures = []
         for kind in kinds:
-            cfg = {"zkfsd.test.stallMs": int(STALL_S * 1000)} if kind == "zkfsd" else {}
+            cfg = {"zkfsd.test.stallMs": int(STALL_S * 1000), "zkfsd.maxWatchesPerSession": 100000,
+                   "zkfsd.maxWatchBytesPerSession": 8 << 20} if kind == "zkfsd" else {}
             server = zkt.Server(kind, wd, tick=TICK, cfg=cfg)
             server.start()
             try:

@@ -3,5 +3,6 @@ noinst_LIBRARIES += libcommon.a
 libcommon_a_SOURCES = \
 	common/zk_alloc.c common/zk_alloc.h \
 	common/zk_buf.c common/zk_buf.h \
+	common/zk_hash.c common/zk_hash.h \
 	common/zk_log.c common/zk_log.h
 libcommon_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)

@@ -47,7 +47,13 @@ struct stats_kv {
 	const char *key; /* Borrowed from the parsed text. */
 	size_t key_len;
 	int64_t val;
+	size_t order;	 /* Position in the text (a repeated key: the later one wins). */
 };
+
+/* Most pairs a stats node may hold to be kept up to date. StatsTrack has four keys; a client
+ * can write a megabyte of them, and every write under the quota path re-parses the node:
+ * past this the node is left unchanged (a warning), on every replica alike. */
+#define QUOTA_STATS_MAX_PAIRS 1024
 
 struct stats_track {
 	struct stats_kv *kv; /* Owned. */
@@ -72,19 +78,15 @@ static bool parse_long(const char *p, size_t len, int64_t *out)
 	return true;
 }
 
-/* HashMap.put: a repeated key takes the later value. */
+/* A pair in text order (the parse keeps every one; stats_dedup then keeps the later value of
+ * a repeated key, as HashMap.put). */
 static void stats_put(struct stats_track *st, const char *key, size_t len, int64_t val)
 {
-	size_t i;
-
-	for (i = 0; i < st->n; i++)
-		if (st->kv[i].key_len == len && memcmp(st->kv[i].key, key, len) == 0)
-			break;
-	st->kv[i].key = key;
-	st->kv[i].key_len = len;
-	st->kv[i].val = val;
-	if (i == st->n)
-		st->n++;
+	st->kv[st->n].key = key;
+	st->kv[st->n].key_len = len;
+	st->kv[st->n].val = val;
+	st->kv[st->n].order = st->n;
+	st->n++;
 }
 
 /* One "key=value" pair, split as Java's String.split("="): trailing empty parts are dropped,
@@ -109,8 +111,38 @@ static bool stats_pair(struct stats_track *st, const char *p, size_t len)
 	return true;
 }
 
-/* StatsTrack(String). @st->kv is sized for every pair. Returns 0, -EINVAL (ZooKeeper would
- * throw) or -ENOMEM. */
+/* By key, then by position in the text. */
+static int kv_cmp(const void *a, const void *b)
+{
+	const struct stats_kv *x = a, *y = b;
+	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c != 0)
+		return c;
+	if (x->key_len != y->key_len)
+		return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Sort by key and keep the last pair of each key: O(n log n), not a scan per pair. */
+static void stats_dedup(struct stats_track *st)
+{
+	size_t i, n = 0;
+
+	if (st->n > 1)
+		qsort(st->kv, st->n, sizeof(*st->kv), kv_cmp);
+	for (i = 0; i < st->n; i++) {
+		if (i + 1 < st->n && st->kv[i + 1].key_len == st->kv[i].key_len &&
+		    memcmp(st->kv[i + 1].key, st->kv[i].key, st->kv[i].key_len) == 0)
+			continue; /* A later value of the same key follows. */
+		st->kv[n++] = st->kv[i];
+	}
+	st->n = n;
+}
+
+/* StatsTrack(String): @st gets each key once, sorted. Returns 0, -EINVAL (ZooKeeper would
+ * throw), -E2BIG (over QUOTA_STATS_MAX_PAIRS) or -ENOMEM. */
 static int stats_parse(struct stats_track *st, const uint8_t *data, int32_t len)
 {
 	const char *p = (const char *)data, *end, *q;
@@ -127,6 +159,8 @@ static int stats_parse(struct stats_track *st, const uint8_t *data, int32_t len)
 		end--; /* Pattern.split drops trailing empty strings. */
 	for (q = p; q < end; q++)
 		pairs += *q == ',' || *q == ';';
+	if (pairs > QUOTA_STATS_MAX_PAIRS)
+		return -E2BIG; /* Runs of separators count too: a bound, not the exact number. */
 	st->kv = zk_calloc(pairs, sizeof(*st->kv));
 	if (st->kv == NULL)
 		return -ENOMEM;
@@ -139,6 +173,7 @@ static int stats_parse(struct stats_track *st, const uint8_t *data, int32_t len)
 			q++;
 		p = q;
 	}
+	stats_dedup(st);
 	return 0;
 }
 
@@ -152,22 +187,13 @@ static int64_t *stats_get(struct stats_track *st, const char *key)
 	return NULL;
 }
 
-static int kv_cmp(const void *a, const void *b)
-{
-	const struct stats_kv *x = a, *y = b;
-	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-	int c = memcmp(x->key, y->key, n);
-
-	return c != 0 ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
-}
-
 static bool key_is(const struct stats_kv *kv, const char *key)
 {
 	return kv->key_len == strlen(key) && memcmp(kv->key, key, kv->key_len) == 0;
 }
 
 /* StatsTrack.toString into @out: count and bytes first, then '=' and ";key=value" for the
- * other keys in sorted order. Sorts @st. Returns 0 or -ENOMEM. */
+ * other keys in sorted order (@st is sorted: stats_parse). Returns 0 or -ENOMEM. */
 static int stats_format(struct stats_track *st, int64_t count, int64_t bytes, struct zk_buf *out)
 {
 	char num[64];
@@ -177,8 +203,6 @@ static int stats_format(struct stats_track *st, int64_t count, int64_t bytes, st
 
 	snprintf(num, sizeof(num), "count=%" PRId64 ",bytes=%" PRId64, count, bytes);
 	rc = zk_buf_append(out, num, strlen(num));
-	if (st->n > 1)
-		qsort(st->kv, st->n, sizeof(*st->kv), kv_cmp);
 	for (i = 0; rc == 0 && i < st->n; i++) {
 		if (key_is(&st->kv[i], "count") || key_is(&st->kv[i], "bytes"))
 			continue;
@@ -231,6 +255,20 @@ static int stats_store(struct store *s, struct apply *a, struct znode *n, const 
 	return 0;
 }
 
+/* A stats node left unchanged: logged the 1st, 2nd, 4th, 8th... time (a rate limit that is
+ * the same on every replica and needs no clock). */
+static void stats_refused(struct store *s, const struct znode *n, int rc)
+{
+	s->quota_stats_refused++;
+	if ((s->quota_stats_refused & (s->quota_stats_refused - 1)) != 0)
+		return;
+	zk_log_write(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__,
+		     "quota stats node %s: %s, left unchanged (%" PRIu64 " time(s) so far)",
+		     znode_name(n),
+		     rc == -E2BIG ? "more than 1024 key=value pairs" : "data not in StatsTrack form",
+		     s->quota_stats_refused);
+}
+
 /* @n's data as StatsTrack, with count and bytes set by @set (the new values) or moved by the
  * deltas: DataTree.updateQuotaStat (@set false) or updateQuotaForPath (@set true). */
 static int stats_update(struct store *s, struct apply *a, struct znode *n, bool set,
@@ -241,13 +279,14 @@ static int stats_update(struct store *s, struct apply *a, struct znode *n, bool 
 	int64_t *c, *b;
 	int rc = set ? 0 : stats_parse(&st, znode_data(n), n->data_len);
 
-	if (rc == -EINVAL)
-		zk_log_write(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__,
-			     "quota stats node %s: data not in StatsTrack form, left unchanged",
-			     znode_name(n));
+	if (rc == -EINVAL || rc == -E2BIG) {
+		stats_refused(s, n, rc);
+		zk_free(st.kv);
+		return 0;
+	}
 	if (rc != 0) {
 		zk_free(st.kv);
-		return rc == -EINVAL ? 0 : rc;
+		return rc;
 	}
 	c = stats_get(&st, "count");
 	b = stats_get(&st, "bytes");

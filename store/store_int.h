@@ -125,6 +125,7 @@ struct store {
 	int64_t last_zxid;
 	char **quotas;			/* Quota'd paths (quota.c), normalised, owned. */
 	uint32_t n_quotas, cap_quotas;
+	uint64_t quota_stats_refused;	/* Stats nodes left unchanged (quota.c, for its log). */
 };
 
 /* store.c */

@@ -55,6 +55,9 @@ void config_init(struct config *cfg)
 	cfg->max_outstanding_per_conn = CONFIG_DEFAULT_PER_CONN;
 	cfg->snap_count = CONFIG_DEFAULT_SNAP_COUNT;
 	cfg->container_check_ms = CONFIG_DEFAULT_CONTAINER_CHECK_MS;
+	cfg->max_acl_entries = CONFIG_DEFAULT_MAX_ACL_ENTRIES;
+	cfg->max_watches = CONFIG_DEFAULT_MAX_WATCHES;
+	cfg->max_watch_bytes = CONFIG_DEFAULT_MAX_WATCH_BYTES;
 	cfg->reconfig_enabled = true;
 	cfg->log_level = ZK_LOG_LEVEL_INFO;
 }
@@ -339,6 +342,19 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 		cfg->reconfig_enabled = strcmp(v, "true") == 0;
 		return 0;
 	}
+	if (strcmp(key, "zkfsd.maxAclEntries") == 0)
+		return parse_int(src, v, 1, INT32_MAX / 16, &cfg->max_acl_entries);
+	if (strcmp(key, "zkfsd.maxWatchesPerSession") == 0)
+		return parse_int(src, v, 1, INT_MAX, &cfg->max_watches);
+	if (strcmp(key, "zkfsd.maxWatchBytesPerSession") == 0)
+		return parse_i64(src, v, 1, INT64_MAX, &cfg->max_watch_bytes);
+	if (strcmp(key, "zkfsd.maxReplyBytes") == 0) {
+		rv = parse_i64(src, v, 0, INT32_MAX, &n);
+		cfg->max_reply_bytes = (uint32_t)n;
+		return rv;
+	}
+	if (strcmp(key, "zkfsd.test.stallMs") == 0)
+		return parse_int(src, v, 0, 60000, &cfg->test_stall_ms);
 	if (strcmp(key, "znode.container.checkIntervalMs") == 0)
 		return parse_int(src, v, 1, INT_MAX, &cfg->container_check_ms);
 	if (strcmp(key, "logLevel") == 0)

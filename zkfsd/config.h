@@ -32,6 +32,12 @@
 /* ZooKeeper's default is 60 s; zkfsd checks every 5 s so empty containers and expired TTL nodes
  * go within seconds (the check walks the tree: a few ms per 100k nodes). */
 #define CONFIG_DEFAULT_CONTAINER_CHECK_MS 5000
+/* Most entries an ACL may list (ZooKeeper has no cap; a create of 43k entries took seconds). */
+#define CONFIG_DEFAULT_MAX_ACL_ENTRIES 1024
+/* Watches one connection may hold, and their path bytes (ZooKeeper has no bound: 25 setWatches
+ * frames made 2M watches, +222 MB). Enough for a cache of a 200k-node tree. */
+#define CONFIG_DEFAULT_MAX_WATCHES 200000
+#define CONFIG_DEFAULT_MAX_WATCH_BYTES (16 << 20)
 
 /* One server.N line: server.N=host:raft_port:peer_port[:observer|:participant][;[addr:]port]. */
 struct config_server {
@@ -73,6 +79,13 @@ struct config {
 	char *config_path;		/* Owned copy of -c, NULL when none. */
 	/* Which settings were given explicitly (so config_finish knows what to derive). */
 	bool min_timeout_set, max_timeout_set, port_set, address_set;
+	int max_acl_entries;		/* zkfsd.maxAclEntries: longest ACL list accepted. */
+	int max_watches;		/* zkfsd.maxWatchesPerSession. */
+	int64_t max_watch_bytes;	/* zkfsd.maxWatchBytesPerSession: their path bytes. */
+	uint32_t max_reply_bytes;	/* zkfsd.maxReplyBytes: largest multiRead reply; 0 (the
+					   default): jute.maxbuffer. */
+	int test_stall_ms;		/* zkfsd.test.stallMs: a test hook, 0 (off) by default:
+					   the four-letter word `stal` blocks the loop this long. */
 };
 
 /* Fill @cfg with the defaults. Owns nothing yet, but must be closed with config_close. */

@@ -12,6 +12,7 @@
  * already buffered) when requests finish. See zkfsd_int.h for the state diagram and
  * invariants. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -503,7 +504,11 @@ static void conn_four_letter(struct conn *conn)
 
 	memcpy(word, conn->rbuf, 4);
 	word[4] = '\0';
+	uint64_t t0 = uv_hrtime();
+
 	fourlw_answer(conn->srv, conn, word, &conn->out);
+	server_work_done(conn->srv, t0, "four-letter word %s from %s:%d", word, conn->ip,
+			 conn->port);
 	conn->close_after_flush = true;
 	uv_read_stop((uv_stream_t *)&conn->tcp);
 	conn_mark_dirty(conn);
@@ -513,6 +518,13 @@ static void conn_four_letter(struct conn *conn)
 static void conn_frame(struct conn *conn, size_t off, size_t body_len)
 {
 	const uint8_t *body = conn->rbuf + off + 4;
+	/* For the stall log: the request header's type (ConnectRequest has none: -1). */
+	int32_t op = conn->state != CONN_NEW && body_len >= 8
+			     ? (int32_t)((uint32_t)body[4] << 24 | (uint32_t)body[5] << 16 |
+					 (uint32_t)body[6] << 8 | body[7])
+			     : -1;
+	int64_t session = conn->session != NULL ? conn->session->id : 0;
+	uint64_t t0 = uv_hrtime();
 
 	conn->received++;
 	conn->srv->stats.packets_received++;
@@ -520,6 +532,9 @@ static void conn_frame(struct conn *conn, size_t off, size_t body_len)
 		request_connect(conn, body, body_len);
 	else
 		request_received(conn, body, body_len);
+	server_work_done(conn->srv, t0,
+			 "request type %d (%zu bytes) of session 0x%" PRIx64 " from %s:%d", op,
+			 body_len, (uint64_t)session, conn->ip, conn->port);
 }
 
 /* Frame and dispatch what is buffered, as far as the limits allow. */

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/zk_log.h"
@@ -24,7 +25,7 @@
 
 static const char *const fourlw_words[] = {
 	"ruok", "srvr", "stat", "mntr", "conf", "cons", "crst", "srst", "wchs", "wchc",
-	"wchp", "dump", "isro", "envi", "dirs", "dgst",
+	"wchp", "dump", "isro", "envi", "dirs", "dgst", "stal",
 };
 
 /* How stale zk_approximate_data_size may be (it is a walk of the whole tree). */
@@ -289,6 +290,38 @@ static int fourlw_open_fds(void)
 	return n - 3; /* ".", ".." and the directory's own fd. */
 }
 
+/* zkfsd's own: the loop stalls (server.c) and the refusals of each limit. */
+static void fourlw_mntr_limits(struct zkfsd *srv, struct zk_buf *out)
+{
+	static const char *const names[] = {
+#define FOURLW_REFUSAL_NAME(id, name) name,
+		ZKFSD_REFUSALS(FOURLW_REFUSAL_NAME)
+#undef FOURLW_REFUSAL_NAME
+	};
+
+	zk_buf_printf(out, "zk_loop_stalls\t%" PRIu64 "\n", srv->stats.loop_stalls);
+	zk_buf_printf(out, "zk_loop_stall_max_ms\t%" PRIu64 "\n", srv->stats.loop_stall_max_ms);
+	for (int i = 0; i < ZKFSD_REFUSED_N; i++)
+		zk_buf_printf(out, "zk_refused_%s\t%" PRIu64 "\n", names[i], srv->stats.refused[i]);
+}
+
+/* The test hook `stal` (zkfsd.test.stallMs, off by default): block the loop as a slow disk
+ * or a page-in storm would, so tests can check what a stall does to sessions. */
+static void fourlw_stall(struct zkfsd *srv, struct zk_buf *out)
+{
+	struct timespec ts = {srv->cfg->test_stall_ms / 1000,
+			      (long)(srv->cfg->test_stall_ms % 1000) * 1000000};
+
+	if (srv->cfg->test_stall_ms == 0) {
+		zk_buf_printf(out, "stal is a test hook, off (zkfsd.test.stallMs=0)\n");
+		return;
+	}
+	zk_log_warn("test hook: blocking the loop for %d ms", srv->cfg->test_stall_ms);
+	while (nanosleep(&ts, &ts) != 0)
+		;
+	zk_buf_printf(out, "stalled\n");
+}
+
 static void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out)
 {
 	struct fourlw_eph e = {.srv = srv};
@@ -318,6 +351,7 @@ static void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out)
 	zk_buf_printf(out, "zk_open_file_descriptor_count\t%d\n", fourlw_open_fds());
 	zk_buf_printf(out, "zk_uptime\t%" PRIu64 "\n", uv_now(srv->loop) - srv->start_ms);
 	zk_buf_printf(out, "zk_connection_rejected\t%" PRIu64 "\n", srv->stats.refused_conns);
+	fourlw_mntr_limits(srv, out);
 	/* The walk costs about 1 us per node: at most once per FOURLW_DATA_SIZE_MS. */
 	if (srv->data_size_at_ms == 0 ||
 	    uv_now(srv->loop) - srv->data_size_at_ms > FOURLW_DATA_SIZE_MS) {
@@ -448,6 +482,8 @@ void fourlw_answer(struct zkfsd *srv, struct conn *conn, const char *word, struc
 		watch_describe(srv, out, word[3]);
 	} else if (strcmp(word, "dump") == 0) {
 		fourlw_dump(srv, out);
+	} else if (strcmp(word, "stal") == 0) {
+		fourlw_stall(srv, out);
 	} else if (strcmp(word, "isro") == 0) {
 		zk_buf_printf(out, "rw");
 	} else if (strcmp(word, "envi") == 0) {

@@ -7,6 +7,7 @@
  * earlier request is done (conn.c), so a read sees its session's earlier writes. Watches are
  * registered here, as ZooKeeper does while it answers. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,11 +58,11 @@ static void request_exists(struct request *req, const char *path, bool watch)
 {
 	struct zkfsd *srv = req->conn->srv;
 	struct jute_exists_response rsp;
-	int rc = store_exists(srv->store, path, &rsp.stat);
+	int rc = store_exists(srv->store, path, &rsp.stat), rv;
 	size_t start;
 
-	if (watch && watch_add(srv, &srv->data_watches, req->conn, path, WATCH_STANDARD) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	if (watch && (rv = watch_add(srv, &srv->data_watches, req->conn, path, WATCH_STANDARD)))
+		rc = watch_error(rv);
 	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
 	request_end(req, start, rc == ZK_ERR_OK ? jute_encode_exists_response(&req->reply, &rsp) : 0);
 }
@@ -73,12 +74,12 @@ static void request_get_data(struct request *req, const char *path, bool watch)
 	struct zk_buf text = {0};
 	int32_t len;
 	const uint8_t *data;
-	int rc = store_get_data(srv->store, path, &data, &len, &rsp.stat);
+	int rc = store_get_data(srv->store, path, &data, &len, &rsp.stat), rv;
 	size_t start;
 
 	if (rc == ZK_ERR_OK && watch &&
-	    watch_add(srv, &srv->data_watches, req->conn, path, WATCH_STANDARD) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	    (rv = watch_add(srv, &srv->data_watches, req->conn, path, WATCH_STANDARD)))
+		rc = watch_error(rv);
 	rsp.data.p = data;
 	rsp.data.len = len;
 	if (rc == ZK_ERR_OK && srv->cfg->n_servers > 0 && strcmp(path, "/zookeeper/config") == 0) {
@@ -108,8 +109,9 @@ static void request_get_children(struct request *req, const char *path, bool wat
 	if (names.nomem)
 		rc = ZK_ERR_SYSTEMERROR;
 	if (rc == ZK_ERR_OK && watch &&
-	    watch_add(srv, &srv->child_watches, req->conn, path, WATCH_STANDARD) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	    (rv = watch_add(srv, &srv->child_watches, req->conn, path, WATCH_STANDARD)))
+		rc = watch_error(rv);
+	rv = 0;
 	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
 	if (rc == ZK_ERR_OK && two) {
 		struct jute_get_children2_response r2 = {.children = {names.n, names.items},
@@ -237,21 +239,54 @@ static void request_multi_read_op(struct zkfsd *srv, struct conn *conn,
 	zk_free(path);
 }
 
-static void request_multi_read(struct request *req)
+/* Bytes @res adds to a multiRead reply (MultiHeader, then the result record). */
+static uint64_t request_multi_result_size(const struct jute_multi_result *res)
+{
+	uint64_t size = 9 + 4; /* MultiHeader; an ErrorResult's err. */
+
+	if (res->type == ZK_OP_GET_DATA)
+		size += 4 + (uint64_t)(res->data.len > 0 ? res->data.len : 0) + 68; /* + Stat. */
+	for (int32_t i = 0; res->type == ZK_OP_GET_CHILDREN && i < res->children.count; i++)
+		size += 4 + (uint64_t)res->children.items[i].len;
+	return size;
+}
+
+/* The ops of a multiRead into @res until the reply would pass zkfsd.maxReplyBytes (by default
+ * jute.maxbuffer: no client reads a bigger frame). Returns ZK_ERR_OK or MARSHALLINGERROR. */
+static int request_multi_read_ops(struct request *req, struct jute_multi_result *res,
+				  struct name_list *names)
 {
 	struct zkfsd *srv = req->conn->srv;
+	uint64_t size = 0, cap = srv->cfg->max_reply_bytes ? srv->cfg->max_reply_bytes
+							    : srv->cfg->jute_maxbuffer;
+
+	for (int32_t i = 0; i < req->jr.n_ops; i++) {
+		request_multi_read_op(srv, req->conn, &req->jr.ops[i], &res[i], &names[i]);
+		size += request_multi_result_size(&res[i]);
+		if (size > cap) {
+			server_refuse(srv, ZKFSD_REFUSED_REPLY_BYTES,
+				      "%s:%d: multiRead of %d ops refused: its reply passes %" PRIu64
+				      " bytes at op %d (zkfsd.maxReplyBytes)",
+				      req->conn->ip, req->conn->port, req->jr.n_ops, cap, i);
+			return ZK_ERR_MARSHALLINGERROR;
+		}
+	}
+	return ZK_ERR_OK;
+}
+
+static void request_multi_read(struct request *req)
+{
 	int32_t n = req->jr.n_ops;
 	struct jute_multi_result *res = calloc((size_t)n + 1, sizeof(*res));
 	struct name_list *names = calloc((size_t)n + 1, sizeof(*names));
 	size_t start;
-	int rv = -ENOMEM;
+	int rv = -ENOMEM, rc = ZK_ERR_OK;
 
-	start = request_begin(req, req->xid, request_last_zxid(req->conn), ZK_ERR_OK);
-	if (res != NULL && names != NULL) {
-		for (int32_t i = 0; i < n; i++)
-			request_multi_read_op(srv, req->conn, &req->jr.ops[i], &res[i], &names[i]);
-		rv = jute_encode_multi_response(&req->reply, res, n);
-	}
+	if (res != NULL && names != NULL)
+		rc = request_multi_read_ops(req, res, names);
+	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
+	if (res != NULL && names != NULL)
+		rv = rc == ZK_ERR_OK ? jute_encode_multi_response(&req->reply, res, n) : 0;
 	for (int32_t i = 0; names != NULL && i < n; i++)
 		free(names[i].items);
 	free(names);
@@ -263,7 +298,7 @@ static void request_set_watches(struct request *req)
 {
 	const struct jute_request *jr = &req->jr;
 	struct jute_set_watches2 sw = {0};
-	int rc = ZK_ERR_OK;
+	int rc = ZK_ERR_OK, rv;
 	size_t start;
 
 	if (jr->hdr.type == ZK_OP_SET_WATCHES) {
@@ -275,8 +310,9 @@ static void request_set_watches(struct request *req)
 		sw = jr->u.set_watches2;
 	}
 	/* Events for missed changes are appended to conn->out now: before this reply. */
-	if (watch_set(req->conn->srv, req->conn, &sw) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	rv = watch_set(req->conn->srv, req->conn, &sw);
+	if (rv != 0)
+		rc = watch_error(rv);
 	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
 	request_end(req, start, 0);
 }
@@ -292,14 +328,14 @@ static void request_add_watch(struct request *req, const char *path)
 	int32_t mode = req->jr.u.add_watch.mode;
 	int kind = mode == ZK_ADD_WATCH_PERSISTENT ? WATCH_PERSISTENT : WATCH_RECURSIVE;
 	struct jute_error_response rsp = {.err = ZK_ERR_OK};
-	int rc = ZK_ERR_OK;
+	int rc = ZK_ERR_OK, rv;
 	size_t start;
 
 	if (mode != ZK_ADD_WATCH_PERSISTENT && mode != ZK_ADD_WATCH_PERSISTENT_RECURSIVE)
 		rc = ZK_ERR_MARSHALLINGERROR;
-	else if (watch_add(srv, &srv->data_watches, req->conn, path, kind) != 0 ||
-		 watch_add(srv, &srv->child_watches, req->conn, path, kind) != 0)
-		rc = ZK_ERR_SYSTEMERROR;
+	else if ((rv = watch_add(srv, &srv->data_watches, req->conn, path, kind)) != 0 ||
+		 (rv = watch_add(srv, &srv->child_watches, req->conn, path, kind)) != 0)
+		rc = watch_error(rv);
 	if (rc != ZK_ERR_OK) {
 		request_finish_err(req, rc, request_last_zxid(req->conn));
 		return;

@@ -10,7 +10,11 @@
  *    and expired TTL nodes get deleteContainer transactions.
  * The flush step is a uv_prepare: once per loop turn, after every callback of the turn ran,
  * each dirty connection submits what it can and writes its replies and events in one write. */
+#include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,6 +59,114 @@ static void server_on_session_timer(uv_timer_t *t)
 {
 	tracker_check_expiry(t->data);
 	conn_reap(t->data);
+}
+
+/* ---- Loop stalls ---------------------------------------------------------------------------- */
+
+static uint64_t server_ms(uint64_t ns)
+{
+	return ns / 1000000;
+}
+
+void server_work_done(struct zkfsd *srv, uint64_t t0, const char *fmt, ...)
+{
+	uint64_t ns = uv_hrtime() - t0;
+	va_list ap;
+
+	if (ns <= srv->stall.cause_ns || ns < 1000000)
+		return;
+	srv->stall.cause_ns = ns;
+	va_start(ap, fmt);
+	vsnprintf(srv->stall.cause, sizeof(srv->stall.cause), fmt, ap);
+	va_end(ap);
+}
+
+/* One stall line a second at most, so a client that causes many cannot flood the log. */
+static void server_stall_log(struct zkfsd *srv, uint64_t now, uint64_t busy_ms)
+{
+	struct server_stall *st = &srv->stall;
+
+	if (st->logged_ns != 0 && now - st->logged_ns < 1000000000ULL) {
+		st->unlogged++;
+		return;
+	}
+	zk_log_warn("loop stalled %" PRIu64 " ms: longest work %s%s (%" PRIu64 " ms)%s", busy_ms,
+		    st->cause[0] ? st->cause : "outside client requests",
+		    st->cause[0] ? "" : " (replication: log writes, apply, snapshots)",
+		    server_ms(st->cause_ns),
+		    st->unlogged ? "; more stalls since the last line" : "");
+	st->logged_ns = now;
+	st->unlogged = 0;
+}
+
+/* After every poll phase: the turn since the previous check step worked for its wall time
+ * minus the time the poll blocked. */
+static void server_on_check(uv_check_t *h)
+{
+	struct zkfsd *srv = h->data;
+	struct server_stall *st = &srv->stall;
+	uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(srv->loop);
+	uint64_t busy_ms = server_ms((now - st->turn_ns) - (idle - st->idle_ns));
+
+	st->turn_ns = now;
+	st->idle_ns = idle;
+	if (busy_ms > SERVER_STALL_MS) {
+		srv->stats.loop_stalls++;
+		if (busy_ms > srv->stats.loop_stall_max_ms)
+			srv->stats.loop_stall_max_ms = busy_ms;
+		st->unclaimed_ms += busy_ms;
+		server_stall_log(srv, now, busy_ms);
+	}
+	st->cause_ns = 0;
+	st->cause[0] = '\0';
+}
+
+uint64_t server_stall_claim(struct zkfsd *srv)
+{
+	uint64_t ms = srv->stall.unclaimed_ms, since = server_ms(uv_hrtime() - srv->stall.turn_ns);
+
+	/* The check step has not seen the work of this turn's timers yet. */
+	if (since > SERVER_STALL_MS)
+		ms += since;
+	srv->stall.unclaimed_ms = 0;
+	return ms;
+}
+
+void server_refuse(struct zkfsd *srv, enum zkfsd_refusal r, const char *fmt, ...)
+{
+	struct server_stall *st = &srv->stall;
+	uint64_t now = uv_hrtime();
+	char line[256];
+	va_list ap;
+
+	assert(r < ZKFSD_REFUSED_N);
+	srv->stats.refused[r]++;
+	if (st->refusal_logged_ns[r] != 0 && now - st->refusal_logged_ns[r] < 1000000000ULL) {
+		st->refusal_unlogged[r]++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	zk_log_warn("%s%s", line, st->refusal_unlogged[r] ? " (and more like it since the last line)"
+							     : "");
+	st->refusal_logged_ns[r] = now;
+	st->refusal_unlogged[r] = 0;
+}
+
+static int server_stall_init(struct zkfsd *srv)
+{
+	int rv = uv_loop_configure(srv->loop, UV_METRICS_IDLE_TIME);
+
+	if (rv != 0)
+		return rv;
+	rv = uv_check_init(srv->loop, &srv->stall.check);
+	if (rv != 0)
+		return rv;
+	srv->stall.check.data = srv;
+	srv->stall.turn_ns = uv_hrtime();
+	srv->stall.idle_ns = uv_metrics_idle_time(srv->loop);
+	return uv_check_start(&srv->stall.check, server_on_check);
 }
 
 /* ---- Containers and TTL nodes ------------------------------------------------------------ */
@@ -125,6 +237,7 @@ static void server_on_container_timer(uv_timer_t *t)
 	struct zkfsd *srv = t->data;
 	struct server_gc_list l = {0};
 	struct timespec ts;
+	uint64_t t0 = uv_hrtime();
 	int64_t now_ms;
 
 	if (repl_role(srv->repl) != REPL_LEADER)
@@ -135,6 +248,7 @@ static void server_on_container_timer(uv_timer_t *t)
 	for (int i = 0; i < l.n; i++)
 		server_gc_submit(srv, l.paths[i], now_ms);
 	free(l.paths);
+	server_work_done(srv, t0, "container/TTL scan (%d node(s) to delete)", l.n);
 }
 
 /* ---- Quorum ------------------------------------------------------------------------------ */
@@ -232,6 +346,9 @@ int server_init(struct zkfsd *srv, uv_loop_t *loop, const struct config *cfg)
 	srv->stats.latency_min_ms = UINT64_MAX;
 	srv->start_ms = uv_now(loop);
 	rv = server_init_handles(srv); /* First: server_stop may then run after any failure. */
+	if (rv != 0)
+		return rv;
+	rv = server_stall_init(srv);
 	if (rv != 0)
 		return rv;
 	store_config_init(&sc);
@@ -359,6 +476,8 @@ void server_stop(struct zkfsd *srv)
 	uv_close((uv_handle_t *)&srv->session_timer, NULL);
 	uv_close((uv_handle_t *)&srv->container_timer, NULL);
 	uv_close((uv_handle_t *)&srv->quorum_timer, NULL);
+	if (uv_is_active((uv_handle_t *)&srv->stall.check))
+		uv_close((uv_handle_t *)&srv->stall.check, NULL);
 	uv_close((uv_handle_t *)&srv->sig_term, NULL);
 	uv_close((uv_handle_t *)&srv->sig_int, NULL);
 	if (srv->repl_open) {

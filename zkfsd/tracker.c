@@ -8,8 +8,14 @@
  * tickTime/2 (ZooKeeper checks at tick granularity), finds sessions past their deadline; on the
  * leader each gets a closeSession transaction (the one path that deletes ephemerals), whose
  * apply removes it here and closes its connection. After a restart every session of the store
- * gets a fresh full timeout, as ZooKeeper does when it loads its database. */
+ * gets a fresh full timeout, as ZooKeeper does when it loads its database.
+ *
+ * Stalls: libuv runs timers before it polls sockets, so after a loop turn that worked for
+ * longer than a session timeout the expiry check would run while the pings sent meanwhile
+ * still wait unread. So every deadline moves later by the time the loop stalled
+ * (server_stall_claim): a session is expired only for silence the loop could have seen. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -221,11 +227,24 @@ static void tracker_refresh_all(struct zkfsd *srv)
 			tracker_touch(srv, s);
 }
 
+/* The loop stalled @ms: no session's clock ran meanwhile (their pings may be waiting unread
+ * in their sockets, and the loop reads them only after the timers of this turn). */
+static void tracker_stalled(struct zkfsd *srv, uint64_t ms)
+{
+	for (size_t i = 0; i < srv->sessions.n_buckets; i++)
+		for (struct session *s = srv->sessions.buckets[i]; s != NULL; s = s->hnext)
+			s->deadline_ms += ms;
+	zk_log_info("%zu session deadline(s) moved %" PRIu64 " ms later: the loop stalled",
+		    srv->sessions.count, ms);
+}
+
 void tracker_check_expiry(struct zkfsd *srv)
 {
-	uint64_t now = uv_now(srv->loop);
+	uint64_t now = uv_now(srv->loop), stalled = server_stall_claim(srv);
 	bool leader = srv->repl != NULL && repl_role(srv->repl) == REPL_LEADER;
 
+	if (stalled > 0)
+		tracker_stalled(srv, stalled);
 	/* A new leader has not seen the pings sent to the old one: like ZooKeeper's new leader,
 	 * it starts every session's clock afresh. */
 	if (leader && !srv->was_leader)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/zk_alloc.h"
+#include "common/zk_hash.h"
 #include "common/zk_log.h"
 #include "zkfsd/zkfsd_int.h"
 
@@ -81,72 +82,112 @@ static int txn_create_bad_path(struct conn *conn, const struct jute_str *s)
 	return rc == ZK_ERR_OK ? ZK_ERR_BADARGUMENTS : ZK_ERR_NONODE;
 }
 
-static bool txn_acl_dup(const struct store_acl *acl, int32_t n, const struct store_acl *a)
+/* The ACL being built, with a hash set over its entries: ZooKeeper drops duplicates, and a
+ * list of n entries must cost O(n), not a scan of the list per entry. */
+struct txn_acl_set {
+	struct store_acl *acl;	/* Entries (becomes op->acl). */
+	int32_t n, room;	/* Used / allocated entries. */
+	int32_t *slot;		/* Open addressing over acl: index + 1, 0 = empty. */
+	uint32_t mask;		/* Slots - 1 (a power of two, at least 2 * room). */
+};
+
+static uint64_t txn_acl_hash(const struct store_acl *a)
 {
-	for (int32_t i = 0; i < n; i++)
-		if (acl[i].perms == a->perms && strcmp(acl[i].scheme, a->scheme) == 0 &&
-		    strcmp(acl[i].id, a->id) == 0)
-			return true;
-	return false;
+	struct zk_hash h;
+
+	zk_hash_init(&h, zk_hash_process_key());
+	zk_hash_update(&h, &a->perms, sizeof(a->perms));
+	zk_hash_update(&h, a->scheme, strlen(a->scheme) + 1);
+	zk_hash_update(&h, a->id, strlen(a->id) + 1);
+	return zk_hash_final(&h);
 }
 
-/* Append (perms, scheme, id) to @op's ACL unless already there (ZooKeeper removes
- * duplicates). @scheme and @id must stay valid until the txn is encoded. */
-static void txn_acl_push(struct store_op *op, struct store_acl *acl, int32_t perms, char *scheme,
-			 char *id)
+static bool txn_acl_equal(const struct store_acl *x, const struct store_acl *y)
+{
+	return x->perms == y->perms && strcmp(x->scheme, y->scheme) == 0 &&
+	       strcmp(x->id, y->id) == 0;
+}
+
+/* Append (perms, scheme, id) unless already there. @scheme and @id must stay valid until the
+ * txn is encoded. Returns ZK_ERR_OK or ZK_ERR_INVALIDACL (no room left). */
+static int txn_acl_push(struct txn_acl_set *set, int32_t perms, char *scheme, char *id)
 {
 	struct store_acl a = {perms, scheme, id};
+	uint32_t i = (uint32_t)txn_acl_hash(&a) & set->mask;
 
-	if (!txn_acl_dup(acl, op->n_acl, &a))
-		acl[op->n_acl++] = a;
+	for (; set->slot[i] != 0; i = (i + 1) & set->mask)
+		if (txn_acl_equal(&set->acl[set->slot[i] - 1], &a))
+			return ZK_ERR_OK;
+	if (set->n == set->room)
+		return ZK_ERR_INVALIDACL;
+	set->acl[set->n++] = a;
+	set->slot[i] = set->n;
+	return ZK_ERR_OK;
 }
 
 /* "auth": every digest id the connection authenticated with. */
-static int txn_acl_auth(struct conn *conn, struct store_op *op, struct store_acl *acl,
-			int32_t perms, int32_t room)
+static int txn_acl_auth(struct conn *conn, struct txn_acl_set *set, int32_t perms)
 {
-	int found = 0;
+	int found = 0, rc;
 
 	for (struct conn_auth *a = conn->auth; a != NULL; a = a->next, found++) {
-		if (op->n_acl == room)
-			return ZK_ERR_INVALIDACL;
-		txn_acl_push(op, acl, perms, a->scheme, a->id);
+		rc = txn_acl_push(set, perms, a->scheme, a->id);
+		if (rc != ZK_ERR_OK)
+			return rc;
 	}
 	return found ? ZK_ERR_OK : ZK_ERR_INVALIDACL;
 }
 
-/* ZooKeeper's fixupACL: a non-empty list of valid ids, "auth" expanded, duplicates gone. */
+/* Room for @count entries (each "auth" may expand to several ids) and the hash set. */
+static int txn_acl_set_init(struct txn_mem *m, struct txn_acl_set *set, int32_t count)
+{
+	uint32_t slots = 16;
+
+	set->room = count * 8;
+	while (slots < 2 * (uint32_t)set->room)
+		slots *= 2;
+	set->n = 0;
+	set->mask = slots - 1;
+	set->acl = txn_mem_keep(m, zk_calloc((size_t)set->room, sizeof(*set->acl)));
+	set->slot = txn_mem_keep(m, zk_calloc(slots, sizeof(*set->slot)));
+	return set->acl != NULL && set->slot != NULL ? ZK_ERR_OK : ZK_ERR_SYSTEMERROR;
+}
+
+/* ZooKeeper's fixupACL: a non-empty list of valid ids, "auth" expanded, duplicates gone. A
+ * list longer than zkfsd.maxAclEntries is refused (ZooKeeper has no cap). */
 static int txn_acl(struct txn_mem *m, struct conn *conn, const struct jute_acl_vec *v,
 		   struct store_op *op)
 {
-	int32_t room = v->count > 0 ? v->count * 8 : 0;
-	struct store_acl *acl;
+	struct txn_acl_set set;
+	int rc;
 
-	if (room == 0)
+	if (v->count <= 0)
 		return ZK_ERR_INVALIDACL;
-	acl = txn_mem_keep(m, zk_calloc((size_t)room, sizeof(*acl)));
-	if (acl == NULL)
-		return ZK_ERR_SYSTEMERROR;
-	op->acl = acl;
-	op->n_acl = 0;
-	for (int32_t i = 0; i < v->count; i++) {
+	if (v->count > conn->srv->cfg->max_acl_entries) {
+		server_refuse(conn->srv, ZKFSD_REFUSED_ACL_ENTRIES,
+			      "%s:%d: an ACL of %d entries refused (zkfsd.maxAclEntries=%d)",
+			      conn->ip, conn->port, v->count, conn->srv->cfg->max_acl_entries);
+		return ZK_ERR_INVALIDACL;
+	}
+	rc = txn_acl_set_init(m, &set, v->count);
+	if (rc != ZK_ERR_OK)
+		return rc;
+	op->acl = set.acl;
+	for (int32_t i = 0; i < v->count && rc == ZK_ERR_OK; i++) {
 		char *scheme = txn_mem_keep(m, jute_str_dup(&v->acls[i].id.scheme));
 		char *id = txn_mem_keep(m, jute_str_dup(&v->acls[i].id.id));
-		int rc;
 
 		if (scheme == NULL || id == NULL)
-			return ZK_ERR_INVALIDACL;
-		if (strcmp(scheme, "auth") == 0) {
-			rc = txn_acl_auth(conn, op, acl, v->acls[i].perms, room);
-			if (rc != ZK_ERR_OK)
-				return rc;
-		} else if (!store_acl_id_valid(scheme, id) || op->n_acl == room) {
-			return ZK_ERR_INVALIDACL;
-		} else {
-			txn_acl_push(op, acl, v->acls[i].perms, scheme, id);
-		}
+			rc = ZK_ERR_INVALIDACL;
+		else if (strcmp(scheme, "auth") == 0)
+			rc = txn_acl_auth(conn, &set, v->acls[i].perms);
+		else if (!store_acl_id_valid(scheme, id))
+			rc = ZK_ERR_INVALIDACL;
+		else
+			rc = txn_acl_push(&set, v->acls[i].perms, scheme, id);
 	}
-	return ZK_ERR_OK;
+	op->n_acl = set.n;
+	return rc;
 }
 
 static bool txn_mode_sequential(int32_t mode)

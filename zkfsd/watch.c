@@ -13,6 +13,7 @@
  * such watches exist). A STANDARD watch fires once and is gone; a connection gets at most one
  * event per trigger. Watches belong to connections: they go away with them. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,10 +118,20 @@ int watch_add(struct zkfsd *srv, struct watch_table *t, struct conn *conn, const
 	uint64_t hash = watch_hash(path);
 	struct watch *w = watch_find(t, path, hash, conn), **bucket;
 
-	(void)srv;
+	size_t len = strlen(path);
+
 	if (w != NULL) {
 		watch_set_kinds(w, w->kinds | kind);
 		return 0;
+	}
+	if (conn->n_watches >= (size_t)srv->cfg->max_watches ||
+	    (int64_t)(conn->watch_bytes + len) > srv->cfg->max_watch_bytes) {
+		server_refuse(srv, ZKFSD_REFUSED_WATCHES,
+			      "%s:%d: watch refused: the connection holds %zu watches of %zu path "
+			      "bytes (zkfsd.maxWatchesPerSession=%d, maxWatchBytesPerSession=%" PRId64
+			      ")", conn->ip, conn->port, conn->n_watches, conn->watch_bytes,
+			      srv->cfg->max_watches, srv->cfg->max_watch_bytes);
+		return -EDQUOT;
 	}
 	w = calloc(1, sizeof(*w));
 	if (w == NULL || (w->path = strdup(path)) == NULL) {
@@ -138,6 +149,8 @@ int watch_add(struct zkfsd *srv, struct watch_table *t, struct conn *conn, const
 	if (conn->watches != NULL)
 		conn->watches->cprev = w;
 	conn->watches = w;
+	conn->n_watches++;
+	conn->watch_bytes += len;
 	if (++t->count > 2 * t->n_buckets)
 		watch_table_grow(t);
 	return 0;
@@ -157,6 +170,8 @@ static void watch_unlink(struct watch *w)
 		w->conn->watches = w->cnext;
 	if (w->cnext != NULL)
 		w->cnext->cprev = w->cprev;
+	w->conn->n_watches--;
+	w->conn->watch_bytes -= strlen(w->path);
 	watch_set_kinds(w, 0);
 	t->count--;
 	free(w->path);
@@ -306,11 +321,12 @@ void watch_drop_conn(struct zkfsd *srv, struct conn *conn)
 
 size_t watch_count_conn(const struct conn *conn)
 {
-	size_t n = 0;
+	return conn->n_watches;
+}
 
-	for (const struct watch *w = conn->watches; w != NULL; w = w->cnext)
-		n++;
-	return n;
+int watch_error(int rv)
+{
+	return rv == -EDQUOT ? ZK_ERR_QUOTAEXCEEDED : ZK_ERR_SYSTEMERROR;
 }
 
 /* setWatches for one path list. @kind: 'd' data, 'e' exist, 'c' child, 'p' persistent,

@@ -82,6 +82,36 @@ struct session_table {
 
 /* ---- Server (server.c) ---------------------------------------------------------------------- */
 
+/* The limits against hostile or careless clients: each refusal answers a clear error, logs a
+ * rate-limited line and counts in mntr as zk_refused_<name> (server_refuse). */
+#define ZKFSD_REFUSALS(X)                                                                    \
+	X(ACL_ENTRIES, "acl_entries")                                                        \
+	X(REPLY_BYTES, "reply_bytes")                                                        \
+	X(WATCHES, "watches")
+
+enum zkfsd_refusal {
+#define ZKFSD_REFUSAL_ENUM(id, name) ZKFSD_REFUSED_##id,
+	ZKFSD_REFUSALS(ZKFSD_REFUSAL_ENUM)
+#undef ZKFSD_REFUSAL_ENUM
+	ZKFSD_REFUSED_N
+};
+
+/* Loop stall accounting (server.c): a check step after every poll phase measures how long the
+ * turn worked (wall time minus the time blocked in the poll), and the longest piece of work
+ * timed in it names the cause. */
+struct server_stall {
+	uv_check_t check;	/* After each poll phase. */
+	uint64_t turn_ns;	/* uv_hrtime at the last check step. */
+	uint64_t idle_ns;	/* uv_metrics_idle_time then. */
+	uint64_t unclaimed_ms;	/* Stalled time not yet given back to sessions (tracker.c). */
+	uint64_t cause_ns;	/* Longest piece of work timed this turn. */
+	char cause[120];	/* What it was ("" if none was timed). */
+	uint64_t logged_ns;	/* Last stall line (one a second at most). */
+	uint64_t unlogged;	/* Stalls not logged since. */
+	uint64_t refusal_logged_ns[ZKFSD_REFUSED_N]; /* Last line per refusal kind. */
+	uint64_t refusal_unlogged[ZKFSD_REFUSED_N];  /* Refusals not logged since. */
+};
+
 struct zkfsd_stats {
 	uint64_t packets_received; /* Frames read from clients. */
 	uint64_t packets_sent;	   /* Frames written to clients. */
@@ -91,6 +121,9 @@ struct zkfsd_stats {
 	uint64_t latency_max_ms;   /* Highest. */
 	uint64_t refused_conns;	   /* Connections refused (limits). */
 	uint64_t bad_frames;	   /* Malformed or oversized frames. */
+	uint64_t loop_stalls;	   /* Loop turns busier than SERVER_STALL_MS (server.c). */
+	uint64_t loop_stall_max_ms; /* The longest. */
+	uint64_t refused[ZKFSD_REFUSED_N]; /* Requests refused by a limit, per limit. */
 };
 
 struct zkfsd {
@@ -134,6 +167,7 @@ struct zkfsd {
 					   buffered (conn.c), allocated at the first read. */
 	bool listening;			/* Listener is open. */
 	bool repl_open;			/* repl_close not called yet. */
+	struct server_stall stall;	/* Loop stalls (server.c). */
 };
 
 /* ---- Connections (conn.c) ------------------------------------------------------------------- */
@@ -173,6 +207,8 @@ struct conn {
 	bool omit_read_only;		/* Client sent no readOnly byte in its ConnectRequest. */
 	struct session *session;	/* Invariant 4. */
 	struct watch *watches;		/* This connection's watches (watch.c). */
+	size_t n_watches;		/* Entries in watches (zkfsd.maxWatchesPerSession). */
+	size_t watch_bytes;		/* Their path bytes (zkfsd.maxWatchBytesPerSession). */
 	uint64_t notified_gen;		/* Last store event that notified it (watch.c). */
 	struct conn_auth *auth;		/* Auth ids added by auth packets. */
 	int64_t last_zxid;		/* Last zxid sent (cons). */
@@ -227,6 +263,22 @@ void server_close(struct zkfsd *srv);
 void server_wake_flush(struct zkfsd *srv);
 /* Requests finished: resume connections paused by the limits. */
 void server_resume_paused(struct zkfsd *srv);
+
+/* Loop stalls: a turn that worked longer than this is logged with its cause. */
+#define SERVER_STALL_MS 100
+
+/* A piece of loop work that started at uv_hrtime() @t0 just ended: if it is the longest of
+ * this turn, @fmt names it in the stall line. Cheap when short (no formatting). */
+void server_work_done(struct zkfsd *srv, uint64_t t0, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Milliseconds the loop stalled since the last call (a stall in the turn under way included):
+ * the session clocks did not run meanwhile. */
+uint64_t server_stall_claim(struct zkfsd *srv);
+
+/* A request refused by limit @r: count it, and log @fmt at most once a second per limit. */
+void server_refuse(struct zkfsd *srv, enum zkfsd_refusal r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* conn.c */
 void conn_accept(struct zkfsd *srv);
@@ -316,13 +368,16 @@ bool request_back_from_repl(struct request *req);
 void request_release(struct request *req);
 /* Is this opcode executed without a transaction? */
 bool request_is_read(int32_t type);
+/* The error a request answers when watch_add/watch_set returned @rv (not 0). */
+int watch_error(int rv);
 /* Finish @req with a header-only reply carrying @err. */
 void request_finish_err(struct request *req, int32_t err, int64_t zxid);
 
 /* watch.c */
 int watch_table_init(struct watch_table *t);
 void watch_table_close(struct watch_table *t);
-/* Register (idempotent) a watch of @kind for @conn on @path in @t. Returns 0 or -ENOMEM. */
+/* Register (idempotent) a watch of @kind for @conn on @path in @t. Returns 0, -ENOMEM, or
+ * -EDQUOT when @conn holds its limit of watches or path bytes (refusal counted and logged). */
 int watch_add(struct zkfsd *srv, struct watch_table *t, struct conn *conn, const char *path,
 	      int kind);
 /* The store's event sink: fire watches for (@type, @path). */

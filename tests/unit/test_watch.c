@@ -2,6 +2,7 @@
  * recursive watches, suppression of duplicate events on delete, removal, and setWatches with a
  * relative zxid. The connection's event sink and the store's exists() are replaced here by
  * recorders, so only watch.c is under test. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,11 +60,23 @@ int64_t store_last_zxid(const struct store *s)
 	return 100;
 }
 
+/* Refusals (server.c): counted only. */
+static int n_refused;
+
+void server_refuse(struct zkfsd *srv, enum zkfsd_refusal r, const char *fmt, ...)
+{
+	(void)srv;
+	(void)fmt;
+	assert_int_equal(r, ZKFSD_REFUSED_WATCHES);
+	n_refused++;
+}
+
 /* ---- Fixture -------------------------------------------------------------------------------- */
 
 struct fixture {
 	struct zkfsd srv;  /* Only the watch tables and conns list are used. */
 	struct conn a, b;  /* Two clients. */
+	struct config cfg; /* Only the watch limits are used. */
 };
 
 static int setup(void **state)
@@ -75,7 +88,11 @@ static int setup(void **state)
 	assert_int_equal(watch_table_init(&f->srv.child_watches), 0);
 	f->a.next = &f->b;
 	f->srv.conns = &f->a;
+	f->cfg.max_watches = 1000000;
+	f->cfg.max_watch_bytes = 1 << 30;
+	f->srv.cfg = &f->cfg;
 	n_events = 0;
+	n_refused = 0;
 	n_nodes = 0;
 	*state = f;
 	return 0;
@@ -295,6 +312,30 @@ static void test_many(void **state)
 	assert_int_equal(DATA(f)->count, 1999);
 }
 
+/* A connection holding its limit of watches, or of their path bytes, gets -EDQUOT for a new
+ * one (counted as a refusal); re-registering a watch it holds is no new watch; dropping one
+ * makes room again. */
+static void test_limits(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.max_watches = 2;
+	f->cfg.max_watch_bytes = 8;
+	assert_int_equal(watch_add(&f->srv, DATA(f), &f->a, "/a", WATCH_STANDARD), 0);
+	assert_int_equal(watch_add(&f->srv, DATA(f), &f->a, "/b", WATCH_STANDARD), 0);
+	assert_int_equal(watch_add(&f->srv, DATA(f), &f->a, "/c", WATCH_STANDARD), -EDQUOT);
+	assert_int_equal(watch_add(&f->srv, DATA(f), &f->a, "/a", WATCH_PERSISTENT), 0);
+	assert_int_equal(n_refused, 1);
+	assert_int_equal(watch_error(-EDQUOT), ZK_ERR_QUOTAEXCEEDED);
+	watch_on_event(&f->srv, ZK_EVENT_NODE_DATA_CHANGED, "/b", 5);
+	assert_int_equal(watch_count_conn(&f->a), 1);
+	assert_int_equal(f->a.watch_bytes, 2);
+	assert_int_equal(watch_add(&f->srv, DATA(f), &f->a, "/long-path", WATCH_STANDARD), -EDQUOT);
+	assert_int_equal(watch_add(&f->srv, DATA(f), &f->a, "/c", WATCH_STANDARD), 0);
+	assert_int_equal(watch_add(&f->srv, DATA(f), &f->b, "/c", WATCH_STANDARD), 0);
+	assert_int_equal(n_refused, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_watches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

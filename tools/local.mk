@@ -1,7 +1,7 @@
 # tools/: zkfs-cli and zkfs-bench over Apache ZooKeeper's C client (see docs/ARCHITECTURE.md),
 # plus bench/'s fsync probe. `make bench` runs bench/run (not part of `make check`).
 # THREADED: libzookeeper_mt's header declares the synchronous calls only with it.
-TOOLS_CPPFLAGS = $(AM_CPPFLAGS) -DTHREADED
+TOOLS_CPPFLAGS = $(AM_CPPFLAGS) -DTHREADED $(UV_CFLAGS)
 
 noinst_LIBRARIES += libtools.a
 libtools_a_SOURCES = tools/zkc.c tools/zkc.h
@@ -12,7 +12,7 @@ tools_zkfs_cli_SOURCES = \
 	tools/cli.h tools/cli_main.c tools/cli_args.c tools/cli_write.c tools/cli_node.c \
 	tools/cli_multi.c tools/cli_watch.c tools/cli_fourlw.c tools/cli_out.c
 tools_zkfs_cli_CPPFLAGS = $(TOOLS_CPPFLAGS)
-tools_zkfs_cli_LDADD = libtools.a libcommon.a $(ZOOKEEPER_LIBS) $(EDIT_LIBS) -lpthread
+tools_zkfs_cli_LDADD = libtools.a $(ZKCLIENT_LIBS) $(ZOOKEEPER_LIBS) $(EDIT_LIBS) -lpthread
 
 bin_PROGRAMS += tools/zkfs-bench
 tools_zkfs_bench_SOURCES = \

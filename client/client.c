@@ -1,5 +1,5 @@
 /* client.c: a zkclient's life: the connect string (hosts shuffled as ZooKeeper's
- * StaticHostProvider does, chroot), open and close in both loop modes, the own-loop thread, the
+ * StaticHostProvider does, chroot), open and close on a caller's loop or a loop thread, the
  * hand-over of requests from other threads, and the synchronous wrapper. */
 #include <assert.h>
 #include <stdlib.h>
@@ -123,7 +123,7 @@ static int client_parse_hosts(struct zkclient *c, const struct zkclient_config *
 	return 0;
 }
 
-void zkclient_free(struct zkclient *c)
+static void client_free(struct zkclient *c)
 {
 	struct zkclient_auth *a;
 
@@ -145,52 +145,64 @@ void zkclient_free(struct zkclient *c)
 	zk_free(c);
 }
 
+void zkclient_closed(struct zkclient *c)
+{
+	struct zkclient_close_wait *w = c->close_wait;
+
+	if (w == NULL) {
+		client_free(c);
+		return;
+	}
+	/* The closer frees @c once woken: nothing here may touch it after the signal. */
+	pthread_mutex_lock(&w->mu);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void client_on_async(uv_async_t *a)
 {
 	struct zkclient *c = a->data;
 	struct zkclient_queue q;
 	struct zkclient_req *req;
-	bool close;
 
 	pthread_mutex_lock(&c->mu);
 	q = c->inbox;
 	c->inbox.head = c->inbox.tail = NULL;
-	close = c->close_requested;
 	pthread_mutex_unlock(&c->mu);
 	while ((req = zkclient_queue_pop(&q)) != NULL)
 		zkclient_session_submit(c, req);
-	if (close && c->state != ZKCLIENT_CLOSING && c->state != ZKCLIENT_CLOSED)
-		zkclient_session_close(c);
 }
 
-static void client_thread(void *arg)
+/* On the loop thread: handles and the first attempt. */
+static void client_start(void *arg)
 {
 	struct zkclient *c = arg;
 
-	uv_run(c->loop, UV_RUN_DEFAULT);
+	uv_async_init(c->loop, &c->async, client_on_async);
+	c->async.data = c;
+	zkclient_session_init_handles(c);
+	zkclient_session_next(c);
 }
 
-/* Handles, first attempt and (own-loop mode) the thread. */
-static int client_start(struct zkclient *c)
+/* The loop @c runs on: the caller's, a shared thread's, or one of its own. */
+static int client_place(struct zkclient *c, const struct zkclient_config *cfg)
 {
 	int rc;
 
-	if (c->own) {
-		rc = uv_loop_init(&c->own_loop);
+	if (cfg->loop != NULL) {
+		c->loop = cfg->loop;
+		return 0;
+	}
+	c->thread = cfg->thread;
+	if (c->thread == NULL) {
+		rc = zkclient_thread_create(&c->thread);
 		if (rc != 0)
 			return rc;
-		c->loop = &c->own_loop;
-		uv_async_init(c->loop, &c->async, client_on_async);
-		c->async.data = c;
+		c->own_thread = true;
 	}
-	zkclient_session_init_handles(c);
-	zkclient_session_next(c);
-	if (!c->own)
-		return 0;
-	rc = uv_thread_create(&c->thread, client_thread, c);
-	if (rc != 0)
-		zk_log_error("zkclient: cannot start the loop thread: %s", uv_strerror(rc));
-	return rc;
+	c->loop = zkclient_thread_loop(c->thread);
+	return 0;
 }
 
 int zkclient_open(const struct zkclient_config *cfg, struct zkclient **out)
@@ -210,51 +222,59 @@ int zkclient_open(const struct zkclient_config *cfg, struct zkclient **out)
 	c->next_xid = 1;
 	c->watch_cb = cfg->watch_cb;
 	c->watch_ctx = cfg->watch_ctx;
-	c->own = cfg->loop == NULL;
-	c->loop = cfg->loop;
 	zk_buf_init(&c->in);
 	zk_buf_init(&c->out);
 	rc = client_parse_hosts(c, cfg);
 	if (rc == 0 && cfg->tls)
 		rc = zkclient_tls_setup(c, cfg);
 	if (rc == 0)
-		rc = client_start(c);
+		rc = client_place(c, cfg);
 	if (rc != 0) {
-		/* Only reachable before any handle exists or when the thread failed: the
-		 * latter leaves handles on an unused loop, which is then leaked (logged). */
-		if (c->open_handles == 0)
-			zkclient_free(c);
+		client_free(c);
 		return rc;
 	}
+	if (c->thread != NULL)
+		zkclient_thread_call(c->thread, client_start, c);
+	else
+		client_start(c);
 	*out = c;
 	return 0;
 }
 
+static void client_close_on_loop(void *arg)
+{
+	zkclient_session_close(arg);
+}
+
 void zkclient_close(struct zkclient *c)
 {
-	if (!c->own) {
+	struct zkclient_close_wait w = {.done = false};
+	struct zkclient_thread *t = c->thread;
+	bool own = c->own_thread;
+
+	if (t == NULL) {
 		zkclient_session_close(c);
 		return;
 	}
-	pthread_mutex_lock(&c->mu);
-	c->close_requested = true;
-	pthread_mutex_unlock(&c->mu);
-	uv_async_send(&c->async);
-	uv_thread_join(&c->thread);
-	uv_loop_close(c->loop);
-	zkclient_free(c);
+	assert(!zkclient_thread_is_self(t));
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	c->close_wait = &w;
+	zkclient_thread_call(t, client_close_on_loop, c);
+	pthread_mutex_lock(&w.mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	client_free(c);
+	if (own)
+		zkclient_thread_destroy(t);
 }
 
 int zkclient_req_queue(struct zkclient *c, struct zkclient_req *req)
 {
-	bool local = !c->own;
-
-	if (c->own) {
-		uv_thread_t self = uv_thread_self();
-
-		local = uv_thread_equal(&self, &c->thread);
-	}
-	if (local) {
+	if (c->thread == NULL || zkclient_thread_is_self(c->thread)) {
 		zkclient_session_submit(c, req);
 		return 0;
 	}
@@ -326,7 +346,7 @@ int zkclient_wait_connected(struct zkclient *c, int deadline_ms)
 	struct timespec until;
 	int err = ZK_ERR_OK;
 
-	assert(c->own);
+	assert(c->thread != NULL);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += deadline_ms / 1000;
 	until.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;

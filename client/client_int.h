@@ -101,14 +101,13 @@ struct zkclient_auth_wait {
 
 struct zkclient {
 	uv_loop_t *loop;
-	uv_loop_t own_loop;		/* Own-loop mode. */
-	bool own;
-	uv_thread_t thread;		/* Own-loop mode: the loop's thread. */
-	uv_async_t async;		/* Own-loop mode: inbox and close requests. */
-	pthread_mutex_t mu;		/* Guards inbox, close_requested, connected_cv. */
+	struct zkclient_thread *thread;	/* The loop's thread, or NULL on a caller's loop. */
+	bool own_thread;		/* thread was created for this client alone. */
+	uv_async_t async;		/* Wakes the loop for the inbox. */
+	pthread_mutex_t mu;		/* Guards inbox, connected_cv. */
 	pthread_cond_t connected_cv;	/* Broadcast on every session state change. */
 	struct zkclient_queue inbox;	/* Requests from other threads. */
-	bool close_requested;
+	struct zkclient_close_wait *close_wait; /* Thread mode: the closer waiting. */
 
 	struct zkclient_host *hosts;	/* Shuffled. */
 	int n_hosts;
@@ -168,14 +167,26 @@ void zkclient_session_fail(struct zkclient *c, struct zkclient_req *req, int err
 void zkclient_req_free(struct zkclient_req *req);
 /* TCP (and TLS) is up: send the ConnectRequest. */
 void zkclient_session_handshake(struct zkclient *c);
-/* Init the timer and flush handles (and count the async one in own-loop mode). */
+/* Init the timer and flush handles (the async one is counted too). */
 void zkclient_session_init_handles(struct zkclient *c);
 /* Start closing (client_int.h's CLOSING). Loop thread. */
 void zkclient_session_close(struct zkclient *c);
 
 /* client.c */
-/* Free everything once every handle is closed. */
-void zkclient_free(struct zkclient *c);
+/* Every handle is closed: free the client (caller's loop) or wake the closer (thread mode). */
+void zkclient_closed(struct zkclient *c);
+
+/* A closer waiting in zkclient_close (thread mode). */
+struct zkclient_close_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+};
+
+/* thread.c */
+bool zkclient_thread_is_self(struct zkclient_thread *t);
+/* Run @fn(@arg) on @t's loop thread and return once it has run (directly when called there). */
+void zkclient_thread_call(struct zkclient_thread *t, void (*fn)(void *arg), void *arg);
 void zkclient_queue_push(struct zkclient_queue *q, struct zkclient_req *req);
 struct zkclient_req *zkclient_queue_pop(struct zkclient_queue *q);
 

@@ -5,7 +5,7 @@ noinst_LIBRARIES += libzkclient.a
 libzkclient_a_SOURCES = \
 	client/zkclient.h client/client_int.h \
 	client/client.c client/session.c client/conn.c client/tls.c client/reply.c \
-	client/ops.c client/watches.c client/names.c
+	client/ops.c client/watches.c client/names.c client/thread.c
 libzkclient_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(OPENSSL_CFLAGS)
 ZKCLIENT_LIBS = libzkclient.a libproto.a libcommon.a $(UV_LIBS) $(OPENSSL_LIBS) -lpthread
 

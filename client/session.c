@@ -548,10 +548,7 @@ static void session_on_handle_closed(uv_handle_t *h)
 
 	if (--c->open_handles > 0)
 		return;
-	if (c->own)
-		uv_stop(c->loop);
-	else
-		zkclient_free(c);
+	zkclient_closed(c);
 }
 
 static void session_close_finish(struct zkclient *c)
@@ -568,8 +565,7 @@ static void session_close_finish(struct zkclient *c)
 	zkclient_session_event(c, ZK_STATE_CLOSED);
 	uv_close((uv_handle_t *)&c->timer, session_on_handle_closed);
 	uv_close((uv_handle_t *)&c->flush, session_on_handle_closed);
-	if (c->own)
-		uv_close((uv_handle_t *)&c->async, session_on_handle_closed);
+	uv_close((uv_handle_t *)&c->async, session_on_handle_closed);
 }
 
 void zkclient_session_init_handles(struct zkclient *c)
@@ -577,7 +573,7 @@ void zkclient_session_init_handles(struct zkclient *c)
 	uv_timer_init(c->loop, &c->timer);
 	uv_prepare_init(c->loop, &c->flush);
 	c->timer.data = c->flush.data = c;
-	c->open_handles = c->own ? 3 : 2;
+	c->open_handles = 3;
 }
 
 static void session_on_close_reply(void *ctx, const struct zkclient_result *r)

@@ -1,10 +1,11 @@
 /* zkclient: the project's own asynchronous ZooKeeper client (zookeeper.jute over proto/'s codec,
  * on one libuv loop, optional TLS with OpenSSL memory BIOs).
  *
- * One struct zkclient is one ZooKeeper session. It runs on one libuv loop: either a loop of its
- * own in a thread it starts (config.loop NULL), or the caller's loop (config.loop set; every
- * call then comes from that loop's thread). Completion and watch callbacks always run on the
- * loop thread, never inside the call that started the work.
+ * One struct zkclient is one ZooKeeper session. It runs on one libuv loop: a loop thread
+ * (struct zkclient_thread) shared with other clients (config.thread), or one of its own
+ * (config.thread and config.loop NULL), or the caller's loop (config.loop set; every call then
+ * comes from that loop's thread). Completion and watch callbacks always run on the loop thread,
+ * never inside the call that started the work.
  *
  * Sessions behave as ZooKeeper's own clients: the host list is shuffled, each connection attempt
  * gets session_ms / hosts to complete (TCP, TLS, ConnectResponse), a lost connection is
@@ -34,6 +35,7 @@
 #include "proto/zk_const.h"
 
 struct zkclient;
+struct zkclient_thread;
 
 /* A watch event or a session event (type ZK_EVENT_NONE, @path NULL): @state is
  * ZK_STATE_SYNC_CONNECTED (connected or reconnected), ZK_STATE_DISCONNECTED (connection lost,
@@ -69,7 +71,9 @@ struct zkclient_config {
 	const char *hosts;	 /* "host:port[,host:port...][/chroot]"; IPv6 as [addr]:port.
 				    Borrowed during zkclient_open only. */
 	int session_ms;		 /* Requested session timeout (the server negotiates). */
-	uv_loop_t *loop;	 /* NULL: the client runs its own loop in its own thread. */
+	uv_loop_t *loop;	 /* The caller's loop, or NULL. */
+	struct zkclient_thread *thread; /* A shared loop thread (borrowed, outlives the client),
+				    or NULL: with loop NULL too, the client starts its own. */
 	zkclient_watch_cb watch_cb; /* May be NULL. */
 	void *watch_ctx;	 /* Borrowed: must outlive the client. */
 	int64_t session_id;	 /* Resume this session (0: a new one). */
@@ -85,8 +89,16 @@ struct zkclient_config {
 /* Defaults: session_ms 30000, everything else zero/NULL. */
 void zkclient_config_init(struct zkclient_config *cfg);
 
+/* A loop running in a thread of its own, for several clients. Returns 0 or a negative errno.
+ * Destroy it (from another thread) once every client on it is closed. */
+int zkclient_thread_create(struct zkclient_thread **out);
+void zkclient_thread_destroy(struct zkclient_thread *t);
+/* The thread's loop (to run one's own handles on it: only from that thread). */
+uv_loop_t *zkclient_thread_loop(struct zkclient_thread *t);
+
 /* Open a client and start connecting. @cfg is borrowed during the call only (except
- * watch_ctx). With cfg->loop set, must be called on that loop's thread. Returns 0 and *@out, or
+ * watch_ctx). With cfg->loop set, must be called on that loop's thread; with a loop thread,
+ * from any thread (it waits for the thread to take it). Returns 0 and *@out, or
  * -EINVAL (malformed hosts, bad TLS files: logged), -ENOMEM, or a libuv error; no callback
  * fires after an error return. */
 int zkclient_open(const struct zkclient_config *cfg, struct zkclient **out);
@@ -94,8 +106,8 @@ int zkclient_open(const struct zkclient_config *cfg, struct zkclient **out);
 /* Close the session (a closeSession request when connected, bounded by 1 s), fail what is
  * still pending with ZK_ERR_CONNECTIONLOSS, then fire the watch callback with ZK_STATE_CLOSED
  * and free the client. On a caller's loop: call it on the loop thread; the client is freed on
- * a later loop turn (run the loop until then). On its own loop: call it from any other thread;
- * it returns once the client's thread has ended and everything is freed. Must be called once. */
+ * a later loop turn (run the loop until then). On a loop thread: call it from any other
+ * thread; it returns once everything is freed (and its own thread ended). Once per client. */
 void zkclient_close(struct zkclient *c);
 
 /* The session id and password (valid once connected; 0 before). Any thread. */
@@ -111,8 +123,8 @@ uv_loop_t *zkclient_loop(struct zkclient *c);
  *
  * Each call queues one request and returns 0, or -ENOMEM / -EINVAL (a path that does not start
  * with '/') with no callback. Every other failure (server errors, connection loss, expiry)
- * reaches @cb. From the client's own thread the request is queued directly; from another thread
- * (own-loop mode only) it is handed over through a uv_async. Strings and buffers passed in are
+ * reaches @cb. On the loop thread the request is queued directly; from another thread (loop
+ * thread modes only) it is handed over through a uv_async. Strings and buffers passed in are
  * borrowed during the call. Paths are relative to the chroot. @watch sets a one-shot watch whose
  * event comes to the config's watch_cb; it is re-set after a reconnect. */
 
@@ -165,7 +177,7 @@ int zkclient_get_config(struct zkclient *c, bool watch, zkclient_cb cb, void *ct
 int zkclient_reconfig(struct zkclient *c, const char *joining, const char *leaving,
 		      const char *members, int64_t from_config, zkclient_cb cb, void *ctx);
 
-/* ---- Synchronous wrapper (own-loop mode, from any thread but the client's) -------------------
+/* ---- Synchronous wrapper (loop thread modes, from any thread but the loop's) -----------------
  *
  * struct zkclient_wait s; zkclient_wait_init(&s, copy, &mine);
  * zkclient_get_data(c, "/a", false, zkclient_wait_cb, &s);  rc = zkclient_wait(&s);
@@ -186,8 +198,8 @@ void zkclient_wait_cb(void *ctx, const struct zkclient_result *r);
 int zkclient_wait(struct zkclient_wait *w);
 
 /* Wait until the session is connected, at most @deadline_ms. Returns ZK_ERR_OK,
- * ZK_ERR_SESSIONEXPIRED or ZK_ERR_CONNECTIONLOSS (not by the deadline). Own-loop mode, any
- * thread but the client's. */
+ * ZK_ERR_SESSIONEXPIRED or ZK_ERR_CONNECTIONLOSS (not by the deadline). Loop thread modes,
+ * any thread but the loop's. */
 int zkclient_wait_connected(struct zkclient *c, int deadline_ms);
 
 /* ---- Connect strings and names ---------------------------------------------------------- */

@@ -18,14 +18,14 @@ bin_PROGRAMS += tools/zkfs-bench
 tools_zkfs_bench_SOURCES = \
 	tools/bench.h tools/bench_main.c tools/bench_load.c tools/bench_rate.c tools/bench_hist.c \
 	tools/bench_sched.c
-tools_zkfs_bench_CPPFLAGS = $(TOOLS_CPPFLAGS)
-tools_zkfs_bench_LDADD = libtools.a libcommon.a $(ZOOKEEPER_LIBS) -lpthread
+tools_zkfs_bench_CPPFLAGS = $(AM_CPPFLAGS) $(UV_CFLAGS)
+tools_zkfs_bench_LDADD = $(ZKCLIENT_LIBS)
 
 # zkfs-bench's arithmetic: latency histogram quantiles and the open-loop schedule.
 check_PROGRAMS += tests/unit/test_bench
 TESTS += tests/unit/test_bench
 tests_unit_test_bench_SOURCES = tests/unit/test_bench.c tools/bench_hist.c tools/bench_sched.c
-tests_unit_test_bench_CPPFLAGS = $(TOOLS_CPPFLAGS)
+tests_unit_test_bench_CPPFLAGS = $(AM_CPPFLAGS) $(UV_CFLAGS)
 tests_unit_test_bench_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_bench_LDADD = $(CMOCKA_LIBS)
 

@@ -1,4 +1,5 @@
-/* bench: zkfs-bench, a load generator over the C client's asynchronous calls. Closed loop: N
+/* bench: zkfs-bench, a load generator over client/'s asynchronous calls, --per-thread sessions
+ * on each loop thread. Closed loop: N
  * sessions keep K requests each in flight. Open loop (--rate): requests are sent on a fixed
  * schedule and each latency runs from its scheduled send time, so a stall counts against every
  * request it delayed. Either runs for a duration or an op count after a warm-up, records each
@@ -12,7 +13,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <zookeeper/zookeeper.h>
+
+#include "client/zkclient.h"
 
 enum bench_op { BENCH_CREATE, BENCH_SET, BENCH_GET, BENCH_EXISTS, BENCH_CHILDREN, BENCH_MIXED };
 
@@ -34,7 +36,18 @@ struct bench_opts {
 	double rate;		/* --rate: ops/s over all sessions; 0 = closed loop */
 	int session_ms;		/* --timeout */
 	int verbose;		/* -v */
+	int per_thread;		/* --per-thread: sessions on one loop thread */
+	int server_pid;		/* --server-pid: whose CPU time to report, 0 = none */
 };
+
+/* CPU time of this process and of the server at one instant. */
+struct bench_cpu {
+	double client_s;	/* getrusage(RUSAGE_SELF) user + system. */
+	double server_s;	/* /proc/PID/stat utime + stime, 0 without --server-pid. */
+};
+
+/* Sample @cpu now (the server's with @server_pid > 0). */
+void bench_cpu_sample(struct bench_cpu *cpu, int server_pid);
 
 /* Log-linear latency histogram in ns: exact below 128 ns, then 64 sub-buckets per power of
  * two (about 1.6% resolution). Embedded; zero-initialised is empty. */
@@ -76,6 +89,7 @@ struct bench_result {
 	uint64_t ignored;		       /* Failures listed in --ignore. */
 	int first_error;		       /* Code of the first unexpected failure. */
 	char first_error_path[128];	       /* Its path. */
+	double client_cpu_s, server_cpu_s;     /* CPU time spent in the measured interval. */
 };
 
 /* bench_load.c: connect, prefill, warm up, measure, drain. Returns 0, or -1 when the sessions
@@ -104,8 +118,8 @@ struct bench_slot {
 
 struct bench_session {
 	struct bench_run *run;
-	zhandle_t *zh;
-	struct bench_hist reads, writes; /* Written by this session's completion thread only. */
+	struct zkclient *zc;
+	struct bench_hist reads, writes; /* Written by this session's loop thread only. */
 	uint64_t measured;		 /* Measured ops completed. */
 	uint64_t last_ns;		 /* Completion time of the last measured op. */
 	uint64_t window_done;		 /* Open loop: completions inside the measured window. */
@@ -120,6 +134,9 @@ struct bench_run {
 	const struct bench_opts *o;
 	char *value;			/* o->value_size bytes written by create/set. */
 	struct bench_session *sessions;
+	struct zkclient_thread **threads; /* One per --per-thread sessions. */
+	int n_threads;
+	struct bench_cpu cpu_start, cpu_end; /* Around the measured interval. */
 	atomic_int phase;
 	atomic_ullong measure_start;	/* ns; set before phase becomes MEASURE. */
 	uint64_t window_end;		/* Open loop: end of the measured schedule (ns). */
@@ -133,8 +150,8 @@ struct bench_run {
 };
 
 /* Pick the slot's key (and, for mixed, read or write), then submit its request; with @stamp
- * the slot's start_ns is taken just before the submission. Returns the C client's code of the
- * submission: on anything but ZOK no completion will come. */
+ * the slot's start_ns is taken just before the submission. Returns ZK_ERR_OK, or the code of a
+ * submission that failed (no completion will come). */
 int bench_load_send(struct bench_slot *slot, bool stamp);
 
 /* Count a failure with code @rc on @key; the first unexpected one stops the run. */
@@ -153,7 +170,7 @@ void bench_rate_free(struct bench_session *s);
 uint64_t bench_rate_measure(struct bench_run *run);
 
 /* The completion side of an open-loop request finished at @now_ns: record it, give the slot
- * back. Called on the session's completion thread. */
+ * back. Called on the session's loop thread. */
 void bench_rate_done(struct bench_slot *slot, uint64_t now_ns);
 
 #endif

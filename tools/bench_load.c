@@ -1,7 +1,8 @@
-/* bench_load: the load of zkfs-bench: sessions, prefill, the closed loop, collection (the open
- * loop is bench_rate.c). Closed loop: each session has --outstanding slots; a slot issues one
- * asynchronous request and, from its completion (run on that session's completion thread by
- * libzookeeper_mt), the next one, so each session keeps exactly that many in flight.
+/* bench_load: the load of zkfs-bench: loop threads and sessions, prefill, the closed loop,
+ * collection (the open loop is bench_rate.c). Closed loop: each session has --outstanding
+ * slots; a slot issues one asynchronous request and, from its completion (run on the session's
+ * loop thread, shared by --per-thread sessions), the next one, so each session keeps exactly
+ * that many in flight, all pipelined on its connection.
  *
  * Phases: WARMUP (ops run, not measured) -> MEASURE (a slot issued in this phase is measured)
  * -> STOP (completions issue nothing more; the run drains). In --ops mode the slot that takes
@@ -12,10 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tools/bench.h"
-#include "tools/zkc.h"
 
 uint64_t bench_now_ns(void)
 {
@@ -23,6 +25,30 @@ uint64_t bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void bench_cpu_sample(struct bench_cpu *cpu, int server_pid)
+{
+	struct rusage ru;
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	getrusage(RUSAGE_SELF, &ru);
+	cpu->client_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	cpu->server_s = 0;
+	if (server_pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/stat", server_pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	/* Fields 14 and 15 (utime, stime, clock ticks) follow the ')' closing the name. */
+	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+		cpu->server_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	fclose(f);
 }
 
 static uint64_t bench_rand(struct bench_slot *slot)
@@ -69,7 +95,7 @@ static void bench_done(struct bench_slot *slot, int rc)
 	struct bench_session *s = slot->s;
 	uint64_t now = bench_now_ns();
 
-	if (rc != ZOK)
+	if (rc != ZK_ERR_OK)
 		bench_load_failed(s->run, rc, slot->key);
 	if (s->run->o->rate > 0) {
 		bench_rate_done(slot, now);
@@ -84,25 +110,9 @@ static void bench_done(struct bench_slot *slot, int rc)
 	bench_issue(slot);
 }
 
-static void bench_string_done(int rc, const char *value, const void *data)
+static void bench_on_done(void *ctx, const struct zkclient_result *r)
 {
-	bench_done((struct bench_slot *)data, rc);
-}
-
-static void bench_stat_done(int rc, const struct Stat *stat, const void *data)
-{
-	bench_done((struct bench_slot *)data, rc);
-}
-
-static void bench_data_done(int rc, const char *value, int len, const struct Stat *stat,
-			    const void *data)
-{
-	bench_done((struct bench_slot *)data, rc);
-}
-
-static void bench_strings_done(int rc, const struct String_vector *strings, const void *data)
-{
-	bench_done((struct bench_slot *)data, rc);
+	bench_done(ctx, r->err);
 }
 
 /* Whether the slot may issue another request; takes a ticket in --ops mode. */
@@ -122,31 +132,36 @@ static bool bench_may_issue(struct bench_slot *slot)
 	return true;
 }
 
-/* The C call of the slot's next op. Returns the C client's code of the submission. */
+/* The client call of the slot's next op. Returns ZK_ERR_OK or the code of a failed submission. */
 static int bench_submit(struct bench_slot *slot, const char *path)
 {
 	const struct bench_opts *o = slot->s->run->o;
-	zhandle_t *zh = slot->s->zh;
+	struct zkclient *zc = slot->s->zc;
 	const char *value = slot->s->run->value;
+	int rc;
 
 	switch (o->op) {
 	case BENCH_CREATE:
-		return zoo_acreate(zh, path, value, o->value_size, &ZOO_OPEN_ACL_UNSAFE, 0,
-				   bench_string_done, slot);
-	case BENCH_SET:
-		return zoo_aset(zh, path, value, o->value_size, -1, bench_stat_done, slot);
-	case BENCH_EXISTS:
-		return zoo_aexists(zh, path, 0, bench_stat_done, slot);
-	case BENCH_CHILDREN:
-		return zoo_aget_children(zh, o->prefix, 0, bench_strings_done, slot);
-	case BENCH_MIXED:
-		if (slot->write)
-			return zoo_aset(zh, path, value, o->value_size, -1, bench_stat_done, slot);
-		/* fall through: the read of mixed is a getData */
-	case BENCH_GET:
+		rc = zkclient_create(zc, path, value, o->value_size, NULL, ZK_MODE_PERSISTENT, 0,
+				     false, bench_on_done, slot);
 		break;
+	case BENCH_SET:
+		rc = zkclient_set_data(zc, path, value, o->value_size, -1, bench_on_done, slot);
+		break;
+	case BENCH_EXISTS:
+		rc = zkclient_exists(zc, path, false, bench_on_done, slot);
+		break;
+	case BENCH_CHILDREN:
+		rc = zkclient_get_children(zc, o->prefix, false, false, bench_on_done, slot);
+		break;
+	default: /* get, and mixed: getData or setData */
+		if (slot->write)
+			rc = zkclient_set_data(zc, path, value, o->value_size, -1, bench_on_done,
+					       slot);
+		else
+			rc = zkclient_get_data(zc, path, false, bench_on_done, slot);
 	}
-	return zoo_aget(zh, path, 0, bench_data_done, slot);
+	return rc == 0 ? ZK_ERR_OK : rc == -EINVAL ? ZK_ERR_BADARGUMENTS : ZK_ERR_SYSTEMERROR;
 }
 
 int bench_load_send(struct bench_slot *slot, bool stamp)
@@ -178,7 +193,7 @@ static void bench_issue(struct bench_slot *slot)
 		return;
 	}
 	rc = bench_load_send(slot, true);
-	if (rc != ZOK) {
+	if (rc != ZK_ERR_OK) {
 		/* Not submitted, so no completion will come: the slot retires. */
 		bench_load_failed(run, rc, slot->key);
 		atomic_fetch_sub(&run->inflight, 1);
@@ -191,18 +206,18 @@ struct bench_prefill {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int inflight;
-	int failed;  /* Code of a failure other than NodeExists, or ZOK. */
+	int failed;  /* Code of a failure other than NodeExists, or ZK_ERR_OK. */
 };
 
 #define BENCH_PREFILL_WINDOW 256
 
-static void bench_prefill_done(int rc, const char *value, const void *data)
+static void bench_prefill_done(void *ctx, const struct zkclient_result *r)
 {
-	struct bench_prefill *p = (struct bench_prefill *)data;
+	struct bench_prefill *p = ctx;
 
 	pthread_mutex_lock(&p->mu);
-	if (rc != ZOK && rc != ZNODEEXISTS && p->failed == ZOK)
-		p->failed = rc;
+	if (r->err != ZK_ERR_OK && r->err != ZK_ERR_NODEEXISTS && p->failed == ZK_ERR_OK)
+		p->failed = r->err;
 	p->inflight--;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
@@ -219,20 +234,22 @@ static void bench_prefill_wait(struct bench_prefill *p, int max)
 
 static int bench_prefill(struct bench_run *run)
 {
-	struct bench_prefill p = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ZOK};
+	struct bench_prefill p = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
+				  ZK_ERR_OK};
 	const struct bench_opts *o = run->o;
 	char path[256];
-	int rc = ZOK;
+	int rc = ZK_ERR_OK;
 
-	for (long long k = 0; k < o->keys && rc == ZOK && p.failed == ZOK; k++) {
+	for (long long k = 0; k < o->keys && rc == ZK_ERR_OK && p.failed == ZK_ERR_OK; k++) {
 		bench_prefill_wait(&p, BENCH_PREFILL_WINDOW - 1);
 		bench_path(o, k, path, sizeof(path));
 		pthread_mutex_lock(&p.mu);
 		p.inflight++;
 		pthread_mutex_unlock(&p.mu);
-		rc = zoo_acreate(run->sessions[0].zh, path, run->value, o->value_size,
-				 &ZOO_OPEN_ACL_UNSAFE, 0, bench_prefill_done, &p);
-		if (rc != ZOK) {
+		rc = zkclient_create(run->sessions[0].zc, path, run->value, o->value_size, NULL,
+				     ZK_MODE_PERSISTENT, 0, false, bench_prefill_done, &p);
+		if (rc != 0) {
+			rc = ZK_ERR_SYSTEMERROR;
 			pthread_mutex_lock(&p.mu);
 			p.inflight--;
 			pthread_mutex_unlock(&p.mu);
@@ -240,42 +257,63 @@ static int bench_prefill(struct bench_run *run)
 	}
 	/* Every submitted request completes (with ConnectionLoss at worst). */
 	bench_prefill_wait(&p, 0);
-	rc = rc != ZOK ? rc : p.failed;
-	if (rc != ZOK)
+	rc = rc != ZK_ERR_OK ? rc : p.failed;
+	if (rc != ZK_ERR_OK)
 		fprintf(stderr, "zkfs-bench: prefill of %s: %s (%d)\n", o->prefix,
-			zkc_err_name(rc), rc);
+			zk_err_name(rc), rc);
 	return rc;
 }
 
-/* Open every session and make sure the prefix exists. */
+/* Open session @i on its loop thread and wait for it to connect. Returns a ZooKeeper code. */
+static int bench_open_session(struct bench_run *run, int i)
+{
+	const struct bench_opts *o = run->o;
+	struct bench_session *s = &run->sessions[i];
+	struct zkclient_config cfg;
+	int rc;
+
+	zkclient_config_init(&cfg);
+	cfg.hosts = o->hosts;
+	cfg.session_ms = o->session_ms;
+	cfg.thread = run->threads[i / o->per_thread];
+	s->run = run;
+	rc = zkclient_open(&cfg, &s->zc);
+	if (rc != 0)
+		return rc == -EINVAL ? ZK_ERR_BADARGUMENTS : ZK_ERR_SYSTEMERROR;
+	for (int j = 0; j < s->n_slots; j++) {
+		s->slots[j].s = s;
+		s->slots[j].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i * s->n_slots + j + 1);
+	}
+	return zkclient_wait_connected(s->zc, 10000);
+}
+
+/* Start the loop threads, open every session and make sure the prefix exists. */
 static int bench_open(struct bench_run *run)
 {
 	const struct bench_opts *o = run->o;
-	int rc = ZOK;
+	struct zkclient_wait w;
+	int rc = ZK_ERR_OK;
 
-	for (int i = 0; i < o->sessions && rc == ZOK; i++) {
-		struct bench_session *s = &run->sessions[i];
-
-		s->run = run;
-		rc = zkc_connect(o->hosts, o->session_ms, 10000, NULL, NULL, &s->zh);
-		for (int j = 0; j < s->n_slots && rc == ZOK; j++) {
-			s->slots[j].s = s;
-			s->slots[j].rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i * s->n_slots + j + 1);
-		}
-	}
-	if (rc != ZOK) {
+	for (int t = 0; t < run->n_threads && rc == ZK_ERR_OK; t++)
+		if (zkclient_thread_create(&run->threads[t]) != 0)
+			rc = ZK_ERR_SYSTEMERROR;
+	for (int i = 0; i < o->sessions && rc == ZK_ERR_OK; i++)
+		rc = bench_open_session(run, i);
+	if (rc != ZK_ERR_OK) {
 		fprintf(stderr, "zkfs-bench: cannot open %d sessions to %s: %s (%d)\n",
-			o->sessions, o->hosts, zkc_err_name(rc), rc);
+			o->sessions, o->hosts, zk_err_name(rc), rc);
 		return rc;
 	}
-	rc = zoo_create(run->sessions[0].zh, o->prefix, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL,
-			0);
-	if (rc != ZOK && rc != ZNODEEXISTS) {
-		fprintf(stderr, "zkfs-bench: create %s: %s (%d)\n", o->prefix, zkc_err_name(rc),
+	zkclient_wait_init(&w, NULL, NULL);
+	rc = zkclient_create(run->sessions[0].zc, o->prefix, NULL, -1, NULL, ZK_MODE_PERSISTENT,
+			     0, false, zkclient_wait_cb, &w);
+	rc = rc == 0 ? zkclient_wait(&w) : ZK_ERR_SYSTEMERROR;
+	if (rc != ZK_ERR_OK && rc != ZK_ERR_NODEEXISTS) {
+		fprintf(stderr, "zkfs-bench: create %s: %s (%d)\n", o->prefix, zk_err_name(rc),
 			rc);
 		return rc;
 	}
-	return o->op == BENCH_CREATE ? ZOK : bench_prefill(run);
+	return o->op == BENCH_CREATE ? ZK_ERR_OK : bench_prefill(run);
 }
 
 void bench_load_sleep_ms(long ms)
@@ -329,14 +367,17 @@ static uint64_t bench_measure(struct bench_run *run)
 		/* Only move on if no failure stopped the run during the warm-up. */
 		atomic_compare_exchange_strong(&run->phase, &warm, BENCH_MEASURE);
 	}
+	bench_cpu_sample(&run->cpu_start, o->server_pid);
 	start = atomic_load(&run->measure_start);
 	if (o->ops > 0) {
 		bench_until(run, bench_stopped, UINT64_MAX);
+		bench_cpu_sample(&run->cpu_end, o->server_pid);
 		return 0;
 	}
 	bench_until(run, bench_stopped, start + (uint64_t)(o->duration_s * 1e9));
 	end = bench_now_ns();
 	atomic_store(&run->phase, BENCH_STOP);
+	bench_cpu_sample(&run->cpu_end, o->server_pid);
 	return end;
 }
 
@@ -367,17 +408,23 @@ static void bench_collect(struct bench_run *run, uint64_t end, struct bench_resu
 	res->errors = atomic_load(&run->errors);
 	res->ignored = atomic_load(&run->ignored);
 	res->first_error = run->first_error;
+	res->client_cpu_s = run->cpu_end.client_s - run->cpu_start.client_s;
+	res->server_cpu_s = run->cpu_end.server_s - run->cpu_start.server_s;
 	bench_path(o, run->first_error_key, res->first_error_path, sizeof(res->first_error_path));
 }
 
 static void bench_free(struct bench_run *run)
 {
 	for (int i = 0; run->sessions != NULL && i < run->o->sessions; i++) {
-		if (run->sessions[i].zh != NULL)
-			zkc_close(run->sessions[i].zh);
+		if (run->sessions[i].zc != NULL)
+			zkclient_close(run->sessions[i].zc);
 		bench_rate_free(&run->sessions[i]);
 		free(run->sessions[i].slots);
 	}
+	for (int t = 0; run->threads != NULL && t < run->n_threads; t++)
+		if (run->threads[t] != NULL)
+			zkclient_thread_destroy(run->threads[t]);
+	free(run->threads);
 	free(run->sessions);
 	free(run->value);
 	free(run);
@@ -392,7 +439,9 @@ static struct bench_run *bench_new(const struct bench_opts *o)
 		run->o = o;
 		run->value = malloc((size_t)o->value_size + 1);
 		run->sessions = calloc((size_t)o->sessions, sizeof(*run->sessions));
-		ok = run->value != NULL && run->sessions != NULL;
+		run->n_threads = (o->sessions + o->per_thread - 1) / o->per_thread;
+		run->threads = calloc((size_t)run->n_threads, sizeof(*run->threads));
+		ok = run->value != NULL && run->sessions != NULL && run->threads != NULL;
 	}
 	for (int i = 0; ok && i < o->sessions; i++) {
 		struct bench_session *s = &run->sessions[i];
@@ -421,10 +470,10 @@ int bench_load_run(const struct bench_opts *o, struct bench_result *res)
 		fprintf(stderr, "zkfs-bench: out of memory\n");
 		return -1;
 	}
-	if (bench_open(run) != ZOK)
+	if (bench_open(run) != ZK_ERR_OK)
 		goto out;
 	end = o->rate > 0 ? bench_rate_measure(run) : bench_measure(run);
-	/* The C client completes every request, with ConnectionLoss once the session is lost:
+	/* The client completes every request, with ConnectionLoss once the connection is lost:
 	 * twice the session timeout bounds the drain. */
 	if (!bench_until(run, bench_drained, bench_now_ns() + 2ull * (uint64_t)o->session_ms *
 									1000000ull)) {
@@ -435,7 +484,7 @@ int bench_load_run(const struct bench_opts *o, struct bench_result *res)
 	bench_collect(run, end, res);
 	rc = 0;
 out:
-	/* A run that did not drain still has slots the C client may call back: closing the
+	/* A run that did not drain still has slots the client may call back: closing the
 	 * sessions completes them before their memory goes. */
 	bench_free(run);
 	return rc;

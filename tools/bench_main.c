@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "tools/bench.h"
-#include "tools/zkc.h"
+#include "common/zk_log.h"
 
 enum {
 	BENCH_EXIT_OK = 0,
@@ -31,7 +31,8 @@ static void bench_usage(FILE *out)
 		"usage: zkfs-bench [--server HOSTS] [--op OP] [--sessions N] [--outstanding N]\n"
 		"                  [--rate OPS_PER_S] [--value-size BYTES] [--keys N] [--ratio R:W]\n"
 		"                  [--duration SEC | --ops N] [--warmup SEC] [--prefix PATH]\n"
-		"                  [--ignore ERR[,ERR...]] [--timeout MS] [-v]\n"
+		"                  [--ignore ERR[,ERR...]] [--timeout MS] [--per-thread N]\n"
+		"                  [--server-pid PID] [-v]\n"
 		"  --server      host:port list (default 127.0.0.1:2181; -server works too)\n"
 		"  --op          create | set | get | exists | children | mixed (default get)\n"
 		"                create makes PREFIX/k0, k1, ...; set/get/exists/mixed use keys\n"
@@ -52,6 +53,8 @@ static void bench_usage(FILE *out)
 		"  --warmup      seconds of load before measuring (default 1)\n"
 		"  --prefix      parent znode of the keys (default /zkfs-bench)\n"
 		"  --ignore      ZooKeeper errors (e.g. NodeExists) counted, not fatal\n"
+		"  --per-thread  sessions sharing one loop thread (default 8)\n"
+		"  --server-pid  also report that process's CPU time per op (from /proc)\n"
 		"Prints one line of key=value pairs. Exit status: 0 measured; 1 an op failed with\n"
 		"an unexpected error (no figures printed); 2 usage; 3 could not connect or prefill;\n"
 		"4 the achieved rate fell short of --rate (no figures printed).\n");
@@ -72,7 +75,7 @@ static int bench_parse_ignore(char *list, struct bench_opts *o)
 {
 	for (char *save, *t = strtok_r(list, ",", &save); t != NULL;
 	     t = strtok_r(NULL, ",", &save)) {
-		if (o->n_ignore == 16 || zkc_err_parse(t, &o->ignore[o->n_ignore]) != 0) {
+		if (o->n_ignore == 16 || zkclient_err_parse(t, &o->ignore[o->n_ignore]) != 0) {
 			fprintf(stderr, "zkfs-bench: --ignore: unknown error %s\n", t);
 			return -1;
 		}
@@ -104,6 +107,8 @@ static int bench_option(int opt, char *arg, struct bench_opts *o)
 	case 'K': v = o->keys = (int)bench_num(arg, 1 << 30); break;
 	case 'N': v = o->ops = bench_num(arg, 1ll << 50); break;
 	case 't': v = o->session_ms = (int)bench_num(arg, 1 << 30); break;
+	case 'T': v = o->per_thread = (int)bench_num(arg, 4096); break;
+	case 'p': v = o->server_pid = (int)bench_num(arg, 1 << 30); break;
 	case 'P': o->prefix = arg; return arg[0] == '/' && strlen(arg) < 200 ? 0 : -1;
 	case 'i': return bench_parse_ignore(arg, o);
 	case 'v': o->verbose++; return 0;
@@ -147,6 +152,8 @@ static int bench_options(int argc, char **argv, struct bench_opts *o)
 		{"prefix", required_argument, NULL, 'P'},
 		{"ignore", required_argument, NULL, 'i'},
 		{"timeout", required_argument, NULL, 't'},
+		{"per-thread", required_argument, NULL, 'T'},
+		{"server-pid", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	int opt;
@@ -215,8 +222,8 @@ static int bench_report(const struct bench_opts *o, const struct bench_result *r
 		fprintf(stderr,
 			"zkfs-bench: refusing to report: %llu op(s) failed unexpectedly (first: "
 			"%s (%d) on %s; pass --ignore %s if that is expected)\n",
-			(unsigned long long)r->errors, zkc_err_name(r->first_error), r->first_error,
-			r->first_error_path, zkc_err_name(r->first_error));
+			(unsigned long long)r->errors, zk_err_name(r->first_error), r->first_error,
+			r->first_error_path, zk_err_name(r->first_error));
 		return BENCH_EXIT_FAILED;
 	}
 	/* Before the next check: a sender far behind may not have reached the measured part of
@@ -240,6 +247,9 @@ static int bench_report(const struct bench_opts *o, const struct bench_result *r
 	if (o->rate > 0)
 		printf(" send_lag_p99_us=%.1f send_lag_max_us=%.1f",
 		       (double)bench_hist_quantile(&r->lag, 0.99) / 1e3, (double)r->lag.max_ns / 1e3);
+	printf(" client_cpu_us_per_op=%.2f", r->client_cpu_s * 1e6 / (double)r->ops);
+	if (o->server_pid > 0)
+		printf(" server_cpu_us_per_op=%.2f", r->server_cpu_s * 1e6 / (double)r->ops);
 	printf(" errors=0 ignored=%llu\n", (unsigned long long)r->ignored);
 	return BENCH_EXIT_OK;
 }
@@ -249,13 +259,15 @@ int main(int argc, char **argv)
 	struct bench_opts o = {.hosts = "127.0.0.1:2181", .op = BENCH_GET, .sessions = 1,
 			       .outstanding = 1, .value_size = 100, .keys = 1000,
 			       .ratio_read = 90, .ratio_write = 10, .duration_s = 10,
-			       .warmup_s = 1, .prefix = "/zkfs-bench", .session_ms = 30000};
+			       .warmup_s = 1, .prefix = "/zkfs-bench", .session_ms = 30000,
+			       .per_thread = 8};
 	struct bench_result *res;
 	int rc;
 
 	if (bench_options(argc, argv, &o) != 0)
 		return BENCH_EXIT_USAGE;
-	zkc_log_setup(o.verbose);
+	zk_log_open(NULL, o.verbose >= 2 ? ZK_LOG_LEVEL_DEBUG
+					 : o.verbose == 1 ? ZK_LOG_LEVEL_WARN : ZK_LOG_LEVEL_ERROR);
 	res = calloc(1, sizeof(*res));
 	if (res == NULL)
 		return BENCH_EXIT_SETUP;

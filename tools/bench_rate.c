@@ -100,7 +100,7 @@ static bool bench_rate_send(struct bench_run *run, uint64_t n, uint64_t at_ns)
 	slot->measured = at_ns >= atomic_load(&run->measure_start);
 	atomic_fetch_add(&run->inflight, 1);
 	rc = bench_load_send(slot, false);
-	if (rc != ZOK) {
+	if (rc != ZK_ERR_OK) {
 		/* Not submitted, so no completion will come. */
 		bench_load_failed(run, rc, slot->key);
 		bench_rate_put(slot);
@@ -128,6 +128,8 @@ uint64_t bench_rate_measure(struct bench_run *run)
 	atomic_store(&run->phase, BENCH_MEASURE);
 	for (uint64_t n = 0;; n++) {
 		at = bench_sched_at(start, o->rate, n);
+		if (run->cpu_start.client_s == 0 && at >= atomic_load(&run->measure_start))
+			bench_cpu_sample(&run->cpu_start, o->server_pid);
 		if (at >= run->window_end || atomic_load(&run->phase) == BENCH_STOP ||
 		    bench_now_ns() >= give_up)
 			break;
@@ -137,5 +139,6 @@ uint64_t bench_rate_measure(struct bench_run *run)
 			break;
 	}
 	atomic_store(&run->phase, BENCH_STOP);
+	bench_cpu_sample(&run->cpu_end, o->server_pid);
 	return run->window_end;
 }

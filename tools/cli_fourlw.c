@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "client/zkclient.h"
 #include "tools/zkc.h"
 
 /* Words accepted directly as commands; `4lw WORD` sends any other ("stat" is the znode
@@ -37,7 +38,7 @@ int cli_fourlw(struct cli *c, const char *word)
 		fprintf(stderr, "zkfs-cli: \"%s\" is not a four-letter word\n", word);
 		return CLI_EXIT_USAGE;
 	}
-	fd = zkc_tcp_connect(c->hosts, c->connect_ms);
+	fd = zkclient_tcp_connect(c->hosts, c->connect_ms);
 	if (fd < 0) {
 		fprintf(stderr, "zkfs-cli: %s: cannot connect to %s: %s\n", word, c->hosts,
 			strerror(errno));

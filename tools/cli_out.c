@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "tools/cli.h"
+#include "client/zkclient.h"
 #include "tools/zkc.h"
 
 volatile int cli_interrupted;
@@ -94,8 +95,8 @@ void cli_print_stat(const struct Stat *st)
 
 void cli_print_event(int type, int state, const char *path)
 {
-	printf("WatchedEvent state:%s type:%s path:%s\n", zkc_state_name(state),
-	       zkc_event_name(type), path != NULL && path[0] != '\0' ? path : "null");
+	printf("WatchedEvent state:%s type:%s path:%s\n", zkclient_state_name(state),
+	       zkclient_event_name(type), path != NULL && path[0] != '\0' ? path : "null");
 	fflush(stdout);
 }
 

@@ -21,6 +21,7 @@
 #include "common/zk_buf.h"
 #include "proto/zk_const.h"
 #include "tools/cli.h"
+#include "client/zkclient.h"
 #include "tools/zkc.h"
 
 void cli_wait_init(struct cli_wait *w)
@@ -278,7 +279,7 @@ static int cli_raw_loop(struct cli_raw *r, struct zk_buf *b, const char *path)
 int cli_cmd_watch(struct cli *c, int argc, char **argv)
 {
 	struct cli_raw r = {.fd = -1};
-	struct zkc_host hosts[16];
+	struct zkclient_host hosts[16];
 	struct zk_buf b;
 	int opt, mode = ZK_ADD_WATCH_PERSISTENT, rc;
 
@@ -295,10 +296,10 @@ int cli_cmd_watch(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "zkfs-cli: watch: needs one absolute path\n");
 		return CLI_EXIT_USAGE;
 	}
-	if (zkc_hosts_parse(c->hosts, hosts, 16, &r.chroot) < 0)
+	if (zkclient_hosts_parse(c->hosts, hosts, 16, &r.chroot) < 0)
 		return cli_fail(ZBADARGUMENTS, "watch", c->hosts);
 	r.chroot_len = r.chroot != NULL ? strlen(r.chroot) : 0;
-	r.fd = zkc_tcp_connect(c->hosts, c->connect_ms);
+	r.fd = zkclient_tcp_connect(c->hosts, c->connect_ms);
 	if (r.fd < 0)
 		return cli_fail(ZCONNECTIONLOSS, "watch", argv[optind]);
 	zk_buf_init(&b);

@@ -33,24 +33,4 @@ const char *zkc_err_name(int rc);
  * *@rc, or -1 when the name is unknown. */
 int zkc_err_parse(const char *name, int *rc);
 
-/* The ZooKeeper name of a watch event type ("NodeCreated", ...) and of a keeper state
- * ("SyncConnected", ...), as WatchedEvent.toString() prints them. */
-const char *zkc_event_name(int type);
-const char *zkc_state_name(int state);
-
-/* One host of a connect string, for raw TCP (four-letter words, addWatch). */
-struct zkc_host {
-	char name[256]; /* Host name or address, without brackets. */
-	char port[8];	/* Decimal port ("2181" when none is given). */
-};
-
-/* Split @hosts into at most @max entries of @out; *@chroot (may be NULL) receives a pointer
- * into @hosts at the "/chroot" suffix, or NULL. Returns the number of hosts (>= 1) or -1 when
- * @hosts is malformed. */
-int zkc_hosts_parse(const char *hosts, struct zkc_host *out, int max, const char **chroot);
-
-/* A TCP connection to the first host of @hosts that accepts one within @deadline_ms per host.
- * Returns the socket (blocking, close-on-exec) or -1 with errno set. */
-int zkc_tcp_connect(const char *hosts, int deadline_ms);
-
 #endif

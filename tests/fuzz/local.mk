@@ -17,6 +17,14 @@ tests_fuzz_replay_path_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_path.c $(FU
 tests_fuzz_replay_path_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/path"'
 tests_fuzz_replay_path_LDADD = $(FUZZ_LIBS)
 
+# client/'s reply decoder (tests/fuzz/fuzz_reply.c).
+check_PROGRAMS += tests/fuzz/replay_reply
+TESTS += tests/fuzz/replay_reply
+tests_fuzz_replay_reply_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_reply.c $(FUZZ_COMMON)
+tests_fuzz_replay_reply_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/tests/fuzz/corpus/reply"'
+tests_fuzz_replay_reply_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS)
+tests_fuzz_replay_reply_LDADD = $(ZKCLIENT_LIBS)
+
 # jute_dump: the C half of tests/fuzz/zk_differential (run by tests/fuzz/run when javac is
 # there), which compares proto/jute with ZooKeeper's own Java classes on the corpus.
 EXTRA_PROGRAMS += tests/fuzz/jute_dump
@@ -40,4 +48,9 @@ tests_fuzz_fuzz_path_SOURCES = tests/fuzz/fuzz_path.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_path_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_path_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_path_LDADD = $(FUZZ_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_reply
+tests_fuzz_fuzz_reply_SOURCES = tests/fuzz/fuzz_reply.c $(FUZZ_COMMON)
+tests_fuzz_fuzz_reply_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_reply_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_reply_LDADD = $(ZKCLIENT_LIBS)
 endif

@@ -164,9 +164,11 @@ static void drop_cached(const char *path, bool children)
  * inode_lock. */
 static void cache_prefetched(const char *path, const struct Stat *st, const char *data, int len)
 {
+	struct Stat bare = *st;
 	struct node *n;
 
-	if (st->numChildren > 0 && st->dataLength > 0)
+	bare.numChildren = 0;
+	if (st->numChildren > 0 && inode_kind_of(&bare) == S_IFREG)
 		return; /* File or directory depends on whether its children are lock contenders
 			 * (lock.h): the lookup that needs it lists them. */
 	n = inode_new(path, inode_kind_of(st), false, NODE_LIVE, true);

@@ -619,7 +619,7 @@ static int xattr_value(const struct node *n, const char *name, char *out, size_t
 
 /* Reading user.zkfs.path of a node still PENDING creates it now, with what was written so far:
  * that is how a script learns the real name of its ".seq" file before closing it. */
-static int realize_pending(fuse_ino_t ino, struct call *call)
+int fs_realize_pending(fuse_ino_t ino, struct call *call)
 {
 	struct handle *h;
 	struct node *n;
@@ -668,7 +668,7 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	}
 	name += strlen(XATTR_PREFIX);
 	fs_call_begin(req, &call);
-	rc = strcmp(name, "path") == 0 ? realize_pending(ino, &call) : 0;
+	rc = strcmp(name, "path") == 0 ? fs_realize_pending(ino, &call) : 0;
 	if (rc == 0)
 		rc = fs_ensure_node(ino, &call.cancel, &n, NULL);
 	if (rc) {

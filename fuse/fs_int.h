@@ -113,6 +113,9 @@ void fs_reply_attr_locked(fuse_req_t req, struct node *n);
 /* MKDIR/MKNOD of the events thread: answer with the existing node at @path. */
 void fs_reply_found(fuse_req_t req, const char *path);
 
+/* Create node @id now if it is PENDING (with what was written so far). Returns 0 or -errno. */
+int fs_realize_pending(fuse_ino_t ino, struct call *call);
+
 /* Answer a getxattr of @size bytes with @value (@len bytes): its length when @size is 0, ERANGE
  * when it does not fit. */
 void fs_reply_xattr(fuse_req_t req, const char *value, size_t len, size_t size);

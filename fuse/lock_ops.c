@@ -58,10 +58,12 @@ void lock_ops_init(struct fuse_conn_info *conn)
 static void acquire(fuse_req_t req, fuse_ino_t ino, const struct lock_want *w)
 {
 	char path[NAMES_PATH_MAX + 1];
+	struct call create = {{false}};
 	struct lock_call call;
 	int rc;
 
-	rc = fs_node_path(ino, path, sizeof(path), NULL, NULL);
+	/* `flock newfile cmd` opens with O_CREAT: the lock's node must exist on the server. */
+	rc = fs_realize_pending(ino, &create) ?: fs_node_path(ino, path, sizeof(path), NULL, NULL);
 	if (rc == 0) {
 		call_begin(req, &call);
 		rc = lock_acquire(call.t, path, w, &call.cancel);

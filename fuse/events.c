@@ -20,6 +20,7 @@
 
 #include "common/zk_log.h"
 #include "fuse/fs.h"
+#include "fuse/lock.h"
 #include "fuse/names.h"
 
 enum job_kind { JOB_CHILDREN, JOB_DATA, JOB_INVAL_INODE, JOB_INVAL_ENTRY, JOB_RENEW };
@@ -163,8 +164,14 @@ static void drop_cached(const char *path, bool children)
  * inode_lock. */
 static void cache_prefetched(const char *path, const struct Stat *st, const char *data, int len)
 {
-	struct node *n = inode_new(path, inode_kind_of(st), false, NODE_LIVE, true);
+	struct Stat bare = *st;
+	struct node *n;
 
+	bare.numChildren = 0;
+	if (st->numChildren > 0 && inode_kind_of(&bare) == S_IFREG)
+		return; /* File or directory depends on whether its children are lock contenders
+			 * (lock.h): the lookup that needs it lists them. */
+	n = inode_new(path, inode_kind_of(st), false, NODE_LIVE, true);
 	zk_log_debug("prefetched %s (mzxid %lld)", path, (long long)st->mzxid);
 	if (n && inode_set_stat(n, st, data, len, zkconn_generation(zkfs->zk)) != 0)
 		inode_drop_cache(n, false);
@@ -279,8 +286,9 @@ static void emit_create(const char *dir, const char *name)
 		return;
 	seq = zkconn_answer_seq();
 	kind = inode_kind_of(&st);
-	if (kind == S_IFDIR && zkconn_children(zkfs->zk, NULL, path, true, &kids, NULL) != 0)
+	if (kind == S_IFDIR && lock_children(zkfs->zk, NULL, path, true, &kids, &st) != 0)
 		goto out;
+	kind = inode_kind_of(&st); /* A file whose only children are lock contenders. */
 	inode_lock();
 	n = inode_find(path, false);
 	if (!n || n->kind != kind) /* Open handles keep the old node. */
@@ -409,7 +417,7 @@ static void run_children(const char *path)
 	bool had = false;
 
 	wait_idle(path);
-	if (zkconn_children(zkfs->zk, NULL, path, true, &kids, &st) != 0)
+	if (lock_children(zkfs->zk, NULL, path, true, &kids, &st) != 0)
 		return;
 	seq = zkconn_answer_seq();
 	inode_lock();

@@ -13,6 +13,8 @@
 
 #include "common/zk_log.h"
 #include "fuse/events.h"
+#include "fuse/lock.h"
+#include "fuse/lock_ops.h"
 #include "fuse/names.h"
 
 struct zkfs *zkfs;
@@ -124,9 +126,10 @@ int fs_fetch_node(const char *path, bool data_file, struct zkconn_cancel *cancel
 	seq = zkconn_answer_seq(); /* The older of the two answers. */
 	kind = data_file ? S_IFREG : inode_kind_of(&st);
 	if (kind == S_IFDIR && !data_file) {
-		rc = zkconn_children(zkfs->zk, cancel, path, true, &kids, &st);
+		rc = lock_children(zkfs->zk, cancel, path, true, &kids, &st);
 		if (rc)
 			goto out;
+		kind = inode_kind_of(&st); /* A file whose only children are lock contenders. */
 	}
 	inode_lock();
 	n = inode_find(path, data_file);
@@ -316,6 +319,10 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (events_is_caller(req) && events_lookup(req, parent, name))
 		return;
+	if (lock_child_name(name)) { /* Lock contenders are hidden (lock.h). */
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	if (data_file) {
 		rc = fs_node_path(parent, path, sizeof(path), NULL, NULL);
 		if (rc) {
@@ -602,6 +609,8 @@ static void remove_node(fuse_req_t req, fuse_ino_t parent, const char *name)
 			inode_mark_stale(n);
 	} else if (rc == -ENOENT) {
 		fs_server_gone(path); /* Deleted elsewhere; its event reports it here. */
+	} else if (rc == -ENOTEMPTY && lock_busy(zkfs->zk, path)) {
+		rc = -EBUSY; /* Locked: its children are lock contenders (lock.h). */
 	} else if (rc == -ENOTEMPTY) {
 		fs_server_has_children(path);
 	}
@@ -778,6 +787,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	lock_ops_init(conn);
 }
 
 static const struct fuse_lowlevel_ops ops = {
@@ -808,6 +818,9 @@ static const struct fuse_lowlevel_ops ops = {
 	.setxattr = fs_setxattr,
 	.statfs = fs_statfs,
 	.poll = fs_poll,
+	.flock = lock_ops_flock,
+	.getlk = lock_ops_getlk,
+	.setlk = lock_ops_setlk,
 };
 
 const struct fuse_lowlevel_ops *fs_ops(void)

@@ -33,6 +33,7 @@ struct zkfs {
 	struct zkfs_options opt;
 	struct zkconn *zk;	 /* The session. */
 	struct fuse_session *se; /* For notifications (set before the loop starts). */
+	struct lock_table *locks; /* Cluster locks of this mount (fuse/lock.h). */
 };
 
 extern struct zkfs *zkfs;

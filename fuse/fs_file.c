@@ -13,6 +13,7 @@
 #include "common/zk_log.h"
 #include "fuse/events.h"
 #include "fuse/fs_int.h"
+#include "fuse/lock_ops.h"
 #include "fuse/names.h"
 
 /* ---- file handles ---- */
@@ -349,6 +350,8 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
+	if (lock_ops_lost(req, fi))
+		return;
 	pthread_mutex_lock(&h->mu);
 	if (off < 0 || (size_t)off >= h->len)
 		fuse_reply_buf(req, NULL, 0);
@@ -405,6 +408,8 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 	struct call call;
 	int rc;
 
+	if (lock_ops_lost(req, fi))
+		return;
 	fs_call_begin(req, &call);
 	pthread_mutex_lock(&h->mu);
 	rc = h->failed ? h->failed : handle_write(h, buf, size, off);
@@ -432,6 +437,7 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * committed at RELEASE instead. */
 	rc = h->wrote || h->failed ? commit(h, &call) : 0;
 	pthread_mutex_unlock(&h->mu);
+	lock_ops_flush(req, ino, fi);
 	fuse_reply_err(req, -rc);
 }
 
@@ -454,6 +460,7 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct call call = {{false}};
 
+	lock_ops_release(req, fi);
 	pthread_mutex_lock(&h->mu);
 	if (h->dirty || h->pending)
 		commit(h, &call);
@@ -612,7 +619,7 @@ static int xattr_value(const struct node *n, const char *name, char *out, size_t
 
 /* Reading user.zkfs.path of a node still PENDING creates it now, with what was written so far:
  * that is how a script learns the real name of its ".seq" file before closing it. */
-static int realize_pending(fuse_ino_t ino, struct call *call)
+int fs_realize_pending(fuse_ino_t ino, struct call *call)
 {
 	struct handle *h;
 	struct node *n;
@@ -636,7 +643,7 @@ static int realize_pending(fuse_ino_t ino, struct call *call)
 	return rc;
 }
 
-static void reply_xattr_value(fuse_req_t req, const char *value, size_t len, size_t size)
+void fs_reply_xattr(fuse_req_t req, const char *value, size_t len, size_t size)
 {
 	if (size == 0)
 		fuse_reply_xattr(req, len);
@@ -653,13 +660,15 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	struct call call;
 	int rc, len;
 
+	if (lock_ops_getxattr(req, ino, name, size))
+		return;
 	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
 	name += strlen(XATTR_PREFIX);
 	fs_call_begin(req, &call);
-	rc = strcmp(name, "path") == 0 ? realize_pending(ino, &call) : 0;
+	rc = strcmp(name, "path") == 0 ? fs_realize_pending(ino, &call) : 0;
 	if (rc == 0)
 		rc = fs_ensure_node(ino, &call.cancel, &n, NULL);
 	if (rc) {
@@ -671,7 +680,7 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	if (len < 0)
 		fuse_reply_err(req, -len);
 	else
-		reply_xattr_value(req, value, (size_t)len, size);
+		fs_reply_xattr(req, value, (size_t)len, size);
 }
 
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -682,7 +691,7 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	for (i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]); i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, XATTR_PREFIX "%s",
 					 xattr_names[i]) + 1;
-	reply_xattr_value(req, list, used, size);
+	fs_reply_xattr(req, list, used, size);
 }
 
 static int parse_version(const char *value, size_t size, int32_t *out)

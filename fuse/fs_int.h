@@ -113,6 +113,13 @@ void fs_reply_attr_locked(fuse_req_t req, struct node *n);
 /* MKDIR/MKNOD of the events thread: answer with the existing node at @path. */
 void fs_reply_found(fuse_req_t req, const char *path);
 
+/* Create node @id now if it is PENDING (with what was written so far). Returns 0 or -errno. */
+int fs_realize_pending(fuse_ino_t ino, struct call *call);
+
+/* Answer a getxattr of @size bytes with @value (@len bytes): its length when @size is 0, ERANGE
+ * when it does not fit. */
+void fs_reply_xattr(fuse_req_t req, const char *value, size_t len, size_t size);
+
 /* The operations of fs_file.c (fuse_lowlevel_ops semantics). */
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,

@@ -6,7 +6,8 @@ fuse_zkfs_SOURCES = \
 	fuse/inode.c fuse/inode.h \
 	fuse/zkconn.c fuse/zkconn.h \
 	fuse/events.c fuse/events.h \
-	fuse/names.c fuse/names.h
+	fuse/names.c fuse/names.h \
+	fuse/lock.c fuse/lock.h fuse/lock_ops.c fuse/lock_ops.h
 fuse_zkfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314 -pthread
 fuse_zkfs_LDADD = libcommon.a $(FUSE_LIBS) $(ZOOKEEPER_LIBS) -lpthread
 
@@ -35,7 +36,8 @@ INTEGRATION_TESTS += \
 	tests/integration/test_mount_session.sh \
 	tests/integration/test_mount_example.sh \
 	tests/integration/test_mount_failover.sh \
-	tests/integration/test_mount_recipes.sh
+	tests/integration/test_mount_recipes.sh \
+	tests/integration/test_mount_lock.sh
 EXTRA_DIST += tests/integration/mount_lib.sh contrib/examples
 
 # `mount -t fuse.zkfs` runs mount.fuse3, which executes `zkfs` from a PATH that mount(8) has

@@ -22,6 +22,7 @@
 #include "fuse/events.h"
 #include "fuse/fs.h"
 #include "fuse/inode.h"
+#include "fuse/lock.h"
 #include "fuse/zkconn.h"
 
 #define DEFAULT_LOG "/var/log/zkfs.log"
@@ -252,9 +253,10 @@ static int serve(struct fuse_session *se, struct zkfs *z, FILE *zk_stream, const
 		return 1;
 	}
 	z->se = se;
-	if (events_start() != 0) {
+	if (lock_table_create(z->zk, &z->locks) != 0 || events_start() != 0) {
 		zk_log_error("cannot start the events thread");
 		zkconn_destroy(z->zk);
+		lock_table_destroy(z->locks);
 		fuse_loop_cfg_destroy(loop);
 		return 1;
 	}
@@ -265,6 +267,7 @@ static int serve(struct fuse_session *se, struct zkfs *z, FILE *zk_stream, const
 	fuse_session_unmount(se); /* Aborts the events thread's pending calls on the mount. */
 	events_stop();
 	zkconn_destroy(z->zk); /* closeSession: the server deletes our ephemerals now. */
+	lock_table_destroy(z->locks); /* The locks went with the session. */
 	fuse_loop_cfg_destroy(loop);
 	inode_shutdown();
 	zk_log_info("unmounted %s", z->opt.mountpoint);

@@ -433,7 +433,7 @@ static void on_void(int rc, const void *data)
 }
 
 /* What one operation submits; the fields a given kind uses. */
-enum op_kind { OP_GET, OP_CHILDREN, OP_EXISTS, OP_CREATE, OP_SET, OP_DELETE };
+enum op_kind { OP_GET, OP_CHILDREN, OP_EXISTS, OP_CREATE, OP_SET, OP_DELETE, OP_WEXISTS };
 
 struct op {
 	enum op_kind kind;
@@ -442,12 +442,23 @@ struct op {
 	const char *data;
 	int len;
 	int mode_or_version;
+	struct zkconn_node_watch *node_watch; /* OP_WEXISTS: where the watch event goes. */
 };
+
+/* The library's watcher of an OP_WEXISTS: hand the event to the caller's callback. */
+static void on_node_watch(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	struct zkconn_node_watch *nw = ctx;
+
+	(void)zh;
+	(void)state;
+	nw->fn(nw, type, path ? path : "");
+}
 
 static const char *op_name(enum op_kind k)
 {
 	static const char *names[] = {"getData", "getChildren", "exists", "create", "setData",
-				      "delete"};
+				      "delete", "exists"};
 	return names[k];
 }
 
@@ -467,13 +478,15 @@ static int submit(zhandle_t *zh, const struct op *op, struct zkwait *w)
 		return zoo_aset(zh, op->path, op->data, op->len, op->mode_or_version, on_stat, w);
 	case OP_DELETE:
 		return zoo_adelete(zh, op->path, op->mode_or_version, on_void, w);
+	case OP_WEXISTS:
+		return zoo_awexists(zh, op->path, on_node_watch, op->node_watch, on_stat, w);
 	}
 	return ZBADARGUMENTS;
 }
 
 static bool op_is_read(enum op_kind k)
 {
-	return k == OP_GET || k == OP_CHILDREN || k == OP_EXISTS;
+	return k == OP_GET || k == OP_CHILDREN || k == OP_EXISTS || k == OP_WEXISTS;
 }
 
 static bool is_connection_error(int rc)
@@ -711,6 +724,15 @@ void zkconn_arm(struct zkconn *c, const char *path, bool children)
 int zkconn_delete(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, int version)
 {
 	struct op op = {.kind = OP_DELETE, .path = path, .mode_or_version = version};
+	struct zkwait r;
+
+	return run_take(c, cancel, &op, &r);
+}
+
+int zkconn_watch_exists(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
+			struct zkconn_node_watch *nw)
+{
+	struct op op = {.kind = OP_WEXISTS, .path = path, .node_watch = nw};
 	struct zkwait r;
 
 	return run_take(c, cancel, &op, &r);

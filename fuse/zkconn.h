@@ -113,6 +113,20 @@ int zkconn_set(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
  * the connection is down (the cache then stays unwatched and is refetched on use). */
 void zkconn_arm(struct zkconn *c, const char *path, bool children);
 
+/* A watch delivered to its own callback instead of on_watch. Owned by the caller; must outlive
+ * the connection (the library may deliver it until zkconn_destroy). */
+struct zkconn_node_watch {
+	/* On the library's thread (only signal from it): @type is ZOO_*_EVENT, or
+	 * ZOO_SESSION_EVENT with @path "" when the connection or session changed. */
+	void (*fn)(struct zkconn_node_watch *nw, int type, const char *path);
+};
+
+/* exists with a one-shot watch whose event goes to @nw->fn. Returns 0 when @path exists (the
+ * watch is set), -ENOENT when it does not (the server keeps an exists watch, as kazoo's lock
+ * leaves one too), or -errno as zkconn_exists. */
+int zkconn_watch_exists(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
+			struct zkconn_node_watch *nw);
+
 /* delete with @version (-1: any). */
 int zkconn_delete(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, int version);
 

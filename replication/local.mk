@@ -24,7 +24,8 @@ proto/peer.pb-c.h: proto/peer.pb-c.c
 $(librepl_a_OBJECTS): proto/peer.pb-c.h proto/store.pb-c.h
 
 # Link order for users of librepl.a (zkfsd, tests).
-REPL_LIBS = librepl.a libstore.a libproto.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS)
+REPL_LIBS = librepl.a libstore.a libproto.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS) \
+	$(ZSTD_LIBS)
 
 # Replication tests. The fake store (tests/unit/repl_fake_store.c) isolates replication from
 # the tree: what is measured and tested here is libraft + the FSM glue.
@@ -68,7 +69,8 @@ tests_unit_test_replication_cluster_LDADD = $(REPL_FAKE_LIBS) $(CMOCKA_LIBS)
 
 # The same single-node and ensemble tests on the real store (store/): restarts, snapshots and
 # replicas must reach the same tree digest.
-REPL_STORE_LIBS = librepl.a libstore.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS)
+REPL_STORE_LIBS = librepl.a libstore.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS) \
+	$(ZSTD_LIBS)
 check_PROGRAMS += tests/unit/test_replication_store tests/unit/test_replication_cluster_store
 TESTS += tests/unit/test_replication_store tests/unit/test_replication_cluster_store
 tests_unit_test_replication_store_SOURCES = tests/unit/test_replication.c \

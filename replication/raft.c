@@ -334,10 +334,12 @@ static int init_io(struct repl *r)
 	 * silently drops acknowledged writes: refuse to start instead (repl_start's error). */
 	raft_uv_set_auto_recovery(&r->io, false);
 	raft_uv_set_segment_size(&r->io, REPL_SEGMENT_SIZE);
-	/* Snapshots go to disk as our own image, checked by its CRC32C at load. libraft 0.15's
-	 * LZ4 reader loops forever on some damaged frames (a flipped byte left zkfsd hanging in
-	 * raft_start instead of refusing the data dir), and a compressed size would also make
-	 * the free-space reserve guess wrong. Older compressed snapshots still load. */
+	/* Snapshots go to disk as our own image, compressed by the store (zstd, in the forked
+	 * child: store/snapshot_zstd.c) and checked by its CRC32C before it is decompressed.
+	 * libraft 0.15's LZ4 stays off: its reader loops forever on some damaged frames (a
+	 * flipped byte left zkfsd hanging in raft_start instead of refusing the data dir), and
+	 * its size would make the free-space reserve guess wrong. Older LZ4 snapshots still
+	 * load. */
 	raft_uv_set_snapshot_compression(&r->io, false);
 	rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.id, r->address);
 	if (rv != 0) {

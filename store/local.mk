@@ -9,8 +9,8 @@ nodist_libstore_a_SOURCES = $(STORE_PB)
 libstore_a_SOURCES = \
 	store/store.h store/store_int.h \
 	store/store.c store/znode.c store/txn.c store/txn_ops.c store/session.c store/txn_codec.c \
-	store/snapshot.c store/digest.c store/check.c store/quota.c
-libstore_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+	store/snapshot.c store/snapshot_zstd.c store/digest.c store/check.c store/quota.c
+libstore_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZSTD_CFLAGS)
 
 # protoc-c writes both files; the header is made by the same run as the source.
 proto/store.pb-c.c: $(top_srcdir)/proto/store.proto
@@ -21,7 +21,7 @@ proto/store.pb-c.h: proto/store.pb-c.c
 # So that `make libstore.a` (which skips BUILT_SOURCES) generates the header first.
 $(libstore_a_OBJECTS): proto/store.pb-c.h
 
-STORE_TEST_LIBS = libstore.a libcommon.a $(PROTOBUF_C_LIBS) $(CMOCKA_LIBS)
+STORE_TEST_LIBS = libstore.a libcommon.a $(PROTOBUF_C_LIBS) $(ZSTD_LIBS) $(CMOCKA_LIBS)
 check_PROGRAMS += tests/unit/test_store tests/unit/test_store_snapshot tests/unit/test_store_quota \
 	tests/unit/test_store_layout
 TESTS += tests/unit/test_store tests/unit/test_store_snapshot tests/unit/test_store_quota \
@@ -43,11 +43,11 @@ tests_unit_test_store_layout_LDADD = $(STORE_TEST_LIBS)
 EXTRA_PROGRAMS += tests/unit/bench_store_memory
 tests_unit_bench_store_memory_SOURCES = tests/unit/bench_store_memory.c
 tests_unit_bench_store_memory_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_unit_bench_store_memory_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
+tests_unit_bench_store_memory_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS) $(ZSTD_LIBS)
 
 # Fuzz targets of the txn and snapshot decoders (tests/fuzz/fuzz.h): `make check` replays
 # their seeds; with --enable-fuzzing the libFuzzer builds are tests/fuzz/fuzz_store_*.
-STORE_FUZZ_LIBS = libstore.a libcommon.a $(PROTOBUF_C_LIBS)
+STORE_FUZZ_LIBS = libstore.a libcommon.a $(PROTOBUF_C_LIBS) $(ZSTD_LIBS)
 STORE_FUZZ_COMMON = tests/fuzz/fuzz.h tests/fuzz/fuzz_common.c
 check_PROGRAMS += tests/fuzz/replay_store_txn tests/fuzz/replay_store_snapshot
 TESTS += tests/fuzz/replay_store_txn tests/fuzz/replay_store_snapshot

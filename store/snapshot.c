@@ -1,14 +1,18 @@
 /* snapshot.c: store_snapshot_write / store_snapshot_load.
  *
- * Format (all integers big-endian):
+ * The image (format 1, all integers big-endian):
  *   "ZKFSSNP1"                          8 bytes of magic
  *   { u32 length, SnapHeader }          proto/store.proto messages, each preceded by its length,
  *   { u32 length, SnapAcl } x n_acls    in this order
  *   { u32 length, SnapSession } x n_sessions
  *   { u32 length, SnapNode } x n_nodes  parents before children, "/" first
  *   u32 CRC32C of every byte before it
- * Loading checks the CRC first, then builds a whole new store and only swaps it in when every
- * record was valid, so a failed load leaves the store as it was. */
+ * is written compressed, in snapshot_zstd.c's envelope (with its own CRC32C, checked before
+ * decompressing): the image goes through a small staging buffer into the compressor, so the
+ * writer never holds the raw image whole. A snapshot written before compression (the bare
+ * image, stored by older zkfsd) still loads. Loading checks the CRC first, then builds a whole
+ * new store and only swaps it in when every record was valid, so a failed load leaves the store
+ * as it was. */
 #include <errno.h>
 #include <string.h>
 
@@ -53,12 +57,30 @@ static int put_msg(struct zk_buf *out, const ProtobufCMessage *m)
  * walk of each message. */
 #define SNAP_NODE_FIXED_MAX (2 * 6 + 6 + 6 * 11 + 3 * 6 + 2)
 
+/* The image is handed to the compressor in pieces of about this size. */
+#define SNAP_CHUNK (256 * 1024)
+
 struct write_ctx {
 	const struct store *s;
-	struct zk_buf *out;
+	struct zk_buf stage;	 /* The image's next bytes, not compressed yet. */
+	struct store_snapz z;
+	uint32_t crc;		 /* CRC32C of the image bytes already compressed. */
 	struct zk_buf path;
 	uint32_t *acl_map; /* Store ACL index -> snapshot ACL index. */
 };
+
+/* Compress what is staged once it is a chunk (@last: all of it, ending the image). */
+static int stage_flush(struct write_ctx *w, bool last)
+{
+	int rc;
+
+	if (!last && w->stage.len < SNAP_CHUNK)
+		return 0;
+	w->crc = store_crc32c(w->crc, w->stage.data, w->stage.len);
+	rc = store_snapz_feed(&w->z, w->stage.data, w->stage.len, last);
+	zk_buf_reset(&w->stage);
+	return rc;
+}
 
 static int write_node(void *ctx, const struct znode *n)
 {
@@ -86,7 +108,8 @@ static int write_node(void *ctx, const struct znode *n)
 	m.cversion = r.cversion;
 	m.aversion = r.aversion;
 	m.owner = znode_owner(n);
-	return put_packed(w->out, &m.base, w->path.len + m.data.len + SNAP_NODE_FIXED_MAX);
+	rc = put_packed(&w->stage, &m.base, w->path.len + m.data.len + SNAP_NODE_FIXED_MAX);
+	return rc == 0 ? stage_flush(w, false) : rc;
 }
 
 static int write_acls(struct write_ctx *w, uint32_t *n_live)
@@ -118,7 +141,7 @@ static int write_acls(struct write_ctx *w, uint32_t *n_live)
 			snap_acl__init(&m);
 			m.n_entries = (size_t)e->n;
 			m.entries = ptrs;
-			rc = put_msg(w->out, &m.base);
+			rc = put_msg(&w->stage, &m.base);
 			w->acl_map[i] = (*n_live)++;
 		}
 		zk_free(entries);
@@ -142,7 +165,7 @@ static int write_sessions(struct write_ctx *w)
 			m.timeout_ms = ss->timeout_ms;
 			m.passwd.len = ZK_SESSION_PASSWD_LEN;
 			m.passwd.data = (uint8_t *)ss->passwd;
-			rc = put_msg(w->out, &m.base);
+			rc = put_msg(&w->stage, &m.base);
 		}
 	}
 	return rc;
@@ -157,36 +180,52 @@ static uint32_t live_acls(const struct store *s)
 	return n;
 }
 
-int store_snapshot_write(const struct store *s, struct zk_buf *out)
+/* The image, through the staging buffer, ended by its CRC. */
+static int write_image(struct write_ctx *w)
 {
-	struct write_ctx w = {.s = s, .out = out};
+	const struct store *s = w->s;
 	SnapHeader h = SNAP_HEADER__INIT;
-	size_t start = out->len;
 	uint32_t n_live = 0;
 	int rc;
 
-	zk_buf_init(&w.path);
-	w.acl_map = zk_calloc(s->n_acls + 1, sizeof(*w.acl_map));
-	if (w.acl_map == NULL)
-		return -ENOMEM;
 	h.format = SNAP_FORMAT;
 	h.last_zxid = s->last_zxid;
 	h.n_nodes = s->n_nodes;
 	h.n_acls = live_acls(s);
 	h.n_sessions = s->n_sessions;
-	rc = zk_buf_append(out, SNAP_MAGIC, SNAP_MAGIC_LEN);
+	rc = zk_buf_append(&w->stage, SNAP_MAGIC, SNAP_MAGIC_LEN);
 	if (rc == 0)
-		rc = put_msg(out, &h.base);
+		rc = put_msg(&w->stage, &h.base);
 	if (rc == 0)
-		rc = write_acls(&w, &n_live);
+		rc = write_acls(w, &n_live);
 	if (rc == 0)
-		rc = write_sessions(&w);
+		rc = write_sessions(w);
 	if (rc == 0)
-		rc = znode_foreach_preorder(s, write_node, &w);
+		rc = znode_foreach_preorder(s, write_node, w);
 	if (rc == 0)
-		rc = zk_buf_append_be32(out, store_crc32c(0, out->data + start, out->len - start));
+		rc = zk_buf_append_be32(&w->stage, store_crc32c(w->crc, w->stage.data, w->stage.len));
+	return rc == 0 ? stage_flush(w, true) : rc;
+}
+
+int store_snapshot_write(const struct store *s, struct zk_buf *out)
+{
+	struct write_ctx w = {.s = s};
+	size_t start = out->len;
+	int rc;
+
+	w.acl_map = zk_calloc(s->n_acls + 1, sizeof(*w.acl_map));
+	if (w.acl_map == NULL)
+		return -ENOMEM;
+	zk_buf_init(&w.path);
+	zk_buf_init(&w.stage);
+	rc = store_snapz_begin(&w.z, out);
+	if (rc == 0) {
+		rc = write_image(&w);
+		store_snapz_end(&w.z);
+	}
 	if (rc != 0)
 		out->len = start;
+	zk_buf_close(&w.stage);
 	zk_buf_close(&w.path);
 	zk_free(w.acl_map);
 	return rc;
@@ -450,7 +489,8 @@ static void store_clear(struct store *s)
 	store_quota_free_all(s);
 }
 
-int store_snapshot_load(struct store *s, const void *p, size_t len)
+/* Load the bare image (format 1) at @p. */
+static int load_image(struct store *s, const void *p, size_t len)
 {
 	struct reader r = {.p = p, .len = len};
 	struct store *t = zk_calloc(1, sizeof(*t));
@@ -471,4 +511,20 @@ int store_snapshot_load(struct store *s, const void *p, size_t len)
 	*s = *t;
 	zk_free(t);
 	return 0;
+}
+
+int store_snapshot_load(struct store *s, const void *p, size_t len)
+{
+	uint8_t *raw;
+	size_t raw_len;
+	int rc;
+
+	if (!store_snapz_is(p, len))
+		return load_image(s, p, len); /* Written before compression. */
+	rc = store_snapz_open(p, len, &raw, &raw_len);
+	if (rc != 0)
+		return rc;
+	rc = load_image(s, raw, raw_len);
+	zk_free(raw);
+	return rc;
 }

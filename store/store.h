@@ -221,16 +221,19 @@ uint64_t store_digest(const struct store *s);
 uint64_t store_node_count(const struct store *s);
 
 /* Append a snapshot of the whole store (nodes with stat, data, ACL; sessions; counters; last
- * zxid) to @out: protobuf-c records (proto/store.proto) framed by length, ended by a CRC32C.
+ * zxid) to @out: protobuf-c records (proto/store.proto) framed by length, ended by a CRC32C,
+ * compressed with zstd into an envelope that has its own CRC32C (store/snapshot_zstd.c).
  * Returns 0 or -ENOMEM (@out keeps what it had). */
 int store_snapshot_write(const struct store *s, struct zk_buf *out);
 
 /* Replace the store's content by the snapshot in @p/@len. All or nothing: on error the store is
- * unchanged. Fires no events. As ZooKeeper's DataTree.deserialize (setupQuota), the quota'd
- * paths are found again and their zookeeper_stats recounted: where ZooKeeper's bookkeeping had
- * drifted from a recount (nested quotas, a client's setData on a stats node) the loaded store,
- * and so its digest, differs from the one that wrote the snapshot, as ZooKeeper's own replicas
- * do. Returns 0, -EBADMSG (corrupt: bad CRC, truncated, inconsistent) or -ENOMEM. */
+ * unchanged. Fires no events. Both the compressed envelope and the bare image older zkfsd
+ * wrote are accepted; the envelope's CRC is checked before anything is decompressed. As
+ * ZooKeeper's DataTree.deserialize (setupQuota), the quota'd paths are found again and their
+ * zookeeper_stats recounted: where ZooKeeper's bookkeeping had drifted from a recount (nested
+ * quotas, a client's setData on a stats node) the loaded store, and so its digest, differs
+ * from the one that wrote the snapshot, as ZooKeeper's own replicas do. Returns 0, -EBADMSG
+ * (corrupt: bad CRC, truncated, inconsistent, a zstd frame that does not decode) or -ENOMEM. */
 int store_snapshot_load(struct store *s, const void *p, size_t len);
 
 /* Verify the invariants listed in store/check.c (lookups, numChildren and the children tables,

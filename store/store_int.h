@@ -283,6 +283,27 @@ void store_acl_free_all(struct store *s);
  * computed it from scratch). */
 int store_check_invariants(const struct store *s, bool digest);
 
+/* snapshot_zstd.c: the compressed envelope around snapshot.c's image (format at the top of
+ * snapshot_zstd.c). Writing: store_snapz_begin appends the header to @out, store_snapz_feed
+ * compresses the image piece by piece (@last on the final piece, which also fills in the raw
+ * length and appends the CRC32C), store_snapz_end frees the compressor (always, after a
+ * successful begin). Each returns 0 or -ENOMEM; the caller cuts @out back on failure. */
+struct store_snapz {
+	void *cctx;	     /* ZSTD_CCtx, owned. */
+	struct zk_buf *out;  /* Borrowed: where the envelope goes. */
+	size_t start;	     /* Offset of the envelope in @out. */
+	uint64_t raw_len;    /* Image bytes fed so far. */
+};
+int store_snapz_begin(struct store_snapz *z, struct zk_buf *out);
+int store_snapz_feed(struct store_snapz *z, const void *p, size_t len, bool last);
+void store_snapz_end(struct store_snapz *z);
+/* Does @p start with the compressed envelope's magic? */
+bool store_snapz_is(const void *p, size_t len);
+/* Check the envelope's CRC32C, then decompress: *@raw (owned by the caller, zk_free) holds
+ * *@raw_len bytes of the image. Returns 0, -EBADMSG (logged: bad CRC, a frame that does not
+ * decode to the announced length) or -ENOMEM. */
+int store_snapz_open(const void *p, size_t len, uint8_t **raw, size_t *raw_len);
+
 /* digest.c */
 uint32_t store_crc32c(uint32_t crc, const void *p, size_t len);
 /* Add (@sign > 0) or remove @n's hash (metadata, plus data when @with_data) from the running

@@ -21,7 +21,7 @@ sbin_PROGRAMS += zkfsd/zkfsd
 zkfsd_zkfsd_SOURCES = zkfsd/main.c
 zkfsd_zkfsd_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 zkfsd_zkfsd_LDADD = libzkfsd.a librepl.a libstore.a libproto.a libcommon.a \
-	$(UV_LIBS) $(RAFT_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS)
+	$(UV_LIBS) $(RAFT_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(ZSTD_LIBS)
 
 check_PROGRAMS += tests/unit/test_config
 TESTS += tests/unit/test_config

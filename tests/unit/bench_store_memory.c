@@ -1,7 +1,10 @@
 /* bench_store_memory: resident bytes per znode for N znodes of 100 bytes (default 1,000,000),
  * plus the time to look them up, to snapshot, load and digest them. A measurement that prints
- * figures, never a pass/fail test. Usage: bench_store_memory [N]. Nodes are /pNNNN/cNNNNNN, 1000
- * per parent, with world:anyone ACLs, as a typical tree. */
+ * figures, never a pass/fail test. Usage: bench_store_memory [N [random]]. Nodes are
+ * /pNNNN/cNNNNNN, 1000 per parent, with world:anyone ACLs, as a typical tree; their values are
+ * 100 'x' (as zkfs-bench writes), or with `random` 100 pseudo-random bytes each (what a
+ * compressor cannot shrink). Snapshot times are given as wall clock and as this process's CPU
+ * time, which a loaded machine barely changes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,25 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* xorshift64: the same pseudo-random values in every run. */
+static void fill_random(uint8_t *p, size_t len, uint64_t *state)
+{
+	for (size_t i = 0; i < len; i++) {
+		*state ^= *state << 13;
+		*state ^= *state >> 7;
+		*state ^= *state << 17;
+		p[i] = (uint8_t)*state;
+	}
+}
+
 static int create(struct store *s, int64_t zxid, const char *path, const uint8_t *data, int len)
 {
 	struct store_txn txn = {.type = ZK_OP_CREATE, .time_ms = zxid};
@@ -54,6 +76,8 @@ static int create(struct store *s, int64_t zxid, const char *path, const uint8_t
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1000000, i, j, before, after;
+	int rnd = argc > 2 && strcmp(argv[2], "random") == 0;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
 	uint8_t data[100];
 	char path[64];
 	struct store *s, *s2;
@@ -61,7 +85,7 @@ int main(int argc, char **argv)
 	struct zk_stat st;
 	int64_t zxid = 0;
 	uint64_t digest;
-	double t0, t1;
+	double t0, t1, c0;
 	int rc;
 
 	memset(data, 'x', sizeof(data));
@@ -76,12 +100,14 @@ int main(int argc, char **argv)
 				return 1;
 		}
 		snprintf(path, sizeof(path), "/p%04ld/c%06ld", i / 1000, i);
+		if (rnd)
+			fill_random(data, sizeof(data), &seed);
 		if (create(s, ++zxid, path, data, sizeof(data)) != 0)
 			return 1;
 	}
 	after = rss_bytes();
 	t0 = now_s() - t0;
-	printf("znodes: %ld of %zu bytes, created in %.2f s (%.0f/s)\n", n, sizeof(data), t0,
+	printf("znodes: %ld of %zu %s bytes, created in %.2f s (%.0f/s)\n", n, sizeof(data), rnd ? "random" : "'x'", t0,
 	       (double)n / t0);
 	printf("resident: %.1f bytes per znode (Apache ZooKeeper: ~1.7 KB)\n",
 	       (double)(after - before) / (double)n);
@@ -105,16 +131,18 @@ int main(int argc, char **argv)
 	printf("digest %016llx in %.2f s\n", (unsigned long long)digest, now_s() - t0);
 	zk_buf_init(&snap);
 	t0 = now_s();
+	c0 = cpu_s();
 	if (store_snapshot_write(s, &snap) != 0)
 		return 1;
-	printf("snapshot: %zu bytes (%.1f per znode), written in %.2f s\n", snap.len,
-	       (double)snap.len / (double)n, now_s() - t0);
+	printf("snapshot: %zu bytes (%.1f per znode), written in %.2f s (CPU %.2f s)\n", snap.len,
+	       (double)snap.len / (double)n, now_s() - t0, cpu_s() - c0);
 	if (store_create(NULL, NULL, NULL, &s2) != 0)
 		return 1;
 	t0 = now_s();
+	c0 = cpu_s();
 	if (store_snapshot_load(s2, snap.data, snap.len) != 0)
 		return 1;
-	printf("snapshot loaded in %.2f s, digest %s\n", now_s() - t0,
+	printf("snapshot loaded in %.2f s (CPU %.2f s), digest %s\n", now_s() - t0, cpu_s() - c0,
 	       store_digest(s2) == digest ? "equal" : "DIFFERENT");
 	t0 = now_s();
 	rc = store_check(s2);

@@ -1,7 +1,12 @@
 /* test_store_snapshot.c: cmocka tests of store_snapshot_write/load: round trip (same digest,
  * zxid, sessions, stats, ACLs, counters), every byte flipped and every truncation of a small
  * snapshot rejected with -EBADMSG (or, never a crash, loading to an equal digest), the store
- * left as it was after a failed load, and allocation failures on both sides. */
+ * left as it was after a failed load, and allocation failures on both sides; the compressed
+ * envelope (a damaged file refused by its CRC before decompressing, a crafted frame refused by
+ * libzstd) and the bare image older zkfsd wrote, which still loads. */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_decompressBound. */
+#include <zstd.h>
+
 #include "tests/unit/test_store_util.h"
 
 #include "store/store_int.h"
@@ -38,6 +43,35 @@ static void t_write(const struct store *s, struct zk_buf *b)
 {
 	zk_buf_init(b);
 	assert_int_equal(store_snapshot_write(s, b), 0);
+}
+
+/* Envelope (snapshot_zstd.c): magic, u64 raw length, zstd frame, CRC32C. */
+#define T_HEAD 16
+
+/* The bare image inside a written snapshot, decompressed here with libzstd directly: byte for
+ * byte what zkfsd wrote before snapshots were compressed (format 1, "ZKFSSNP1"). */
+static void t_write_bare(const struct store *s, struct zk_buf *raw)
+{
+	struct zk_buf b;
+	size_t n;
+
+	t_write(s, &b);
+	assert_memory_equal(b.data, "ZKFSSNZ1", 8);
+	n = (size_t)ZSTD_getFrameContentSize(b.data + T_HEAD, b.len - T_HEAD - 4);
+	if (n == (size_t)ZSTD_CONTENTSIZE_UNKNOWN)
+		n = (size_t)ZSTD_decompressBound(b.data + T_HEAD, b.len - T_HEAD - 4);
+	zk_buf_init(raw);
+	assert_int_equal(zk_buf_reserve(raw, n), 0);
+	raw->len = ZSTD_decompress(raw->data, n, b.data + T_HEAD, b.len - T_HEAD - 4);
+	assert_false(ZSTD_isError(raw->len));
+	assert_memory_equal(raw->data, "ZKFSSNP1", 8);
+	zk_buf_close(&b);
+}
+
+/* Recompute the envelope's CRC after a test changed its bytes on purpose. */
+static void t_fix_crc(struct zk_buf *b)
+{
+	zk_buf_put_be32(b, b->len - 4, store_crc32c(0, b->data, b->len - 4));
 }
 
 /* A snapshot loads into a fresh store with the same digest, zxid, stats and sessions, and the
@@ -79,28 +113,25 @@ static void test_round_trip(void **state)
 	zk_buf_close(&b);
 }
 
-/* Flipping any bit pattern of any byte, or cutting the snapshot anywhere, is refused with
- * -EBADMSG (the CRC and the structure checks) and leaves the target store untouched. */
-static void test_corruption(void **state)
+/* Flip bit patterns of every byte of @b, then cut it anywhere: each load is refused with
+ * -EBADMSG and leaves a fresh store as it was (or, should a change ever slip past every check,
+ * loads @f's very tree: never a crash, never another tree). */
+static void t_flip_all(struct fixture *f, struct zk_buf *b)
 {
-	struct fixture *f = *state;
 	struct store *s2;
-	struct zk_buf b;
 	uint64_t before;
 	size_t i;
 	int rc;
 
-	t_build(f);
-	t_write(f->s, &b);
 	assert_int_equal(store_create(NULL, NULL, NULL, &s2), 0);
 	before = store_digest(s2);
-	for (i = 0; i < b.len; i++) {
+	for (i = 0; i < b->len; i++) {
 		static const uint8_t flips[] = {0x01, 0x80, 0xff};
 
 		for (size_t k = 0; k < sizeof(flips); k++) {
-			b.data[i] ^= flips[k];
-			rc = store_snapshot_load(s2, b.data, b.len);
-			b.data[i] ^= flips[k];
+			b->data[i] ^= flips[k];
+			rc = store_snapshot_load(s2, b->data, b->len);
+			b->data[i] ^= flips[k];
 			if (rc == 0) {
 				assert_int_equal(store_digest(s2), store_digest(f->s));
 				assert_int_equal(store_snapshot_load(s2, "", 0), -EBADMSG);
@@ -110,10 +141,91 @@ static void test_corruption(void **state)
 			assert_int_equal(store_digest(s2), before);
 		}
 	}
-	for (i = 0; i < b.len; i++)
-		assert_int_equal(store_snapshot_load(s2, b.data, i), -EBADMSG);
+	for (i = 0; i < b->len; i++)
+		assert_int_equal(store_snapshot_load(s2, b->data, i), -EBADMSG);
 	assert_int_equal(store_digest(s2), before);
+	assert_int_equal(store_snapshot_load(s2, b->data, b->len), 0);
+	store_destroy(s2);
+}
+
+/* Flipping any bit pattern of any byte, or cutting the snapshot anywhere, is refused with
+ * -EBADMSG (the CRC and the structure checks) and leaves the target store untouched: the
+ * compressed snapshot as written, and the bare image inside it. */
+static void test_corruption(void **state)
+{
+	struct fixture *f = *state;
+	struct zk_buf b;
+
+	t_build(f);
+	t_write(f->s, &b);
+	t_flip_all(f, &b);
+	zk_buf_close(&b);
+	t_write_bare(f->s, &b);
+	t_flip_all(f, &b);
+	zk_buf_close(&b);
+}
+
+/* A snapshot written before compression (the bare image of format 1) loads to the same tree:
+ * data dirs of older zkfsd keep working. */
+static void test_bare_image_loads(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s2;
+	struct zk_buf raw, z;
+
+	t_build(f);
+	t_write_bare(f->s, &raw);
+	t_write(f->s, &z);
+	assert_true(z.len < raw.len + T_HEAD + 4 + 64); /* Tiny trees barely shrink. */
+	assert_int_equal(store_create(NULL, NULL, NULL, &s2), 0);
+	assert_int_equal(store_snapshot_load(s2, raw.data, raw.len), 0);
+	assert_int_equal(store_digest(s2), store_digest(f->s));
+	assert_int_equal(store_last_zxid(s2), store_last_zxid(f->s));
+	assert_int_equal(store_check(s2), 0);
+	store_destroy(s2);
+	zk_buf_close(&raw);
+	zk_buf_close(&z);
+}
+
+/* A frame damaged behind a correct CRC (a writer bug or a crafted file) is refused by the
+ * decoder, at once: every byte of the frame flipped, the raw length changed to more than the
+ * frame can hold (refused before any allocation) and to one byte less or more. */
+static void test_damaged_frame(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s2;
+	struct zk_buf b;
+	uint64_t before;
+	int rc;
+
+	t_build(f);
+	t_write(f->s, &b);
+	assert_int_equal(store_create(NULL, NULL, NULL, &s2), 0);
+	before = store_digest(s2);
+	for (size_t i = T_HEAD; i < b.len - 4; i++) {
+		b.data[i] ^= 0xff;
+		t_fix_crc(&b);
+		rc = store_snapshot_load(s2, b.data, b.len);
+		b.data[i] ^= 0xff;
+		assert_int_equal(rc, -EBADMSG);
+		assert_int_equal(store_digest(s2), before);
+	}
+	t_fix_crc(&b);
+	for (int k = 0; k < 3; k++) {
+		static const uint32_t lens[] = {0xffffffffU, 0, 0};
+		uint32_t lo = (uint32_t)(b.data[12] << 24 | b.data[13] << 16 | b.data[14] << 8 |
+					 b.data[15]);
+
+		zk_buf_put_be32(&b, 8, lens[k]);
+		zk_buf_put_be32(&b, 12, k == 0 ? 0 : lo + (k == 1 ? 1U : -1U));
+		t_fix_crc(&b);
+		assert_int_equal(store_snapshot_load(s2, b.data, b.len), -EBADMSG);
+		zk_buf_put_be32(&b, 8, 0);
+		zk_buf_put_be32(&b, 12, lo);
+	}
+	t_fix_crc(&b);
 	assert_int_equal(store_snapshot_load(s2, b.data, b.len), 0);
+	assert_int_equal(store_digest(s2), store_digest(f->s));
 	store_destroy(s2);
 	zk_buf_close(&b);
 }
@@ -126,7 +238,7 @@ static void test_inconsistent_records(void **state)
 	uint32_t crc;
 
 	t_build(f);
-	t_write(f->s, &b);
+	t_write_bare(f->s, &b);
 	/* Same bytes with the last record duplicated: the header's node count no longer matches,
 	 * and the CRC is recomputed so only the structure checks can catch it. */
 	zk_buf_init(&bad);
@@ -268,6 +380,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_round_trip),
 		T(test_corruption),
+		T(test_bare_image_loads),
+		T(test_damaged_frame),
 		T(test_inconsistent_records),
 		T(test_alloc_faults),
 		T(test_deep_tree),

@@ -104,6 +104,20 @@ static void child_oom_first(void)
 	close(fd);
 }
 
+#ifdef ZK_COVERAGE
+void __gcov_dump(void);
+#endif
+
+/* _exit: the parent's atexit handlers, stdio buffers and leak checks are not ours. In a
+ * --enable-coverage build gcov's counts are written first (its atexit writer would not run). */
+__attribute__((noreturn)) static void child_exit(int code)
+{
+#ifdef ZK_COVERAGE
+	__gcov_dump();
+#endif
+	_exit(code);
+}
+
 __attribute__((noreturn)) static void child_run(const struct store *store, int fd, pid_t parent)
 {
 	struct zk_buf b;
@@ -112,19 +126,18 @@ __attribute__((noreturn)) static void child_run(const struct store *store, int f
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
-		_exit(CHILD_ORPHAN);
+		child_exit(CHILD_ORPHAN);
 	child_reset_signals();
 	child_close_fds(fd);
 	child_oom_first();
 	zk_buf_init(&b);
 	len = 0;
 	if (zk_buf_append(&b, &len, sizeof(len)) != 0 || store_snapshot_write(store, &b) != 0)
-		_exit(CHILD_NOMEM);
+		child_exit(CHILD_NOMEM);
 	len = b.len - sizeof(len);
 	memcpy(b.data, &len, sizeof(len));
 	code = repl_snapshot_hooks.child_write(fd, b.data, b.len);
-	/* _exit: the parent's atexit handlers, stdio buffers and leak checks are not ours. */
-	_exit(code);
+	child_exit(code);
 }
 
 int repl_snapshot_fork(const struct store *store, struct repl_snapshot_job *job)

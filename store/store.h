@@ -220,6 +220,11 @@ uint64_t store_digest(const struct store *s);
 /* Number of znodes, "/" and the /zookeeper nodes included. */
 uint64_t store_node_count(const struct store *s);
 
+/* ZooKeeper's DataTree.approximateDataSize into *@out: the sum over the nodes of their path
+ * length ("/" for the root) and data length. One walk over the nodes, linear in the tree
+ * whatever its depth. Returns 0 or -ENOMEM. */
+int store_approximate_data_size(const struct store *s, uint64_t *out);
+
 /* Append a snapshot of the whole store (nodes with stat, data, ACL; sessions; counters; last
  * zxid) to @out: protobuf-c records (proto/store.proto) framed by length, ended by a CRC32C,
  * compressed with zstd into an envelope that has its own CRC32C (store/snapshot_zstd.c).

@@ -501,6 +501,54 @@ const struct znode *znode_next_preorder(const struct znode *n, const struct znod
 	return next;
 }
 
+/* One node's share of store_approximate_data_size, its path being @path_len bytes. */
+static uint64_t data_size_of(const struct znode *n, size_t path_len)
+{
+	return (uint64_t)path_len + (uint64_t)(n->data_len > 0 ? n->data_len : 0);
+}
+
+/* Depth-first over node pointers, with the path length of each level on a stack (a path walk
+ * per node made mntr quadratic in the depth: 11-14 s at depth 16,000). */
+int store_approximate_data_size(const struct store *s, uint64_t *out)
+{
+	size_t depth = 0, cap = 64, *len = zk_malloc(cap * sizeof(*len)), *bigger;
+	const struct znode *n = s->root, *next;
+	uint64_t total = data_size_of(n, 1);
+
+	if (len == NULL)
+		return -ENOMEM;
+	len[0] = 0; /* The root's children are "/" + name. */
+	for (;;) {
+		next = znode_first_child(n);
+		if (next != NULL) {
+			if (++depth == cap) {
+				bigger = zk_realloc(len, 2 * cap * sizeof(*len));
+				if (bigger == NULL) {
+					zk_free(len);
+					return -ENOMEM;
+				}
+				len = bigger;
+				cap *= 2;
+			}
+		}
+		while (next == NULL && depth > 0) {
+			next = znode_next_sibling(n);
+			if (next == NULL) {
+				n = n->parent;
+				depth--;
+			}
+		}
+		if (next == NULL)
+			break;
+		n = next;
+		len[depth] = len[depth - 1] + 1 + strlen(znode_name(n));
+		total += data_size_of(n, len[depth]);
+	}
+	zk_free(len);
+	*out = total;
+	return 0;
+}
+
 /* Stops at the first non-zero return of @cb and returns it. */
 int znode_foreach_preorder(const struct store *s, int (*cb)(void *ctx, const struct znode *n),
 			   void *ctx)

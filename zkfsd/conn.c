@@ -11,6 +11,7 @@
  * its FIFO or the server has globalOutstandingLimit in flight; it resumes (and frames what is
  * already buffered) when requests finish. See zkfsd_int.h for the state diagram and
  * invariants. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -25,6 +26,13 @@
 /* Replies and events waiting for a client beyond which it is not read from any more (until it
  * reads what it has): a client that never reads cannot make the server buffer without bound. */
 #define CONN_OUT_LIMIT (4u << 20)
+
+/* Request bytes handed to repl and not back yet, over all connections: past this, writes
+ * wait in their FIFO. libraft 0.15 grows its buffer of entries waiting for the disk one 4 KiB
+ * block at a time, copying it whole each time: the cost is quadratic in what is pending (1,500
+ * pipelined creates of 4 KB paths blocked the loop 5-7 s). At 256 KiB a batch costs ~8 MB of
+ * copying, and one fsync still carries 64 writes of 4 KB. */
+#define CONN_SUBMIT_BYTES (256u << 10)
 
 /* Events are not throttled (they come from other clients' writes): past this much unread
  * output the client is dropped instead. */
@@ -356,6 +364,20 @@ static bool conn_answered_at_apply(const struct request *req)
 	       req->type != ZK_OP_RECONFIG;
 }
 
+void conn_submit_done(struct request *req)
+{
+	struct zkfsd *srv = req->conn->srv;
+
+	assert(srv->submit_bytes >= req->submit_bytes);
+	srv->submit_bytes -= req->submit_bytes;
+	req->submit_bytes = 0;
+	if (!srv->submit_blocked || srv->submit_bytes >= CONN_SUBMIT_BYTES)
+		return;
+	srv->submit_blocked = false;
+	for (struct conn *c = srv->conns; c != NULL; c = c->next)
+		conn_mark_dirty(c);
+}
+
 void conn_pump(struct conn *conn, bool submit)
 {
 	bool blocked = false, hard = false;
@@ -384,7 +406,15 @@ void conn_pump(struct conn *conn, bool submit)
 		}
 		if (!submit || hard)
 			break;
+		if (conn->srv->submit_bytes >= CONN_SUBMIT_BYTES) {
+			conn->srv->submit_blocked = true;
+			break;
+		}
 		request_submit(req);
+		if (req->in_repl) {
+			req->submit_bytes = req->len;
+			conn->srv->submit_bytes += req->len;
+		}
 		if (req->state == REQ_QUEUED)
 			break; /* Held until a leader is known (request_submit). */
 		if (req->state != REQ_DONE) {

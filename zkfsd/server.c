@@ -25,8 +25,10 @@
 static void server_on_flush(uv_prepare_t *h)
 {
 	struct zkfsd *srv = h->data;
+	uint64_t t0 = uv_hrtime();
 
 	conn_flush_all(srv);
+	server_work_done(srv, t0, "the flush step (replies and events of the turn)");
 	if (srv->dirty == NULL)
 		uv_prepare_stop(h);
 }
@@ -40,7 +42,11 @@ void server_wake_flush(struct zkfsd *srv)
 static void server_on_applied(void *ctx, int64_t zxid, const struct store_txn *txn,
 			      const struct store_result *res)
 {
+	uint64_t t0 = uv_hrtime();
+
 	request_applied(ctx, zxid, txn, res);
+	server_work_done(ctx, t0, "answering the applied txn type %d zxid 0x%" PRIx64, txn->type,
+			 (uint64_t)zxid);
 }
 
 static void server_on_session_touched(void *ctx, int64_t session_id)

@@ -303,12 +303,43 @@ def case_watch_flood(server, fig, victim):
     return failures
 
 
+def case_conn_flood(server, fig, victim):
+    """5,000 connections from one address (127.0.0.2: the victim and the probe use 127.0.0.1),
+    held open, the first 200 sending 3 bytes of a frame and stalling (slowloris). Past
+    maxClientCnxns (60) connections are refused; the victim and the probe are served."""
+    socks, refused = [], 0
+    t0 = time.monotonic()
+    for _ in range(5000):
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", server.port), timeout=5,
+                                                  source_address=("127.0.0.2", 0)))
+        except OSError:
+            refused += 1
+    for s in socks[:200]:
+        try:
+            s.sendall(b"\0\0\1")  # A partial length: the frame never comes.
+        except OSError:
+            pass
+    fig["connect_s"] = round(time.monotonic() - t0, 2)
+    fig["refused_at_connect"] = refused
+    fig["rss_held_mb"] = rss_kb(server) // 1024
+    for s in socks:
+        s.close()
+    if server.kind == "zkfsd":
+        rejected = int(mntr(server)["zk_connection_rejected"])
+        fig["rejected"] = rejected
+        if rejected != 5000 - 60:
+            return ["%d of 5,000 connections refused, not all but 60" % rejected]
+    return []
+
+
 CASES = [("stall_expiry", case_stall_expiry, 64),
          ("acl_flood", case_acl_flood, 64),
          ("quota_stats", case_quota_stats, 64),
          ("multiread_flood", case_multiread_flood, 64),
          ("watch_flood", case_watch_flood, 64),
-         ("deep_chain", case_deep_chain, 64)]
+         ("deep_chain", case_deep_chain, 64),
+         ("conn_flood", case_conn_flood, 64)]
 
 
 def stalls_logged(server, offset):
@@ -335,6 +366,8 @@ def run_case(server, name, fn, rss_mb):
     fig["case_s"] = round(time.monotonic() - t0, 2)
     if probe:
         fig["worst_ruok_s"] = round(probe.finish(), 3)
+        if probe.failed:
+            failures.append("%d ruok probes got no answer" % probe.failed)
         if fig["worst_ruok_s"] > PROBE_BUDGET_S:
             failures.append("a ruok took %.2f s (budget %.1f s)"
                             % (fig["worst_ruok_s"], PROBE_BUDGET_S))

@@ -178,6 +178,10 @@ int store_get_children(const struct store *s, const char *path,
  * thread. Used at apply (create, setACL) and by zkfsd before it submits a txn. */
 bool store_acl_id_valid(const char *scheme, const char *id);
 
+struct zk_hash;
+/* Feed ACL entry @a (perms, scheme, id) to keyed hash @h (common/zk_hash.h). */
+void store_acl_hash_update(struct zk_hash *h, const struct store_acl *a);
+
 /* *@acl points at *@n entries. @stat may be NULL. */
 int store_get_acl(const struct store *s, const char *path, const struct store_acl **acl,
 		  int32_t *n, struct zk_stat *stat);

@@ -246,6 +246,7 @@ static void fourlw_mntr_limits(struct zkfsd *srv, struct zk_buf *out)
 
 	zk_buf_printf(out, "zk_loop_stalls\t%" PRIu64 "\n", srv->stats.loop_stalls);
 	zk_buf_printf(out, "zk_loop_stall_max_ms\t%" PRIu64 "\n", srv->stats.loop_stall_max_ms);
+	zk_buf_printf(out, "zk_output_pending_bytes\t%zu\n", srv->writing + srv->unflushed);
 	for (int i = 0; i < ZKFSD_REFUSED_N; i++)
 		zk_buf_printf(out, "zk_refused_%s\t%" PRIu64 "\n", names[i], srv->stats.refused[i]);
 }

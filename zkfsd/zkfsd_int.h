@@ -103,6 +103,7 @@ struct server_stall {
 	uv_check_t check;	/* After each poll phase. */
 	uint64_t turn_ns;	/* uv_hrtime at the last check step. */
 	uint64_t idle_ns;	/* uv_metrics_idle_time then. */
+	uint64_t cpu_ns;	/* The loop thread's CPU time then (the line shows both). */
 	uint64_t unclaimed_ms;	/* Stalled time not yet given back to sessions (tracker.c). */
 	uint64_t cause_ns;	/* Longest piece of work timed this turn. */
 	char cause[120];	/* What it was ("" if none was timed). */
@@ -169,6 +170,9 @@ struct zkfsd {
 	bool repl_open;			/* repl_close not called yet. */
 	struct server_stall stall;	/* Loop stalls (server.c). */
 	size_t submit_bytes;		/* Bytes of requests with repl (conn.c, CONN_SUBMIT_BYTES). */
+	size_t writing;			/* Sum of the connections' writing (zkfsd.maxOutputBytes). */
+	size_t unflushed;		/* Output the frames of this turn added (conn.c), until the
+					   flush step hands it to uv_write. */
 	bool submit_blocked;		/* A connection waits for submit_bytes to fall. */
 };
 

@@ -178,6 +178,10 @@ int store_get_children(const struct store *s, const char *path,
  * thread. Used at apply (create, setACL) and by zkfsd before it submits a txn. */
 bool store_acl_id_valid(const char *scheme, const char *id);
 
+struct zk_hash;
+/* Feed ACL entry @a (perms, scheme, id) to keyed hash @h (common/zk_hash.h). */
+void store_acl_hash_update(struct zk_hash *h, const struct store_acl *a);
+
 /* *@acl points at *@n entries. @stat may be NULL. */
 int store_get_acl(const struct store *s, const char *path, const struct store_acl **acl,
 		  int32_t *n, struct zk_stat *stat);
@@ -219,6 +223,11 @@ uint64_t store_digest(const struct store *s);
 
 /* Number of znodes, "/" and the /zookeeper nodes included. */
 uint64_t store_node_count(const struct store *s);
+
+/* ZooKeeper's DataTree.approximateDataSize into *@out: the sum over the nodes of their path
+ * length ("/" for the root) and data length. One walk over the nodes, linear in the tree
+ * whatever its depth. Returns 0 or -ENOMEM. */
+int store_approximate_data_size(const struct store *s, uint64_t *out);
 
 /* Append a snapshot of the whole store (nodes with stat, data, ACL; sessions; counters; last
  * zxid) to @out: protobuf-c records (proto/store.proto) framed by length, ended by a CRC32C,

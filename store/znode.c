@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/zk_alloc.h"
+#include "common/zk_hash.h"
 #include "common/zk_log.h"
 #include "store/store_int.h"
 
@@ -21,22 +22,19 @@ uint64_t store_mix64(uint64_t x)
 	return x;
 }
 
-static uint64_t fnv(uint64_t h, const char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (uint8_t)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* FNV-1a over the name, given in two pieces so a sequential name is hashed before it is
- * built. */
+/* The keyed hash of a name given in two pieces (a sequential name is hashed before it is
+ * built). Keyed per process: child names are the client's choice, and with the unkeyed FNV
+ * 30,000 names precomputed once landed in one bucket on every server (creates 12.1 s instead
+ * of 0.82 s). Bucket order is no replicated state: snapshots, digests and getChildren do not
+ * depend on it. */
 static uint32_t hash2(const char *a, size_t alen, const char *b, size_t blen)
 {
-	return (uint32_t)store_mix64(fnv(fnv(0xcbf29ce484222325ULL, a, alen), b, blen));
+	struct zk_hash h;
+
+	zk_hash_init(&h, zk_hash_process_key());
+	zk_hash_update(&h, a, alen);
+	zk_hash_update(&h, b, blen);
+	return (uint32_t)zk_hash_final(&h);
 }
 
 uint32_t znode_name_bucket(const struct znode_kids *k, const char *name)
@@ -501,6 +499,54 @@ const struct znode *znode_next_preorder(const struct znode *n, const struct znod
 	return next;
 }
 
+/* One node's share of store_approximate_data_size, its path being @path_len bytes. */
+static uint64_t data_size_of(const struct znode *n, size_t path_len)
+{
+	return (uint64_t)path_len + (uint64_t)(n->data_len > 0 ? n->data_len : 0);
+}
+
+/* Depth-first over node pointers, with the path length of each level on a stack (a path walk
+ * per node made mntr quadratic in the depth: 11-14 s at depth 16,000). */
+int store_approximate_data_size(const struct store *s, uint64_t *out)
+{
+	size_t depth = 0, cap = 64, *len = zk_malloc(cap * sizeof(*len)), *bigger;
+	const struct znode *n = s->root, *next;
+	uint64_t total = data_size_of(n, 1);
+
+	if (len == NULL)
+		return -ENOMEM;
+	len[0] = 0; /* The root's children are "/" + name. */
+	for (;;) {
+		next = znode_first_child(n);
+		if (next != NULL) {
+			if (++depth == cap) {
+				bigger = zk_realloc(len, 2 * cap * sizeof(*len));
+				if (bigger == NULL) {
+					zk_free(len);
+					return -ENOMEM;
+				}
+				len = bigger;
+				cap *= 2;
+			}
+		}
+		while (next == NULL && depth > 0) {
+			next = znode_next_sibling(n);
+			if (next == NULL) {
+				n = n->parent;
+				depth--;
+			}
+		}
+		if (next == NULL)
+			break;
+		n = next;
+		len[depth] = len[depth - 1] + 1 + strlen(znode_name(n));
+		total += data_size_of(n, len[depth]);
+	}
+	zk_free(len);
+	*out = total;
+	return 0;
+}
+
 /* Stops at the first non-zero return of @cb and returns it. */
 int znode_foreach_preorder(const struct store *s, int (*cb)(void *ctx, const struct znode *n),
 			   void *ctx)
@@ -542,21 +588,21 @@ void znode_free_tree(struct store *s)
 
 /* ---- ACL table ------------------------------------------------------------------------- */
 
+void store_acl_hash_update(struct zk_hash *h, const struct store_acl *a)
+{
+	zk_hash_update(h, &a->perms, sizeof(a->perms));
+	zk_hash_update(h, a->scheme, strlen(a->scheme) + 1);
+	zk_hash_update(h, a->id, strlen(a->id) + 1);
+}
+
 static uint64_t acl_hash(const struct store_acl *acl, int32_t n)
 {
-	uint64_t h = (uint64_t)n;
-	int32_t i;
-	const char *p;
+	struct zk_hash h;
 
-	for (i = 0; i < n; i++) {
-		h = store_mix64(h ^ (uint32_t)acl[i].perms);
-		for (p = acl[i].scheme; *p != '\0'; p++)
-			h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-		h = store_mix64(h ^ 0x3a);
-		for (p = acl[i].id; *p != '\0'; p++)
-			h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-	}
-	return h;
+	zk_hash_init(&h, zk_hash_process_key());
+	for (int32_t i = 0; i < n; i++)
+		store_acl_hash_update(&h, &acl[i]);
+	return zk_hash_final(&h);
 }
 
 static bool acl_equal(const struct store_acl_entry *e, const struct store_acl *acl, int32_t n)

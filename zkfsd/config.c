@@ -58,6 +58,7 @@ void config_init(struct config *cfg)
 	cfg->max_acl_entries = CONFIG_DEFAULT_MAX_ACL_ENTRIES;
 	cfg->max_watches = CONFIG_DEFAULT_MAX_WATCHES;
 	cfg->max_watch_bytes = CONFIG_DEFAULT_MAX_WATCH_BYTES;
+	cfg->max_output_bytes = CONFIG_DEFAULT_MAX_OUTPUT_BYTES;
 	cfg->reconfig_enabled = true;
 	cfg->log_level = ZK_LOG_LEVEL_INFO;
 }
@@ -348,6 +349,11 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 		return parse_int(src, v, 1, INT_MAX, &cfg->max_watches);
 	if (strcmp(key, "zkfsd.maxWatchBytesPerSession") == 0)
 		return parse_i64(src, v, 1, INT64_MAX, &cfg->max_watch_bytes);
+	if (strcmp(key, "zkfsd.maxOutputBytes") == 0) {
+		rv = parse_i64(src, v, 1 << 20, INT64_MAX, &n);
+		cfg->max_output_bytes = (size_t)n;
+		return rv;
+	}
 	if (strcmp(key, "zkfsd.maxReplyBytes") == 0) {
 		rv = parse_i64(src, v, 0, INT32_MAX, &n);
 		cfg->max_reply_bytes = (uint32_t)n;

@@ -38,6 +38,9 @@
  * frames made 2M watches, +222 MB). Enough for a cache of a 200k-node tree. */
 #define CONFIG_DEFAULT_MAX_WATCHES 200000
 #define CONFIG_DEFAULT_MAX_WATCH_BYTES (16 << 20)
+/* Output waiting for slow readers over all connections (each also stops being read past
+ * 4 MiB of its own): past it, connections with output pending are not read. */
+#define CONFIG_DEFAULT_MAX_OUTPUT_BYTES (128u << 20)
 
 /* One server.N line: server.N=host:raft_port:peer_port[:observer|:participant][;[addr:]port]. */
 struct config_server {
@@ -82,6 +85,8 @@ struct config {
 	int max_acl_entries;		/* zkfsd.maxAclEntries: longest ACL list accepted. */
 	int max_watches;		/* zkfsd.maxWatchesPerSession. */
 	int64_t max_watch_bytes;	/* zkfsd.maxWatchBytesPerSession: their path bytes. */
+	size_t max_output_bytes;	/* zkfsd.maxOutputBytes: replies and events not yet taken
+					   by their clients, over all connections. */
 	uint32_t max_reply_bytes;	/* zkfsd.maxReplyBytes: largest multiRead reply; 0 (the
 					   default): jute.maxbuffer. */
 	int test_stall_ms;		/* zkfsd.test.stallMs: a test hook, 0 (off) by default:

@@ -11,6 +11,7 @@
  * its FIFO or the server has globalOutstandingLimit in flight; it resumes (and frames what is
  * already buffered) when requests finish. See zkfsd_int.h for the state diagram and
  * invariants. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -25,6 +26,13 @@
 /* Replies and events waiting for a client beyond which it is not read from any more (until it
  * reads what it has): a client that never reads cannot make the server buffer without bound. */
 #define CONN_OUT_LIMIT (4u << 20)
+
+/* Request bytes handed to repl and not back yet, over all connections: past this, writes
+ * wait in their FIFO. libraft 0.15 grows its buffer of entries waiting for the disk one 4 KiB
+ * block at a time, copying it whole each time: the cost is quadratic in what is pending (1,500
+ * pipelined creates of 4 KB paths blocked the loop 5-7 s). At 256 KiB a batch costs ~8 MB of
+ * copying, and one fsync still carries 64 writes of 4 KB. */
+#define CONN_SUBMIT_BYTES (256u << 10)
 
 /* Events are not throttled (they come from other clients' writes): past this much unread
  * output the client is dropped instead. */
@@ -137,6 +145,20 @@ struct conn_write {
 	size_t len;	  /* Bytes. */
 };
 
+/* The bytes handed to uv_write and not written yet, per connection and over the server. */
+static void conn_writing_add(struct conn *conn, ssize_t delta)
+{
+	conn->writing = (size_t)((ssize_t)conn->writing + delta);
+	conn->srv->writing = (size_t)((ssize_t)conn->srv->writing + delta);
+}
+
+/* Over zkfsd.maxOutputBytes: connections that still have output unwritten (slow or never
+ * reading clients) stop being read until the total falls (conn_over_limit). */
+static bool conn_output_over_budget(const struct zkfsd *srv)
+{
+	return srv->writing + srv->unflushed >= srv->cfg->max_output_bytes;
+}
+
 static void conn_check_close_after(struct conn *conn)
 {
 	if (conn->close_after_flush && conn->out.len == 0 && conn->writing == 0 &&
@@ -149,7 +171,9 @@ static void conn_on_write(uv_write_t *w, int status)
 	struct conn_write *cw = w->data;
 	struct conn *conn = cw->conn;
 
-	conn->writing -= cw->len;
+	bool over = conn_output_over_budget(conn->srv);
+
+	conn_writing_add(conn, -(ssize_t)cw->len);
 	zk_free(cw->data);
 	free(cw);
 	if (status < 0 && conn->state != CONN_CLOSING)
@@ -158,6 +182,8 @@ static void conn_on_write(uv_write_t *w, int status)
 		conn_check_close_after(conn);
 	if (conn->paused)
 		conn_resume(conn);
+	if (over && !conn_output_over_budget(conn->srv))
+		server_resume_paused(conn->srv); /* Slow readers held everyone's output back. */
 	conn_unref(conn);
 }
 
@@ -199,10 +225,10 @@ static void conn_write_rest(struct conn *conn, size_t done)
 	cw->w.data = cw;
 	buf = uv_buf_init((char *)cw->data + done, (unsigned)cw->len);
 	conn->refs++;
-	conn->writing += cw->len;
+	conn_writing_add(conn, (ssize_t)cw->len);
 	rv = uv_write(&cw->w, (uv_stream_t *)&conn->tcp, &buf, 1, conn_on_write);
 	if (rv != 0) {
-		conn->writing -= cw->len;
+		conn_writing_add(conn, -(ssize_t)cw->len);
 		zk_free(cw->data);
 		free(cw);
 		conn->refs--;
@@ -249,6 +275,7 @@ void conn_flush_all(struct zkfsd *srv)
 			conn_flush(conn);
 		conn_unref(conn);
 	}
+	srv->unflushed = 0; /* Written, or counted in srv->writing. */
 }
 
 int conn_reply_header(struct zk_buf *out, int32_t xid, int64_t zxid, int32_t err)
@@ -326,7 +353,13 @@ static void conn_pop_done(struct conn *conn)
 			conn->tail = NULL;
 		conn->outstanding--;
 		conn->srv->outstanding--;
-		if (zk_buf_append(&conn->out, req->reply.data, req->reply.len) != 0) {
+		if (conn->out.len == 0) {
+			/* Moved, not copied: a big reply is not held twice. */
+			struct zk_buf empty = conn->out;
+
+			conn->out = req->reply;
+			req->reply = empty;
+		} else if (zk_buf_append(&conn->out, req->reply.data, req->reply.len) != 0) {
 			request_release(req);
 			conn_close(conn, "out of memory for a reply");
 			return;
@@ -354,6 +387,20 @@ static bool conn_answered_at_apply(const struct request *req)
 {
 	return req->type != ZK_OP_SYNC && req->type != ZK_OP_CREATE_SESSION &&
 	       req->type != ZK_OP_RECONFIG;
+}
+
+void conn_submit_done(struct request *req)
+{
+	struct zkfsd *srv = req->conn->srv;
+
+	assert(srv->submit_bytes >= req->submit_bytes);
+	srv->submit_bytes -= req->submit_bytes;
+	req->submit_bytes = 0;
+	if (!srv->submit_blocked || srv->submit_bytes >= CONN_SUBMIT_BYTES)
+		return;
+	srv->submit_blocked = false;
+	for (struct conn *c = srv->conns; c != NULL; c = c->next)
+		conn_mark_dirty(c);
 }
 
 void conn_pump(struct conn *conn, bool submit)
@@ -384,7 +431,15 @@ void conn_pump(struct conn *conn, bool submit)
 		}
 		if (!submit || hard)
 			break;
+		if (conn->srv->submit_bytes >= CONN_SUBMIT_BYTES) {
+			conn->srv->submit_blocked = true;
+			break;
+		}
 		request_submit(req);
+		if (req->in_repl) {
+			req->submit_bytes = req->len;
+			conn->srv->submit_bytes += req->len;
+		}
 		if (req->state == REQ_QUEUED)
 			break; /* Held until a leader is known (request_submit). */
 		if (req->state != REQ_DONE) {
@@ -409,7 +464,8 @@ static bool conn_over_limit(const struct conn *conn)
 	return conn->state == CONN_HANDSHAKE ||
 	       conn->outstanding >= cfg->max_outstanding_per_conn ||
 	       conn->srv->outstanding >= cfg->global_outstanding_limit ||
-	       conn->out.len + conn->writing >= CONN_OUT_LIMIT;
+	       conn->out.len + conn->writing >= CONN_OUT_LIMIT ||
+	       (conn->out.len + conn->writing > 0 && conn_output_over_budget(conn->srv));
 }
 
 /* A connection with nothing buffered reads into the server's shared buffer (no allocation
@@ -540,7 +596,7 @@ static void conn_frame(struct conn *conn, size_t off, size_t body_len)
 /* Frame and dispatch what is buffered, as far as the limits allow. */
 static void conn_process_input(struct conn *conn)
 {
-	size_t off = 0, body_len;
+	size_t off = 0, body_len, out_before;
 	uint32_t max = conn->srv->cfg->jute_maxbuffer;
 	int rv;
 
@@ -559,7 +615,10 @@ static void conn_process_input(struct conn *conn)
 			conn_bad_frame(conn, "frame length over jute.maxbuffer or negative");
 			return;
 		}
+		out_before = conn->out.len;
 		conn_frame(conn, off, body_len);
+		if (conn->out.len > out_before) /* For the output budget until the flush step. */
+			conn->srv->unflushed += conn->out.len - out_before;
 		off += 4 + body_len;
 	}
 	if (conn->state == CONN_CLOSING || conn->draining)

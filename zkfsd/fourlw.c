@@ -31,9 +31,6 @@ static const char *const fourlw_words[] = {
 /* How stale zk_approximate_data_size may be (it is a walk of the whole tree). */
 #define FOURLW_DATA_SIZE_MS 10000
 
-/* Longest path the data-size walk follows (jute.maxbuffer bounds real paths far below). */
-#define FOURLW_PATH_MAX 65536
-
 bool fourlw_is_word(const uint8_t *p)
 {
 	for (size_t i = 0; i < sizeof(fourlw_words) / sizeof(fourlw_words[0]); i++)
@@ -225,58 +222,6 @@ static void fourlw_dump_session(void *ctx, int64_t id, int32_t timeout_ms)
 	store_get_ephemerals(e->srv->store, id, NULL, fourlw_dump_eph, e->dump);
 }
 
-/* Names of one node's children (copied: the walk reads the store while holding them). */
-struct fourlw_names {
-	char **v;  /* Owned. */
-	size_t n, cap;
-};
-
-static void fourlw_name(void *ctx, const char *name)
-{
-	struct fourlw_names *l = ctx;
-	char **v;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 8;
-		v = realloc(l->v, l->cap * sizeof(*v));
-		if (v == NULL) {
-			l->cap = l->n;
-			return;
-		}
-		l->v = v;
-	}
-	l->v[l->n] = strdup(name);
-	if (l->v[l->n] != NULL)
-		l->n++;
-}
-
-/* ZooKeeper's DataTree.approximateDataSize: the sum of path lengths and data lengths. A walk
- * of the whole tree, so mntr costs time proportional to the tree. */
-static uint64_t fourlw_data_size(struct zkfsd *srv, char *path, size_t len, size_t cap)
-{
-	struct fourlw_names names = {0};
-	const uint8_t *data;
-	int32_t dlen = 0;
-	uint64_t total = len;
-
-	if (store_get_data(srv->store, path, &data, &dlen, NULL) == ZK_ERR_OK && dlen > 0)
-		total += (uint64_t)dlen;
-	store_get_children(srv->store, path, fourlw_name, &names, NULL);
-	for (size_t i = 0; i < names.n; i++) {
-		size_t nlen = strlen(names.v[i]), base = len == 1 ? 0 : len;
-
-		if (base + 1 + nlen < cap) {
-			path[base] = '/';
-			memcpy(path + base + 1, names.v[i], nlen + 1);
-			total += fourlw_data_size(srv, path, base + 1 + nlen, cap);
-			path[len] = '\0';
-		}
-		free(names.v[i]);
-	}
-	free(names.v);
-	return total;
-}
-
 static int fourlw_open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -301,6 +246,7 @@ static void fourlw_mntr_limits(struct zkfsd *srv, struct zk_buf *out)
 
 	zk_buf_printf(out, "zk_loop_stalls\t%" PRIu64 "\n", srv->stats.loop_stalls);
 	zk_buf_printf(out, "zk_loop_stall_max_ms\t%" PRIu64 "\n", srv->stats.loop_stall_max_ms);
+	zk_buf_printf(out, "zk_output_pending_bytes\t%zu\n", srv->writing + srv->unflushed);
 	for (int i = 0; i < ZKFSD_REFUSED_N; i++)
 		zk_buf_printf(out, "zk_refused_%s\t%" PRIu64 "\n", names[i], srv->stats.refused[i]);
 }
@@ -326,7 +272,6 @@ static void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out)
 {
 	struct fourlw_eph e = {.srv = srv};
 	struct rlimit rl = {0};
-	char *path;
 	uint64_t min, max;
 	double avg;
 
@@ -352,16 +297,12 @@ static void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out)
 	zk_buf_printf(out, "zk_uptime\t%" PRIu64 "\n", uv_now(srv->loop) - srv->start_ms);
 	zk_buf_printf(out, "zk_connection_rejected\t%" PRIu64 "\n", srv->stats.refused_conns);
 	fourlw_mntr_limits(srv, out);
-	/* The walk costs about 1 us per node: at most once per FOURLW_DATA_SIZE_MS. */
+	/* A walk of the tree (tens of ns a node): at most once per FOURLW_DATA_SIZE_MS, timed by
+	 * the clock after the walk (uv_now does not move during it: the cache never hit). */
 	if (srv->data_size_at_ms == 0 ||
-	    uv_now(srv->loop) - srv->data_size_at_ms > FOURLW_DATA_SIZE_MS) {
-		path = malloc(FOURLW_PATH_MAX);
-		if (path != NULL) {
-			strcpy(path, "/");
-			srv->data_size = fourlw_data_size(srv, path, 1, FOURLW_PATH_MAX);
-			srv->data_size_at_ms = uv_now(srv->loop);
-			free(path);
-		}
+	    uv_hrtime() / 1000000 - srv->data_size_at_ms > FOURLW_DATA_SIZE_MS) {
+		if (store_approximate_data_size(srv->store, &srv->data_size) == 0)
+			srv->data_size_at_ms = uv_hrtime() / 1000000;
 	}
 	zk_buf_printf(out, "zk_approximate_data_size\t%" PRIu64 "\n", srv->data_size);
 	zk_buf_printf(out, "zk_last_zxid\t%" PRId64 "\n", store_last_zxid(srv->store));

@@ -344,6 +344,7 @@ void request_submit(struct request *req)
 bool request_back_from_repl(struct request *req)
 {
 	req->in_repl = false;
+	conn_submit_done(req);
 	if (!req->released)
 		return false;
 	request_free(req);

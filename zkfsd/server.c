@@ -25,8 +25,10 @@
 static void server_on_flush(uv_prepare_t *h)
 {
 	struct zkfsd *srv = h->data;
+	uint64_t t0 = uv_hrtime();
 
 	conn_flush_all(srv);
+	server_work_done(srv, t0, "the flush step (replies and events of the turn)");
 	if (srv->dirty == NULL)
 		uv_prepare_stop(h);
 }
@@ -40,7 +42,11 @@ void server_wake_flush(struct zkfsd *srv)
 static void server_on_applied(void *ctx, int64_t zxid, const struct store_txn *txn,
 			      const struct store_result *res)
 {
+	uint64_t t0 = uv_hrtime();
+
 	request_applied(ctx, zxid, txn, res);
+	server_work_done(ctx, t0, "answering the applied txn type %d zxid 0x%" PRIx64, txn->type,
+			 (uint64_t)zxid);
 }
 
 static void server_on_session_touched(void *ctx, int64_t session_id)
@@ -81,8 +87,18 @@ void server_work_done(struct zkfsd *srv, uint64_t t0, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* CPU time of the loop thread, in ns (what a turn really spent, preemption aside). */
+static uint64_t server_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 /* One stall line a second at most, so a client that causes many cannot flood the log. */
-static void server_stall_log(struct zkfsd *srv, uint64_t now, uint64_t busy_ms)
+static void server_stall_log(struct zkfsd *srv, uint64_t now, uint64_t busy_ms, uint64_t cpu_ms)
 {
 	struct server_stall *st = &srv->stall;
 
@@ -90,8 +106,8 @@ static void server_stall_log(struct zkfsd *srv, uint64_t now, uint64_t busy_ms)
 		st->unlogged++;
 		return;
 	}
-	zk_log_warn("loop stalled %" PRIu64 " ms: longest work %s%s (%" PRIu64 " ms)%s", busy_ms,
-		    st->cause[0] ? st->cause : "outside client requests",
+	zk_log_warn("loop stalled %" PRIu64 " ms (cpu %" PRIu64 " ms): longest work %s%s (%" PRIu64
+		    " ms)%s", busy_ms, cpu_ms, st->cause[0] ? st->cause : "outside client requests",
 		    st->cause[0] ? "" : " (replication: log writes, apply, snapshots)",
 		    server_ms(st->cause_ns),
 		    st->unlogged ? "; more stalls since the last line" : "");
@@ -105,17 +121,19 @@ static void server_on_check(uv_check_t *h)
 {
 	struct zkfsd *srv = h->data;
 	struct server_stall *st = &srv->stall;
-	uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(srv->loop);
+	uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(srv->loop), cpu = server_cpu_ns();
 	uint64_t busy_ms = server_ms((now - st->turn_ns) - (idle - st->idle_ns));
+	uint64_t cpu_ms = server_ms(cpu - st->cpu_ns);
 
 	st->turn_ns = now;
 	st->idle_ns = idle;
+	st->cpu_ns = cpu;
 	if (busy_ms > SERVER_STALL_MS) {
 		srv->stats.loop_stalls++;
 		if (busy_ms > srv->stats.loop_stall_max_ms)
 			srv->stats.loop_stall_max_ms = busy_ms;
 		st->unclaimed_ms += busy_ms;
-		server_stall_log(srv, now, busy_ms);
+		server_stall_log(srv, now, busy_ms, cpu_ms);
 	}
 	st->cause_ns = 0;
 	st->cause[0] = '\0';
@@ -166,6 +184,7 @@ static int server_stall_init(struct zkfsd *srv)
 	srv->stall.check.data = srv;
 	srv->stall.turn_ns = uv_hrtime();
 	srv->stall.idle_ns = uv_metrics_idle_time(srv->loop);
+	srv->stall.cpu_ns = server_cpu_ns();
 	return uv_check_start(&srv->stall.check, server_on_check);
 }
 

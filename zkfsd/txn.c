@@ -96,9 +96,7 @@ static uint64_t txn_acl_hash(const struct store_acl *a)
 	struct zk_hash h;
 
 	zk_hash_init(&h, zk_hash_process_key());
-	zk_hash_update(&h, &a->perms, sizeof(a->perms));
-	zk_hash_update(&h, a->scheme, strlen(a->scheme) + 1);
-	zk_hash_update(&h, a->id, strlen(a->id) + 1);
+	store_acl_hash_update(&h, a);
 	return zk_hash_final(&h);
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/zk_alloc.h"
+#include "common/zk_hash.h"
 #include "common/zk_log.h"
 #include "zkfsd/zkfsd_int.h"
 
@@ -33,13 +34,10 @@ struct watch {
 
 #define WATCH_INITIAL_BUCKETS 256
 
+/* Keyed (common/zk_hash.h): watch paths are the client's choice. */
 static uint64_t watch_hash(const char *path)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *path != '\0'; path++)
-		h = (h ^ (uint8_t)*path) * 1099511628211ULL;
-	return h;
+	return zk_hash_bytes(zk_hash_process_key(), path, strlen(path));
 }
 
 int watch_table_init(struct watch_table *t)

@@ -103,6 +103,7 @@ struct server_stall {
 	uv_check_t check;	/* After each poll phase. */
 	uint64_t turn_ns;	/* uv_hrtime at the last check step. */
 	uint64_t idle_ns;	/* uv_metrics_idle_time then. */
+	uint64_t cpu_ns;	/* The loop thread's CPU time then (the line shows both). */
 	uint64_t unclaimed_ms;	/* Stalled time not yet given back to sessions (tracker.c). */
 	uint64_t cause_ns;	/* Longest piece of work timed this turn. */
 	char cause[120];	/* What it was ("" if none was timed). */
@@ -162,12 +163,17 @@ struct zkfsd {
 	uint64_t leader_seen;		/* Leader id at the last quorum poll (0: none). */
 	uint64_t trigger_gen;		/* Store events seen by the watch manager. */
 	uint64_t data_size;		/* mntr's zk_approximate_data_size, cached. */
-	uint64_t data_size_at_ms;	/* uv_now when it was computed (0: never). */
+	uint64_t data_size_at_ms;	/* uv_hrtime in ms when it was computed (0: never). */
 	uint8_t *read_buf;		/* Owned: the read buffer of connections with nothing
 					   buffered (conn.c), allocated at the first read. */
 	bool listening;			/* Listener is open. */
 	bool repl_open;			/* repl_close not called yet. */
 	struct server_stall stall;	/* Loop stalls (server.c). */
+	size_t submit_bytes;		/* Bytes of requests with repl (conn.c, CONN_SUBMIT_BYTES). */
+	size_t writing;			/* Sum of the connections' writing (zkfsd.maxOutputBytes). */
+	size_t unflushed;		/* Output the frames of this turn added (conn.c), until the
+					   flush step hands it to uv_write. */
+	bool submit_blocked;		/* A connection waits for submit_bytes to fall. */
 };
 
 /* ---- Connections (conn.c) ------------------------------------------------------------------- */
@@ -239,6 +245,7 @@ struct request {
 	struct reconfig_job *reconfig;	/* Owned: the changes of a reconfig request. */
 	bool released;			/* Left the FIFO while in_repl: the callback frees it. */
 	int64_t session_id;		/* A submitted write's session (request_find). */
+	size_t submit_bytes;		/* Counted in srv->submit_bytes while with repl (conn.c). */
 	uint64_t start_ms;		/* uv_now at arrival (latency). */
 };
 
@@ -364,6 +371,8 @@ void request_applied(struct zkfsd *srv, int64_t zxid, const struct store_txn *tx
 void request_free(struct request *req);
 /* repl called back about @req: if the FIFO already let it go, free it and return true. */
 bool request_back_from_repl(struct request *req);
+/* conn.c: @req is back from repl: its bytes leave srv->submit_bytes. */
+void conn_submit_done(struct request *req);
 /* The FIFO is done with @req: free it now, or when repl's callback comes if it is in flight. */
 void request_release(struct request *req);
 /* Is this opcode executed without a transaction? */

@@ -70,11 +70,15 @@ void conn_mark_dirty(struct conn *conn)
 	(void)conn;
 }
 
-/* The loop stall server.c would report: none here, the tests drive time themselves. */
+static uint64_t fake_stall_ms; /* What the next server_stall_claim reports. */
+
 uint64_t server_stall_claim(struct zkfsd *srv)
 {
+	uint64_t ms = fake_stall_ms;
+
 	(void)srv;
-	return 0;
+	fake_stall_ms = 0;
+	return ms;
 }
 
 /* ---- Fixture -------------------------------------------------------------------------------- */
@@ -103,6 +107,7 @@ static int setup(void **state)
 	n_submitted = 0;
 	submit_refusal = 0;
 	n_store_ids = 0;
+	fake_stall_ms = 0;
 	*state = f;
 	return 0;
 }
@@ -202,6 +207,30 @@ static void test_expiry_on_leader(void **state)
 	assert_false(tracker_find(&f->srv, 1)->closing);
 }
 
+/* After the loop stalled, every deadline moves later by the stall: a session overdue by less
+ * than the stall (its ping may wait unread in its socket) is not expired; one overdue by more
+ * still is. */
+static void test_stall_moves_deadlines(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t now;
+
+	tracker_add(&f->srv, 1, 5000);
+	tracker_add(&f->srv, 2, 5000);
+	tracker_check_expiry(&f->srv); /* First check as leader: clocks restart. */
+	uv_update_time(&f->loop);
+	now = uv_now(&f->loop);
+	tracker_find(&f->srv, 1)->deadline_ms = now - 3000; /* Silent 3 s too long... */
+	tracker_find(&f->srv, 2)->deadline_ms = now - 9000; /* ... and 9 s too long. */
+	fake_stall_ms = 4000;				    /* The loop stalled 4 s. */
+	tracker_check_expiry(&f->srv);
+	assert_int_equal(n_submitted, 1);
+	assert_int_equal(submitted_sid[0], 2);
+	assert_int_equal(tracker_find(&f->srv, 1)->deadline_ms, now + 1000);
+	tracker_check_expiry(&f->srv); /* No stall since: the moved deadline holds. */
+	assert_int_equal(n_submitted, 1);
+}
+
 /* A failed closeSession is tried again at the next check. */
 static void test_expiry_retried_after_failure(void **state)
 {
@@ -280,6 +309,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_on_leader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stall_moves_deadlines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_retried_after_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_refused_then_submitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_expiry_off_leader_and_after_election, setup,

@@ -297,6 +297,11 @@ int zkclient_session_timeout(struct zkclient *c)
 	return atomic_load(&c->timeout);
 }
 
+bool zkclient_connected(struct zkclient *c)
+{
+	return __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) == ZKCLIENT_CONNECTED;
+}
+
 uv_loop_t *zkclient_loop(struct zkclient *c)
 {
 	return c->loop;
@@ -306,8 +311,9 @@ uv_loop_t *zkclient_loop(struct zkclient *c)
 
 void zkclient_wait_init(struct zkclient_wait *w, zkclient_cb copy, void *copy_ctx)
 {
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	/* Static initialisers: nothing to destroy, so a wait that never started needs no care. */
+	w->mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	w->cv = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
 	w->done = false;
 	w->err = 0;
 	w->copy = copy;
@@ -336,8 +342,6 @@ int zkclient_wait(struct zkclient_wait *w)
 		pthread_cond_wait(&w->cv, &w->mu);
 	err = w->err;
 	pthread_mutex_unlock(&w->mu);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
 	return err;
 }
 

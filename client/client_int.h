@@ -234,7 +234,8 @@ int zkclient_req_queue(struct zkclient *c, struct zkclient_req *req);
 /* watches.c */
 /* Remember a watch of @kind on @path (user's form). Returns 0 or -ENOMEM. */
 int zkclient_watch_add(struct zkclient *c, int kind, const char *path);
-/* Drop what removeWatches with @type removed on @path. */
+/* Drop what removeWatches with @type removed on @path and fire a *WatchRemoved event for each
+ * kind that was there. */
 void zkclient_watch_remove(struct zkclient *c, int type, const char *path);
 /* An event arrived for @path: drop the one-shot watches it consumed. */
 void zkclient_watch_fired(struct zkclient *c, int type, const char *path);

@@ -15,3 +15,10 @@ TESTS += tests/unit/test_zkclient
 tests_unit_test_zkclient_SOURCES = tests/unit/test_zkclient.c
 tests_unit_test_zkclient_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS)
 tests_unit_test_zkclient_LDADD = $(ZKCLIENT_LIBS) $(CMOCKA_LIBS)
+
+# Every operation against zkfsd and Apache ZooKeeper side by side (tests/integration/).
+check_PROGRAMS += tests/integration/zkclient_ops
+tests_integration_zkclient_ops_SOURCES = tests/integration/zkclient_ops.c
+tests_integration_zkclient_ops_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS)
+tests_integration_zkclient_ops_LDADD = $(ZKCLIENT_LIBS)
+INTEGRATION_TESTS += tests/integration/test_zkclient.sh tests/integration/test_zkclient_tls.sh

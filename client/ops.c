@@ -9,7 +9,7 @@
 
 /* world:anyone with every permission (ZooKeeper's OPEN_ACL_UNSAFE). */
 static const struct jute_acl ops_open_acl = {ZK_PERM_ALL, {{"world", 5}, {"anyone", 6}}};
-static const struct jute_acl_vec ops_open = {1, (struct jute_acl *)&ops_open_acl};
+const struct jute_acl_vec zkclient_acl_open = {1, (struct jute_acl *)&ops_open_acl};
 
 struct zkclient_req *zkclient_req_build(const struct jute_request *jr, zkclient_cb cb, void *ctx)
 {
@@ -36,16 +36,19 @@ struct zkclient_req *zkclient_req_build(const struct jute_request *jr, zkclient_
 }
 
 /* The server's form of @path (chroot prepended) into @out; *@owned is what to free. Returns 0,
- * -EINVAL (not absolute) or -ENOMEM. */
-static int ops_path(const struct zkclient *c, const char *path, struct jute_str *out,
-		    char **owned)
+ * -EINVAL (not a valid path: ZooKeeper's clients check with PathUtils.validatePath before
+ * sending; @sequential: a create that appends a counter) or -ENOMEM. */
+static int ops_path(const struct zkclient *c, const char *path, bool sequential,
+			struct jute_str *out, char **owned)
 {
 	size_t len;
 
 	*owned = NULL;
-	if (path == NULL || path[0] != '/')
+	if (path == NULL)
 		return -EINVAL;
 	len = strlen(path);
+	if (jute_path_validate(path, len, sequential) != 0)
+		return -EINVAL;
 	if (c->chroot == NULL) {
 		*out = (struct jute_str){path, (int32_t)len};
 		return 0;
@@ -83,12 +86,24 @@ static int ops_queue(struct zkclient *c, const struct jute_request *jr, int watc
 	return zkclient_req_queue(c, req);
 }
 
+static bool ops_sequential(const struct jute_request *jr)
+{
+	int32_t flags = jr->hdr.type == ZK_OP_CREATE_TTL ? jr->u.create_ttl.flags
+							 : jr->u.create.flags;
+
+	if (jr->hdr.type != ZK_OP_CREATE && jr->hdr.type != ZK_OP_CREATE2 &&
+	    jr->hdr.type != ZK_OP_CREATE_TTL)
+		return false;
+	return flags == ZK_MODE_PERSISTENT_SEQUENTIAL || flags == ZK_MODE_EPHEMERAL_SEQUENTIAL ||
+	       flags == ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
+}
+
 /* The common case: one path field at @field of jr->u, set from @path. */
 static int ops_path_op(struct zkclient *c, struct jute_request *jr, struct jute_str *field,
 		       const char *path, int watch, int remove, zkclient_cb cb, void *ctx)
 {
 	char *owned;
-	int rc = ops_path(c, path, field, &owned);
+	int rc = ops_path(c, path, ops_sequential(jr), field, &owned);
 
 	if (rc != 0)
 		return rc;
@@ -111,7 +126,7 @@ int zkclient_create(struct zkclient *c, const char *path, const void *data, int3
 	if (jr.hdr.type == ZK_OP_CREATE_TTL) {
 		*t = (struct jute_create_ttl_request){
 			.data = {data, data != NULL ? len : -1},
-			.acl = acl != NULL ? *acl : ops_open,
+			.acl = acl != NULL ? *acl : zkclient_acl_open,
 			.flags = mode,
 			.ttl = ttl_ms,
 		};
@@ -119,7 +134,7 @@ int zkclient_create(struct zkclient *c, const char *path, const void *data, int3
 	}
 	jr.u.create = (struct jute_create_request){
 		.data = {data, data != NULL ? len : -1},
-		.acl = acl != NULL ? *acl : ops_open,
+		.acl = acl != NULL ? *acl : zkclient_acl_open,
 		.flags = mode,
 	};
 	return ops_path_op(c, &jr, &jr.u.create.path, path, ZKCLIENT_W_NONE, 0, cb, ctx);
@@ -210,7 +225,7 @@ int zkclient_set_acl(struct zkclient *c, const char *path, const struct jute_acl
 {
 	struct jute_request jr = {.hdr = {.type = ZK_OP_SET_ACL}};
 
-	jr.u.set_acl.acl = acl != NULL ? *acl : ops_open;
+	jr.u.set_acl.acl = acl != NULL ? *acl : zkclient_acl_open;
 	jr.u.set_acl.version = version;
 	return ops_path_op(c, &jr, &jr.u.set_acl.path, path, ZKCLIENT_W_NONE, 0, cb, ctx);
 }
@@ -236,20 +251,26 @@ static struct jute_str *ops_multi_path(struct jute_multi_op *op)
 	}
 }
 
-/* Prepend the chroot to every path of @ops (a copy); *@owned collects what to free. */
-static int ops_multi_chroot(const struct zkclient *c, struct jute_multi_op *ops, int32_t n,
-			    char **owned)
+/* Check every path of @ops (a copy) and prepend the chroot; *@owned collects what to free. */
+static int ops_multi_paths(const struct zkclient *c, struct jute_multi_op *ops, int32_t n,
+			   char **owned)
 {
 	for (int32_t i = 0; i < n; i++) {
-		struct jute_str *p = ops_multi_path(&ops[i]);
+		struct jute_request one = {.hdr = {.type = ops[i].type}};
+		struct jute_str *p = ops_multi_path(&ops[i]), orig = *p;
 		char *user = jute_str_dup(p);
 		int rc;
 
 		if (user == NULL)
-			return -ENOMEM;
-		rc = ops_path(c, user, p, &owned[i]);
-		if (rc == 0 && owned[i] == NULL)
-			*p = (struct jute_str){p->p, p->len}; /* Unchanged: still the caller's. */
+			return p->p == NULL ? -EINVAL : -ENOMEM;
+		if (ops[i].type == ZK_OP_CREATE_TTL)
+			one.u.create_ttl = ops[i].u.create_ttl;
+		else
+			one.u.create = ops[i].u.create;
+		rc = ops_path(c, user, ops_sequential(&one), p, &owned[i]);
+		/* Without a chroot the path is sent as the caller gave it (@user is freed). */
+		if (owned[i] == NULL)
+			*p = orig;
 		zk_free(user);
 		if (rc != 0)
 			return rc;
@@ -276,7 +297,7 @@ int zkclient_multi(struct zkclient *c, const struct jute_multi_op *ops, int32_t 
 	}
 	if (n > 0)
 		memcpy(copy, ops, sizeof(*copy) * (size_t)n);
-	rc = c->chroot != NULL ? ops_multi_chroot(c, copy, n, owned) : 0;
+	rc = ops_multi_paths(c, copy, n, owned);
 	if (rc == 0) {
 		jr.ops = copy;
 		jr.n_ops = n;

@@ -88,8 +88,14 @@ static int reply_record(int op, struct jute_in *in, struct zkclient_result *r)
 	case ZK_OP_MULTI:
 	case ZK_OP_MULTI_READ:
 		return jute_decode_multi_response(in, &r->results, &r->n_results);
+	case ZK_OP_ADD_WATCH: {
+		/* ZooKeeper answers addWatch with an ErrorResponse (its code again). */
+		struct jute_error_response e;
+
+		return jute_decode_error_response(in, &e);
+	}
 	default:
-		/* delete, check/remove watches, addWatch, closeSession: no body. */
+		/* delete, check/remove watches, closeSession: no body. */
 		return 0;
 	}
 }

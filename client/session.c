@@ -75,10 +75,12 @@ void zkclient_session_fail(struct zkclient *c, struct zkclient_req *req, int err
 }
 
 /* Complete a request locally (no reply body). */
-static void session_complete(struct zkclient_req *req, int err)
+static void session_complete(struct zkclient *c, struct zkclient_req *req, int err)
 {
 	struct zkclient_result r = {.err = err, .op = req->op};
 
+	if (req->frame == NULL && req->remove != 0 && err == ZK_ERR_OK)
+		zkclient_watch_remove(c, req->remove, req->wpath);
 	if (req->cb != NULL)
 		req->cb(req->ctx, &r);
 	zkclient_req_free(req);
@@ -166,8 +168,7 @@ void zkclient_session_submit(struct zkclient *c, struct zkclient_req *req)
 						      : ZK_ERR_CONNECTIONLOSS);
 		return;
 	}
-	if (req->frame == NULL) { /* removeWatches, local only. */
-		zkclient_watch_remove(c, req->remove, req->wpath);
+	if (req->frame == NULL) { /* removeWatches, local only: done in the flush step. */
 		zkclient_session_fail(c, req, ZK_ERR_OK);
 		return;
 	}
@@ -522,7 +523,7 @@ static void session_complete_done(struct zkclient *c)
 	struct zkclient_req *req;
 
 	while ((req = zkclient_queue_pop(&c->done)) != NULL)
-		session_complete(req, req->err);
+		session_complete(c, req, req->err);
 }
 
 static void session_on_flush(uv_prepare_t *p)

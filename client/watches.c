@@ -36,29 +36,44 @@ int zkclient_watch_add(struct zkclient *c, int kind, const char *path)
 	return 0;
 }
 
-static void watch_drop(struct zkclient *c, int kind, const char *path)
+/* Forget the watch of @kind on @path; returns whether there was one. */
+static bool watch_drop(struct zkclient *c, int kind, const char *path)
 {
 	char **found = tfind(path, &c->watches[kind], watch_cmp);
 	char *key;
 
 	if (found == NULL)
-		return;
+		return false;
 	key = *found;
 	tdelete(path, &c->watches[kind], watch_cmp);
 	zk_free(key);
+	return true;
+}
+
+static void watch_removed_event(struct zkclient *c, int type, const char *path)
+{
+	if (c->watch_cb != NULL)
+		c->watch_cb(c->watch_ctx, type, ZK_STATE_SYNC_CONNECTED, path);
 }
 
 void zkclient_watch_remove(struct zkclient *c, int type, const char *path)
 {
-	if (type == ZK_WATCHER_CHILDREN || type == ZK_WATCHER_ANY)
-		watch_drop(c, ZKCLIENT_W_CHILD, path);
-	if (type == ZK_WATCHER_DATA || type == ZK_WATCHER_ANY) {
-		watch_drop(c, ZKCLIENT_W_DATA, path);
-		watch_drop(c, ZKCLIENT_W_EXIST, path);
+	bool any = type == ZK_WATCHER_ANY;
+
+	/* The *WatchRemoved events come from the client, as ZooKeeper's ZKWatchManager does. */
+	if ((type == ZK_WATCHER_CHILDREN || any) && watch_drop(c, ZKCLIENT_W_CHILD, path))
+		watch_removed_event(c, ZK_EVENT_CHILD_WATCH_REMOVED, path);
+	if (type == ZK_WATCHER_DATA || any) {
+		bool data = watch_drop(c, ZKCLIENT_W_DATA, path);
+
+		if (watch_drop(c, ZKCLIENT_W_EXIST, path) || data)
+			watch_removed_event(c, ZK_EVENT_DATA_WATCH_REMOVED, path);
 	}
-	if (type == ZK_WATCHER_ANY) {
-		watch_drop(c, ZKCLIENT_W_PERSISTENT, path);
-		watch_drop(c, ZKCLIENT_W_RECURSIVE, path);
+	if (any) {
+		bool persistent = watch_drop(c, ZKCLIENT_W_PERSISTENT, path);
+
+		if (watch_drop(c, ZKCLIENT_W_RECURSIVE, path) || persistent)
+			watch_removed_event(c, ZK_EVENT_PERSISTENT_WATCH_REMOVED, path);
 	}
 }
 

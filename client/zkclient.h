@@ -116,8 +116,14 @@ int64_t zkclient_session_id(struct zkclient *c, uint8_t passwd[ZK_SESSION_PASSWD
 /* The negotiated timeout in ms (0 before the first connect). Any thread. */
 int zkclient_session_timeout(struct zkclient *c);
 
+/* Whether the session is connected now (a hint: it may change at once). Any thread. */
+bool zkclient_connected(struct zkclient *c);
+
 /* The loop the client runs on. */
 uv_loop_t *zkclient_loop(struct zkclient *c);
+
+/* world:anyone with every permission (ZooKeeper's OPEN_ACL_UNSAFE), for multi's create ops. */
+extern const struct jute_acl_vec zkclient_acl_open;
 
 /* ---- Operations ------------------------------------------------------------------------------
  *
@@ -194,7 +200,8 @@ struct zkclient_wait {
 };
 void zkclient_wait_init(struct zkclient_wait *w, zkclient_cb copy, void *copy_ctx);
 void zkclient_wait_cb(void *ctx, const struct zkclient_result *r);
-/* Block until the request completes; returns its err, then the wait may be reused (init again). */
+/* Block until the request completes; returns its err. A wait whose request was never accepted
+ * (the call returned an error) needs no clean-up. */
 int zkclient_wait(struct zkclient_wait *w);
 
 /* Wait until the session is connected, at most @deadline_ms. Returns ZK_ERR_OK,

@@ -1,4 +1,4 @@
-/* cli: zkfs-cli, a zkCli-style command line over Apache ZooKeeper's C client.
+/* cli: zkfs-cli, a zkCli-style command line over client/ (its synchronous wrapper).
  *
  * One command per invocation (`zkfs-cli -server HOSTS cmd args...`) or an interactive shell.
  * Every command returns an exit status from CLI_EXITS, so scripts can branch on the ZooKeeper
@@ -9,7 +9,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <zookeeper/zookeeper.h>
+
+#include "client/zkclient.h"
 
 /* Exit statuses: X(status, NAME, "what it means"), printed by --help. */
 #define CLI_EXITS(X)                                                                          \
@@ -33,14 +34,15 @@
 enum cli_exit { CLI_EXITS(CLI_EXIT_ENUM_) };
 #undef CLI_EXIT_ENUM_
 
-/* The one pending -w watch of a one-shot command, filled by the C client's event thread. */
+/* The one pending -w watch of a one-shot command, filled by the client's loop thread. */
 struct cli_wait {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool print_now;	/* Interactive: print each event as it fires instead. */
+	bool stream;	/* `watch`: print each event line as it fires. */
 	bool fired;	/* An event arrived. */
-	int type;	/* ZOO_*_EVENT of that event. */
-	int state;	/* ZOO_*_STATE of that event. */
+	int type;	/* ZK_EVENT_* of that event. */
+	int state;	/* ZK_STATE_* of that event. */
 	char path[1024]; /* Its path (truncated). */
 };
 
@@ -50,7 +52,7 @@ struct cli {
 	int connect_ms;		/* Deadline to connect. */
 	int verbose;		/* -v count: library log level. */
 	bool interactive;	/* Shell mode: -w events print as they come. */
-	zhandle_t *zh;		/* Session, opened by the first command that needs one. */
+	struct zkclient *zc;	/* Session, opened by the first command that needs one. */
 	struct cli_wait wait;	/* One-shot -w state. */
 };
 
@@ -62,7 +64,7 @@ struct cli_write {
 	const char *path;  /* Borrowed from the command's argv. */
 	char *data;	   /* Owned (free with cli_write_free); NULL = null data. */
 	int len;	   /* Bytes of @data, -1 when null. */
-	int mode;	   /* ZOO_* create mode. */
+	int mode;	   /* ZK_MODE_*. */
 	int64_t ttl;	   /* ms, for TTL modes; 0 otherwise. */
 	int version;	   /* Expected version, -1 = any. */
 };
@@ -95,13 +97,13 @@ int cli_split(char *line, char ***argv);
  *   delete [-v version] path | check -v version path     (# comments, blank lines skipped) */
 int cli_cmd_multi(struct cli *c, int argc, char **argv);
 
-/* cli_watch.c: `watch [-R] path` over a raw connection (the 3.8 C client has no addWatch);
- * and the -w machinery of ls/get/stat. */
+/* cli_watch.c: `watch [-R] path` (addWatch, events printed until SIGINT) and the -w machinery
+ * of ls/get/stat. */
 int cli_cmd_watch(struct cli *c, int argc, char **argv);
 void cli_wait_init(struct cli_wait *w);
 void cli_wait_destroy(struct cli_wait *w);
-/* The watcher_fn to pass with &c->wait as context to zoo_w* calls. */
-void cli_wait_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+/* The session's watch callback, with &c->wait as context. */
+void cli_wait_watcher(void *ctx, int type, int state, const char *path);
 /* In one-shot mode, block until the pending watch fires (print it, CLI_EXIT_OK) or SIGINT
  * (CLI_EXIT_INTERRUPTED). In interactive mode return CLI_EXIT_OK at once. */
 int cli_wait_event(struct cli *c);
@@ -111,14 +113,34 @@ int cli_fourlw(struct cli *c, const char *word);
 /* True when @word is a four-letter word zkfs-cli passes through as a command. */
 bool cli_fourlw_known(const char *word);
 
-/* cli_out.c: output and errors. */
-/* Open the session on first use. Returns ZOK or a ZooKeeper code (already reported). */
+/* cli_out.c: output, errors and synchronous calls. */
+/* Open the session on first use. Returns ZK_ERR_OK or a ZooKeeper code (already reported). */
 int cli_session(struct cli *c);
+
+/* What a synchronous call keeps of its result (all malloc'd; cli_res_free). */
+struct cli_res {
+	char *path;		/* create: the created path. */
+	char *data;		/* getData: the bytes (NUL added), NULL for null data. */
+	int len;		/* Bytes of data, -1 when null. */
+	struct zk_stat stat;
+	char **names;		/* getChildren: sorted names. */
+	int n_names;
+	int *errs;		/* multi: each op's code. */
+	char **paths;		/* multi: each create op's path (NULL otherwise). */
+	int n_results;
+};
+
+/* Prepare @w to wait for one call whose result goes to @res (zeroed here). */
+void cli_res_wait(struct zkclient_wait *w, struct cli_res *res);
+/* Wait for the call that returned @submit_rc (0 or a negative errno: no callback) and return
+ * its ZooKeeper code. */
+int cli_res_finish(struct zkclient_wait *w, int submit_rc);
+void cli_res_free(struct cli_res *res);
 /* Report @rc of @cmd on @path (may be NULL) on stderr; returns its exit status. */
 int cli_fail(int rc, const char *cmd, const char *path);
-/* The exit status of a C-client return code. */
+/* The exit status of a ZooKeeper code. */
 int cli_exit_status(int rc);
-void cli_print_stat(const struct Stat *st);
+void cli_print_stat(const struct zk_stat *st);
 /* "WatchedEvent state:S type:T path:P", flushed (watch output goes to pipes). */
 void cli_print_event(int type, int state, const char *path);
 /* Print the exit status table (for --help). */

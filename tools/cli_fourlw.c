@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
-#include "client/zkclient.h"
-#include "tools/zkc.h"
 
 /* Words accepted directly as commands; `4lw WORD` sends any other ("stat" is the znode
  * command, so the word stat goes through `4lw stat`). dgst is zkfsd's tree digest. */

@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "tools/cli.h"
-#include "tools/zkc.h"
+#include "common/zk_log.h"
 
 #ifdef HAVE_LIBEDIT
 #include <editline/readline.h>
@@ -102,8 +102,7 @@ static char *cli_readline(struct cli *c, int n)
 	char prompt[512];
 
 	snprintf(prompt, sizeof(prompt), "[zk: %s(%s) %d] ", c->hosts,
-		 c->zh == NULL || zoo_state(c->zh) == ZOO_CONNECTED_STATE ? "CONNECTED"
-									 : "CONNECTING",
+		 c->zc == NULL || zkclient_connected(c->zc) ? "CONNECTED" : "CONNECTING",
 		 n);
 #ifdef HAVE_LIBEDIT
 	{
@@ -196,13 +195,14 @@ int main(int argc, char **argv)
 	/* Waiting for a server never takes longer than the session could live. */
 	if (c.connect_ms > c.session_ms)
 		c.connect_ms = c.session_ms;
-	zkc_log_setup(c.verbose);
+	zk_log_open(NULL, c.verbose >= 2 ? ZK_LOG_LEVEL_DEBUG
+					 : c.verbose == 1 ? ZK_LOG_LEVEL_WARN : ZK_LOG_LEVEL_ERROR);
 	cli_wait_init(&c.wait);
 	cli_signals();
 	rc = first < argc ? cli_run(&c, argc - first, argv + first) : cli_shell(&c);
 	fflush(stdout);
-	if (c.zh != NULL)
-		zkc_close(c.zh);
+	if (c.zc != NULL)
+		zkclient_close(c.zc);
 	cli_wait_destroy(&c.wait);
 	return rc;
 }

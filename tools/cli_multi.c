@@ -14,9 +14,7 @@ struct cli_multi {
 	struct cli_write w[CLI_MULTI_MAX];
 	char *lines[CLI_MULTI_MAX];	    /* Owned: the words of w[i] point into them. */
 	char **words[CLI_MULTI_MAX];	    /* Owned arrays from cli_split. */
-	char created[CLI_MULTI_MAX][1024];  /* Path buffers of create ops. */
-	zoo_op_t ops[CLI_MULTI_MAX];
-	zoo_op_result_t results[CLI_MULTI_MAX];
+	struct jute_multi_op ops[CLI_MULTI_MAX];
 	int n;
 };
 
@@ -56,11 +54,6 @@ static int cli_multi_line(struct cli_multi *m, char *line, int lineno, bool stdi
 					     &m->w[m->n]);
 		}
 	}
-	if (rc == CLI_EXIT_OK && m->w[m->n].ttl > 0) {
-		fprintf(stderr, "zkfs-cli: multi line %d: the C client has no TTL create op\n",
-			lineno);
-		rc = CLI_EXIT_USAGE;
-	}
 	if (!matched)
 		fprintf(stderr, "zkfs-cli: multi line %d: not an op: %s\n", lineno, argv[0]);
 	else if (rc != CLI_EXIT_OK)
@@ -93,25 +86,41 @@ static int cli_multi_read(struct cli_multi *m, FILE *f, bool stdin_ok)
 	return rc;
 }
 
+static struct jute_str cli_multi_str(const char *s)
+{
+	return (struct jute_str){s, (int32_t)strlen(s)};
+}
+
 static void cli_multi_prepare(struct cli_multi *m)
 {
 	for (int i = 0; i < m->n; i++) {
 		struct cli_write *w = &m->w[i];
+		struct jute_multi_op *op = &m->ops[i];
+		struct jute_bytes data = {(const uint8_t *)w->data, w->len};
 
+		memset(op, 0, sizeof(*op));
 		switch (w->type) {
 		case CLI_CREATE:
-			zoo_create_op_init(&m->ops[i], w->path, w->data, w->len,
-					   &ZOO_OPEN_ACL_UNSAFE, w->mode, m->created[i],
-					   sizeof(m->created[i]));
+			op->type = w->ttl > 0 ? ZK_OP_CREATE_TTL
+			       : w->mode == ZK_MODE_CONTAINER ? ZK_OP_CREATE_CONTAINER
+							       : ZK_OP_CREATE;
+			op->u.create_ttl = (struct jute_create_ttl_request){
+				cli_multi_str(w->path), data, zkclient_acl_open, w->mode, w->ttl};
 			break;
 		case CLI_SET:
-			zoo_set_op_init(&m->ops[i], w->path, w->data, w->len, w->version, NULL);
+			op->type = ZK_OP_SET_DATA;
+			op->u.set_data = (struct jute_set_data_request){cli_multi_str(w->path),
+									data, w->version};
 			break;
 		case CLI_DELETE:
-			zoo_delete_op_init(&m->ops[i], w->path, w->version);
+			op->type = ZK_OP_DELETE;
+			op->u.delete = (struct jute_delete_request){cli_multi_str(w->path),
+								    w->version};
 			break;
 		case CLI_CHECK:
-			zoo_check_op_init(&m->ops[i], w->path, w->version);
+			op->type = ZK_OP_CHECK;
+			op->u.check_version = (struct jute_check_version_request){
+				cli_multi_str(w->path), w->version};
 			break;
 		}
 	}
@@ -119,19 +128,19 @@ static void cli_multi_prepare(struct cli_multi *m)
 
 /* After a failed multi, ZooKeeper marks the ops it rolled back RuntimeInconsistency and
  * gives the failing op its own error: report that one. */
-static int cli_multi_report(struct cli_multi *m, int rc)
+static int cli_multi_report(struct cli_multi *m, const struct cli_res *res, int rc)
 {
-	if (rc == ZOK) {
-		for (int i = 0; i < m->n; i++) {
-			if (m->w[i].type == CLI_CREATE)
-				printf("%s\n", m->created[i]);
+	if (rc == ZK_ERR_OK) {
+		for (int i = 0; i < m->n && i < res->n_results; i++) {
+			if (m->w[i].type == CLI_CREATE && res->paths[i] != NULL)
+				printf("%s\n", res->paths[i]);
 		}
 		return CLI_EXIT_OK;
 	}
-	for (int i = 0; i < m->n; i++) {
-		int err = m->results[i].err;
+	for (int i = 0; i < m->n && i < res->n_results; i++) {
+		int err = res->errs[i];
 
-		if (err != ZOK && err != ZRUNTIMEINCONSISTENCY) {
+		if (err != ZK_ERR_OK && err != ZK_ERR_RUNTIMEINCONSISTENCY) {
 			fprintf(stderr, "zkfs-cli: multi op %d (%s %s) failed\n", i + 1,
 				m->words[i][0], m->w[i].path);
 			return cli_fail(err, "multi", m->w[i].path);
@@ -177,10 +186,16 @@ int cli_cmd_multi(struct cli *c, int argc, char **argv)
 	if (rc == CLI_EXIT_OK) {
 		int zrc = cli_session(c);
 
-		if (zrc == ZOK) {
+		if (zrc == ZK_ERR_OK) {
+			struct zkclient_wait w;
+			struct cli_res res;
+
 			cli_multi_prepare(m);
-			zrc = zoo_multi(c->zh, m->n, m->ops, m->results);
-			rc = cli_multi_report(m, zrc);
+			cli_res_wait(&w, &res);
+			zrc = cli_res_finish(&w, zkclient_multi(c->zc, m->ops, m->n, false,
+								 zkclient_wait_cb, &w));
+			rc = cli_multi_report(m, &res, zrc);
+			cli_res_free(&res);
 		} else {
 			rc = cli_exit_status(zrc);
 		}

@@ -82,12 +82,13 @@ static int cli_usage_error(const char *cmd, const char *why)
 static int cli_create_mode(bool seq, bool eph, bool container, bool ttl)
 {
 	if (container)
-		return seq || eph || ttl ? -1 : ZOO_CONTAINER;
+		return seq || eph || ttl ? -1 : ZK_MODE_CONTAINER;
 	if (ttl)
-		return eph ? -1 : seq ? ZOO_PERSISTENT_SEQUENTIAL_WITH_TTL : ZOO_PERSISTENT_WITH_TTL;
+		return eph ? -1
+			   : seq ? ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL : ZK_MODE_PERSISTENT_WITH_TTL;
 	if (eph)
-		return seq ? ZOO_EPHEMERAL_SEQUENTIAL : ZOO_EPHEMERAL;
-	return seq ? ZOO_PERSISTENT_SEQUENTIAL : ZOO_PERSISTENT;
+		return seq ? ZK_MODE_EPHEMERAL_SEQUENTIAL : ZK_MODE_EPHEMERAL;
+	return seq ? ZK_MODE_PERSISTENT_SEQUENTIAL : ZK_MODE_PERSISTENT;
 }
 
 static int cli_parse_int(const char *s, long long lo, long long hi, long long *out)

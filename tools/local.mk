@@ -1,31 +1,26 @@
-# tools/: zkfs-cli and zkfs-bench over Apache ZooKeeper's C client (see docs/ARCHITECTURE.md),
-# plus bench/'s fsync probe. `make bench` runs bench/run (not part of `make check`).
-# THREADED: libzookeeper_mt's header declares the synchronous calls only with it.
-TOOLS_CPPFLAGS = $(AM_CPPFLAGS) -DTHREADED $(UV_CFLAGS)
-
-noinst_LIBRARIES += libtools.a
-libtools_a_SOURCES = tools/zkc.c tools/zkc.h
-libtools_a_CPPFLAGS = $(TOOLS_CPPFLAGS)
+# tools/: zkfs-cli and zkfs-bench over client/ (see docs/ARCHITECTURE.md), plus bench/'s fsync
+# probe. `make bench` runs bench/run (not part of `make check`).
+TOOLS_CPPFLAGS = $(AM_CPPFLAGS) $(UV_CFLAGS)
 
 bin_PROGRAMS += tools/zkfs-cli
 tools_zkfs_cli_SOURCES = \
 	tools/cli.h tools/cli_main.c tools/cli_args.c tools/cli_write.c tools/cli_node.c \
 	tools/cli_multi.c tools/cli_watch.c tools/cli_fourlw.c tools/cli_out.c
 tools_zkfs_cli_CPPFLAGS = $(TOOLS_CPPFLAGS)
-tools_zkfs_cli_LDADD = libtools.a $(ZKCLIENT_LIBS) $(ZOOKEEPER_LIBS) $(EDIT_LIBS) -lpthread
+tools_zkfs_cli_LDADD = $(ZKCLIENT_LIBS) $(EDIT_LIBS)
 
 bin_PROGRAMS += tools/zkfs-bench
 tools_zkfs_bench_SOURCES = \
 	tools/bench.h tools/bench_main.c tools/bench_load.c tools/bench_rate.c tools/bench_hist.c \
 	tools/bench_sched.c
-tools_zkfs_bench_CPPFLAGS = $(AM_CPPFLAGS) $(UV_CFLAGS)
+tools_zkfs_bench_CPPFLAGS = $(TOOLS_CPPFLAGS)
 tools_zkfs_bench_LDADD = $(ZKCLIENT_LIBS)
 
 # zkfs-bench's arithmetic: latency histogram quantiles and the open-loop schedule.
 check_PROGRAMS += tests/unit/test_bench
 TESTS += tests/unit/test_bench
 tests_unit_test_bench_SOURCES = tests/unit/test_bench.c tools/bench_hist.c tools/bench_sched.c
-tests_unit_test_bench_CPPFLAGS = $(AM_CPPFLAGS) $(UV_CFLAGS)
+tests_unit_test_bench_CPPFLAGS = $(TOOLS_CPPFLAGS)
 tests_unit_test_bench_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_bench_LDADD = $(CMOCKA_LIBS)
 

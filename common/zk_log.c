@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "common/zk_log.h"
 
@@ -18,11 +19,23 @@ static char log_path[4096]; /* "" = stderr. */
 
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
+/* Mode 0640 at most: a log names clients, sessions and paths, not for every local user. A file
+ * that exists with wider bits is narrowed. */
 static int open_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	struct stat st;
 
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0137) != 0 &&
+	    fchmod(fd, st.st_mode & 0640) != 0) {
+		int rv = -errno;
+
+		close(fd);
+		return rv;
+	}
+	return fd;
 }
 
 int zk_log_open(const char *path, enum zk_log_level level)

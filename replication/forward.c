@@ -4,18 +4,27 @@
  * Wire: each message is a 4-byte big-endian length, then one PeerMsg (at most FWD_MAX_FRAME).
  *
  * Follower side (one outgoing connection, to the leader known to libraft):
- *  1. repl_submit/repl_barrier on a follower: the request gets an id, goes on the sent list
- *     and its PeerForward/PeerBarrier is written (or kept in the outbox while connecting).
- *  2. PeerResult{id, status, index}: an error completes the request; success parks it in
- *     raft.c's waiting list until this server has applied @index (read-your-writes: the
- *     client's answer never precedes the local state that shows its write).
+ *  1. repl_forward/repl_barrier on a follower: the request gets an id, goes on the sent list
+ *     and its PeerRequest/PeerBarrier is written (or kept in the outbox while connecting).
+ *  2. PeerResult{id, status, index, zk_err}: an error or a refusal (zk_err) completes the
+ *     request; success parks it in raft.c's waiting list until this server has applied @index
+ *     (read-your-writes: the client's answer never precedes the local state that shows its
+ *     write; for a reconfig, the configuration entry).
  *  3. The leader changes or the connection drops: every sent request fails with -ENOTCONN
  *     (outcome unknown; the entry may still commit and then shows up in applied_cb).
- * Leader side (any number of incoming connections): each PeerForward becomes a local
- * raft_apply (time_ms restamped with the leader's clock), each PeerBarrier a raft_barrier;
- * the PeerResult goes back when it completes, if the connection is still there, and the
- * follower is sent the commit index at once (see "Commit notices" below).
- * Session touches are batched on the follower and flushed every tick. */
+ * Leader side: each PeerRequest (a client's request as the client sent it, with its ids) is
+ * built into a txn by zkfsd (repl_hooks.build: session ids, passwords, checks, ACL ids), then
+ * appended; a PeerBarrier becomes a raft_barrier, a PeerReconfig a change if
+ * repl_hooks.reconfig_allowed agrees. The PeerResult goes back when it completes, if the
+ * connection is still there, and the follower is sent the commit index at once (see "Commit
+ * notices" below). No message carries a finished txn: no connection can inject one.
+ * Session touches are batched on the follower and flushed every tick.
+ *
+ * Without quorum TLS, who may talk here is decided by address: an incoming connection is
+ * accepted only from the host of a member, and its PeerHello must name a member at that host
+ * before any other message; at most FWD_MAX_INCOMING connections, each closed after
+ * FWD_IDLE_MS without a message; frames at most the client frame limit plus FWD_FRAME_SLACK.
+ * Each refusal is one WARN line. */
 #include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
@@ -26,7 +35,16 @@
 #include "proto/peer.pb-c.h"
 #include "replication/replication_int.h"
 
-#define FWD_MAX_FRAME (64u << 20)
+/* Room beyond the largest client frame (jute.maxbuffer) for the ids and framing. */
+#define FWD_FRAME_SLACK (64u << 10)
+/* Incoming peer connections at a time: two per member is plenty (one per follower, plus one
+ * being replaced). */
+#define FWD_MAX_INCOMING 64
+/* An incoming connection silent this long is closed (followers touch sessions every tick, and
+ * reconnect on demand). */
+#define FWD_IDLE_MS 60000
+/* An incoming connection must say who it is (PeerHello) this soon. */
+#define FWD_HELLO_MS 10000
 
 struct fwd_op;
 
@@ -37,6 +55,9 @@ struct fwd_conn {
 	struct zk_buf in;	 /* Received bytes not parsed yet. */
 	struct fwd_op *ops;	 /* Leader side: requests of this peer in flight. */
 	uint64_t peer_id;	 /* Leader side: the follower's server id (its PeerHello), or 0. */
+	char ip[64];		 /* Leader side: the peer's address. */
+	uint64_t since_ms;	 /* Leader side: uv_now at accept. */
+	uint64_t active_ms;	 /* Leader side: uv_now at the last message. */
 	uint64_t notice_index;	 /* Leader side: index whose commit it waits to learn, or 0. */
 	struct fwd_conn *next;	 /* Incoming list. */
 	bool connected;
@@ -47,6 +68,7 @@ struct fwd_op {
 	struct repl_req req;
 	struct fwd_conn *conn;	 /* NULL once the connection closed. */
 	uint64_t id;
+	int64_t session_id;	 /* A new session's id (PeerResult.session_id). */
 	struct fwd_op *next, *prev;
 };
 
@@ -59,6 +81,7 @@ struct repl_fwd {
 	struct repl *r;
 	uv_tcp_t listener;
 	struct fwd_conn *incoming;
+	int n_incoming;		  /* Entries in incoming. */
 	struct fwd_conn *leader;  /* Outgoing connection, or NULL. */
 	uint64_t leader_id;	  /* Server leader points to. */
 	uint64_t warned_leader;	  /* Last leader whose peer port was reported unreachable. */
@@ -77,14 +100,6 @@ struct repl_fwd {
 };
 
 static void conn_closed(uv_handle_t *h);
-
-static int64_t wall_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Append one length-prefixed PeerMsg to @out. */
 static int frame_msg(struct zk_buf *out, const PeerMsg *msg)
@@ -170,8 +185,10 @@ static void conn_close(struct fwd_conn *c)
 		struct fwd_conn **p = &f->incoming;
 		while (*p != NULL && *p != c)
 			p = &(*p)->next;
-		if (*p == c)
+		if (*p == c) {
 			*p = c->next;
+			f->n_incoming--;
+		}
 	}
 	for (op = c->ops; op != NULL; op = op->next)
 		op->conn = NULL;
@@ -194,7 +211,10 @@ static void on_result(struct repl_fwd *f, const PeerResult *res)
 	if (req->next != NULL)
 		req->next->prev = req->prev;
 	req->next = req->prev = NULL;
-	if (res->status != 0)
+	req->zk_err = res->zk_err;
+	req->failed_op = res->failed_op;
+	req->session_id = res->session_id;
+	if (res->status != 0 || res->zk_err != 0)
 		repl_req_done(req, res->status);
 	else
 		repl_wait_applied(f->r, req, (int64_t)res->index);
@@ -294,6 +314,11 @@ static void op_done(struct repl_req *req, int status)
 			res.index = req->raft.barrier.index - 1;
 		else if (req->kind == REPL_REQ_APPLY)
 			res.index = req->raft.apply.index;
+		else if (status == 0)
+			/* A membership change: the follower answers once it holds the new
+			 * configuration, so the client reads the membership it made. */
+			res.index = repl_config_index(op->req.repl);
+		res.session_id = op->session_id;
 		msg.body_case = PEER_MSG__BODY_RESULT;
 		msg.result = &res;
 		send_msg(op->conn, &msg);
@@ -321,56 +346,99 @@ static void reply_error(struct fwd_conn *c, uint64_t id, int status)
 	send_msg(c, &msg);
 }
 
-/* Re-encode a forwarded txn with the leader's clock: ctime/mtime and TTL decisions use one
- * clock, the leader's, as in ZooKeeper. */
-static int restamp(const ProtobufCBinaryData *in, struct zk_buf *out)
+/* A refusal of zkfsd's build: PeerResult with status 0 and the ZooKeeper code. */
+static void reply_refused(struct fwd_conn *c, uint64_t id, const struct repl_req *res)
 {
-	struct store_txn *txn;
-	int rv;
+	PeerResult out = PEER_RESULT__INIT;
+	PeerMsg msg = PEER_MSG__INIT;
 
-	rv = store_txn_decode(in->data, in->len, &txn);
-	if (rv != 0)
-		return rv;
-	txn->time_ms = wall_clock_ms();
-	rv = store_txn_encode(txn, out);
-	store_txn_free(txn);
-	return rv;
+	out.id = id;
+	out.zk_err = res->zk_err;
+	out.failed_op = res->failed_op;
+	msg.body_case = PEER_MSG__BODY_RESULT;
+	msg.result = &out;
+	send_msg(c, &msg);
 }
 
-/* Start the leader-side work of a forwarded request into @op. */
-static int start_op(struct repl *r, struct fwd_op *op, const PeerMsg *msg)
+/* The ids of a message, as store_acl entries (@out has room for @n). */
+static void ids_from_msg(PeerId **ids, size_t n, struct store_acl *out)
 {
+	for (size_t i = 0; i < n; i++)
+		out[i] = (struct store_acl){0, ids[i]->scheme, ids[i]->id};
+}
+
+/* A forwarded client request: zkfsd builds the txn (repl_hooks.build), then it is appended.
+ * Returns 0 (appended, or refused and answered: *@answered), or a negative errno. */
+static int start_request(struct repl *r, struct fwd_op *op, const PeerRequest *pr,
+			 bool *answered)
+{
+	struct store_acl ids[64];
+	struct repl_client_req in = {
+		.session_id = pr->session_id,
+		.body = pr->create_session ? NULL : pr->request.data,
+		.len = pr->request.len,
+		.timeout_ms = pr->timeout_ms,
+		.ids = ids,
+		.n_ids = (int32_t)pr->n_ids,
+	};
 	struct zk_buf b;
 	int rv;
 
+	if (r->hooks.build == NULL)
+		return -ENOTSUP;
+	if (pr->n_ids > sizeof(ids) / sizeof(ids[0]))
+		return -EINVAL;
+	ids_from_msg(pr->ids, pr->n_ids, ids);
+	op->req.kind = REPL_REQ_APPLY;
+	op->req.zk_err = 0;
+	zk_buf_init(&b);
+	rv = r->hooks.build(r->fsm_state.ctx, &in, &b, &op->req);
+	op->session_id = op->req.session_id;
+	if (rv == 0 && op->req.zk_err != 0) {
+		reply_refused(op->conn, op->id, &op->req);
+		*answered = true;
+	} else if (rv == 0) {
+		rv = repl_append_local(r, &op->req, b.data, b.len);
+	}
+	zk_buf_close(&b);
+	return rv;
+}
+
+/* A forwarded reconfig: judged by the leader (repl_reconfig runs reconfig_allowed). */
+static int start_reconfig(struct repl *r, struct fwd_op *op, const PeerReconfig *rc)
+{
+	struct store_acl ids[64];
+	struct repl_change_auth auth = {ids, (int32_t)rc->n_ids, rc->from_config};
+	struct repl_server srv = {rc->server_id, rc->host, (uint16_t)rc->raft_port,
+				  (uint16_t)rc->peer_port, rc->observer,
+				  rc->client_port != 0 ? rc->client_address : NULL,
+				  (uint16_t)rc->client_port};
+
+	if (rc->n_ids > sizeof(ids) / sizeof(ids[0]))
+		return -EINVAL;
+	ids_from_msg(rc->ids, rc->n_ids, ids);
+	return repl_reconfig(r, &op->req, (enum repl_change_op)rc->op, &srv, &auth, op_done);
+}
+
+/* Start the leader-side work of a forwarded request into @op (*@answered: already answered). */
+static int start_op(struct repl *r, struct fwd_op *op, const PeerMsg *msg, bool *answered)
+{
 	switch (msg->body_case) {
-	case PEER_MSG__BODY_FORWARD:
-		op->req.kind = REPL_REQ_APPLY;
-		zk_buf_init(&b);
-		rv = restamp(&msg->forward->txn, &b);
-		if (rv == 0)
-			rv = repl_append_local(r, &op->req, b.data, b.len);
-		zk_buf_close(&b);
-		return rv;
+	case PEER_MSG__BODY_REQUEST:
+		return start_request(r, op, msg->request, answered);
 	case PEER_MSG__BODY_BARRIER:
 		op->req.kind = REPL_REQ_BARRIER;
 		return repl_barrier_local(r, &op->req);
-	default: {
-		const PeerReconfig *rc = msg->reconfig;
-		struct repl_server srv = {rc->server_id, rc->host, (uint16_t)rc->raft_port,
-					  (uint16_t)rc->peer_port, rc->observer,
-					  rc->client_port != 0 ? rc->client_address : NULL,
-					  (uint16_t)rc->client_port};
-		return repl_reconfig(r, &op->req, (enum repl_change_op)rc->op, &srv, op_done);
-	}
+	default:
+		return start_reconfig(r, op, msg->reconfig);
 	}
 }
 
 static uint64_t request_id(const PeerMsg *msg)
 {
 	switch (msg->body_case) {
-	case PEER_MSG__BODY_FORWARD:
-		return msg->forward->id;
+	case PEER_MSG__BODY_REQUEST:
+		return msg->request->id;
 	case PEER_MSG__BODY_BARRIER:
 		return msg->barrier->id;
 	default:
@@ -382,6 +450,7 @@ static void on_request(struct fwd_conn *c, const PeerMsg *msg)
 {
 	struct repl *r = c->f->r;
 	uint64_t id = request_id(msg);
+	bool answered = false;
 	struct fwd_op *op;
 	int rv;
 
@@ -395,12 +464,14 @@ static void on_request(struct fwd_conn *c, const PeerMsg *msg)
 		return;
 	}
 	op->id = id;
+	op->conn = c;
 	op->req.repl = r;
 	op->req.cb = op_done;
-	rv = start_op(r, op, msg);
-	if (rv != 0) {
+	rv = start_op(r, op, msg, &answered);
+	if (rv != 0 || answered) {
 		zk_free(op);
-		reply_error(c, id, rv);
+		if (rv != 0)
+			reply_error(c, id, rv);
 		return;
 	}
 	op->conn = c;
@@ -421,30 +492,63 @@ static void on_touch(struct fwd_conn *c, const PeerTouch *t)
 		r->hooks.session_touched(r->fsm_state.ctx, t->session_ids[i]);
 }
 
-static void dispatch(struct fwd_conn *c, const PeerMsg *msg)
+/* Incoming side: the first message must be a PeerHello naming a member (not this server) whose
+ * configured host is the connection's address. Returns false (logged) when it is not. */
+static bool hello_check(struct fwd_conn *c, const PeerMsg *msg)
 {
+	uint64_t id = msg->body_case == PEER_MSG__BODY_HELLO ? msg->hello->server_id : 0;
+
+	if (id != 0 && id != c->f->r->cfg.id && repl_member_at(c->f->r, id, c->ip)) {
+		c->peer_id = id;
+		return true;
+	}
+	if (id == 0)
+		zk_log_warn("replication: peer connection from %s refused: no PeerHello first",
+			    c->ip);
+	else
+		zk_log_warn("replication: peer connection from %s refused: claims server id %llu, "
+			    "whose configured address it is not", c->ip, (unsigned long long)id);
+	return false;
+}
+
+/* One message. Returns false when the connection must be closed. */
+static bool dispatch(struct fwd_conn *c, const PeerMsg *msg)
+{
+	bool incoming = c != c->f->leader;
+
+	if (incoming && c->peer_id == 0)
+		return hello_check(c, msg);
 	switch (msg->body_case) {
-	case PEER_MSG__BODY_FORWARD:
+	case PEER_MSG__BODY_REQUEST:
 	case PEER_MSG__BODY_BARRIER:
 	case PEER_MSG__BODY_RECONFIG:
-		on_request(c, msg);
+		if (incoming)
+			on_request(c, msg);
 		break;
 	case PEER_MSG__BODY_RESULT:
-		if (c == c->f->leader)
+		if (!incoming)
 			on_result(c->f, msg->result);
 		break;
 	case PEER_MSG__BODY_TOUCH:
-		on_touch(c, msg->touch);
-		break;
-	case PEER_MSG__BODY_HELLO:
-		c->peer_id = msg->hello->server_id;
+		if (incoming)
+			on_touch(c, msg->touch);
 		break;
 	default:
 		break;
 	}
+	return true;
 }
 
-/* Parse every whole frame in c->in. Returns 0, or -EBADMSG (the caller closes). */
+/* The largest frame accepted: a client frame and its ids. */
+static uint32_t max_frame(const struct repl_fwd *f)
+{
+	return (f->r->cfg.max_client_frame != 0 ? f->r->cfg.max_client_frame
+						: REPL_DEFAULT_MAX_CLIENT_FRAME) +
+	       FWD_FRAME_SLACK;
+}
+
+/* Parse every whole frame in c->in. Returns 0, -EBADMSG or -EPERM (refused: logged); the
+ * caller closes. */
 static int parse_frames(struct fwd_conn *c)
 {
 	size_t pos = 0;
@@ -454,16 +558,23 @@ static int parse_frames(struct fwd_conn *c)
 		uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
 			       p[3];
 		PeerMsg *msg;
+		bool ok;
 
-		if (len > FWD_MAX_FRAME)
-			return ZK_CORRUPT();
+		if (len > max_frame(c->f)) {
+			zk_log_warn("replication: a %u-byte frame from %s on the peer port is over "
+				    "the limit of %u", len, c->ip, max_frame(c->f));
+			return -EPERM;
+		}
 		if (c->in.len - pos - 4 < len)
 			break;
 		msg = peer_msg__unpack(zk_alloc_protobuf(), len, p + 4);
 		if (msg == NULL)
 			return ZK_CORRUPT();
-		dispatch(c, msg);
+		c->active_ms = uv_now(c->f->r->loop);
+		ok = dispatch(c, msg);
 		peer_msg__free_unpacked(msg, zk_alloc_protobuf());
+		if (!ok)
+			return -EPERM;
 		pos += 4 + len;
 	}
 	memmove(c->in.data, c->in.data + pos, c->in.len - pos);
@@ -486,6 +597,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct fwd_conn *c = s->data;
+	int rv;
 
 	(void)buf;
 	if (n == 0)
@@ -497,10 +609,12 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	c->in.len += (size_t)n;
-	if (parse_frames(c) != 0) {
-		zk_log_warn("replication: malformed message on the peer port: connection closed");
+	rv = parse_frames(c);
+	if (rv == -EBADMSG)
+		zk_log_warn("replication: malformed message on the peer port from %s: connection "
+			    "closed", c->ip);
+	if (rv != 0)
 		conn_close(c);
-	}
 }
 
 static struct fwd_conn *conn_new(struct repl_fwd *f)
@@ -546,6 +660,42 @@ static void fwd_handle_closed(uv_handle_t *h)
 	handle_released(h->data);
 }
 
+/* Without quorum TLS only a member's address may open a peer connection, and only so many. */
+static bool accept_allowed(struct repl_fwd *f, struct fwd_conn *c)
+{
+	if (repl_peer_ip((uv_stream_t *)&c->tcp, c->ip, sizeof(c->ip)) != 0)
+		snprintf(c->ip, sizeof(c->ip), "?");
+	if (!repl_member_at(f->r, 0, c->ip)) {
+		zk_log_warn("replication: peer connection from %s refused: not a member's address",
+			    c->ip);
+		return false;
+	}
+	if (f->n_incoming >= FWD_MAX_INCOMING) {
+		zk_log_warn("replication: peer connection from %s refused: %d peer connections "
+			    "open already", c->ip, f->n_incoming);
+		return false;
+	}
+	return true;
+}
+
+/* Close incoming connections that said nothing for FWD_IDLE_MS, or no PeerHello in time. */
+static void reap_idle(struct repl_fwd *f)
+{
+	uint64_t now = uv_now(f->r->loop);
+	struct fwd_conn *c, *next;
+
+	for (c = f->incoming; c != NULL; c = next) {
+		next = c->next;
+		if (c->ops != NULL)
+			continue; /* Its requests are in flight: it waits for their results. */
+		if (now - c->active_ms > FWD_IDLE_MS ||
+		    (c->peer_id == 0 && now - c->since_ms > FWD_HELLO_MS)) {
+			zk_log_info("replication: peer connection from %s closed: idle", c->ip);
+			conn_close(c);
+		}
+	}
+}
+
 static void accept_cb(uv_stream_t *server, int status)
 {
 	struct repl_fwd *f = server->data;
@@ -556,14 +706,16 @@ static void accept_cb(uv_stream_t *server, int status)
 	c = conn_new(f);
 	if (c == NULL)
 		return;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || !accept_allowed(f, c) ||
 	    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
 		uv_close((uv_handle_t *)&c->tcp, conn_closed);
 		return;
 	}
 	c->connected = true;
+	c->since_ms = c->active_ms = uv_now(f->r->loop);
 	c->next = f->incoming;
 	f->incoming = c;
+	f->n_incoming++;
 }
 
 static void connect_cb(uv_connect_t *req, int status)
@@ -600,8 +752,9 @@ static void connect_cb(uv_connect_t *req, int status)
 /* Connect to the peer port of leader @id (its Raft address carries the peer port). */
 static int connect_leader(struct repl_fwd *f, uint64_t id)
 {
+	const struct repl_server *self = repl_server_find(f->r, f->r->cfg.id);
 	struct repl_server srv = {0};
-	struct sockaddr_in addr;
+	struct sockaddr_in addr, from;
 	const char *address = NULL;
 	raft_id leader = 0;
 	char host[REPL_ADDRESS_MAX];
@@ -609,7 +762,7 @@ static int connect_leader(struct repl_fwd *f, uint64_t id)
 	int rv;
 
 	raft_leader(&f->r->raft, &leader, &address);
-	if (leader != id || address == NULL)
+	if (leader != id || address == NULL || self == NULL)
 		return -ENOTCONN;
 	rv = repl_address_parse(address, host, sizeof(host), &srv);
 	if (rv != 0 || srv.peer_port == 0)
@@ -620,7 +773,14 @@ static int connect_leader(struct repl_fwd *f, uint64_t id)
 	c = conn_new(f);
 	if (c == NULL)
 		return -ENOMEM;
-	rv = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&addr, connect_cb);
+	snprintf(c->ip, sizeof(c->ip), "%s", srv.host);
+	/* From our own configured address: the leader accepts only members' addresses. */
+	rv = uv_ip4_addr(self->host, 0, &from);
+	if (rv == 0)
+		rv = uv_tcp_bind(&c->tcp, (const struct sockaddr *)&from, 0);
+	if (rv == 0)
+		rv = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&addr,
+				    connect_cb);
 	if (rv != 0) {
 		uv_close((uv_handle_t *)&c->tcp, conn_closed);
 		return -ENOTCONN;
@@ -674,8 +834,20 @@ void repl_fwd_tick(struct repl_fwd *f)
 {
 	if (f->closing)
 		return;
+	reap_idle(f);
 	follow_leader(f);
 	flush_touches(f);
+}
+
+/* @n ids as PeerId messages in @ids, pointed at by @ptrs. */
+static void ids_to_msg(const struct store_acl *in, int32_t n, PeerId *ids, PeerId **ptrs)
+{
+	for (int32_t i = 0; i < n; i++) {
+		peer_id__init(&ids[i]);
+		ids[i].scheme = in[i].scheme;
+		ids[i].id = in[i].id;
+		ptrs[i] = &ids[i];
+	}
 }
 
 /* Send @msg for @req to the leader (now, or once connected) and track it by id. */
@@ -701,17 +873,26 @@ static int send_request(struct repl_fwd *f, struct repl_req *req, PeerMsg *msg)
 	return 0;
 }
 
-int repl_fwd_submit(struct repl_fwd *f, struct repl_req *req, uv_buf_t txn)
+int repl_fwd_request(struct repl_fwd *f, struct repl_req *req, const struct repl_client_req *in)
 {
-	PeerForward fw = PEER_FORWARD__INIT;
+	PeerRequest pr = PEER_REQUEST__INIT;
 	PeerMsg msg = PEER_MSG__INIT;
+	PeerId ids[64], *ptrs[64];
 
+	if (in->n_ids > 64)
+		return -EINVAL;
 	req->fwd_id = ++f->next_id;
-	fw.id = req->fwd_id;
-	fw.txn.data = (uint8_t *)txn.base;
-	fw.txn.len = txn.len;
-	msg.body_case = PEER_MSG__BODY_FORWARD;
-	msg.forward = &fw;
+	pr.id = req->fwd_id;
+	pr.session_id = in->session_id;
+	pr.create_session = in->body == NULL;
+	pr.timeout_ms = in->timeout_ms;
+	pr.request.data = (uint8_t *)in->body;
+	pr.request.len = in->body != NULL ? in->len : 0;
+	ids_to_msg(in->ids, in->n_ids, ids, ptrs);
+	pr.ids = ptrs;
+	pr.n_ids = (size_t)in->n_ids;
+	msg.body_case = PEER_MSG__BODY_REQUEST;
+	msg.request = &pr;
 	return send_request(f, req, &msg);
 }
 
@@ -728,11 +909,21 @@ int repl_fwd_barrier(struct repl_fwd *f, struct repl_req *req)
 }
 
 int repl_fwd_reconfig(struct repl_fwd *f, struct repl_req *req, enum repl_change_op op,
-		      const struct repl_server *srv)
+		      const struct repl_server *srv, const struct repl_change_auth *auth)
 {
 	PeerReconfig rc = PEER_RECONFIG__INIT;
 	PeerMsg msg = PEER_MSG__INIT;
+	PeerId ids[64], *ptrs[64];
 
+	if (auth != NULL && auth->n_ids > 64)
+		return -EINVAL;
+	rc.from_config = -1;
+	if (auth != NULL) {
+		ids_to_msg(auth->ids, auth->n_ids, ids, ptrs);
+		rc.ids = ptrs;
+		rc.n_ids = (size_t)auth->n_ids;
+		rc.from_config = auth->from_config;
+	}
 	req->fwd_id = ++f->next_id;
 	rc.id = req->fwd_id;
 	rc.op = (int32_t)op;

@@ -89,6 +89,41 @@ size_t repl_address_raft_len(const char *address)
 	return strcspn(address, ";");
 }
 
+/* Is @ip the host of member @id (any member when @id is 0) of the configuration in use or of
+ * the configured ensemble? */
+bool repl_member_at(const struct repl *r, uint64_t id, const char *ip)
+{
+	const struct raft_configuration *c = &r->raft.configuration;
+	struct repl_server srv;
+	char buf[REPL_ADDRESS_MAX];
+	unsigned i;
+	int j;
+
+	for (i = 0; i < c->n; i++)
+		if ((id == 0 || c->servers[i].id == id) &&
+		    repl_address_parse(c->servers[i].address, buf, sizeof(buf), &srv) == 0 &&
+		    strcmp(srv.host, ip) == 0)
+			return true;
+	for (j = 0; j < r->cfg.n_servers; j++)
+		if ((id == 0 || r->cfg.servers[j].id == id) &&
+		    strcmp(r->cfg.servers[j].host, ip) == 0)
+			return true;
+	return false;
+}
+
+int repl_peer_ip(uv_stream_t *stream, char *ip, size_t len)
+{
+	struct sockaddr_storage ss;
+	int n = sizeof(ss);
+	int rv = uv_tcp_getpeername((uv_tcp_t *)stream, (struct sockaddr *)&ss, &n);
+
+	if (rv != 0)
+		return rv;
+	if (ss.ss_family == AF_INET6)
+		return uv_ip6_name((struct sockaddr_in6 *)&ss, ip, len);
+	return uv_ip4_name((struct sockaddr_in *)&ss, ip, len);
+}
+
 int repl_membership_bootstrap(struct repl *r)
 {
 	struct raft_configuration conf;
@@ -269,8 +304,11 @@ static int start_change(struct repl *r, struct repl_req *req, enum repl_change_o
 }
 
 int repl_reconfig(struct repl *r, struct repl_req *req, enum repl_change_op op,
-		  const struct repl_server *srv, repl_req_cb cb)
+		  const struct repl_server *srv, const struct repl_change_auth *auth,
+		  repl_req_cb cb)
 {
+	int rv;
+
 	if (r->closing)
 		return -ECANCELED;
 	if (!r->started)
@@ -282,7 +320,13 @@ int repl_reconfig(struct repl *r, struct repl_req *req, enum repl_change_op op,
 	req->next = req->prev = NULL;
 	req->kind = REPL_REQ_CHANGE;
 	if (raft_state(&r->raft) != RAFT_LEADER)
-		return r->fwd != NULL ? repl_fwd_reconfig(r->fwd, req, op, srv) : -ENOTCONN;
+		return r->fwd != NULL ? repl_fwd_reconfig(r->fwd, req, op, srv, auth) : -ENOTCONN;
+	/* Judged here, on the leader, for local and forwarded requests alike. */
+	rv = auth != NULL && r->hooks.reconfig_allowed != NULL
+		     ? r->hooks.reconfig_allowed(r->fsm_state.ctx, auth)
+		     : 0;
+	if (rv != 0)
+		return rv;
 	if (r->raft.configuration_uncommitted_index != 0 || r->raft.leader_state.change != NULL)
 		return -EBUSY;
 	return start_change(r, req, op, srv);

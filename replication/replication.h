@@ -40,6 +40,8 @@
 #include "store/store.h"
 
 struct repl;
+struct zk_buf;
+struct repl_change_auth;
 struct repl_req;
 
 /* Defaults of struct repl_config (repl_config_init). */
@@ -49,6 +51,7 @@ struct repl_req;
 #define REPL_DEFAULT_SNAPSHOT_TRAILING 4096
 #define REPL_DEFAULT_SNAPSHOT_LOG_BYTES ((size_t)64 << 20)
 #define REPL_DEFAULT_INSTALL_SNAPSHOT_TIMEOUT_MS 10000
+#define REPL_DEFAULT_MAX_CLIENT_FRAME 0xfffff
 
 /* One server of the ensemble, as a zoo.cfg line
  * server.N=host:raft_port:peer_port[:observer][;client_address:client_port].
@@ -89,6 +92,9 @@ struct repl_config {
 	unsigned install_snapshot_timeout_ms; /* Leader resends a snapshot to a follower
 					   that did not answer within this (libraft's
 					   default is 30 s); 0 = default. */
+	uint32_t max_client_frame;	/* The largest client frame (jute.maxbuffer): the peer
+					   port refuses frames beyond it plus a little; 0 =
+					   REPL_DEFAULT_MAX_CLIENT_FRAME. */
 };
 
 /* Zero @cfg and set the default timeouts and snapshot figures. */
@@ -126,6 +132,11 @@ struct repl_req {
 	int status;
 	uint64_t fwd_id;    /* Forwarded: id in the peer protocol. */
 	int64_t index;	    /* Forwarded: index the leader reported. */
+	/* Results of repl_forward, valid when cb fires with status 0: */
+	int32_t zk_err;	    /* Refused by the leader before the log (nothing applied): the
+			       ZooKeeper code to answer with; 0 when the entry was applied. */
+	int32_t failed_op;  /* With zk_err: the failing op of a multi. */
+	int64_t session_id; /* A new session: the id the leader gave it. */
 	struct repl_req *next, *prev; /* Pending list (forwarded and waiting requests). */
 	union {
 		struct raft_apply apply;
@@ -134,17 +145,39 @@ struct repl_req {
 	} raft;
 };
 
-/* Append @txn (borrowed; encoded before return) to the log. On the leader it is appended
- * directly; on a follower or observer it is forwarded to the leader over the peer port and the
- * request completes once this server has applied the entry. The leader stamps forwarded txns
- * with its own wall clock (time_ms); a txn submitted on the leader keeps the caller's time_ms.
- * @req: embedded by the caller, must stay valid until @cb(req, status) (see the status list at
- * the top). Returns 0 (cb will fire), -ENOTCONN (no leader known), -ECANCELED (closing),
- * -ENOSPC (the data dir is nearly full: writes are refused until space is freed, checked
- * every heartbeat), -EINVAL (txn not encodable) or -ENOMEM; on an error return cb never
- * fires. */
+/* Append @txn (borrowed; encoded before return) to the log. Leader only: txns are built by the
+ * leader and never travel between servers (a follower forwards the client's request instead:
+ * repl_forward). @req: embedded by the caller, must stay valid until @cb(req, status) (see the
+ * status list at the top). Returns 0 (cb will fire), -ENOTCONN (not the leader), -ECANCELED
+ * (closing), -ENOSPC (the data dir is nearly full: writes are refused until space is freed,
+ * checked every heartbeat), -EINVAL (txn not encodable) or -ENOMEM; on an error return cb
+ * never fires. */
 int repl_submit(struct repl *r, struct repl_req *req, const struct store_txn *txn,
 		repl_req_cb cb);
+
+/* A client's write as a follower received it, for the leader to build into a txn. */
+struct repl_client_req {
+	int64_t session_id;	     /* The client's session; 0 for a new session. */
+	const uint8_t *body;	     /* Borrowed: the client's frame body (RequestHeader +
+					record); NULL for a new session. */
+	size_t len;		     /* Bytes at body. */
+	int32_t timeout_ms;	     /* New session: the timeout the client asked for. */
+	const struct store_acl *ids; /* Borrowed: the client's ids (perms unused). */
+	int32_t n_ids;		     /* Entries in ids. */
+};
+
+/* The leader's side of a forwarded request (repl_hooks.build): the txn bytes for the log
+ * (store_txn_encode) appended to @txn, or @res->zk_err set (no entry); @res->session_id for a
+ * new session. */
+typedef int (*repl_build_cb)(void *ctx, const struct repl_client_req *in, struct zk_buf *txn,
+			     struct repl_req *res);
+
+/* Follower or observer: send @in (copied before return) to the leader, which builds and appends
+ * the txn (repl_hooks.build); completes once this server has applied the entry, or at once
+ * with req->zk_err when the leader refused it. Returns as repl_submit (-ENOTCONN: no leader
+ * other than this server). */
+int repl_forward(struct repl *r, struct repl_req *req, const struct repl_client_req *in,
+		 repl_req_cb cb);
 
 /* Complete @req once this server has applied everything the leader had committed when the
  * barrier was issued (ZooKeeper's sync). Same return values and statuses as repl_submit. */
@@ -179,6 +212,12 @@ struct repl_hooks {
 	 * sessions, watches and caches built from applied_cb must be rebuilt from the store.
 	 * Not called for the snapshot loaded by repl_start. May be NULL. */
 	void (*store_replaced)(void *ctx, int64_t zxid);
+	/* On the leader: turn a request forwarded by a follower into a txn. NULL: every
+	 * forwarded request is refused with -ENOTSUP. */
+	repl_build_cb build;
+	/* On the leader: may a reconfig asked by @auth go ahead? 0, -EACCES (not the super
+	 * user) or -ESTALE (@auth->from_config is not the current version). NULL: allowed. */
+	int (*reconfig_allowed)(void *ctx, const struct repl_change_auth *auth);
 };
 
 /* Install @hooks (copied). May be called any time after repl_create. */
@@ -197,8 +236,17 @@ int repl_session_touch(struct repl *r, int64_t session_id);
  * Returns 0, -ENOTCONN (no leader), -EBUSY or -EINVAL (checked at once on the leader),
  * -ENOMEM. */
 enum repl_change_op { REPL_ADD, REPL_REMOVE, REPL_MAKE_VOTER, REPL_MAKE_OBSERVER };
+/* Who asked for a change, for the leader to judge (repl_hooks.reconfig_allowed). */
+struct repl_change_auth {
+	const struct store_acl *ids; /* Borrowed: the client's ids (perms unused). */
+	int32_t n_ids;		     /* Entries in ids. */
+	int64_t from_config;	     /* The configuration version the client expects, -1: any. */
+};
+/* @auth: NULL for a change the server itself makes (no check); otherwise the leader asks
+ * repl_hooks.reconfig_allowed first (-EACCES: not allowed, -ESTALE: other version). */
 int repl_reconfig(struct repl *r, struct repl_req *req, enum repl_change_op op,
-		  const struct repl_server *srv, repl_req_cb cb);
+		  const struct repl_server *srv, const struct repl_change_auth *auth,
+		  repl_req_cb cb);
 
 /* Call @cb for each member of the current (last appended) configuration; @srv and its strings
  * are borrowed for the call. Used for /zookeeper/config and the conf 4lw. */

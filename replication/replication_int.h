@@ -140,15 +140,21 @@ int repl_address_parse(const char *address, char *buf, size_t len, struct repl_s
 /* Length of the part of a member address before ';' ("host:raft_port:peer_port"): all that
  * libraft's transport sees (transport.c). */
 size_t repl_address_raft_len(const char *address);
+/* Without quorum TLS a member is known by its address: is @ip the host of member @id (0: of
+ * any member) in the configuration in use or in the configured ensemble? */
+bool repl_member_at(const struct repl *r, uint64_t id, const char *ip);
+/* The peer address of TCP @stream as text into @ip (@len bytes, INET6_ADDRSTRLEN will do).
+ * 0 or a uv error. */
+int repl_peer_ip(uv_stream_t *stream, char *ip, size_t len);
 
 /* forward.c */
 int repl_fwd_create(struct repl *r, struct repl_fwd **out);
 void repl_fwd_tick(struct repl_fwd *f);
-int repl_fwd_submit(struct repl_fwd *f, struct repl_req *req, uv_buf_t txn);
+int repl_fwd_request(struct repl_fwd *f, struct repl_req *req, const struct repl_client_req *in);
 int repl_fwd_barrier(struct repl_fwd *f, struct repl_req *req);
 int repl_fwd_touch(struct repl_fwd *f, int64_t session_id);
 int repl_fwd_reconfig(struct repl_fwd *f, struct repl_req *req, enum repl_change_op op,
-		      const struct repl_server *srv);
+		      const struct repl_server *srv, const struct repl_change_auth *auth);
 /* Fail in-flight requests with -ECANCELED, close sockets, then call done(r). */
 void repl_fwd_close(struct repl_fwd *f, void (*done)(struct repl *r));
 

@@ -113,6 +113,9 @@ static void req_init(struct repl *r, struct repl_req *req, int kind, repl_req_cb
 	req->status = 0;
 	req->index = 0;
 	req->fwd_id = 0;
+	req->zk_err = 0;
+	req->failed_op = 0;
+	req->session_id = 0;
 	req->next = req->prev = NULL;
 }
 
@@ -150,13 +153,24 @@ int repl_submit(struct repl *r, struct repl_req *req, const struct store_txn *tx
 	req_init(r, req, REPL_REQ_APPLY, cb);
 	if (raft_state(&r->raft) == RAFT_LEADER)
 		rv = repl_append_local(r, req, b.data, b.len);
-	else if (r->fwd != NULL)
-		rv = repl_fwd_submit(r->fwd, req, uv_buf_init((char *)b.data, (unsigned)b.len));
 	else
-		rv = -ENOTCONN;
+		rv = -ENOTCONN; /* Txns never travel: a follower forwards requests. */
 out:
 	zk_buf_close(&b);
 	return rv;
+}
+
+int repl_forward(struct repl *r, struct repl_req *req, const struct repl_client_req *in,
+		 repl_req_cb cb)
+{
+	int rv = check_open(r);
+
+	if (rv != 0)
+		return rv;
+	req_init(r, req, REPL_REQ_APPLY, cb);
+	if (raft_state(&r->raft) == RAFT_LEADER || r->fwd == NULL)
+		return -ENOTCONN;
+	return repl_fwd_request(r->fwd, req, in);
 }
 
 static void barrier_cb(struct raft_barrier *b, int status)

@@ -1,6 +1,8 @@
-/* transport.c: the raft_uv_transport (raft/uv.h) handed to libraft's uv io: libraft's own TCP
- * transport for an ensemble, nothing at all for a standalone server (a one-voter cluster never
- * sends a message, so it listens on nothing and refuses every connect), and in both cases a
+/* transport.c: the raft_uv_transport (raft/uv.h) handed to libraft's uv io. For an ensemble:
+ * libraft's own TCP transport listens and reads the handshakes, this file refuses connections
+ * that do not come from the claimed member's address and makes the outgoing connections itself
+ * (from this server's address); for a standalone server nothing at all (a one-voter cluster
+ * never sends a message, so it listens on nothing and refuses every connect); in both cases a
  * delayed close.
  *
  * Why the delay: libraft 0.15 does not track the close of an open segment's writer; when that
@@ -51,19 +53,25 @@ struct repl_transport {
 	raft_uv_accept_cb accept_cb;	     /* The io's, called with @outer. */
 	raft_uv_transport_close_cb close_cb;
 	unsigned user_timeout_ms;	     /* TCP_USER_TIMEOUT of every Raft socket. */
+	raft_id id;			     /* This server's id (handshakes). */
+	struct repl_transport_connect *connects; /* Connects in flight. */
 	char address[REPL_ADDRESS_MAX];	     /* This server's address without client part. */
 };
 
-/* A connect in flight: libraft's request and callback, behind our own request to the inner
- * transport so that the connected stream passes through t_connected first. Freed when its
- * timer's handle is closed, after the inner transport called back. */
+/* A connect in flight (see "Outgoing connections" above t_connect). Freed when its timer's
+ * handle is closed, after the stream was handed to libraft or closed. */
 struct repl_transport_connect {
-	struct raft_uv_connect req;	/* Given to the inner transport; data = this. */
 	struct raft_uv_connect *outer;	/* libraft's; NULL once answered. */
 	raft_uv_connect_cb cb;		/* libraft's. */
 	struct repl_transport *rt;
+	uv_tcp_t *stream;		/* raft_malloc'ed: libraft frees it once handed over. */
+	uv_connect_t connect;
+	uv_write_t write;
 	uv_timer_t timer;		/* The connect's bound; data = this. */
-	char address[REPL_ADDRESS_MAX];	/* The peer's address without client part. */
+	bool finished;			/* Answered (stream handed over or being closed). */
+	struct repl_transport_connect *next, *prev; /* rt->connects while not finished. */
+	uint8_t handshake[24 + REPL_ADDRESS_MAX + 8]; /* libraft's handshake, see t_handshake. */
+	size_t handshake_len;
 };
 
 /* Copy member address @address without its client part into @out (REPL_ADDRESS_MAX bytes). */
@@ -101,7 +109,26 @@ static int t_init(struct raft_uv_transport *t, raft_id id, const char *address)
 	struct repl_transport *rt = t->impl;
 
 	t_raft_address(address, rt->address);
+	rt->id = id;
 	return rt->tcp ? rt->inner.init(&rt->inner, id, rt->address) : 0;
+}
+
+static void t_stream_freed(uv_handle_t *h);
+
+/* Without quorum TLS the Raft port trusts addresses: a connection is handed to libraft only
+ * when it comes from the configured host of the server id its handshake claims. Anything else
+ * (a non-member, or a member's address claiming another id: a forged RequestVote with the
+ * disrupt flag would depose the leader) is closed and logged. */
+static bool t_allowed(struct repl_transport *rt, raft_id id, struct uv_stream_s *stream)
+{
+	struct repl *r = REPL_CONTAINER(rt->outer, struct repl, transport);
+	char ip[64] = "?";
+
+	if (repl_peer_ip(stream, ip, sizeof(ip)) == 0 && repl_member_at(r, id, ip))
+		return true;
+	zk_log_warn("replication: Raft connection from %s claiming server id %llu refused: not "
+		    "that member's configured address", ip, (unsigned long long)id);
+	return false;
 }
 
 static void t_accepted(struct raft_uv_transport *inner, raft_id id, const char *address,
@@ -109,6 +136,10 @@ static void t_accepted(struct raft_uv_transport *inner, raft_id id, const char *
 {
 	struct repl_transport *rt = inner->data;
 
+	if (!t_allowed(rt, id, stream)) {
+		uv_close((uv_handle_t *)stream, t_stream_freed);
+		return;
+	}
 	t_tune(rt, stream);
 	rt->accept_cb(rt->outer, id, address, stream);
 }
@@ -128,43 +159,123 @@ static void t_connect_freed(uv_handle_t *h)
 
 static void t_stream_freed(uv_handle_t *h)
 {
-	raft_free(h); /* Allocated by libraft's TCP transport. */
+	raft_free(h); /* libraft's allocator: libraft frees the streams it is handed. */
 }
 
-/* Give libraft the outcome of its connect, once. */
-static void t_answer(struct repl_transport_connect *c, struct uv_stream_s *stream, int status)
+/* Outgoing connections are made here rather than by libraft's TCP transport so that they
+ * leave from this server's own configured address (bound before the connect): without quorum
+ * TLS the other members accept a Raft connection only from the claimed member's address, and
+ * the kernel would otherwise pick the source (on a multi-homed host or with members on
+ * 127.0.0.x, not the configured one). What follows the TCP connect is libraft's handshake
+ * (src/uv_tcp_connect.c of libraft 0.15): protocol version 1, the server id and the size of
+ * the address buffer as little-endian 64-bit words, then the NUL-terminated address padded to
+ * 8 bytes; libraft's listener on the other side reads exactly that. */
+static void t_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void t_handshake(struct repl_transport_connect *c)
+{
+	size_t len = strlen(c->rt->address) + 1, padded = (len + 7) / 8 * 8;
+
+	memset(c->handshake, 0, sizeof(c->handshake));
+	t_put64(c->handshake, 1);
+	t_put64(c->handshake + 8, c->rt->id);
+	t_put64(c->handshake + 16, padded);
+	memcpy(c->handshake + 24, c->rt->address, len);
+	c->handshake_len = 24 + padded;
+}
+
+static void t_connect_stream_closed(uv_handle_t *h)
+{
+	struct repl_transport_connect *c = h->data;
+
+	raft_free(h);
+	uv_close((uv_handle_t *)&c->timer, t_connect_freed);
+}
+
+/* The connect ends with @status (0: the stream goes to libraft). Once only. */
+static void t_connect_finish(struct repl_transport_connect *c, int status)
 {
 	struct raft_uv_connect *outer = c->outer;
 
+	if (c->finished)
+		return;
+	c->finished = true;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->rt->connects = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	c->outer = NULL;
-	c->cb(outer, stream, status);
+	if (status == 0) {
+		t_tune(c->rt, (struct uv_stream_s *)c->stream);
+		c->cb(outer, (struct uv_stream_s *)c->stream, 0);
+		uv_close((uv_handle_t *)&c->timer, t_connect_freed);
+		return;
+	}
+	c->cb(outer, NULL, status);
+	c->stream->data = c;
+	uv_close((uv_handle_t *)c->stream, t_connect_stream_closed);
 }
 
 static void t_connect_timeout(uv_timer_t *timer)
 {
-	struct repl_transport_connect *c = timer->data;
-
-	if (c->outer != NULL)
-		t_answer(c, NULL, RAFT_NOCONNECTION);
+	t_connect_finish(timer->data, RAFT_NOCONNECTION);
 }
 
-/* The inner transport finished a connect (status 0: @stream is ours to hand on; otherwise
- * failed or canceled at close). After the bound libraft was already answered: a late stream
- * is closed. libraft's callback may close the transport; the request is freed a loop
- * iteration later (its timer's close). */
-static void t_connected(struct raft_uv_connect *req, struct uv_stream_s *stream, int status)
+static void t_handshake_written(uv_write_t *w, int status)
+{
+	struct repl_transport_connect *c = w->data;
+
+	t_connect_finish(c, status == 0 ? 0 : RAFT_NOCONNECTION);
+}
+
+static void t_tcp_connected(uv_connect_t *req, int status)
 {
 	struct repl_transport_connect *c = req->data;
+	uv_buf_t buf = uv_buf_init((char *)c->handshake, (unsigned)c->handshake_len);
 
-	uv_close((uv_handle_t *)&c->timer, t_connect_freed);
-	if (c->outer == NULL) {
-		if (status == 0)
-			uv_close((uv_handle_t *)stream, t_stream_freed);
+	if (c->finished)
 		return;
-	}
 	if (status == 0)
-		t_tune(c->rt, stream);
-	t_answer(c, stream, status);
+		status = uv_write(&c->write, (uv_stream_t *)c->stream, &buf, 1,
+				  t_handshake_written);
+	if (status != 0)
+		t_connect_finish(c, RAFT_NOCONNECTION);
+}
+
+/* Start the TCP connect of @c to member address @address, from our own host. */
+static int t_connect_start(struct repl_transport_connect *c, const char *address)
+{
+	struct repl_server peer, self;
+	char pbuf[REPL_ADDRESS_MAX], sbuf[REPL_ADDRESS_MAX];
+	struct sockaddr_in to, from;
+	int rv;
+
+	if (repl_address_parse(address, pbuf, sizeof(pbuf), &peer) != 0 ||
+	    repl_address_parse(c->rt->address, sbuf, sizeof(sbuf), &self) != 0 ||
+	    uv_ip4_addr(peer.host, peer.raft_port, &to) != 0 ||
+	    uv_ip4_addr(self.host, 0, &from) != 0)
+		return RAFT_NOCONNECTION;
+	rv = uv_tcp_init(c->rt->loop, c->stream);
+	if (rv != 0)
+		return RAFT_NOCONNECTION;
+	c->stream->data = c;
+	c->connect.data = c;
+	c->write.data = c;
+	rv = uv_tcp_bind(c->stream, (const struct sockaddr *)&from, 0);
+	if (rv == 0)
+		rv = uv_tcp_connect(&c->connect, c->stream, (const struct sockaddr *)&to,
+				    t_tcp_connected);
+	if (rv != 0) {
+		uv_close((uv_handle_t *)c->stream, t_stream_freed);
+		return RAFT_NOCONNECTION;
+	}
+	return 0;
 }
 
 static int t_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
@@ -174,24 +285,35 @@ static int t_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, r
 	struct repl_transport_connect *c;
 	int rv;
 
-	if (rt->tcp) {
-		c = zk_calloc(1, sizeof(*c));
-		if (c == NULL)
-			return RAFT_NOMEM;
-		*c = (struct repl_transport_connect){.req.data = c, .outer = req, .cb = cb, .rt = rt};
-		uv_timer_init(rt->loop, &c->timer);
-		c->timer.data = c;
-		t_raft_address(address, c->address);
-		rv = rt->inner.connect(&rt->inner, &c->req, id, c->address, t_connected);
-		if (rv != 0) /* The inner transport calls back only after a 0. */
-			uv_close((uv_handle_t *)&c->timer, t_connect_freed);
-		else
-			uv_timer_start(&c->timer, t_connect_timeout, rt->user_timeout_ms, 0);
+	if (!rt->tcp) {
+		snprintf(t->errmsg, sizeof(t->errmsg),
+			 "standalone server: no connection to %llu (%s)", (unsigned long long)id,
+			 address);
+		return RAFT_NOCONNECTION;
+	}
+	c = zk_calloc(1, sizeof(*c));
+	if (c == NULL)
+		return RAFT_NOMEM;
+	c->stream = raft_malloc(sizeof(*c->stream));
+	if (c->stream == NULL) {
+		zk_free(c);
+		return RAFT_NOMEM;
+	}
+	*c = (struct repl_transport_connect){.outer = req, .cb = cb, .rt = rt, .stream = c->stream};
+	t_handshake(c);
+	rv = t_connect_start(c, address);
+	if (rv != 0) {
+		zk_free(c);
 		return rv;
 	}
-	snprintf(t->errmsg, sizeof(t->errmsg), "standalone server: no connection to %llu (%s)",
-		 (unsigned long long)id, address);
-	return RAFT_NOCONNECTION;
+	uv_timer_init(rt->loop, &c->timer);
+	c->timer.data = c;
+	uv_timer_start(&c->timer, t_connect_timeout, rt->user_timeout_ms, 0);
+	c->next = rt->connects;
+	if (rt->connects != NULL)
+		rt->connects->prev = c;
+	rt->connects = c;
+	return 0;
 }
 
 static void t_handle_closed(uv_handle_t *h)
@@ -225,6 +347,8 @@ static void t_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
 	struct repl_transport *rt = t->impl;
 
 	rt->close_cb = cb;
+	while (rt->connects != NULL)
+		t_connect_finish(rt->connects, RAFT_CANCELED);
 	if (rt->tcp)
 		rt->inner.close(&rt->inner, t_inner_closed);
 	else

@@ -20,8 +20,8 @@
  *    is ZK_ERR_SESSIONEXPIRED (SessionTracker.checkSession); session_id 0 marks server-made
  *    txns and may not create ephemerals.
  *  - Ops a multi cannot carry (SET_ACL, DELETE_CONTAINER, reads) are ZK_ERR_BADARGUMENTS.
- *  - ACLs are validated as ZooKeeper's providers do, but only world:anyone entries are enforced
- *    (NoAuth); other schemes wait for authentication to reach the txn (security issue).
+ *  - ACLs are validated as ZooKeeper's providers do and judged at apply against the ids the
+ *    txn carries (store_acl_permits): NoAuth, as ZooKeeper's PrepRequestProcessor.
  *  - Quotas (store/quota.c): the server-side part of ZooKeeper 3.8's quotas. A zookeeper_limits
  *    node under /zookeeper/quota<P> (made by clients, e.g. zkCli's setquota) makes P quota'd;
  *    every write under P updates /zookeeper/quota<P>/zookeeper_stats in place ("count=..,
@@ -104,6 +104,13 @@ struct store_txn {
 	int32_t n_ops;		    /* Multi: number of ops (0 is a valid, empty multi). */
 	int32_t session_timeout_ms; /* Create session. */
 	uint8_t passwd[ZK_SESSION_PASSWD_LEN]; /* Create session. */
+	const struct store_acl *ids;  /* The client's authenticated ids (perms unused), judged
+					 against each node's ACL at apply (ZooKeeper's checkACL:
+					 "super" passes everything, "ip" ids match addresses and
+					 CIDR expressions, other schemes by equality). */
+	int32_t n_ids;		      /* Entries in ids. */
+	bool authed;		      /* ids are given; false only for log entries written
+					 before they were: then only world entries are judged. */
 };
 
 /* Result of one op of a multi, as ZooKeeper's MultiResponse carries it:
@@ -181,6 +188,14 @@ bool store_acl_id_valid(const char *scheme, const char *id);
 struct zk_hash;
 /* Feed ACL entry @a (perms, scheme, id) to keyed hash @h (common/zk_hash.h). */
 void store_acl_hash_update(struct zk_hash *h, const struct store_acl *a);
+
+/* ZooKeeper's checkACL: may a client holding @ids (perms unused) do @perm (ZK_PERM_* bits: any
+ * one of them suffices) on a node whose ACL is @acl (@n entries)? An empty ACL and an id of
+ * scheme "super" allow everything; world:anyone matches everyone; an "ip" ACL id (address or
+ * address/bits) matches an "ip" id holding an address inside it; other schemes match by
+ * equality. Pure; any thread. */
+bool store_acl_permits(const struct store_acl *acl, int32_t n, const struct store_acl *ids,
+		       int32_t n_ids, int32_t perm);
 
 /* *@acl points at *@n entries. @stat may be NULL. */
 int store_get_acl(const struct store *s, const char *path, const struct store_acl **acl,

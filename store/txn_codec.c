@@ -64,6 +64,22 @@ static void op_to_msg(const struct store_op *op, StoreOp *m, StoreAcl *acl_msgs,
 	m->acl = acl_ptrs;
 }
 
+/* The txn's authenticated ids, as ACL messages (perms 0) from @msgs/@ptrs. */
+static void ids_to_msg(const struct store_txn *txn, StoreTxn *m, StoreAcl *msgs, StoreAcl **ptrs)
+{
+	int32_t i;
+
+	m->authed = txn->authed;
+	for (i = 0; i < txn->n_ids; i++) {
+		store_acl__init(&msgs[i]);
+		msgs[i].scheme = txn->ids[i].scheme;
+		msgs[i].id = txn->ids[i].id;
+		ptrs[i] = &msgs[i];
+	}
+	m->n_auth = txn->n_ids > 0 ? (size_t)txn->n_ids : 0;
+	m->auth = ptrs;
+}
+
 static bool txn_type_known(int32_t type)
 {
 	switch (type) {
@@ -100,6 +116,7 @@ static int scratch_alloc(const struct store_txn *txn, struct encode_scratch *sc)
 	char *p;
 
 	n_acl += txn->op.n_acl > 0 ? (size_t)txn->op.n_acl : 0;
+	n_acl += txn->n_ids > 0 ? (size_t)txn->n_ids : 0;
 	for (i = 0; i + 1 < n_ops; i++)
 		n_acl += txn->ops[i].n_acl > 0 ? (size_t)txn->ops[i].n_acl : 0;
 	p = zk_malloc(n_ops * (sizeof(StoreOp) + sizeof(StoreOp *)) +
@@ -152,6 +169,7 @@ int store_txn_encode(const struct store_txn *txn, struct zk_buf *out)
 		m.n_ops = (size_t)txn->n_ops;
 		m.ops = sc.op_ptrs;
 	}
+	ids_to_msg(txn, &m, sc.acls + acl_at, sc.acl_ptrs + acl_at);
 	size = store_txn__get_packed_size(&m);
 	rc = zk_buf_reserve(out, size);
 	if (rc == 0) {
@@ -174,7 +192,7 @@ struct decoded_txn {
 
 static size_t msg_acl_count(const StoreTxn *m)
 {
-	size_t n = m->op != NULL ? m->op->n_acl : 0, i;
+	size_t n = (m->op != NULL ? m->op->n_acl : 0) + m->n_auth, i;
 
 	for (i = 0; i < m->n_ops; i++)
 		n += m->ops[i]->n_acl;
@@ -241,6 +259,15 @@ static int txn_from_msg(struct decoded_txn *d)
 	}
 	txn->ops = d->ops;
 	txn->n_ops = (int32_t)m->n_ops;
+	if (m->n_auth > INT32_MAX)
+		return ZK_CORRUPT();
+	for (i = 0; i < m->n_auth; i++) {
+		d->acls[acl_at + i].scheme = m->auth[i]->scheme;
+		d->acls[acl_at + i].id = m->auth[i]->id;
+	}
+	txn->ids = d->acls + acl_at;
+	txn->n_ids = (int32_t)m->n_auth;
+	txn->authed = m->authed;
 	return rc;
 }
 

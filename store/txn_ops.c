@@ -85,30 +85,100 @@ static bool digest_id_valid(const char *id)
 	return colons == 1;
 }
 
-/* An IPv4 or IPv6 address, optionally "/bits" with bits within the address's width. */
-static bool ip_id_valid(const char *id)
+/* The first @len bytes of @s as an IPv4 or IPv6 address into @bin; *@width its bits (32 or
+ * 128). False when it is neither. */
+static bool ip_parse(const char *s, size_t len, unsigned char bin[16], int *width)
 {
-	const char *slash = strchr(id, '/');
-	size_t len = slash != NULL ? (size_t)(slash - id) : strlen(id);
-	unsigned char bin[16];
-	char addr[64], *end;
-	int max_bits;
-	long bits;
+	char addr[64];
 
 	if (len == 0 || len >= sizeof(addr))
 		return false;
-	memcpy(addr, id, len);
+	memcpy(addr, s, len);
 	addr[len] = '\0';
 	if (inet_pton(AF_INET, addr, bin) == 1)
-		max_bits = 32;
+		*width = 32;
 	else if (inet_pton(AF_INET6, addr, bin) == 1)
-		max_bits = 128;
+		*width = 128;
 	else
 		return false;
-	if (slash == NULL)
+	return true;
+}
+
+/* "addr[/bits]" into the address and its prefix length (the whole width without "/bits"). */
+static bool ip_expr_parse(const char *id, unsigned char bin[16], int *width, long *bits)
+{
+	const char *slash = strchr(id, '/');
+	size_t len = slash != NULL ? (size_t)(slash - id) : strlen(id);
+	char *end;
+
+	if (!ip_parse(id, len, bin, width))
+		return false;
+	if (slash == NULL) {
+		*bits = *width;
 		return true;
-	bits = strtol(slash + 1, &end, 10);
-	return slash[1] != '\0' && *end == '\0' && bits >= 0 && bits <= max_bits;
+	}
+	*bits = strtol(slash + 1, &end, 10);
+	return slash[1] != '\0' && *end == '\0' && *bits >= 0 && *bits <= *width;
+}
+
+/* An IPv4 or IPv6 address, optionally "/bits" with bits within the address's width. */
+static bool ip_id_valid(const char *id)
+{
+	unsigned char bin[16];
+	int width;
+	long bits;
+
+	return ip_expr_parse(id, bin, &width, &bits);
+}
+
+/* IPAuthenticationProvider.matches: the client address @addr lies inside "net[/bits]". */
+static bool ip_matches(const char *addr, const char *expr)
+{
+	unsigned char a[16], net[16];
+	int wa, wn;
+	long bits, i;
+
+	if (!ip_parse(addr, strlen(addr), a, &wa) || !ip_expr_parse(expr, net, &wn, &bits) ||
+	    wa != wn)
+		return false;
+	for (i = 0; i < bits; i++) {
+		unsigned char mask = (unsigned char)(0x80u >> (i % 8));
+
+		if ((a[i / 8] & mask) != (net[i / 8] & mask))
+			return false;
+	}
+	return true;
+}
+
+static bool id_matches(const struct store_acl *id, const struct store_acl *entry)
+{
+	if (strcmp(id->scheme, entry->scheme) != 0)
+		return false;
+	if (strcmp(entry->scheme, "ip") == 0)
+		return ip_matches(id->id, entry->id);
+	return strcmp(id->id, entry->id) == 0;
+}
+
+bool store_acl_permits(const struct store_acl *acl, int32_t n, const struct store_acl *ids,
+		       int32_t n_ids, int32_t perm)
+{
+	int32_t i, j;
+
+	if (n <= 0)
+		return true;
+	for (j = 0; j < n_ids; j++)
+		if (strcmp(ids[j].scheme, "super") == 0)
+			return true;
+	for (i = 0; i < n; i++) {
+		if ((acl[i].perms & perm) == 0)
+			continue;
+		if (strcmp(acl[i].scheme, "world") == 0 && strcmp(acl[i].id, "anyone") == 0)
+			return true;
+		for (j = 0; j < n_ids; j++)
+			if (id_matches(&ids[j], &acl[i]))
+				return true;
+	}
+	return false;
 }
 
 bool store_acl_id_valid(const char *scheme, const char *id)
@@ -138,15 +208,18 @@ static int check_acl(const struct store_acl *acl, int32_t n)
 	return ZK_ERR_OK;
 }
 
-/* PrepRequestProcessor's checkACL for the permission @perm on @n. Only world:anyone entries
- * can be judged from a txn (authentication is the security issue's and not in the txn yet):
- * an ACL made only of world entries that grant no @perm answers NoAuth, as ZooKeeper does for
- * setData on /zookeeper/config (world:anyone READ); any other ACL lets the op through. */
-static int check_perm(const struct store *s, const struct znode *n, int32_t perm)
+/* PrepRequestProcessor's checkACL for the permission @perm on @n, with the ids the txn carries.
+ * A txn logged before ids travelled (authed false) is judged as it was then: only an ACL made
+ * of world entries that grant no @perm answers NoAuth. */
+static int check_perm(const struct apply *a, const struct znode *n, int32_t perm)
 {
-	const struct store_acl_entry *e = &s->acls[n->acl];
+	const struct store_acl_entry *e = &a->s->acls[n->acl];
 	int32_t i, granted = 0;
 
+	if (a->txn->authed)
+		return store_acl_permits(e->acl, e->n, a->txn->ids, a->txn->n_ids, perm)
+			       ? ZK_ERR_OK
+			       : ZK_ERR_NOAUTH;
 	for (i = 0; i < e->n; i++) {
 		if (strcmp(e->acl[i].scheme, "world") != 0)
 			return ZK_ERR_OK;
@@ -273,7 +346,7 @@ static int create_validate(const struct apply *a, const struct store_op *op, int
 	*parent = znode_lookup_parent(a->s, op->path, &name);
 	if (*parent == NULL)
 		return ZK_ERR_NONODE;
-	err = check_perm(a->s, *parent, ZK_PERM_CREATE);
+	err = check_perm(a, *parent, ZK_PERM_CREATE);
 	if (err != ZK_ERR_OK)
 		return err;
 	if (mode_sequential(op->mode))
@@ -373,7 +446,7 @@ static int delete_validate(const struct apply *a, const struct store_op *op, str
 	if (parent == NULL)
 		return ZK_ERR_NONODE;
 	if (op->type != ZK_OP_DELETE_CONTAINER) {
-		err = check_perm(a->s, parent, ZK_PERM_DELETE);
+		err = check_perm(a, parent, ZK_PERM_DELETE);
 		if (err != ZK_ERR_OK)
 			return err;
 	}
@@ -448,7 +521,7 @@ static int op_set_data(struct apply *a, const struct store_op *op, struct store_
 	if (r->err != ZK_ERR_OK)
 		return 0;
 	n = znode_lookup(a->s, op->path);
-	r->err = n == NULL ? ZK_ERR_NONODE : check_perm(a->s, n, ZK_PERM_WRITE);
+	r->err = n == NULL ? ZK_ERR_NONODE : check_perm(a, n, ZK_PERM_WRITE);
 	if (r->err == ZK_ERR_OK)
 		r->err = check_version(n->version, op->version, &version);
 	if (r->err != ZK_ERR_OK)
@@ -488,7 +561,7 @@ static int op_set_acl(struct apply *a, const struct store_op *op, struct store_o
 	if (r->err != ZK_ERR_OK)
 		return 0;
 	n = znode_lookup(a->s, op->path);
-	r->err = n == NULL ? ZK_ERR_NONODE : check_perm(a->s, n, ZK_PERM_ADMIN);
+	r->err = n == NULL ? ZK_ERR_NONODE : check_perm(a, n, ZK_PERM_ADMIN);
 	if (r->err == ZK_ERR_OK)
 		r->err = check_version(znode_aversion(n), op->version, &aversion);
 	if (r->err != ZK_ERR_OK)
@@ -517,7 +590,7 @@ static int op_check(struct apply *a, const struct store_op *op, struct store_op_
 	if (r->err != ZK_ERR_OK)
 		return 0;
 	n = znode_lookup(a->s, op->path);
-	r->err = n == NULL ? ZK_ERR_NONODE : check_perm(a->s, n, ZK_PERM_READ);
+	r->err = n == NULL ? ZK_ERR_NONODE : check_perm(a, n, ZK_PERM_READ);
 	if (r->err == ZK_ERR_OK)
 		r->err = check_version(n->version, op->version, NULL);
 	if (r->err == ZK_ERR_OK) {

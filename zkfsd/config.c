@@ -59,7 +59,7 @@ void config_init(struct config *cfg)
 	cfg->max_watches = CONFIG_DEFAULT_MAX_WATCHES;
 	cfg->max_watch_bytes = CONFIG_DEFAULT_MAX_WATCH_BYTES;
 	cfg->max_output_bytes = CONFIG_DEFAULT_MAX_OUTPUT_BYTES;
-	cfg->reconfig_enabled = true;
+	cfg->reconfig_enabled = false;
 	cfg->log_level = ZK_LOG_LEVEL_INFO;
 }
 
@@ -80,6 +80,7 @@ void config_close(struct config *cfg)
 	free(cfg->fourlw_whitelist);
 	free(cfg->log_file);
 	free(cfg->pid_file);
+	free(cfg->super_digest);
 	free(cfg->config_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -280,7 +281,7 @@ static const char *const ignored_keys[] = {
 	"autopurge.snapRetainCount", "autopurge.purgeInterval", "extendedTypesEnabled",
 	"standaloneEnabled", "metricsProvider.className", "electionAlg",
 	"peerType", "preAllocSize", "syncEnabled", "forceSync", "leaderServes",
-	"cnxTimeout", "secureClientPort", "skipACL", "localSessionsEnabled",
+	"cnxTimeout", "secureClientPort", "localSessionsEnabled",
 	"localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "maxCnxns",
 	"clientPortListenBacklog", "audit.enable", "4lw.commands.enabled",
 };
@@ -290,6 +291,18 @@ static int config_set_log_level(struct config *cfg, const struct config_src *src
 	if (zk_log_parse_level(v, &cfg->log_level) != 0)
 		return config_fail(src, "expected error|warn|info|debug, got '%s'", v);
 	return 0;
+}
+
+/* superDigest=super:base64(sha1("super:password")): the id whose `addauth digest` makes a
+ * connection the super user (ZooKeeper's zookeeper.DigestAuthenticationProvider.superDigest). */
+static int config_set_super_digest(struct config *cfg, const struct config_src *src,
+				   const char *v)
+{
+	const char *colon = strchr(v, ':');
+
+	if (colon == NULL || colon == v || colon[1] == '\0' || strchr(colon + 1, ':') != NULL)
+		return config_fail(src, "expected user:base64-sha1, got a value without one ':'");
+	return set_str(&cfg->super_digest, v);
 }
 
 /* Apply one key of the file (or a flag mapped to the same key). */
@@ -361,6 +374,13 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 	}
 	if (strcmp(key, "zkfsd.test.stallMs") == 0)
 		return parse_int(src, v, 0, 60000, &cfg->test_stall_ms);
+	if (strcmp(key, "superDigest") == 0)
+		return config_set_super_digest(cfg, src, v);
+	if (strcmp(key, "skipACL") == 0) {
+		/* ZooKeeper's zookeeper.skipACL: "yes" skips every ACL check, anything else not. */
+		cfg->skip_acl = strcmp(v, "yes") == 0;
+		return 0;
+	}
 	if (strcmp(key, "znode.container.checkIntervalMs") == 0)
 		return parse_int(src, v, 1, INT_MAX, &cfg->container_check_ms);
 	if (strcmp(key, "logLevel") == 0)
@@ -455,6 +475,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_PID_FILE,
 	OPT_DAEMON,
+	OPT_SUPER_DIGEST,
 };
 
 static const struct option long_options[] = {
@@ -467,6 +488,7 @@ static const struct option long_options[] = {
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"pid-file", required_argument, NULL, OPT_PID_FILE},
 	{"daemon", no_argument, NULL, OPT_DAEMON},
+	{"super-digest", required_argument, NULL, OPT_SUPER_DIGEST},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -476,7 +498,7 @@ void config_usage(void *out)
 	fprintf(out,
 		"usage: zkfsd [-c zoo.cfg] [--port N] [--address A] [--data-dir D] [--myid N]\n"
 		"             [--log-file F] [--log-level error|warn|info|debug] [--pid-file F]\n"
-		"             [--daemon]\n"
+		"             [--daemon] [--super-digest super:BASE64SHA1]\n"
 		"Flags override the config file; with neither, zkfsd serves 127.0.0.1:2181 with\n"
 		"its data in ./zkfsd-data.\n");
 }
@@ -495,6 +517,7 @@ static const struct {
 	{OPT_LOG_FILE, "--log-file", "logFile"},
 	{OPT_LOG_LEVEL, "--log-level", "logLevel"},
 	{OPT_PID_FILE, "--pid-file", NULL},
+	{OPT_SUPER_DIGEST, "--super-digest", "superDigest"},
 };
 
 /* Apply one flag (not -c, which was handled first). */
@@ -654,7 +677,8 @@ int config_finish(struct config *cfg, char *err, size_t err_len)
 	if ((cfg->data_dir == NULL && set_str(&cfg->data_dir, CONFIG_DEFAULT_DATA_DIR) != 0) ||
 	    (cfg->client_address == NULL &&
 	     set_str(&cfg->client_address, CONFIG_DEFAULT_ADDRESS) != 0) ||
-	    (cfg->fourlw_whitelist == NULL && set_str(&cfg->fourlw_whitelist, "*") != 0)) {
+	    (cfg->fourlw_whitelist == NULL &&
+	     set_str(&cfg->fourlw_whitelist, CONFIG_DEFAULT_4LW_WHITELIST) != 0)) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}

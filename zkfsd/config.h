@@ -29,6 +29,9 @@
 #define CONFIG_DEFAULT_OUTSTANDING 1000
 #define CONFIG_DEFAULT_PER_CONN 1000
 #define CONFIG_DEFAULT_SNAP_COUNT 100000
+/* What monitoring needs; cons, dump, wchc, wchp and envi hand out session ids and paths, so they
+ * are answered only when listed. */
+#define CONFIG_DEFAULT_4LW_WHITELIST "srvr,ruok,mntr,conf,dgst"
 /* ZooKeeper's default is 60 s; zkfsd checks every 5 s so empty containers and expired TTL nodes
  * go within seconds (the check walks the tree: a few ms per 100k nodes). */
 #define CONFIG_DEFAULT_CONTAINER_CHECK_MS 5000
@@ -66,9 +69,12 @@ struct config {
 	int max_outstanding_per_conn;	/* Requests in flight on one connection. */
 	char *fourlw_whitelist;		/* Owned. Comma/space separated words, or "*". */
 	unsigned snap_count;		/* Raft entries between snapshots. */
-	bool reconfig_enabled;		/* reconfigEnabled; true by default (unlike ZooKeeper:
-					   zkfsd has no separate admin switch; standalone servers
-					   refuse reconfig anyway). */
+	bool reconfig_enabled;		/* reconfigEnabled; false by default, as ZooKeeper. When
+					   on, reconfig still needs the super user or skipACL. */
+	char *super_digest;		/* Owned, NULL = none. superDigest / --super-digest:
+					   "super:base64(sha1(super:password))". */
+	bool skip_acl;			/* skipACL=yes: no ACL is checked (ZooKeeper's
+					   zookeeper.skipACL). */
 	int container_check_ms;		/* Container/TTL collection period (ZooKeeper's
 					   znode.container.checkIntervalMs). */
 	enum zk_log_level log_level;	/* logLevel / --log-level. */

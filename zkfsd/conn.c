@@ -548,8 +548,10 @@ void conn_reap(struct zkfsd *srv)
 static void conn_bad_frame(struct conn *conn, const char *why)
 {
 	conn->srv->stats.bad_frames++;
-	zk_log_hex(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__, conn->rbuf, conn->rlen,
-		   "%s from %s:%d, closing; first bytes:", why, conn->ip, conn->port);
+	/* Only the length and RequestHeader: what follows may be a password (auth, connect). */
+	zk_log_hex(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__, conn->rbuf,
+		   conn->rlen < 12 ? conn->rlen : 12, "%s from %s:%d, closing; first bytes:", why,
+		   conn->ip, conn->port);
 	conn_drain(conn);
 }
 

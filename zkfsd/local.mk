@@ -40,7 +40,7 @@ check_PROGRAMS += tests/unit/test_acl
 TESTS += tests/unit/test_acl
 tests_unit_test_acl_SOURCES = tests/unit/test_acl.c zkfsd/acl.c
 tests_unit_test_acl_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(OPENSSL_CFLAGS)
-tests_unit_test_acl_LDADD = libstore.a libcommon.a $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_acl_LDADD = libstore.a libproto.a libcommon.a $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 
 # The session tracker alone: repl and the store are faked by the test.
 check_PROGRAMS += tests/unit/test_tracker

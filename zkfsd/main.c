@@ -87,17 +87,18 @@ static int main_daemonize(void)
 	return fds[1];
 }
 
-/* Write our pid to @path. Returns 0 or a negative errno (logged). */
+/* Write our pid to @path, never through a symlink (a planted link would have a root daemon
+ * truncate another file). Returns 0 or a negative errno (logged). */
 static int main_write_pid(const char *path)
 {
-	FILE *f = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	int rv = 0;
 
-	if (f == NULL)
+	if (fd < 0)
 		rv = -errno;
-	else if (fprintf(f, "%ld\n", (long)getpid()) < 0 || fflush(f) != 0)
+	else if (dprintf(fd, "%ld\n", (long)getpid()) < 0)
 		rv = -errno;
-	if (f != NULL && fclose(f) != 0 && rv == 0)
+	if (fd >= 0 && close(fd) != 0 && rv == 0)
 		rv = -errno;
 	if (rv != 0)
 		zk_log_error("cannot write pid file %s: %s", path, strerror(-rv));

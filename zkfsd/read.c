@@ -72,11 +72,13 @@ static void request_get_data(struct request *req, const char *path, bool watch)
 	struct zkfsd *srv = req->conn->srv;
 	struct jute_get_data_response rsp;
 	struct zk_buf text = {0};
-	int32_t len;
-	const uint8_t *data;
-	int rc = store_get_data(srv->store, path, &data, &len, &rsp.stat), rv;
+	int32_t len = 0;
+	const uint8_t *data = NULL;
+	int rc = acl_check(req->conn, path, ZK_PERM_READ), rv;
 	size_t start;
 
+	if (rc == ZK_ERR_OK)
+		rc = store_get_data(srv->store, path, &data, &len, &rsp.stat);
 	if (rc == ZK_ERR_OK && watch &&
 	    (rv = watch_add(srv, &srv->data_watches, req->conn, path, WATCH_STANDARD)))
 		rc = watch_error(rv);
@@ -102,9 +104,12 @@ static void request_get_children(struct request *req, const char *path, bool wat
 	struct zkfsd *srv = req->conn->srv;
 	struct name_list names = {0};
 	struct zk_stat st;
-	int rc = store_get_children(srv->store, path, name_list_add, &names, &st);
+	int rc = acl_check(req->conn, path, ZK_PERM_READ);
 	size_t start;
 	int rv = 0;
+
+	if (rc == ZK_ERR_OK)
+		rc = store_get_children(srv->store, path, name_list_add, &names, &st);
 
 	if (names.nomem)
 		rc = ZK_ERR_SYSTEMERROR;
@@ -125,30 +130,61 @@ static void request_get_children(struct request *req, const char *path, bool wat
 	request_end(req, start, rv);
 }
 
+/* The entries of @acl into @out (room for @n); with @mask the digest ids read "user:x", written
+ * into @scratch (room for the ids' lengths + 2 per entry). */
+static void read_acl_entries(const struct store_acl *acl, int32_t n, bool mask, char *scratch,
+			     struct jute_acl *out)
+{
+	for (int32_t i = 0; i < n; i++) {
+		const char *id = acl[i].id;
+		size_t len = strlen(id);
+		const char *colon = strchr(id, ':');
+
+		out[i].perms = acl[i].perms;
+		out[i].id.scheme.p = acl[i].scheme;
+		out[i].id.scheme.len = (int32_t)strlen(acl[i].scheme);
+		if (mask && colon != NULL && strcmp(acl[i].scheme, "digest") == 0) {
+			len = (size_t)(colon - id);
+			memcpy(scratch, id, len);
+			memcpy(scratch + len, ":x", 2);
+			id = scratch;
+			len += 2;
+			scratch += len;
+		}
+		out[i].id.id.p = id;
+		out[i].id.id.len = (int32_t)len;
+	}
+}
+
+/* getACL needs READ or ADMIN; without ADMIN the digest ids are shown as "user:x" (ZooKeeper
+ * 3.8's FinalRequestProcessor), so their hashes cannot be attacked offline. */
 static void request_get_acl(struct request *req, const char *path)
 {
 	struct jute_get_acl_response rsp = {0};
-	const struct store_acl *acl;
+	const struct store_acl *acl = NULL;
 	int32_t n = 0;
-	int rc = store_get_acl(req->conn->srv->store, path, &acl, &n, &rsp.stat);
-	size_t start;
+	int rc = acl_check(req->conn, path, ZK_PERM_READ | ZK_PERM_ADMIN);
+	size_t start, room = 0;
+	char *scratch = NULL;
 	int rv = 0;
 
+	if (rc == ZK_ERR_OK)
+		rc = store_get_acl(req->conn->srv->store, path, &acl, &n, &rsp.stat);
+	for (int32_t i = 0; rc == ZK_ERR_OK && i < n; i++)
+		room += strlen(acl[i].id) + 2;
 	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
 	if (rc == ZK_ERR_OK) {
 		rsp.acl.count = n;
 		rsp.acl.acls = calloc((size_t)n + 1, sizeof(*rsp.acl.acls));
-		rv = rsp.acl.acls == NULL ? -ENOMEM : 0;
-		for (int32_t i = 0; rv == 0 && i < n; i++) {
-			rsp.acl.acls[i].perms = acl[i].perms;
-			rsp.acl.acls[i].id.scheme.p = acl[i].scheme;
-			rsp.acl.acls[i].id.scheme.len = (int32_t)strlen(acl[i].scheme);
-			rsp.acl.acls[i].id.id.p = acl[i].id;
-			rsp.acl.acls[i].id.id.len = (int32_t)strlen(acl[i].id);
-		}
-		if (rv == 0)
+		scratch = malloc(room + 1);
+		rv = rsp.acl.acls == NULL || scratch == NULL ? -ENOMEM : 0;
+		if (rv == 0) {
+			read_acl_entries(acl, n, !acl_permits(req->conn, acl, n, ZK_PERM_ADMIN),
+					 scratch, rsp.acl.acls);
 			rv = jute_encode_get_acl_response(&req->reply, &rsp);
+		}
 		free(rsp.acl.acls);
+		free(scratch);
 	}
 	request_end(req, start, rv);
 }
@@ -179,8 +215,12 @@ static void request_get_ephemerals(struct request *req, const char *prefix)
 static void request_count_children(struct request *req, const char *path)
 {
 	struct jute_get_all_children_number_response rsp = {0};
-	int rc = store_count_all_children(req->conn->srv->store, path, &rsp.total_number);
-	size_t start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
+	int rc = acl_check(req->conn, path, ZK_PERM_READ);
+	size_t start;
+
+	if (rc == ZK_ERR_OK)
+		rc = store_count_all_children(req->conn->srv->store, path, &rsp.total_number);
+	start = request_begin(req, req->xid, request_last_zxid(req->conn), rc);
 
 	request_end(req, start,
 		    rc == ZK_ERR_OK
@@ -223,7 +263,10 @@ static void request_multi_read_op(struct zkfsd *srv, struct conn *conn,
 		res->err = ZK_ERR_BADARGUMENTS;
 		return;
 	}
-	if (op->type == ZK_OP_GET_DATA) {
+	rc = acl_check(conn, path, ZK_PERM_READ);
+	if (rc != ZK_ERR_OK) {
+		/* NoNode or NoAuth: an error result for this op. */
+	} else if (op->type == ZK_OP_GET_DATA) {
 		rc = store_get_data(srv->store, path, &res->data.p, &res->data.len, &res->stat);
 		if (rc == ZK_ERR_OK && watch)
 			watch_add(srv, &srv->data_watches, conn, path, WATCH_STANDARD);

@@ -4,10 +4,18 @@
  * A reconfig request becomes a list of membership changes (a joining server that is not a
  * member is added, as voter or observer per its role; a member whose role differs is switched;
  * a leaving id is removed), run one at a time through repl_reconfig, each starting when the
- * previous one committed. The answer is /zookeeper/config's data and stat, as ZooKeeper's.
+ * previous one committed. The answer is /zookeeper/config's data and stat, as ZooKeeper's,
+ * given once this server holds the new configuration (through a follower too).
  * A standalone server refuses with ReconfigDisabled (ZooKeeper's answer with its default
  * reconfigEnabled=false); so does a server configured with reconfigEnabled=false. The
  * non-incremental form (newMembers) is not supported: Unimplemented.
+ *
+ * Who may (ZooKeeper 3.8's PrepRequestProcessor): WRITE on /zookeeper/config, whose ACL is
+ * world:anyone READ, so only the super user or skipACL=yes; then the expected configuration
+ * version (fromConfig, -1 any) must be the current one, else BadVersion. Judged by
+ * reconfig_allowed on the leader for every change, with the client's ids that travel with a
+ * forwarded change, and first on the server the client is connected to (so a request that
+ * changes nothing is refused alike).
  *
  * /zookeeper/config: in an ensemble its data is made from the current Raft configuration
  * (repl_members) whenever it is read, one "server.N=host:raft_port:peer_port:role[;addr:port]"
@@ -139,6 +147,12 @@ static int32_t reconfig_errno_to_zk(int rv)
 		return ZK_ERR_BADARGUMENTS;
 	case -ENOTCONN:
 		return ZK_ERR_NEWCONFIGNOQUORUM;
+	case -EACCES:
+		return ZK_ERR_NOAUTH;
+	case -ESTALE:
+		return ZK_ERR_BADVERSION;
+	case -EPERM:
+		return ZK_ERR_RECONFIGDISABLED;
 	default:
 		return ZK_ERR_SYSTEMERROR;
 	}
@@ -257,6 +271,24 @@ static void reconfig_answer(struct request *req)
 
 static void reconfig_step(struct request *req);
 
+int reconfig_allowed(void *ctx, const struct repl_change_auth *auth)
+{
+	struct zkfsd *srv = ctx;
+	const struct store_acl *acl;
+	int32_t n;
+
+	if (srv->cfg->n_servers == 0 || !srv->cfg->reconfig_enabled)
+		return -EPERM;
+	if (!srv->cfg->skip_acl &&
+	    (store_get_acl(srv->store, "/zookeeper/config", &acl, &n, NULL) != ZK_ERR_OK ||
+	     !store_acl_permits(acl, n, auth->ids, auth->n_ids, ZK_PERM_WRITE)))
+		return -EACCES;
+	if (auth->from_config != -1 &&
+	    auth->from_config != (int64_t)repl_config_index(srv->repl))
+		return -ESTALE;
+	return 0;
+}
+
 static void reconfig_cb(struct repl_req *rreq, int status)
 {
 	struct request *req = rreq->data;
@@ -280,6 +312,8 @@ static void reconfig_cb(struct repl_req *rreq, int status)
 static void reconfig_step(struct request *req)
 {
 	struct reconfig_job *job = req->reconfig;
+	struct store_acl ids[ACL_MAX_IDS];
+	struct repl_change_auth auth = {ids, acl_conn_ids(req->conn, ids, ACL_MAX_IDS), -1};
 	struct reconfig_change *ch;
 	struct repl_server rs;
 	int rv;
@@ -297,7 +331,10 @@ static void reconfig_step(struct request *req)
 		    ch->srv.id);
 	req->rreq.data = req;
 	req->state = REQ_SUBMITTED;
-	rv = repl_reconfig(req->conn->srv->repl, &req->rreq, ch->op, &rs, reconfig_cb);
+	/* The version is the one the client expected before the first change. */
+	if (job->next == 0)
+		auth.from_config = req->jr.u.reconfig.cur_config_id;
+	rv = repl_reconfig(req->conn->srv->repl, &req->rreq, ch->op, &rs, &auth, reconfig_cb);
 	if (rv != 0)
 		request_finish_err(req, reconfig_errno_to_zk(rv), request_last_zxid(req->conn));
 	else
@@ -309,10 +346,15 @@ void reconfig_start(struct request *req)
 	struct zkfsd *srv = req->conn->srv;
 	const struct jute_reconfig_request *rc = &req->jr.u.reconfig;
 	int64_t zxid = request_last_zxid(req->conn);
-	int rv;
+	struct store_acl ids[ACL_MAX_IDS];
+	struct repl_change_auth auth = {ids, acl_conn_ids(req->conn, ids, ACL_MAX_IDS),
+					rc->cur_config_id};
+	int rv = reconfig_allowed(srv, &auth);
 
-	if (srv->cfg->n_servers == 0 || !srv->cfg->reconfig_enabled) {
-		request_finish_err(req, ZK_ERR_RECONFIGDISABLED, zxid);
+	if (rv != 0) {
+		zk_log_warn("reconfig from %s:%d refused: %s", req->conn->ip, req->conn->port,
+			    zk_err_name(reconfig_errno_to_zk(rv)));
+		request_finish_err(req, reconfig_errno_to_zk(rv), zxid);
 		return;
 	}
 	if (rc->new_members.len > 0) {

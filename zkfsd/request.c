@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <sys/random.h>
 
+#include <openssl/crypto.h>
+
 #include "common/zk_alloc.h"
 #include "common/zk_log.h"
 #include "zkfsd/zkfsd_int.h"
@@ -159,23 +161,132 @@ static void request_submit_failed(struct request *req, int rv)
 	req->close_after = true;
 }
 
-static void request_submit_write(struct request *req)
+/* The ids a txn is judged by, on the leader: the client's, and "super" under skipACL (the
+ * leader's setting decides). Returns the count (@out has room for ACL_MAX_IDS + 1). */
+static int32_t request_leader_ids(struct zkfsd *srv, const struct store_acl *ids, int32_t n,
+				  struct store_acl *out)
 {
+	int32_t k = 0;
+
+	if (srv->cfg->skip_acl)
+		out[k++] = (struct store_acl){0, "super", ""};
+	for (int32_t i = 0; i < n && k <= ACL_MAX_IDS; i++)
+		out[k++] = ids[i];
+	return k;
+}
+
+/* Leader: the txn of a client write (@src's ids completed with the leader's skipACL). Returns
+ * ZK_ERR_OK and *@txn, or the code to answer with (*@failed: the op of a multi). */
+static int request_build_txn(const struct txn_src *src, struct txn_mem *m,
+			     struct store_acl *ids, struct store_txn *txn, int32_t *failed)
+{
+	struct txn_src s = *src;
+
+	s.n_ids = request_leader_ids(src->srv, src->ids, src->n_ids, ids);
+	s.ids = ids;
+	return txn_build(&s, m, txn, failed);
+}
+
+/* A new session's txn (leader): the id and the password are minted here. */
+static int request_session_txn(struct zkfsd *srv, int32_t timeout, struct store_txn *txn)
+{
+	*txn = (struct store_txn){.type = ZK_OP_CREATE_SESSION, .xid = 0};
+	txn->session_id = tracker_next_id(srv);
+	txn->time_ms = request_wall_ms();
+	txn->session_timeout_ms = tracker_negotiate(srv->cfg, timeout);
+	if (getrandom(txn->passwd, sizeof(txn->passwd), 0) != (ssize_t)sizeof(txn->passwd))
+		return -EIO;
+	return 0;
+}
+
+/* Leader, repl_hooks.build: a client request a follower forwarded. The leader decodes it and
+ * builds the txn as for its own clients; anything but a write is refused. */
+int request_build_forwarded(void *ctx, const struct repl_client_req *in, struct zk_buf *out,
+			    struct repl_req *res)
+{
+	struct zkfsd *srv = ctx;
+	struct jute_request jr = {0};
+	struct store_acl ids[ACL_MAX_IDS + 1];
 	struct store_txn txn = {0};
 	struct txn_mem m = {0};
-	int rv = txn_build(req, &m, &txn);
+	int rv;
 
+	if (in->body == NULL) {
+		rv = request_session_txn(srv, in->timeout_ms, &txn);
+		res->session_id = txn.session_id;
+		return rv != 0 ? rv : store_txn_encode(&txn, out);
+	}
+	if (in->n_ids > ACL_MAX_IDS || jute_decode_request(in->body, in->len, &jr) != 0 ||
+	    request_is_read(jr.hdr.type) || jr.hdr.type == ZK_OP_SYNC ||
+	    jr.hdr.type == ZK_OP_RECONFIG || jr.hdr.type == ZK_OP_CREATE_SESSION) {
+		zk_log_warn("a forwarded request that is no client write was refused");
+		jute_request_free(&jr);
+		return -EINVAL;
+	}
+	res->zk_err = request_build_txn(&(struct txn_src){srv, jr.hdr.type, jr.hdr.xid,
+							  in->session_id, &jr, in->ids, in->n_ids},
+					&m, ids, &txn, &res->failed_op);
+	rv = res->zk_err == ZK_ERR_OK ? store_txn_encode(&txn, out) : 0;
+	txn_mem_free(&m);
+	jute_request_free(&jr);
+	return rv;
+}
+
+/* Follower: send @req to the leader as the client sent it, with the client's ids (or, for a
+ * new session, the timeout asked for). */
+static void request_forward(struct request *req, bool new_session)
+{
+	struct conn *conn = req->conn;
+	struct store_acl ids[ACL_MAX_IDS];
+	struct repl_client_req in = {
+		.session_id = conn->session != NULL ? conn->session->id : 0,
+		.body = new_session ? NULL : req->body,
+		.len = req->len,
+		.timeout_ms = req->connect.timeout,
+		.ids = ids,
+		.n_ids = acl_conn_ids(conn, ids, ACL_MAX_IDS),
+	};
+	int rv;
+
+	req->rreq.data = req;
+	req->state = REQ_SUBMITTED;
+	req->session_id = in.session_id;
+	rv = repl_forward(conn->srv->repl, &req->rreq, &in, request_done_cb);
+	if (rv != 0)
+		request_submit_failed(req, rv);
+	else
+		req->in_repl = true;
+}
+
+static void request_submit_write(struct request *req)
+{
+	struct conn *conn = req->conn;
+	struct store_acl conn_ids[ACL_MAX_IDS], ids[ACL_MAX_IDS + 1];
+	struct txn_src src = {conn->srv, req->type, req->xid,
+			      conn->session ? conn->session->id : 0, &req->jr, conn_ids, 0};
+	struct store_txn txn = {0};
+	struct txn_mem m = {0};
+	int32_t failed;
+	int rv;
+
+	if (repl_role(conn->srv->repl) != REPL_LEADER) {
+		request_forward(req, false);
+		return;
+	}
+	src.n_ids = acl_conn_ids(conn, conn_ids, ACL_MAX_IDS);
+	rv = request_build_txn(&src, &m, ids, &txn, &failed);
 	if (rv != ZK_ERR_OK) {
 		zk_log_info("%s (xid %d) from %s:%d refused before replication: %s",
-			    jute_op_name(req->type), req->xid, req->conn->ip, req->conn->port,
+			    jute_op_name(req->type), req->xid, conn->ip, conn->port,
 			    zk_err_name(rv));
+		txn_refused(req, rv, failed);
 		txn_mem_free(&m);
 		return;
 	}
 	req->rreq.data = req;
 	req->state = REQ_SUBMITTED;
 	req->session_id = txn.session_id;
-	rv = repl_submit(req->conn->srv->repl, &req->rreq, &txn, request_done_cb);
+	rv = repl_submit(conn->srv->repl, &req->rreq, &txn, request_done_cb);
 	txn_mem_free(&m);
 	if (rv != 0)
 		request_submit_failed(req, rv);
@@ -248,22 +359,31 @@ static void request_attach(struct request *req, struct session *s, int32_t timeo
 		     conn->port, timeout);
 }
 
+/* Is @given (the ConnectRequest's) the session's password @want? Constant time: how long the
+ * comparison takes says nothing about how many bytes matched. */
+static bool request_passwd_ok(const struct jute_bytes *given, const uint8_t *want)
+{
+	return given->len == ZK_SESSION_PASSWD_LEN &&
+	       CRYPTO_memcmp(given->p, want, ZK_SESSION_PASSWD_LEN) == 0;
+}
+
+/* A ConnectRequest naming session @id: the password is checked before anything happens to the
+ * connection that holds the session now, so a wrong guess cannot cut the owner off. */
 static void request_reattach(struct request *req, int32_t timeout)
 {
 	struct zkfsd *srv = req->conn->srv;
 	uint8_t passwd[ZK_SESSION_PASSWD_LEN];
 	struct session *s = tracker_find(srv, req->connect.session_id);
 
-	/* ZooKeeper closes the session's current connection before it checks the password. */
-	if (s != NULL)
-		request_take_session(s, req->conn, "the session reconnected on another connection");
 	if (s == NULL || s->closing ||
 	    store_session_get(srv->store, s->id, NULL, passwd) != ZK_ERR_OK) {
 		request_connect_refuse(req, "session expired");
 		return;
 	}
-	if (req->connect.passwd.len != ZK_SESSION_PASSWD_LEN ||
-	    memcmp(passwd, req->connect.passwd.p, ZK_SESSION_PASSWD_LEN) != 0) {
+	if (!request_passwd_ok(&req->connect.passwd, passwd)) {
+		zk_log_warn("wrong password for session 0x%llx from %s:%d: refused (the session "
+			    "keeps its connection)", (unsigned long long)s->id, req->conn->ip,
+			    req->conn->port);
 		request_connect_refuse(req, "wrong password");
 		return;
 	}
@@ -273,14 +393,16 @@ static void request_reattach(struct request *req, int32_t timeout)
 static void request_create_session(struct request *req, int32_t timeout)
 {
 	struct zkfsd *srv = req->conn->srv;
-	struct store_txn txn = {.type = ZK_OP_CREATE_SESSION, .xid = 0};
+	struct store_txn txn;
 	int rv;
 
-	txn.session_id = tracker_next_id(srv);
-	txn.time_ms = request_wall_ms();
-	txn.session_timeout_ms = timeout;
-	if (getrandom(txn.passwd, sizeof(txn.passwd), 0) != (ssize_t)sizeof(txn.passwd)) {
-		request_submit_failed(req, -EIO);
+	if (repl_role(srv->repl) != REPL_LEADER) {
+		request_forward(req, true);
+		return;
+	}
+	rv = request_session_txn(srv, timeout, &txn);
+	if (rv != 0) {
+		request_submit_failed(req, rv);
 		return;
 	}
 	req->connect.session_id = txn.session_id;
@@ -360,8 +482,12 @@ static void request_done_cb(struct repl_req *rreq, int status)
 	if (request_back_from_repl(req))
 		return;
 	if (req->state == REQ_SUBMITTED) {
+		if (status == 0 && rreq->session_id != 0)
+			req->connect.session_id = rreq->session_id; /* Minted by the leader. */
 		if (status != 0) {
 			request_submit_failed(req, status);
+		} else if (rreq->zk_err != 0) {
+			txn_refused(req, rreq->zk_err, rreq->failed_op);
 		} else if (req->type == ZK_OP_SYNC) {
 			struct jute_sync_response rsp = {.path = req->jr.u.sync.path};
 			size_t start =
@@ -561,9 +687,9 @@ void request_connect(struct conn *conn, const uint8_t *body, size_t len)
 	struct request *req;
 
 	if (jute_decode_connect(body, len, &cr) != 0) {
-		zk_log_hex(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__, body, len,
-			   "no valid ConnectRequest (request before the handshake?) from %s:%d, "
-			   "closing; body:", conn->ip, conn->port);
+		/* No hex sample: the body may hold a session password. */
+		zk_log_warn("no valid ConnectRequest (request before the handshake?) from %s:%d "
+			    "(%zu bytes), closing", conn->ip, conn->port, len);
 		srv->stats.bad_frames++;
 		conn_close(conn, NULL);
 		return;
@@ -598,62 +724,24 @@ void request_connect(struct conn *conn, const uint8_t *body, size_t len)
 	conn_mark_dirty(conn);
 }
 
-/* Record the digest id of @a ("user:password") on @conn for whoAmI and "auth" ACLs.
- * Returns 0 or -ENOMEM (nothing recorded). */
-static int request_auth_digest(struct conn *conn, const struct jute_auth_packet *a)
-{
-	const char *colon = memchr(a->auth.p, ':', (size_t)a->auth.len);
-	size_t ulen = colon ? (size_t)(colon - (const char *)a->auth.p) : (size_t)a->auth.len;
-	struct conn_auth *ca = calloc(1, sizeof(*ca));
-
-	if (ca == NULL)
-		return -ENOMEM;
-	ca->scheme = strdup("digest");
-	ca->user = strndup((const char *)a->auth.p, ulen);
-	ca->id = acl_digest_id(a->auth.p, (size_t)a->auth.len);
-	if (ca->scheme == NULL || ca->user == NULL || ca->id == NULL) {
-		free(ca->scheme);
-		free(ca->user);
-		free(ca->id);
-		free(ca);
-		return -ENOMEM;
-	}
-	ca->next = conn->auth;
-	conn->auth = ca;
-	return 0;
-}
-
-/* auth packets: answered at once, as ZooKeeper does (digest and ip are its default schemes;
- * anything else is AuthFailed and a closed connection). ACLs are not enforced yet. */
+/* auth packets: answered at once, as ZooKeeper does (acl.c decides; AuthFailed closes). */
 static void request_auth(struct conn *conn, const struct jute_request *jr)
 {
-	const struct jute_auth_packet *a = &jr->u.auth;
-	bool ok = jute_str_eq(&a->scheme, "digest") || jute_str_eq(&a->scheme, "ip");
-	size_t start;
+	int rc = acl_auth(conn, &jr->u.auth);
+	size_t start = jute_frame_begin(&conn->out);
 
-	if (!ok)
-		zk_log_warn("auth with unknown scheme from %s:%d: AuthFailed, closing", conn->ip,
-			    conn->port);
-	if (ok && jute_str_eq(&a->scheme, "digest") && a->auth.len > 0 &&
-	    request_auth_digest(conn, a) != 0) {
-		/* Refuse rather than let the client believe it is authenticated. */
-		zk_log_error("out of memory recording auth from %s:%d: AuthFailed, closing",
-			     conn->ip, conn->port);
-		ok = false;
-	}
-	start = jute_frame_begin(&conn->out);
 	if (start != JUTE_FRAME_NOMEM &&
-	    conn_reply_header(&conn->out, ZK_XID_AUTH, 0, ok ? ZK_ERR_OK : ZK_ERR_AUTHFAILED) == 0) {
+	    conn_reply_header(&conn->out, ZK_XID_AUTH, 0, rc) == 0) {
 		jute_frame_end(&conn->out, start);
 	} else {
 		/* No reply: drop the reserved length too, and the client with it. */
 		if (start != JUTE_FRAME_NOMEM)
 			conn->out.len = start;
-		ok = false;
+		rc = ZK_ERR_AUTHFAILED;
 	}
 	conn->sent++;
 	conn->srv->stats.packets_sent++;
-	if (!ok)
+	if (rc != ZK_ERR_OK)
 		conn->close_after_flush = true;
 	conn_mark_dirty(conn);
 }
@@ -683,9 +771,15 @@ static void request_bad(struct request *req, int rv, const uint8_t *body, size_t
 		return;
 	}
 	conn->srv->stats.bad_frames++;
-	zk_log_hex(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__, body, len,
-		   "malformed %s request (xid %d) from %s:%d: MarshallingError; body:",
-		   jute_op_name(req->type), req->xid, conn->ip, conn->port);
+	if (req->type == ZK_OP_AUTH || req->type == ZK_OP_SASL)
+		/* No hex sample: the body holds a password or a SASL token. */
+		zk_log_warn("malformed %s request (xid %d) from %s:%d (%zu bytes): "
+			    "MarshallingError", jute_op_name(req->type), req->xid, conn->ip,
+			    conn->port, len);
+	else
+		zk_log_hex(ZK_LOG_LEVEL_WARN, __FILE__, __LINE__, body, len,
+			   "malformed %s request (xid %d) from %s:%d: MarshallingError; body:",
+			   jute_op_name(req->type), req->xid, conn->ip, conn->port);
 	if (req->type == ZK_OP_MULTI_READ) {
 		/* ZooKeeper still sends an (empty) MultiResponse after the header of a multiRead
 		 * (answered by FinalRequestProcessor; a bad multi fails earlier, without one). */

@@ -403,6 +403,7 @@ int server_start_repl(struct zkfsd *srv)
 	rc.servers = servers;
 	rc.n_servers = cfg->n_servers;
 	rc.snapshot_threshold = cfg->snap_count;
+	rc.max_client_frame = cfg->jute_maxbuffer;
 	rv = join_decide(srv, &rc.join);
 	if (rv != 0) {
 		free(servers);
@@ -418,7 +419,13 @@ int server_start_repl(struct zkfsd *srv)
 		return rv;
 	srv->repl_open = true;
 	repl_set_hooks(srv->repl, &(struct repl_hooks){.session_touched = server_on_session_touched,
-							.store_replaced = server_on_store_replaced});
+							.store_replaced = server_on_store_replaced,
+							.build = request_build_forwarded,
+							.reconfig_allowed = reconfig_allowed});
+	if (cfg->n_servers > 0)
+		zk_log_warn("quorum traffic (Raft and peer ports) is not authenticated: only the "
+			    "configured members' addresses are accepted; firewall these ports "
+			    "from every other host (see README, Security)");
 	rv = repl_start(srv->repl);
 	if (rv != 0)
 		return rv;

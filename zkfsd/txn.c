@@ -60,7 +60,7 @@ static bool txn_path_plausible(const struct jute_str *s)
 
 /* The error ZooKeeper gives an invalid path in a create: it looks the parent up before it
  * validates the whole path, so a missing parent says NoNode, an existing one BadArguments. */
-static int txn_create_bad_path(struct conn *conn, const struct jute_str *s)
+static int txn_create_bad_path(struct zkfsd *srv, const struct jute_str *s)
 {
 	const char *slash = s->p + s->len;
 	size_t plen;
@@ -77,7 +77,7 @@ static int txn_create_bad_path(struct conn *conn, const struct jute_str *s)
 	parent = strndup(s->p, plen);
 	if (parent == NULL)
 		return ZK_ERR_SYSTEMERROR;
-	rc = store_exists(conn->srv->store, parent, NULL);
+	rc = store_exists(srv->store, parent, NULL);
 	free(parent);
 	return rc == ZK_ERR_OK ? ZK_ERR_BADARGUMENTS : ZK_ERR_NONODE;
 }
@@ -123,25 +123,47 @@ static int txn_acl_push(struct txn_acl_set *set, int32_t perms, char *scheme, ch
 	return ZK_ERR_OK;
 }
 
-/* "auth": every digest id the connection authenticated with. */
-static int txn_acl_auth(struct conn *conn, struct txn_acl_set *set, int32_t perms)
+/* ZooKeeper's isAuthenticated(): ids that prove who the client is (digest, x509, sasl), not
+ * its address ("ip") nor the super marker. */
+static bool txn_id_authenticated(const struct store_acl *id)
+{
+	return strcmp(id->scheme, "ip") != 0 && strcmp(id->scheme, "super") != 0;
+}
+
+/* "auth": every authenticated id of the client; the id of the "auth" entry itself is ignored
+ * (kazoo's CREATOR_ALL_ACL sends an empty one). None: InvalidACL. */
+static int txn_acl_auth(const struct txn_src *src, struct txn_acl_set *set, int32_t perms)
 {
 	int found = 0, rc;
 
-	for (struct conn_auth *a = conn->auth; a != NULL; a = a->next, found++) {
-		rc = txn_acl_push(set, perms, a->scheme, a->id);
+	for (int32_t i = 0; i < src->n_ids; i++) {
+		if (!txn_id_authenticated(&src->ids[i]))
+			continue;
+		rc = txn_acl_push(set, perms, src->ids[i].scheme, src->ids[i].id);
 		if (rc != ZK_ERR_OK)
 			return rc;
+		found++;
 	}
 	return found ? ZK_ERR_OK : ZK_ERR_INVALIDACL;
 }
 
-/* Room for @count entries (each "auth" may expand to several ids) and the hash set. */
-static int txn_acl_set_init(struct txn_mem *m, struct txn_acl_set *set, int32_t count)
+/* Entries the fixed-up ACL may need: each entry, "auth" ones once per id of the client. */
+static int32_t txn_acl_room(const struct txn_src *src, const struct jute_acl_vec *v)
+{
+	int32_t room = v->count;
+
+	for (int32_t i = 0; i < v->count; i++)
+		if (jute_str_eq(&v->acls[i].id.scheme, "auth"))
+			room += src->n_ids;
+	return room;
+}
+
+/* Room for @room entries and the hash set. */
+static int txn_acl_set_init(struct txn_mem *m, struct txn_acl_set *set, int32_t room)
 {
 	uint32_t slots = 16;
 
-	set->room = count * 8;
+	set->room = room;
 	while (slots < 2 * (uint32_t)set->room)
 		slots *= 2;
 	set->n = 0;
@@ -153,32 +175,37 @@ static int txn_acl_set_init(struct txn_mem *m, struct txn_acl_set *set, int32_t 
 
 /* ZooKeeper's fixupACL: a non-empty list of valid ids, "auth" expanded, duplicates gone. A
  * list longer than zkfsd.maxAclEntries is refused (ZooKeeper has no cap). */
-static int txn_acl(struct txn_mem *m, struct conn *conn, const struct jute_acl_vec *v,
+static int txn_acl(struct txn_mem *m, const struct txn_src *src, const struct jute_acl_vec *v,
 		   struct store_op *op)
 {
+	struct zkfsd *srv = src->srv;
 	struct txn_acl_set set;
 	int rc;
 
 	if (v->count <= 0)
 		return ZK_ERR_INVALIDACL;
-	if (v->count > conn->srv->cfg->max_acl_entries) {
-		server_refuse(conn->srv, ZKFSD_REFUSED_ACL_ENTRIES,
-			      "%s:%d: an ACL of %d entries refused (zkfsd.maxAclEntries=%d)",
-			      conn->ip, conn->port, v->count, conn->srv->cfg->max_acl_entries);
+	if (v->count > srv->cfg->max_acl_entries) {
+		server_refuse(srv, ZKFSD_REFUSED_ACL_ENTRIES,
+			      "session 0x%llx: an ACL of %d entries refused (zkfsd.maxAclEntries=%d)",
+			      (unsigned long long)src->session_id, v->count,
+			      srv->cfg->max_acl_entries);
 		return ZK_ERR_INVALIDACL;
 	}
-	rc = txn_acl_set_init(m, &set, v->count);
+	rc = txn_acl_set_init(m, &set, txn_acl_room(src, v));
 	if (rc != ZK_ERR_OK)
 		return rc;
 	op->acl = set.acl;
 	for (int32_t i = 0; i < v->count && rc == ZK_ERR_OK; i++) {
 		char *scheme = txn_mem_keep(m, jute_str_dup(&v->acls[i].id.scheme));
-		char *id = txn_mem_keep(m, jute_str_dup(&v->acls[i].id.id));
+		char *id = NULL;
 
+		if (scheme != NULL && strcmp(scheme, "auth") == 0) {
+			rc = txn_acl_auth(src, &set, v->acls[i].perms);
+			continue;
+		}
+		id = txn_mem_keep(m, jute_str_dup(&v->acls[i].id.id));
 		if (scheme == NULL || id == NULL)
 			rc = ZK_ERR_INVALIDACL;
-		else if (strcmp(scheme, "auth") == 0)
-			rc = txn_acl_auth(conn, &set, v->acls[i].perms);
 		else if (!store_acl_id_valid(scheme, id))
 			rc = ZK_ERR_INVALIDACL;
 		else
@@ -194,7 +221,7 @@ static bool txn_mode_sequential(int32_t mode)
 	       mode == ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
 }
 
-static int txn_create(struct txn_mem *m, struct conn *conn, int32_t type,
+static int txn_create(struct txn_mem *m, const struct txn_src *src, int32_t type,
 		      const struct jute_create_request *c, int64_t ttl, struct store_op *op)
 {
 	bool seq = txn_mode_sequential(c->flags);
@@ -209,15 +236,15 @@ static int txn_create(struct txn_mem *m, struct conn *conn, int32_t type,
 	/* ZooKeeper's order: plausible path, ACL, parent, whole path. */
 	if (!txn_path_plausible(&c->path))
 		return ZK_ERR_BADARGUMENTS;
-	rc = txn_acl(m, conn, &c->acl, op);
+	rc = txn_acl(m, src, &c->acl, op);
 	if (rc != ZK_ERR_OK)
 		return rc;
 	rc = txn_path(m, &c->path, seq, &op->path);
-	return rc == ZK_ERR_BADARGUMENTS ? txn_create_bad_path(conn, &c->path) : rc;
+	return rc == ZK_ERR_BADARGUMENTS ? txn_create_bad_path(src->srv, &c->path) : rc;
 }
 
 /* One write op (of a single request or a multi) into @op. */
-static int txn_op(struct txn_mem *m, struct conn *conn, int32_t type, const void *rec,
+static int txn_op(struct txn_mem *m, const struct txn_src *src, int32_t type, const void *rec,
 		  struct store_op *op)
 {
 	memset(op, 0, sizeof(*op));
@@ -226,12 +253,12 @@ static int txn_op(struct txn_mem *m, struct conn *conn, int32_t type, const void
 	case ZK_OP_CREATE:
 	case ZK_OP_CREATE2:
 	case ZK_OP_CREATE_CONTAINER:
-		return txn_create(m, conn, type, rec, -1, op);
+		return txn_create(m, src, type, rec, -1, op);
 	case ZK_OP_CREATE_TTL: {
 		const struct jute_create_ttl_request *t = rec;
 		struct jute_create_request c = {t->path, t->data, t->acl, t->flags};
 
-		return txn_create(m, conn, type, &c, t->ttl, op);
+		return txn_create(m, src, type, &c, t->ttl, op);
 	}
 	case ZK_OP_DELETE: {
 		const struct jute_delete_request *d = rec;
@@ -269,7 +296,7 @@ static int txn_op(struct txn_mem *m, struct conn *conn, int32_t type, const void
 		op->type = ZK_OP_SET_ACL;
 		op->version = s->version;
 		rc = txn_path(m, &s->path, false, &op->path);
-		return rc != ZK_ERR_OK ? rc : txn_acl(m, conn, &s->acl, op);
+		return rc != ZK_ERR_OK ? rc : txn_acl(m, src, &s->acl, op);
 	}
 	}
 }
@@ -326,37 +353,42 @@ void txn_multi_fail(struct request *req, int32_t failed, int rc)
 	free(res);
 }
 
-/* Fill @txn for a write request; on a local error answer @req and return it. */
-int txn_build(struct request *req, struct txn_mem *m, struct store_txn *txn)
+/* Answer write @req refused before the log with @rc (op @failed of a multi). */
+void txn_refused(struct request *req, int rc, int32_t failed)
 {
-	const struct jute_request *jr = &req->jr;
+	if (req->type == ZK_OP_MULTI)
+		txn_multi_fail(req, failed, rc);
+	else
+		request_finish_err(req, rc, request_last_zxid(req->conn));
+}
+
+int txn_build(const struct txn_src *src, struct txn_mem *m, struct store_txn *txn,
+	      int32_t *failed)
+{
+	const struct jute_request *jr = src->jr;
 	int rc;
 
-	txn->type = req->type;
-	txn->session_id = req->conn->session ? req->conn->session->id : 0;
-	txn->xid = req->xid;
+	*failed = 0;
+	txn->type = src->type;
+	txn->session_id = src->session_id;
+	txn->xid = src->xid;
 	txn->time_ms = request_wall_ms();
-	if (req->type == ZK_OP_CLOSE_SESSION)
+	txn->ids = src->ids;
+	txn->n_ids = src->n_ids;
+	txn->authed = true;
+	if (src->type == ZK_OP_CLOSE_SESSION)
 		return ZK_ERR_OK;
-	if (req->type != ZK_OP_MULTI) {
-		rc = txn_op(m, req->conn, req->type, txn_single_rec(jr), &txn->op);
-		if (rc != ZK_ERR_OK)
-			request_finish_err(req, rc, request_last_zxid(req->conn));
-		return rc;
-	}
+	if (src->type != ZK_OP_MULTI)
+		return txn_op(m, src, src->type, txn_single_rec(jr), &txn->op);
 	txn->n_ops = jr->n_ops;
 	txn->ops = txn_mem_keep(m, zk_calloc((size_t)jr->n_ops + 1, sizeof(*txn->ops)));
-	if (txn->ops == NULL) {
-		request_finish_err(req, ZK_ERR_SYSTEMERROR, request_last_zxid(req->conn));
+	if (txn->ops == NULL)
 		return ZK_ERR_SYSTEMERROR;
-	}
 	for (int32_t i = 0; i < jr->n_ops; i++) {
-		rc = txn_op(m, req->conn, jr->ops[i].type, txn_multi_rec(&jr->ops[i]),
-			    &txn->ops[i]);
-		if (rc != ZK_ERR_OK) {
-			txn_multi_fail(req, i, rc);
+		*failed = i;
+		rc = txn_op(m, src, jr->ops[i].type, txn_multi_rec(&jr->ops[i]), &txn->ops[i]);
+		if (rc != ZK_ERR_OK)
 			return rc;
-		}
 	}
 	return ZK_ERR_OK;
 }

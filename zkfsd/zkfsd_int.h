@@ -351,9 +351,23 @@ struct txn_mem {
 	int n, cap;	/* Used / allocated. */
 };
 void txn_mem_free(struct txn_mem *m);
-/* Fill @txn (pointing into @m and the request) for write request @req. Returns ZK_ERR_OK, or
- * the error it already answered @req with. */
-int txn_build(struct request *req, struct txn_mem *m, struct store_txn *txn);
+/* A client write as the leader receives it (from its own client or forwarded by a follower). */
+struct txn_src {
+	struct zkfsd *srv;		/* The leader building the txn. */
+	int32_t type, xid;		/* The RequestHeader. */
+	int64_t session_id;		/* The client's session. */
+	const struct jute_request *jr;	/* Borrowed: the decoded request. */
+	const struct store_acl *ids;	/* Borrowed: the client's ids (acl.c), "super" added
+					   by the leader under skipACL; judged at apply. */
+	int32_t n_ids;			/* Entries in ids. */
+};
+/* Fill @txn (pointing into @m, @src and its request) for a client write: ZooKeeper's checks
+ * before the tree. Returns ZK_ERR_OK or the code to answer with (*@failed: the failing op of a
+ * multi). */
+int txn_build(const struct txn_src *src, struct txn_mem *m, struct store_txn *txn,
+	      int32_t *failed);
+/* Answer write @req, refused before the log with @rc (op @failed of a multi). */
+void txn_refused(struct request *req, int rc, int32_t failed);
 /* Answer multi @req with ZooKeeper's per-op results for a multi whose op @failed got code @rc
  * (OK before it, RuntimeInconsistency after it); no transaction. */
 void txn_multi_fail(struct request *req, int32_t failed, int rc);
@@ -363,6 +377,10 @@ void txn_multi_fail(struct request *req, int32_t failed, int rc);
 void request_received(struct conn *conn, const uint8_t *body, size_t len);
 /* A ConnectRequest arrived on a NEW connection. */
 void request_connect(struct conn *conn, const uint8_t *body, size_t len);
+/* repl_hooks.build (@ctx: the server, the leader): a request a follower forwarded, built into
+ * txn bytes in @out, or res->zk_err set. Returns 0 or a negative errno. */
+int request_build_forwarded(void *ctx, const struct repl_client_req *in, struct zk_buf *out,
+			    struct repl_req *res);
 /* Submit a queued write/sync/closeSession/createSession to repl. */
 void request_submit(struct request *req);
 /* repl's applied callback (server.c forwards it). */
@@ -405,8 +423,22 @@ size_t watch_count_conn(const struct conn *conn);
 void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode);
 
 /* acl.c */
+/* The most ids a check may see: ip, super (skipACL), and the connection's auth ids. */
+#define ACL_MAX_IDS 40
 /* "user:base64(sha1(@auth))" for the digest auth data "user:password" (malloc'ed), or NULL. */
 char *acl_digest_id(const uint8_t *auth, size_t len);
+/* An auth packet on @conn: add its ids (digest; "ip" adds none). Returns ZK_ERR_OK or
+ * ZK_ERR_AUTHFAILED (unknown scheme, over the caps, out of memory: logged, never with the auth
+ * data); the caller answers and closes. */
+int acl_auth(struct conn *conn, const struct jute_auth_packet *a);
+/* Fill @out (room for @max >= ACL_MAX_IDS; strings borrowed from @conn) with the ids @conn is
+ * judged by; returns how many. */
+int acl_conn_ids(const struct conn *conn, struct store_acl *out, int max);
+/* May @conn do @perm (any of the bits) on a node with @acl (@n entries)? */
+bool acl_permits(const struct conn *conn, const struct store_acl *acl, int32_t n, int32_t perm);
+/* ZooKeeper's checkACL of a read on @path in the local tree: ZK_ERR_OK, ZK_ERR_NONODE or
+ * ZK_ERR_NOAUTH. */
+int acl_check(const struct conn *conn, const char *path, int32_t perm);
 
 /* join.c */
 /* Sets *@join: true for an ensemble server with no Raft log in dataDir when an ensemble
@@ -422,6 +454,9 @@ int join_decide(struct zkfsd *srv, bool *join);
 /* Run a reconfig request (ZooKeeper's incremental form) through repl_reconfig; answers it. */
 void reconfig_start(struct request *req);
 void reconfig_job_free(struct reconfig_job *job);
+/* repl_hooks.reconfig_allowed (@ctx: the server): reconfigEnabled (-EPERM), the super user or
+ * skipACL (-EACCES), the expected configuration version (-ESTALE); 0 when allowed. */
+int reconfig_allowed(void *ctx, const struct repl_change_auth *auth);
 /* /zookeeper/config's data for an ensemble, from the current membership. 0 or -ENOMEM. */
 int reconfig_config_text(struct zkfsd *srv, struct zk_buf *out);
 

@@ -162,6 +162,8 @@ zkc_config() {
 			echo "clientPort=$ZKC_CLIENT_PORT"
 			echo "clientPortAddress=$(zkc_addr "$i")"
 			echo "znode.container.checkIntervalMs=500" # as Apache's -D below
+			echo "reconfigEnabled=true"
+			echo "superDigest=super:$(zkc_super_digest)"
 		fi
 		for m in "$@"; do zkc_server_line "$m"; done
 	} >"$dir/zoo.cfg"

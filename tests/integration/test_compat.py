@@ -745,7 +745,8 @@ def raw_sessions(server, rec):
                                      r3.is_closed(0.0) or r3.is_closed(2.0)))
     check(r3.negotiated == 0, "a wrong password was accepted")
     r3.close()
-    # Apache ZooKeeper closes the session's current connection before it checks the password.
+    # Apache ZooKeeper closes the session's current connection before it checks the password;
+    # zkfsd does not (a known gap, on purpose).
     rec("raw.session.bad-password-closes-owner", raw_outcome(lambda: r2.exists("/se")[0]))
     r2.close()
     r2 = RawClient(server.port, timeout_ms=10000, session_id=sid, passwd=pw)
@@ -868,6 +869,8 @@ def compat(server, rec):
 
 
 if __name__ == "__main__":
-    zkt.run_kinds("test_compat", compat, tick=TICK,
-                  known_gaps={p: "digest and ip ACLs are not enforced yet (see README)"
-                              for p in ("acl.enforced /acl-digest", "acl.enforced /acl-ip")})
+    # Every four-letter word is compared: zkfsd's default whitelist leaves cons, dump... out.
+    zkt.run_kinds("test_compat", compat, tick=TICK, cfg={"4lw.commands.whitelist": "*"},
+                  known_gaps={"raw.session.bad-password-closes-owner":
+                              "on purpose: zkfsd checks the password before it touches the "
+                              "session's connection (test_security.py)"})

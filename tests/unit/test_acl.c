@@ -74,12 +74,63 @@ static void test_unknown_schemes(void **state)
 	assert_false(store_acl_id_valid("auth", ""));
 }
 
+static bool permits(const char *scheme, const char *id, int32_t perms, const char *id_scheme,
+		    const char *id_value, int32_t perm)
+{
+	struct store_acl acl = {perms, (char *)scheme, (char *)id};
+	struct store_acl who = {0, (char *)id_scheme, (char *)id_value};
+
+	return store_acl_permits(&acl, 1, &who, 1, perm);
+}
+
+/* checkACL: world:anyone grants its bits to everyone, any one bit of the asked set suffices. */
+static void test_permits_world(void **state)
+{
+	(void)state;
+	assert_true(permits("world", "anyone", ZK_PERM_READ, "ip", "10.1.1.1", ZK_PERM_READ));
+	assert_false(permits("world", "anyone", ZK_PERM_READ, "ip", "10.1.1.1", ZK_PERM_WRITE));
+	assert_true(permits("world", "anyone", ZK_PERM_ADMIN, "ip", "10.1.1.1",
+			    ZK_PERM_READ | ZK_PERM_ADMIN));
+	assert_false(permits("world", "anyone", 0, "ip", "10.1.1.1", ZK_PERM_READ));
+}
+
+/* digest ids match by equality, ip ACLs by address or CIDR prefix (IPv4 and IPv6). */
+static void test_permits_schemes(void **state)
+{
+	(void)state;
+	assert_true(permits("digest", "a:h=", ZK_PERM_ALL, "digest", "a:h=", ZK_PERM_WRITE));
+	assert_false(permits("digest", "a:h=", ZK_PERM_ALL, "digest", "a:H=", ZK_PERM_WRITE));
+	assert_false(permits("digest", "a:h=", ZK_PERM_ALL, "ip", "a:h=", ZK_PERM_WRITE));
+	assert_true(permits("ip", "10.0.0.0/8", ZK_PERM_ALL, "ip", "10.200.3.4", ZK_PERM_READ));
+	assert_false(permits("ip", "10.0.0.0/8", ZK_PERM_ALL, "ip", "11.0.0.1", ZK_PERM_READ));
+	assert_true(permits("ip", "127.0.0.1", ZK_PERM_ALL, "ip", "127.0.0.1", ZK_PERM_READ));
+	assert_false(permits("ip", "127.0.0.1", ZK_PERM_ALL, "ip", "127.0.0.2", ZK_PERM_READ));
+	assert_true(permits("ip", "192.168.1.128/25", ZK_PERM_ALL, "ip", "192.168.1.200",
+			    ZK_PERM_READ));
+	assert_false(permits("ip", "192.168.1.128/25", ZK_PERM_ALL, "ip", "192.168.1.100",
+			     ZK_PERM_READ));
+	assert_true(permits("ip", "fe80::/64", ZK_PERM_ALL, "ip", "fe80::1", ZK_PERM_READ));
+	assert_false(permits("ip", "fe80::/64", ZK_PERM_ALL, "ip", "10.0.0.1", ZK_PERM_READ));
+	assert_true(permits("ip", "0.0.0.0/0", ZK_PERM_ALL, "ip", "1.2.3.4", ZK_PERM_READ));
+}
+
+/* The super id passes every check, even an ACL that grants nothing; an empty ACL allows all. */
+static void test_permits_super(void **state)
+{
+	struct store_acl who = {0, "super", ""};
+
+	(void)state;
+	assert_true(permits("digest", "a:h=", 0, "super", "", ZK_PERM_ADMIN));
+	assert_true(store_acl_permits(NULL, 0, &who, 0, ZK_PERM_ADMIN));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digest_id), cmocka_unit_test(test_world),
 		cmocka_unit_test(test_digest), cmocka_unit_test(test_ip),
-		cmocka_unit_test(test_unknown_schemes),
+		cmocka_unit_test(test_unknown_schemes), cmocka_unit_test(test_permits_world),
+		cmocka_unit_test(test_permits_schemes), cmocka_unit_test(test_permits_super),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -287,18 +287,24 @@ static void test_reconfig_enabled(void **state)
 {
 	struct fixture *f = *state;
 
+	assert_false(f->cfg.reconfig_enabled);
+	assert_int_equal(load(f, "reconfigEnabled=true\n"), 0);
 	assert_true(f->cfg.reconfig_enabled);
 	assert_int_equal(load(f, "reconfigEnabled=false\n"), 0);
 	assert_false(f->cfg.reconfig_enabled);
 	ASSERT_BAD(f, "reconfigEnabled=yes\n", "reconfigEnabled: expected true or false");
 }
 
-/* The whitelist "*" allows every word; an empty one allows none. */
+/* The default whitelist (srvr,ruok,mntr,conf,dgst) leaves dump out; "*" allows every word; an
+ * empty one allows none. */
 static void test_whitelist(void **state)
 {
 	struct fixture *f = *state;
 
 	assert_int_equal(config_finish(&f->cfg, f->err, sizeof(f->err)), 0);
+	assert_false(config_4lw_allowed(&f->cfg, "dump"));
+	assert_true(config_4lw_allowed(&f->cfg, "mntr"));
+	assert_int_equal(load(f, "4lw.commands.whitelist=*\n"), 0);
 	assert_true(config_4lw_allowed(&f->cfg, "dump"));
 	assert_int_equal(load(f, "4lw.commands.whitelist=\n"), 0);
 	assert_false(config_4lw_allowed(&f->cfg, "ruok"));

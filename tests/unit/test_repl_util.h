@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "common/zk_alloc.h"
+#include "common/zk_buf.h"
 #include "replication/replication.h"
 #include "store/store.h"
 
@@ -203,6 +204,36 @@ static inline void tr_batch_cb(struct repl_req *req, int status)
 	b->all_done = b->done == b->n;
 }
 
+/* repl_hooks.build of the tests: a forwarded "request" is the encoded txn itself (zkfsd's hook
+ * decodes a client request instead). */
+static inline int tr_build(void *ctx, const struct repl_client_req *in, struct zk_buf *txn,
+			   struct repl_req *res)
+{
+	(void)ctx;
+	(void)res;
+	return zk_buf_append(txn, in->body, in->len);
+}
+
+/* Hand @txn to @node's repl: appended on the leader, forwarded as a request elsewhere. */
+static inline int tr_submit(struct tr_node *node, struct repl_req *req,
+			    const struct store_txn *txn, repl_req_cb cb)
+{
+	struct zk_buf b;
+	struct repl_client_req in = {0};
+	int rv;
+
+	if (repl_role(node->repl) == REPL_LEADER)
+		return repl_submit(node->repl, req, txn, cb);
+	zk_buf_init(&b);
+	assert_int_equal(store_txn_encode(txn, &b), 0);
+	in.body = b.data;
+	in.len = b.len;
+	in.session_id = txn->session_id;
+	rv = repl_forward(node->repl, req, &in, cb);
+	zk_buf_close(&b);
+	return rv;
+}
+
 /* Submit @n creates of /prefix-i (xids @first...) at once and wait for all; returns the
  * number that failed. */
 static inline int tr_submit_n(struct tr_node *node, const char *prefix, int first, int n,
@@ -219,7 +250,7 @@ static inline int tr_submit_n(struct tr_node *node, const char *prefix, int firs
 		snprintf(path, sizeof(path), "/%s-%d", prefix, i);
 		tr_txn(&txn, path, first + i);
 		b.reqs[i].data = &b;
-		assert_int_equal(repl_submit(node->repl, &b.reqs[i], &txn, tr_batch_cb), 0);
+		assert_int_equal(tr_submit(node, &b.reqs[i], &txn, tr_batch_cb), 0);
 	}
 	assert_true(tr_run_until(node->loop, &b.all_done, ms));
 	free(b.reqs);

@@ -60,7 +60,8 @@ static void server_init(struct fixture *f, int i, bool observer)
  * cannot start, e.g. its ports are taken. */
 static bool try_start(struct fixture *f, int n, int n_obs)
 {
-	struct repl_hooks hooks = {.session_touched = on_touch, .store_replaced = on_replaced};
+	struct repl_hooks hooks = {.session_touched = on_touch, .store_replaced = on_replaced,
+				   .build = tr_build};
 	int i, j;
 
 	f->n_servers = n + n_obs;
@@ -387,7 +388,8 @@ static bool log_compacted(struct fixture *f, void *arg)
 static void catch_up_by_snapshot(void **state)
 {
 	struct fixture *f = *state;
-	struct repl_hooks hooks = {.session_touched = on_touch, .store_replaced = on_replaced};
+	struct repl_hooks hooks = {.session_touched = on_touch, .store_replaced = on_replaced,
+				   .build = tr_build};
 	int leader, down, i;
 
 	f->snapshot_threshold = 32;
@@ -508,7 +510,7 @@ static int reconfig(struct fixture *f, int at, enum repl_change_op op,
 	struct change c = {.req = {.data = &c}};
 	int rv;
 
-	rv = repl_reconfig(f->nodes[at].repl, &c.req, op, srv, change_cb);
+	rv = repl_reconfig(f->nodes[at].repl, &c.req, op, srv, NULL, change_cb);
 	if (rv != 0)
 		return rv;
 	assert_true(tr_run_until(&f->loop, &c.done, 10000));
@@ -535,9 +537,9 @@ static void membership_changes(void **state)
 	assert_int_equal(tr_node_open(&f->nodes[3]), 0);
 
 	assert_int_equal(repl_reconfig(f->nodes[leader].repl, &pending.req, REPL_ADD,
-				       &f->servers[3], change_cb),
+				       &f->servers[3], NULL, change_cb),
 			 0);
-	assert_int_equal(repl_reconfig(f->nodes[leader].repl, &other, REPL_REMOVE, &f->servers[1],
+	assert_int_equal(repl_reconfig(f->nodes[leader].repl, &other, REPL_REMOVE, &f->servers[1], NULL,
 				       change_cb),
 			 -EBUSY);
 	assert_true(tr_run_until(&f->loop, &pending.done, 10000));

@@ -256,6 +256,7 @@ static void snapshot_done(struct repl_fsm *f, const struct snapshot *s)
 	f->n_snapshots++;
 	if (j->done_ns == 0)
 		return;
+	f->last_snapshot_ms = (double)(j->done_ns - j->forked_ns) / 1e6;
 	zk_log_info("snapshot image at index %llu: %zu bytes by a child in %.1f ms (fork stalled "
 		    "the loop %.2f ms), stored %.1f ms later", (unsigned long long)s->index,
 		    j->buf.len, (double)(j->done_ns - j->forked_ns) / 1e6, (double)j->fork_ns / 1e6,

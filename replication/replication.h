@@ -200,6 +200,33 @@ int64_t repl_applied_zxid(struct repl *r);
  * bootstrap (its configuration entry), 0 for an empty log and before repl_start. */
 uint64_t repl_last_index(struct repl *r);
 
+/* Figures for /metrics and the AdminServer (stats.c). */
+#define REPL_STATS_MAX_PEERS 16
+struct repl_peer_stats {
+	uint64_t id;		/* Member id. */
+	uint64_t match_index;	/* Last index it acknowledged (the leader's view). */
+	bool voter;		/* A voter (else an observer). */
+	bool recent;		/* Heard from within an election timeout. */
+};
+struct repl_stats {
+	uint64_t term;		     /* Current term. */
+	uint64_t commit_index;	     /* Highest index known committed. */
+	uint64_t applied_index;	     /* Highest index applied to the store. */
+	uint64_t last_index;	     /* Last index in the log. */
+	uint64_t snapshot_index;     /* Index of the last snapshot (0: none). */
+	uint64_t n_snapshots;	     /* Snapshots taken since the start. */
+	uint64_t last_snapshot_bytes; /* Size of the last snapshot taken. */
+	double last_snapshot_ms;     /* Time its child took to write it (0: in-process). */
+	bool disk_low;		     /* Free space under the reserve: writes refused. */
+	unsigned n_voters;	     /* Voters in the configuration. */
+	unsigned n_members;	     /* Members (voters and observers). */
+	unsigned n_peers;	     /* Entries in peers: the other members, leader only. */
+	struct repl_peer_stats peers[REPL_STATS_MAX_PEERS];
+};
+
+/* Fill @out. Loop thread, after repl_start. */
+void repl_stats(struct repl *r, struct repl_stats *out);
+
 /* Last error message of libraft (for log lines and 4lw); never NULL. */
 const char *repl_errmsg(struct repl *r);
 

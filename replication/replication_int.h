@@ -34,6 +34,7 @@ struct repl_fsm {
 	bool started;		   /* false while raft_start restores: no replaced() then. */
 	uint64_t n_snapshots;	   /* Snapshots taken (tests). */
 	size_t last_snapshot_len;  /* Bytes of the last snapshot taken (disk space check). */
+	double last_snapshot_ms;   /* Time the child took to write it (repl_stats). */
 	unsigned threshold, trailing; /* Configured snapshot figures (0: log_bytes unused). */
 	size_t log_bytes;	   /* Snapshot once this many entry bytes piled up (0 = off). */
 	size_t log_bytes_now;	   /* Entry bytes applied since the last snapshot. */

@@ -44,6 +44,15 @@ static int config_fail(const struct config_src *src, const char *fmt, ...)
 	return -EINVAL;
 }
 
+static void config_http_defaults(struct config *cfg)
+{
+	strcpy(cfg->metrics.host, CONFIG_DEFAULT_HTTP_HOST);
+	cfg->metrics.port = CONFIG_DEFAULT_METRICS_PORT;
+	strcpy(cfg->admin.host, CONFIG_DEFAULT_HTTP_HOST);
+	cfg->admin.port = CONFIG_DEFAULT_ADMIN_PORT;
+	strcpy(cfg->admin.url, CONFIG_DEFAULT_ADMIN_URL);
+}
+
 void config_init(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -61,6 +70,7 @@ void config_init(struct config *cfg)
 	cfg->max_output_bytes = CONFIG_DEFAULT_MAX_OUTPUT_BYTES;
 	cfg->reconfig_enabled = false;
 	cfg->log_level = ZK_LOG_LEVEL_INFO;
+	config_http_defaults(cfg);
 }
 
 static void config_servers_free(struct config *cfg)
@@ -277,9 +287,9 @@ void config_server_close(struct config_server *s)
 
 /* ZooKeeper keys zkfsd accepts and ignores (so an existing zoo.cfg loads). */
 static const char *const ignored_keys[] = {
-	"initLimit", "syncLimit", "dataLogDir", "admin.enableServer", "admin.serverPort",
+	"initLimit", "syncLimit", "dataLogDir",
 	"autopurge.snapRetainCount", "autopurge.purgeInterval", "extendedTypesEnabled",
-	"standaloneEnabled", "metricsProvider.className", "electionAlg",
+	"standaloneEnabled", "electionAlg",
 	"peerType", "preAllocSize", "syncEnabled", "forceSync", "leaderServes",
 	"cnxTimeout", "secureClientPort", "localSessionsEnabled",
 	"localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "maxCnxns",
@@ -303,6 +313,46 @@ static int config_set_super_digest(struct config *cfg, const struct config_src *
 	if (colon == NULL || colon == v || colon[1] == '\0' || strchr(colon + 1, ':') != NULL)
 		return config_fail(src, "expected user:base64-sha1, got a value without one ':'");
 	return set_str(&cfg->super_digest, v);
+}
+
+/* A string key of struct config_http: it must fit @len bytes. */
+static int config_http_str(const struct config_src *src, const char *v, char *dst, size_t len)
+{
+	if (v[0] == '\0' || strlen(v) >= len)
+		return config_fail(src, "expected a value of 1 to %zu characters", len - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+/* metricsProvider.* and admin.* keys. */
+static int config_set_http(struct config *cfg, const struct config_src *src, const char *key,
+			   const char *v)
+{
+	struct config_http *h = key[0] == 'a' ? &cfg->admin : &cfg->metrics;
+	const char *k = strchr(key, '.') + 1;
+
+	if (strcmp(k, "className") == 0) {
+		h->enabled = v[0] != '\0';
+		return 0;
+	}
+	if (strcmp(k, "enableServer") == 0) {
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return config_fail(src, "expected true or false, got '%s'", v);
+		h->enabled = strcmp(v, "true") == 0;
+		return 0;
+	}
+	if (strcmp(k, "httpHost") == 0 || strcmp(k, "serverAddress") == 0)
+		return config_http_str(src, v, h->host, sizeof(h->host));
+	if (strcmp(k, "httpPort") == 0 || strcmp(k, "serverPort") == 0)
+		return parse_port(src, v, &h->port);
+	if (strcmp(k, "idleTimeout") == 0 || strcmp(k, "portUnification") == 0 ||
+	    strcmp(k, "exportJvmInfo") == 0 || strcmp(k, "numWorkerThreads") == 0 ||
+	    strcmp(k, "maxQueueSize") == 0 || strcmp(k, "workerShutdownTimeoutMs") == 0)
+		return 0; /* ZooKeeper's tuning of its Jetty and Prometheus threads. */
+	if (strcmp(k, "commandURL") == 0 && v[0] == '/')
+		return config_http_str(src, v, h->url, sizeof(h->url));
+	return config_fail(src, strcmp(k, "commandURL") == 0 ? "must start with '/'"
+							      : "unknown key");
 }
 
 /* Apply one key of the file (or a flag mapped to the same key). */
@@ -395,6 +445,8 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 	}
 	if (strncmp(key, "server.", 7) == 0)
 		return config_add_server(cfg, src, key, v);
+	if (strncmp(key, "admin.", 6) == 0 || strncmp(key, "metricsProvider.", 16) == 0)
+		return config_set_http(cfg, src, key, v);
 	for (size_t i = 0; i < sizeof(ignored_keys) / sizeof(ignored_keys[0]); i++)
 		if (strcmp(key, ignored_keys[i]) == 0)
 			return 0;

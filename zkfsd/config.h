@@ -6,8 +6,8 @@
  * clientPortAddress, maxClientCnxns, minSessionTimeout, maxSessionTimeout, jute.maxbuffer,
  * globalOutstandingLimit, 4lw.commands.whitelist, server.N) plus zkfsd's own (snapCount,
  * logLevel, logFile, maxOutstandingPerConnection, znode.container.checkIntervalMs,
- * reconfigEnabled). Other ZooKeeper keys (initLimit,
- * admin.enableServer, ...) are accepted and ignored, so a real zoo.cfg loads; any other key is
+ * reconfigEnabled), metricsProvider.* and admin.* (below). Other ZooKeeper keys (initLimit,
+ * syncLimit, ...) are accepted and ignored, so a real zoo.cfg loads; any other key is
  * an error (a typo must not pass silently). A bad line is an error naming file:line and the key; main() exits 2 on any error.
  * Not thread-safe: used by main() before the loop starts. */
 #ifndef ZKFSD_CONFIG_H
@@ -44,6 +44,22 @@
 /* Output waiting for slow readers over all connections (each also stops being read past
  * 4 MiB of its own): past it, connections with output pending are not read. */
 #define CONFIG_DEFAULT_MAX_OUTPUT_BYTES (128u << 20)
+
+/* metricsProvider.* and admin.* (the HTTP servers of metrics.c and admin.c). ZooKeeper enables
+ * its AdminServer by default; zkfsd does not (admin.enableServer=true turns it on), so that
+ * several servers on one host need no port of their own for it. metricsProvider.className
+ * is only a switch: any value enables /metrics. */
+#define CONFIG_DEFAULT_METRICS_PORT 7000
+#define CONFIG_DEFAULT_ADMIN_PORT 8080
+#define CONFIG_DEFAULT_HTTP_HOST "0.0.0.0"
+#define CONFIG_DEFAULT_ADMIN_URL "/commands"
+
+struct config_http {
+	bool enabled;	/* Serve it. */
+	char host[64];	/* IP address to listen on. */
+	uint16_t port;	/* TCP port. */
+	char url[64];	/* admin.commandURL (admin only). */
+};
 
 /* One server.N line: server.N=host:raft_port:peer_port[:observer|:participant][;[addr:]port]. */
 struct config_server {
@@ -86,6 +102,8 @@ struct config {
 	struct config_server *servers;	/* Owned. server.N lines in file order. */
 	int n_servers;			/* 0 = standalone. */
 	char *config_path;		/* Owned copy of -c, NULL when none. */
+	struct config_http metrics;	/* metricsProvider.className/httpHost/httpPort. */
+	struct config_http admin;	/* admin.enableServer/serverAddress/serverPort/commandURL. */
 	/* Which settings were given explicitly (so config_finish knows what to derive). */
 	bool min_timeout_set, max_timeout_set, port_set, address_set;
 	int max_acl_entries;		/* zkfsd.maxAclEntries: longest ACL list accepted. */

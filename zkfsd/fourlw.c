@@ -90,7 +90,7 @@ static int64_t fourlw_epoch_ms(struct zkfsd *srv, uint64_t loop_ms)
 
 /* cons' "lop": the abbreviation FinalRequestProcessor stores as a connection's lastOp (tools
  * that parse cons see the same words). */
-static const char *fourlw_last_op(int32_t op)
+const char *fourlw_last_op(int32_t op)
 {
 	switch (op) {
 	case ZK_OP_PING:
@@ -268,7 +268,7 @@ static void fourlw_stall(struct zkfsd *srv, struct zk_buf *out)
 	zk_buf_printf(out, "stalled\n");
 }
 
-static void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out)
+void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out)
 {
 	struct fourlw_eph e = {.srv = srv};
 	struct rlimit rl = {0};
@@ -329,7 +329,7 @@ static uint64_t fourlw_dir_size(const char *dir)
 	return size;
 }
 
-static void fourlw_conf(struct zkfsd *srv, struct zk_buf *out)
+void fourlw_conf(struct zkfsd *srv, struct zk_buf *out)
 {
 	const struct config *cfg = srv->cfg;
 	uint64_t size = fourlw_dir_size(cfg->data_dir);
@@ -374,7 +374,7 @@ static void fourlw_dump(struct zkfsd *srv, struct zk_buf *out)
 			      (uint64_t)(c->session ? c->session->id : 0));
 }
 
-static void fourlw_envi(struct zkfsd *srv, struct zk_buf *out)
+void fourlw_envi(struct zkfsd *srv, struct zk_buf *out)
 {
 	char host[256] = "", cwd[1024] = "";
 

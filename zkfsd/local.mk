@@ -15,13 +15,16 @@ libzkfsd_a_SOURCES = \
 	zkfsd/txn.c \
 	zkfsd/watch.c \
 	zkfsd/zkfsd_int.h
-libzkfsd_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) -DZKFSD_VERSION='"$(PACKAGE_VERSION)"'
+# ops: /metrics and the AdminServer over libmicrohttpd (http.c).
+libzkfsd_a_SOURCES += zkfsd/http.c zkfsd/http.h zkfsd/metrics.c zkfsd/metrics.h \
+	zkfsd/admin.c zkfsd/admin.h zkfsd/json.c zkfsd/json.h
+libzkfsd_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(MHD_CFLAGS) -DZKFSD_VERSION='"$(PACKAGE_VERSION)"'
 
 sbin_PROGRAMS += zkfsd/zkfsd
 zkfsd_zkfsd_SOURCES = zkfsd/main.c
 zkfsd_zkfsd_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 zkfsd_zkfsd_LDADD = libzkfsd.a librepl.a libstore.a libproto.a libcommon.a \
-	$(UV_LIBS) $(RAFT_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(ZSTD_LIBS)
+	$(UV_LIBS) $(RAFT_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(ZSTD_LIBS) $(MHD_LIBS) -lm
 
 check_PROGRAMS += tests/unit/test_config
 TESTS += tests/unit/test_config
@@ -51,3 +54,8 @@ tests_unit_test_tracker_LDADD = libcommon.a $(UV_LIBS) $(CMOCKA_LIBS)
 
 # zkfsd's command-line contract (exit codes, --daemon, pid file, SIGTERM, restart, whitelist).
 INTEGRATION_TESTS += tests/integration/test_zkfsd_cli.sh
+
+# ops (issue 15): /metrics through a real Prometheus, the AdminServer against Apache ZooKeeper's.
+INTEGRATION_TESTS += tests/integration/test_metrics.sh
+EXTRA_DIST += contrib/prometheus/prometheus.yml contrib/prometheus/zkfsd-alerts.yml \
+	contrib/prometheus/zkfsd-alerts-test.yml contrib/grafana/zkfsd-dashboard.json

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "common/zk_log.h"
+#include "zkfsd/admin.h"
+#include "zkfsd/metrics.h"
 #include "zkfsd/zkfsd_int.h"
 
 enum { EXIT_CONFIG = 2 };
@@ -145,6 +147,10 @@ static int main_start(struct zkfsd *srv, uv_loop_t *loop, const struct config *c
 		return rv;
 	}
 	rv = server_listen(srv);
+	if (rv == 0)
+		rv = metrics_start(srv);
+	if (rv == 0)
+		rv = admin_start(srv);
 	if (rv == 0 && cfg->pid_file != NULL)
 		rv = main_write_pid(cfg->pid_file);
 	return rv;

@@ -20,6 +20,8 @@
 #include <time.h>
 
 #include "common/zk_log.h"
+#include "zkfsd/admin.h"
+#include "zkfsd/metrics.h"
 #include "zkfsd/zkfsd_int.h"
 
 static void server_on_flush(uv_prepare_t *h)
@@ -499,6 +501,8 @@ void server_stop(struct zkfsd *srv)
 		srv->listening = false;
 	}
 	conn_close_all(srv);
+	metrics_stop(srv);
+	admin_stop(srv);
 	uv_close((uv_handle_t *)&srv->session_timer, NULL);
 	uv_close((uv_handle_t *)&srv->container_timer, NULL);
 	uv_close((uv_handle_t *)&srv->quorum_timer, NULL);

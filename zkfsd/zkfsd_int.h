@@ -174,6 +174,8 @@ struct zkfsd {
 	size_t unflushed;		/* Output the frames of this turn added (conn.c), until the
 					   flush step hands it to uv_write. */
 	bool submit_blocked;		/* A connection waits for submit_bytes to fall. */
+	struct metrics *metrics;	/* Owned (metrics.c); NULL when not started. */
+	struct admin *admin;		/* Owned (admin.c); NULL when not enabled. */
 };
 
 /* ---- Connections (conn.c) ------------------------------------------------------------------- */
@@ -465,5 +467,12 @@ int reconfig_config_text(struct zkfsd *srv, struct zk_buf *out);
 bool fourlw_is_word(const uint8_t *p);
 /* Answer @word into @out. */
 void fourlw_answer(struct zkfsd *srv, struct conn *conn, const char *word, struct zk_buf *out);
+/* The producers behind mntr, conf and envi (their text, "key\tvalue" or "key=value" lines),
+ * shared with metrics.c and admin.c so every interface shows the same figures; and cons'
+ * lastOp word of opcode @op. */
+void fourlw_mntr(struct zkfsd *srv, struct zk_buf *out);
+void fourlw_conf(struct zkfsd *srv, struct zk_buf *out);
+void fourlw_envi(struct zkfsd *srv, struct zk_buf *out);
+const char *fourlw_last_op(int32_t op);
 
 #endif

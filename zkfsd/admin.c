@@ -147,7 +147,8 @@ static void admin_server_stats_body(struct zkfsd *srv, struct json *j, const cha
 	admin_field(j, mntr, '\t', "zk_znode_count", "node_count");
 }
 
-static void admin_connection(struct zkfsd *srv, struct conn *c, struct json *j)
+/* One connection; @brief: only the counters (stat's form, as ZooKeeper's `stats`). */
+static void admin_connection(struct zkfsd *srv, struct conn *c, struct json *j, bool brief)
 {
 	char addr[64];
 
@@ -161,6 +162,10 @@ static void admin_connection(struct zkfsd *srv, struct conn *c, struct json *j)
 	json_u64(j, c->received);
 	json_key(j, "packets_sent");
 	json_u64(j, c->sent);
+	if (brief) {
+		json_close(j, '{');
+		return;
+	}
 	if (c->session != NULL) {
 		json_key(j, "session_id");
 		json_i64(j, c->session->id);
@@ -184,12 +189,12 @@ static void admin_connection(struct zkfsd *srv, struct conn *c, struct json *j)
 	json_close(j, '{');
 }
 
-static void admin_connections_body(struct zkfsd *srv, struct json *j)
+static void admin_connections_body(struct zkfsd *srv, struct json *j, bool brief)
 {
 	json_key(j, "connections");
 	json_open(j, '[');
 	for (struct conn *c = srv->conns; c != NULL; c = c->next)
-		admin_connection(srv, c, j);
+		admin_connection(srv, c, j, brief);
 	json_close(j, '[');
 	json_key(j, "secure_connections");
 	json_open(j, '[');
@@ -205,7 +210,7 @@ static int admin_stats_common(struct zkfsd *srv, struct json *j, bool with_conns
 	if (rv == 0)
 		admin_server_stats_body(srv, j, mntr, conf);
 	if (rv == 0 && with_conns)
-		admin_connections_body(srv, j);
+		admin_connections_body(srv, j, true);
 	zk_buf_close(&mb);
 	zk_buf_close(&cb);
 	return rv;
@@ -223,7 +228,7 @@ static int admin_stats(struct zkfsd *srv, struct json *j)
 
 static int admin_connections(struct zkfsd *srv, struct json *j)
 {
-	admin_connections_body(srv, j);
+	admin_connections_body(srv, j, false);
 	return 0;
 }
 

@@ -56,6 +56,6 @@ tests_unit_test_tracker_LDADD = libcommon.a $(UV_LIBS) $(CMOCKA_LIBS)
 INTEGRATION_TESTS += tests/integration/test_zkfsd_cli.sh
 
 # ops (issue 15): /metrics through a real Prometheus, the AdminServer against Apache ZooKeeper's.
-INTEGRATION_TESTS += tests/integration/test_metrics.sh
+INTEGRATION_TESTS += tests/integration/test_metrics.sh tests/integration/test_admin.py
 EXTRA_DIST += contrib/prometheus/prometheus.yml contrib/prometheus/zkfsd-alerts.yml \
 	contrib/prometheus/zkfsd-alerts-test.yml contrib/grafana/zkfsd-dashboard.json

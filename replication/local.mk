@@ -12,7 +12,7 @@ librepl_a_SOURCES = \
 	replication/transport.c replication/log_check.h replication/log_check.c \
 	replication/membership.c replication/forward.c \
 	replication/snapshot_fork.h replication/snapshot_fork.c
-librepl_a_SOURCES += replication/stats.c
+librepl_a_SOURCES += replication/stats.c replication/restore.c
 librepl_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
 # protoc-c writes both files; the header is made by the same run as the source.

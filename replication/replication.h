@@ -227,6 +227,16 @@ struct repl_stats {
 /* Fill @out. Loop thread, after repl_start. */
 void repl_stats(struct repl *r, struct repl_stats *out);
 
+/* Make the empty data dir @cfg->data_dir start from a store image (restore.c, zkfsd
+ * restore): libraft's metadata (term 1) and a snapshot at index @index holding the @len bytes
+ * at @image, whose configuration is this server alone (@cfg->id with its server line, or the
+ * standalone voter): an ensemble is restored on one server, which starts alone and takes the
+ * others in with reconfig. The next entry gets index @index + 1, so zxids go on growing.
+ * Runs its own loop: call before any repl_create, no thread constraint. Returns 0, or a
+ * negative errno with @err filled. */
+int repl_restore(const struct repl_config *cfg, const void *image, size_t len, uint64_t index,
+		 char *err, size_t err_len);
+
 /* Last error message of libraft (for log lines and 4lw); never NULL. */
 const char *repl_errmsg(struct repl *r);
 

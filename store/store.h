@@ -265,4 +265,8 @@ int store_snapshot_load(struct store *s, const void *p, size_t len);
  * (the broken invariant is logged with its line) or -ENOMEM. */
 int store_check(const struct store *s);
 
+/* CRC32C (Castagnoli) of @len bytes at @p, continuing @crc (0 to start): the snapshots'
+ * checksum, also used by zkfsd's backup files. Pure, any thread. */
+uint32_t store_crc32c(uint32_t crc, const void *p, size_t len);
+
 #endif

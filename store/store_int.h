@@ -304,8 +304,7 @@ bool store_snapz_is(const void *p, size_t len);
  * decode to the announced length) or -ENOMEM. */
 int store_snapz_open(const void *p, size_t len, uint8_t **raw, size_t *raw_len);
 
-/* digest.c */
-uint32_t store_crc32c(uint32_t crc, const void *p, size_t len);
+/* digest.c (store_crc32c is in store.h) */
 /* Add (@sign > 0) or remove @n's hash (metadata, plus data when @with_data) from the running
  * digest: every change to a node is bracketed by a remove before and an add after. */
 void store_digest_node(struct store *s, const struct znode *n, int sign, bool with_data);

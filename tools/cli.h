@@ -148,4 +148,7 @@ void cli_print_exits(void);
 /* Set by the SIGINT/SIGTERM handler; commands that wait poll it. */
 extern volatile int cli_interrupted;
 
+/* `zkfs-cli backup HOSTS FILE` (cli_backup.c): argv[0] is "backup". Returns a CLI_EXIT_*. */
+int cli_backup(int argc, char **argv);
+
 #endif

@@ -40,6 +40,7 @@ static void cli_help(FILE *out)
 {
 	fprintf(out, "usage: zkfs-cli [-server host:port[,host:port...][/chroot]] [-timeout ms]\n"
 		     "                [-v] [cmd args...]\n"
+		     "       zkfs-cli backup HOST:ADMINPORT[,HOST:ADMINPORT...] FILE\n"
 		     "With no command, an interactive shell (help, quit; its exit status is\n"
 		     "the last command's). Commands:\n");
 	for (size_t i = 0; i < N_CMDS; i++)
@@ -189,6 +190,8 @@ int main(int argc, char **argv)
 	struct cli c = {.hosts = "127.0.0.1:2181", .session_ms = 30000, .connect_ms = 10000};
 	int first, rc;
 
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return cli_backup(argc - 1, argv + 1);
 	first = cli_options(&c, argc, argv);
 	if (first < 0)
 		return CLI_EXIT_USAGE;

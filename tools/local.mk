@@ -8,6 +8,9 @@ tools_zkfs_cli_SOURCES = \
 	tools/cli_multi.c tools/cli_watch.c tools/cli_fourlw.c tools/cli_out.c
 tools_zkfs_cli_CPPFLAGS = $(TOOLS_CPPFLAGS)
 tools_zkfs_cli_LDADD = $(ZKCLIENT_LIBS) $(EDIT_LIBS)
+# ops: `zkfs-cli backup` checks the backup file with zkfsd's format (store_crc32c).
+tools_zkfs_cli_SOURCES += tools/cli_backup.c zkfsd/backup_format.c zkfsd/backup_format.h
+tools_zkfs_cli_LDADD += libstore.a libproto.a libcommon.a $(PROTOBUF_C_LIBS) $(ZSTD_LIBS)
 
 bin_PROGRAMS += tools/zkfs-bench
 tools_zkfs_bench_SOURCES = \

@@ -17,6 +17,7 @@
 #include "common/zk_alloc.h"
 #include "common/zk_log.h"
 #include "zkfsd/admin.h"
+#include "zkfsd/backup.h"
 #include "zkfsd/http.h"
 #include "zkfsd/json.h"
 #include "zkfsd/zkfsd_int.h"
@@ -25,6 +26,7 @@ struct admin {
 	struct zkfsd *srv;	  /* Borrowed. */
 	struct http_server *http; /* Owned. */
 	char url[80];		  /* commandURL + "/". */
+	bool backup_running;	  /* backup.c's one-at-a-time flag. */
 };
 
 /* ---- Parsing the four-letter words' text back ---------------------------------------------- */
@@ -492,6 +494,7 @@ static const struct admin_command admin_commands[] = {
 	{"monitor", "mntr", "mntr", admin_monitor},
 	{"ruok", NULL, "ruok", admin_ruok},
 	{"server_stats", "srvr", "srvr", admin_server_stats},
+	{"snapshot", "snap", "snap", NULL}, /* backup_stream. */
 	{"stats", "stat", "stat", admin_stats},
 	{"voting_view", NULL, "conf", admin_voting_view},
 	{"watch_summary", "wchs", "wchs", admin_watch_summary},
@@ -563,6 +566,8 @@ static int admin_on_get(void *ctx, struct http_request *req, const char *url,
 		return zk_buf_printf(&reply->body, "not found\n");
 	}
 	c = admin_find(url + n);
+	if (c != NULL && c->fn == NULL && config_4lw_allowed(a->srv->cfg, c->word))
+		return backup_stream(a->srv, req, reply, &a->backup_running);
 	return admin_run(a, c, url + n, reply);
 }
 

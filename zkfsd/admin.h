@@ -3,7 +3,9 @@
  * GET <commandURL>/<name> answers JSON with ZooKeeper 3.8's field names (ruok, server_stats
  * (srvr), stats (stat), monitor (mntr), configuration (conf), connections (cons), dump,
  * watch_summary (wchs), environment (envi), dirs, is_read_only (isro), leader, voting_view,
- * last_snapshot), plus zkfsd's digest (dgst). Fields ZooKeeper shows that zkfsd does not count
+ * last_snapshot), plus zkfsd's digest (dgst) and snapshot?streaming=true (backup.c: the
+ * whole tree, so its whitelist word "snap" is not a four-letter word and must be listed, or
+ * "*"). Fields ZooKeeper shows that zkfsd does not count
  * (auth_failed_count, fsync_threshold_exceed_count, client_response_stats, interest_ops,
  * last_response_time, last_latency, the TLS/mTLS counters) are left out rather than
  * invented.

@@ -111,6 +111,8 @@ static enum MHD_Result http_queue(struct http_request *req)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				r->content_type ? r->content_type : "text/plain; charset=utf-8");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (r->header != NULL)
+		MHD_add_response_header(resp, r->header, r->header_value);
 	rv = MHD_queue_response(req->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return rv;

@@ -31,6 +31,8 @@ struct http_reply {
 	int status;		  /* HTTP status; 200 unless the handler changes it. */
 	const char *content_type; /* Static string. */
 	struct zk_buf body;	  /* The body (moved into libmicrohttpd's response). */
+	const char *header;	  /* One more header's name (static), or NULL. */
+	char header_value[64];	  /* Its value. */
 };
 
 /* @url: the path (no query string), borrowed for the call. Returns 0 (answered in @reply),

@@ -17,7 +17,8 @@ libzkfsd_a_SOURCES = \
 	zkfsd/zkfsd_int.h
 # ops: /metrics and the AdminServer over libmicrohttpd (http.c).
 libzkfsd_a_SOURCES += zkfsd/http.c zkfsd/http.h zkfsd/metrics.c zkfsd/metrics.h \
-	zkfsd/admin.c zkfsd/admin.h zkfsd/json.c zkfsd/json.h
+	zkfsd/admin.c zkfsd/admin.h zkfsd/json.c zkfsd/json.h \
+	zkfsd/backup.c zkfsd/backup.h zkfsd/backup_format.c zkfsd/backup_format.h
 libzkfsd_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(MHD_CFLAGS) -DZKFSD_VERSION='"$(PACKAGE_VERSION)"'
 
 sbin_PROGRAMS += zkfsd/zkfsd
@@ -56,6 +57,7 @@ tests_unit_test_tracker_LDADD = libcommon.a $(UV_LIBS) $(CMOCKA_LIBS)
 INTEGRATION_TESTS += tests/integration/test_zkfsd_cli.sh
 
 # ops (issue 15): /metrics through a real Prometheus, the AdminServer against Apache ZooKeeper's.
-INTEGRATION_TESTS += tests/integration/test_metrics.sh tests/integration/test_admin.py
+INTEGRATION_TESTS += tests/integration/test_metrics.sh tests/integration/test_admin.py \
+	tests/integration/test_backup.py
 EXTRA_DIST += contrib/prometheus/prometheus.yml contrib/prometheus/zkfsd-alerts.yml \
 	contrib/prometheus/zkfsd-alerts-test.yml contrib/grafana/zkfsd-dashboard.json

@@ -20,6 +20,7 @@
 
 #include "common/zk_log.h"
 #include "zkfsd/admin.h"
+#include "zkfsd/backup.h"
 #include "zkfsd/metrics.h"
 #include "zkfsd/zkfsd_int.h"
 
@@ -165,6 +166,8 @@ int main(int argc, char **argv)
 	uv_loop_t *loop;
 	int ready_fd = -1, rv;
 
+	if (argc > 1 && strcmp(argv[1], "restore") == 0)
+		return backup_restore_main(argc - 1, argv + 1);
 	rv = main_load_config(&cfg, argc, argv);
 	if (rv != 0) {
 		config_close(&cfg);

@@ -383,29 +383,38 @@ int server_init(struct zkfsd *srv, uv_loop_t *loop, const struct config *cfg)
 	return 0;
 }
 
-int server_start_repl(struct zkfsd *srv)
+struct repl_server *server_repl_config(const struct config *cfg, struct repl_config *rc)
 {
-	const struct config *cfg = srv->cfg;
 	struct repl_server *servers = calloc((size_t)cfg->n_servers + 1, sizeof(*servers));
-	struct repl_config rc;
-	uint64_t period = cfg->tick_ms / 2 > 0 ? (uint64_t)cfg->tick_ms / 2 : 1;
-	int rv;
 
 	if (servers == NULL)
-		return -ENOMEM;
+		return NULL;
 	for (int i = 0; i < cfg->n_servers; i++)
 		servers[i] = (struct repl_server){cfg->servers[i].id, cfg->servers[i].host,
 						  cfg->servers[i].raft_port,
 						  cfg->servers[i].peer_port, cfg->servers[i].observer,
 						  cfg->servers[i].client_address,
 						  cfg->servers[i].client_port};
-	repl_config_init(&rc);
-	rc.data_dir = cfg->data_dir;
-	rc.id = cfg->myid;
-	rc.servers = servers;
-	rc.n_servers = cfg->n_servers;
-	rc.snapshot_threshold = cfg->snap_count;
-	rc.max_client_frame = cfg->jute_maxbuffer;
+	repl_config_init(rc);
+	rc->data_dir = cfg->data_dir;
+	rc->id = cfg->myid;
+	rc->servers = servers;
+	rc->n_servers = cfg->n_servers;
+	rc->snapshot_threshold = cfg->snap_count;
+	rc->max_client_frame = cfg->jute_maxbuffer;
+	return servers;
+}
+
+int server_start_repl(struct zkfsd *srv)
+{
+	const struct config *cfg = srv->cfg;
+	struct repl_config rc;
+	struct repl_server *servers = server_repl_config(cfg, &rc);
+	uint64_t period = cfg->tick_ms / 2 > 0 ? (uint64_t)cfg->tick_ms / 2 : 1;
+	int rv;
+
+	if (servers == NULL)
+		return -ENOMEM;
 	rv = join_decide(srv, &rc.join);
 	if (rv != 0) {
 		free(servers);

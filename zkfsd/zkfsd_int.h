@@ -264,6 +264,9 @@ int server_init(struct zkfsd *srv, uv_loop_t *loop, const struct config *cfg);
 int server_listen(struct zkfsd *srv);
 /* Create and start replication in dataDir: restores snapshot + log, rebuilds the sessions. */
 int server_start_repl(struct zkfsd *srv);
+/* Fill @rc from @cfg (ensemble, data dir, snapCount); returns the servers array @rc points
+ * at (the caller frees it; its strings are @cfg's), or NULL (no memory). */
+struct repl_server *server_repl_config(const struct config *cfg, struct repl_config *rc);
 /* Begin the clean stop (idempotent). */
 void server_stop(struct zkfsd *srv);
 /* After uv_run returned: close the flush step and free the store and tables. */

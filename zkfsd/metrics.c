@@ -21,8 +21,6 @@
 #define METRICS_SAMPLE_MS 100
 /* Leader index samples kept for the follower lag in ms (60 s). */
 #define METRICS_HISTORY 600
-/* Recent stalls kept for the status page. */
-#define METRICS_RECENT_STALLS 8
 
 /* Upper bounds (ms) of the loop lag histogram's buckets (+Inf follows). */
 static const unsigned metrics_lag_bounds[] = {5, 10, 25, 50, 100, 250, 500, 1000, 5000};
@@ -33,11 +31,6 @@ struct metrics_sample {
 	uint64_t index; /* The leader's last log index then. */
 };
 
-struct metrics_stall {
-	int64_t at_ms;	/* Wall-clock ms when it was seen. */
-	uint64_t ms;	/* How late the sampler was. */
-};
-
 struct metrics {
 	struct zkfsd *srv;			 /* Borrowed. */
 	struct http_server *http;		 /* Owned; NULL when /metrics is off. */
@@ -46,9 +39,6 @@ struct metrics {
 	uint64_t lag_buckets[METRICS_LAG_BUCKETS]; /* Non-cumulative counts. */
 	uint64_t lag_count;			 /* Samples. */
 	uint64_t lag_sum_ms;			 /* Sum of the lags. */
-	uint64_t stalls;			 /* Samples late by METRICS_STALL_MS or more. */
-	struct metrics_stall recent[METRICS_RECENT_STALLS]; /* Ring, newest at recent_next-1. */
-	size_t recent_next;
 	struct metrics_sample history[METRICS_HISTORY]; /* Ring of the leader's last index. */
 	size_t history_next, history_len;
 };
@@ -65,14 +55,6 @@ static void metrics_note_lag(struct metrics *m, uint64_t lag)
 		m->lag_buckets[b]++;
 	m->lag_count++;
 	m->lag_sum_ms += lag;
-	if (lag < METRICS_STALL_MS)
-		return;
-	m->stalls++;
-	m->recent[m->recent_next].at_ms = request_wall_ms();
-	m->recent[m->recent_next].ms = lag;
-	m->recent_next = (m->recent_next + 1) % METRICS_RECENT_STALLS;
-	zk_log_warn("event loop stalled: a %d ms timer fired %" PRIu64 " ms late",
-		    METRICS_SAMPLE_MS, lag);
 }
 
 static void metrics_on_sample(uv_timer_t *t)
@@ -112,29 +94,10 @@ uint64_t metrics_follower_lag_ms(struct zkfsd *srv, uint64_t match_index)
 	return now - oldest; /* Behind every sample kept: at least this old. */
 }
 
-size_t metrics_recent_stalls(struct zkfsd *srv, int64_t *at, uint64_t *ms, size_t n,
-			     uint64_t *total)
-{
-	struct metrics *m = srv->metrics;
-	size_t k = 0;
-
-	*total = m != NULL ? m->stalls : 0;
-	for (size_t i = 1; m != NULL && i <= METRICS_RECENT_STALLS && k < n; i++) {
-		const struct metrics_stall *s =
-			&m->recent[(m->recent_next + METRICS_RECENT_STALLS - i) %
-				   METRICS_RECENT_STALLS];
-
-		if (s->at_ms == 0)
-			break;
-		at[k] = s->at_ms;
-		ms[k++] = s->ms;
-	}
-	return k;
-}
-
 /* ---- The exposition ------------------------------------------------------------------------- */
 
-/* HELP texts of mntr's keys (without zk_); a key not listed gets a generic one. */
+/* mntr's keys (without zk_) that are ZooKeeper 3.8's own, with their HELP text: only these are
+ * exported under mntr's name; zkfsd's own figures are exported below as zkfsd_*. */
 static const struct {
 	const char *key, *help;
 } metrics_help[] = {
@@ -154,8 +117,6 @@ static const struct {
 	{"uptime", "Time since the start (ms)"},
 	{"connection_rejected", "Connections refused by the limits"},
 	{"approximate_data_size", "Sum of path and data lengths (bytes)"},
-	{"last_zxid", "Last zxid applied"},
-	{"raft_last_index", "Last index in the Raft log"},
 };
 
 static const char *metrics_help_of(const char *key)
@@ -163,7 +124,7 @@ static const char *metrics_help_of(const char *key)
 	for (size_t i = 0; i < sizeof(metrics_help) / sizeof(metrics_help[0]); i++)
 		if (strcmp(key, metrics_help[i].key) == 0)
 			return metrics_help[i].help;
-	return "ZooKeeper mntr figure";
+	return NULL;
 }
 
 static void metrics_gauge(struct zk_buf *out, const char *name, const char *help, double v)
@@ -177,10 +138,11 @@ static void metrics_counter(struct zk_buf *out, const char *name, const char *he
 		      name, v);
 }
 
-/* One "zk_key\tvalue" line of mntr: numeric values become a gauge named key. */
+/* One "zk_key\tvalue" line of mntr: a ZooKeeper key becomes a gauge of that name. */
 static void metrics_mntr_line(struct zk_buf *out, char *line, const char **state)
 {
 	char *tab = strchr(line, '\t'), *end;
+	const char *help;
 	double v;
 
 	if (strncmp(line, "zk_", 3) != 0 || tab == NULL)
@@ -188,10 +150,10 @@ static void metrics_mntr_line(struct zk_buf *out, char *line, const char **state
 	*tab = '\0';
 	v = strtod(tab + 1, &end);
 	if (strcmp(line, "zk_server_state") == 0)
-		*state = tab + 1;
-	if (end == tab + 1 || *end != '\0')
-		return; /* zk_version, zk_server_state: in zkfsd_info. */
-	metrics_gauge(out, line + 3, metrics_help_of(line + 3), v);
+		*state = tab + 1; /* In zkfsd_info, with the version. */
+	help = metrics_help_of(line + 3);
+	if (help != NULL && end != tab + 1 && *end == '\0')
+		metrics_gauge(out, line + 3, help, v);
 }
 
 static int metrics_mntr(struct zkfsd *srv, struct zk_buf *out)
@@ -254,6 +216,8 @@ static void metrics_repl(struct zkfsd *srv, struct zk_buf *out)
 		      (double)st.applied_index);
 	metrics_gauge(out, "zkfsd_raft_last_index", "Last index in the log",
 		      (double)st.last_index);
+	metrics_gauge(out, "zkfsd_last_zxid", "Last zxid applied to the tree (mntr zk_last_zxid)",
+		      (double)store_last_zxid(srv->store));
 	metrics_gauge(out, "zkfsd_snapshot_index", "Index of the last snapshot",
 		      (double)st.snapshot_index);
 	metrics_counter(out, "zkfsd_snapshots_total", "Snapshots taken since the start",
@@ -285,17 +249,33 @@ static void metrics_loop(struct metrics *m, struct zk_buf *out)
 		      m->lag_count);
 	zk_buf_printf(out, "zkfsd_loop_lag_seconds_sum %g\nzkfsd_loop_lag_seconds_count %" PRIu64
 			   "\n", (double)m->lag_sum_ms / 1e3, m->lag_count);
-	metrics_counter(out, "zkfsd_loop_stalls_total", "Event loop stalls of 100 ms or more",
-			m->stalls);
+}
+
+/* The loop stalls server.c measures (mntr's zk_loop_stalls, zk_loop_stall_max_ms). */
+static void metrics_stalls(struct zkfsd *srv, struct zk_buf *out)
+{
+	metrics_counter(out, "zkfsd_loop_stalls_total", "Event loop turns that stalled (server.c)",
+			srv->stats.loop_stalls);
+	metrics_gauge(out, "zkfsd_loop_stall_max_seconds", "The longest loop stall",
+		      (double)srv->stats.loop_stall_max_ms / 1e3);
 }
 
 static void metrics_refused(struct zkfsd *srv, struct zk_buf *out)
 {
-	zk_buf_printf(out, "# HELP zkfsd_refused_total Connections and requests refused, by "
-			   "reason\n# TYPE zkfsd_refused_total counter\n"
+	static const char *const names[] = {
+#define METRICS_REFUSAL_NAME(id, name) name,
+		ZKFSD_REFUSALS(METRICS_REFUSAL_NAME)
+#undef METRICS_REFUSAL_NAME
+	};
+
+	zk_buf_printf(out, "# HELP zkfsd_refused_total Connections, frames and requests refused, "
+			   "by reason\n# TYPE zkfsd_refused_total counter\n"
 			   "zkfsd_refused_total{reason=\"connection_limit\"} %" PRIu64 "\n"
 			   "zkfsd_refused_total{reason=\"bad_frame\"} %" PRIu64 "\n",
 		      srv->stats.refused_conns, srv->stats.bad_frames);
+	for (int i = 0; i < ZKFSD_REFUSED_N; i++)
+		zk_buf_printf(out, "zkfsd_refused_total{reason=\"%s\"} %" PRIu64 "\n", names[i],
+			      srv->stats.refused[i]);
 }
 
 int metrics_render(struct zkfsd *srv, struct zk_buf *out)
@@ -308,6 +288,7 @@ int metrics_render(struct zkfsd *srv, struct zk_buf *out)
 		metrics_repl(srv, out);
 	if (srv->metrics != NULL)
 		metrics_loop(srv->metrics, out);
+	metrics_stalls(srv, out);
 	metrics_refused(srv, out);
 	/* zk_buf_printf keeps what it had on -ENOMEM: make sure the text is whole. */
 	return zk_buf_reserve(out, 1);

@@ -2,8 +2,8 @@
 # /metrics (issue 15): a 3-server zkfsd ensemble with metricsProvider.* set, scraped by a real
 # Prometheus (Debian `prometheus`). `promtool check metrics` accepts each server's output (its
 # only complaints are ZooKeeper's own *_count gauge names); Prometheus's HTTP API then shows,
-# for every server, the same znode_count, last_zxid, server state and global_sessions as that
-# server's `mntr`, quorum_size 3 everywhere, learners/synced_followers 2 and a lag series per
+# for every server, the same znode_count, last zxid, server state, global_sessions,
+# ephemerals_count and loop stalls as that server's `mntr`, quorum_size 3 everywhere, learners/synced_followers 2 and a lag series per
 # follower on the leader. contrib/prometheus: the alert rules pass `promtool test rules`, the
 # scrape config `promtool check config`, and every metric the rules and the Grafana dashboard
 # use exists in the real scrape.
@@ -102,12 +102,15 @@ def mismatches():
     if bad:
         return bad
     m = {i: mntr(i) for i in (1, 2, 3)}
-    for name in ("znode_count", "last_zxid", "global_sessions", "ephemerals_count"):
+    for name, key in (("znode_count", "znode_count"), ("zkfsd_last_zxid", "last_zxid"),
+                      ("global_sessions", "global_sessions"),
+                      ("ephemerals_count", "ephemerals_count"),
+                      ("zkfsd_loop_stalls_total", "loop_stalls")):
         got = by_instance(name)
         for i in (1, 2, 3):
             v = got.get(addr[i], {}).get("value", [0, None])[1]
-            if v != m[i]["zk_" + name]:
-                bad.append("node %d %s: prometheus %s, mntr %s" % (i, name, v, m[i]["zk_" + name]))
+            if v != m[i]["zk_" + key]:
+                bad.append("node %d %s: prometheus %s, mntr %s" % (i, name, v, m[i]["zk_" + key]))
     info = by_instance("zkfsd_info")
     for i in (1, 2, 3):
         st = info.get(addr[i], {}).get("metric", {}).get("server_state")

@@ -6,8 +6,9 @@ Both standalone, each with one kazoo session holding an ephemeral and a data and
   - GET /commands lists every command zkfsd serves, as links;
   - each command's JSON has Apache's field names (nested ones too: server_stats, a connection,
     dump's maps), minus the fields zkfsd leaves out on purpose (OMITTED: figures it does not
-    count) and plus its own (EXTRA); monitor's keys are a subset of Apache's (Apache has many
-    JVM/TLS ones), and its values equal zkfsd's own mntr where they cannot move;
+    count) and plus its own (EXTRA); monitor's keys are exactly zkfsd's mntr keys and hold the
+    ZooKeeper ones both servers have (MNTR_CORE), its values equal mntr's where they cannot
+    move;
   - the same facts on both: the session id and its ephemeral in dump, the watch counts, the
     connection count;
   - with 4lw.commands.whitelist=srvr,ruok,mntr,conf,dgst a command outside it (dump, cons,
@@ -34,6 +35,12 @@ OMITTED = {"fsync_threshold_exceed_count", "client_response_stats", "client_resp
            "java.io.tmpdir", "java.compiler", "os.arch", "os.version", "user.name",
            "user.home", "os.memory.free", "os.memory.max", "os.memory.total"}
 EXTRA = {"zkfsd.pid", "zkfsd.dataDir"}
+# mntr keys both servers have (metrics.c exports them under these names).
+MNTR_CORE = {"version", "server_state", "ephemerals_count", "num_alive_connections",
+             "avg_latency", "min_latency", "max_latency", "outstanding_requests", "znode_count",
+             "global_sessions", "packets_sent", "packets_received", "watch_count",
+             "max_file_descriptor_count", "open_file_descriptor_count", "uptime",
+             "connection_rejected", "approximate_data_size"}
 
 
 class ApacheWithAdmin(zkt.Server):
@@ -105,8 +112,13 @@ def body():
         jz, ja = get(z.admin, name), get(a.admin, name)
         kz, ka = keys(jz), keys(ja)
         if name in ("monitor", "mntr"):
-            zkt.check(kz - {"raft_last_index", "last_zxid"} <= ka,
-                      "%s: fields Apache lacks: %s" % (name, sorted(kz - ka)))
+            # zkfsd's mntr has keys of its own: monitor must be exactly mntr, and hold the
+            # ZooKeeper keys /metrics exports under ZooKeeper's names, as Apache's does.
+            mntr = {l.split("\t", 1)[0][3:] for l in zkt.four_lw(z.port, "mntr").splitlines()}
+            zkt.check(kz - {"command", "error"} == mntr, "%s is not mntr: %s"
+                      % (name, sorted((kz - {"command", "error"}) ^ mntr)))
+            zkt.check(MNTR_CORE <= kz and MNTR_CORE <= ka, "%s: ZooKeeper keys missing: %s"
+                      % (name, sorted(MNTR_CORE - (kz & ka))))
         else:
             zkt.check(kz == ka, "%s: zkfsd has %s more, lacks %s" % (name, sorted(kz - ka),
                                                                        sorted(ka - kz)))

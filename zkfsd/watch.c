@@ -501,13 +501,16 @@ static size_t watch_paths(const struct watch_table *t, struct watch_sorted **out
 	return n;
 }
 
-/* wchs: "N connections watching M paths\nTotal watches:K\n" (WatchManager.toString). */
+/* wchs: "N connections watching M paths\nTotal watches:K\n" (WatchManager.toString). Counts
+ * only: no listing, no sort. */
 static void watch_summary(struct zkfsd *srv, struct zk_buf *out)
 {
-	struct watch_sorted *v;
-	size_t conns = 0, paths = watch_paths(&srv->data_watches, &v);
+	const struct watch_table *t = &srv->data_watches;
+	size_t conns = 0, paths = 0;
 
-	free(v);
+	for (size_t i = 0; i < t->n_buckets; i++)
+		for (const struct watch *w = t->buckets[i]; w != NULL; w = w->hnext)
+			paths += watch_first_on_path(t, w);
 	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
 		const struct watch *w = c->watches;
 

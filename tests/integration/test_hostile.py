@@ -322,6 +322,10 @@ def case_watch_flood(server, fig, victim):
                for i in range(5)]
     fig["set_watches"] = answers
     fig["rss_after_set_mb"] = rss_kb(server) // 1024
+    for word in ("wchs", "wchc", "wchp", "dump"):
+        t0 = time.monotonic()
+        size = len(zkt.four_lw(server.port, word, 30))
+        fig[word] = "%d B in %.2f s" % (size, time.monotonic() - t0)
     c.close()
     c = RawClient(server.port)
     long_answers = [c.add_watch("/" + chr(97 + i) * 900000, 0)[0] for i in range(6)]

@@ -140,6 +140,15 @@ def mntr(server):
     return out
 
 
+def refusal_counted(server, name):
+    """[] if zkfsd counted a refusal of kind @name in mntr and logged it."""
+    if server.kind != "zkfsd":
+        return []
+    if int(mntr(server).get("zk_refused_" + name, 0)) < 1:
+        return ["mntr's zk_refused_%s did not count the refusal" % name]
+    return []
+
+
 def pipeline(c, requests):
     """Send every (op, body) from a thread while reading the replies; their error codes."""
     first = c.xid + 1
@@ -210,7 +219,7 @@ def case_acl_flood(server, fig, victim):
     c.close()
     if server.kind == "zkfsd" and err != "InvalidACL":
         return ["12,000-entry ACL answered %s, not InvalidACL" % err]
-    return []
+    return refusal_counted(server, "acl_entries")
 
 
 def quota_setup(c, n_keys):
@@ -236,6 +245,8 @@ def case_quota_stats(server, fig, victim):
     if server.kind == "zkfsd" and "more than 1024 key=value pairs" not in server.log_since(
             fig["log_at"]):
         return ["no warning that the stats node is left unchanged"]
+    if server.kind == "zkfsd" and int(mntr(server)["zk_refused_quota_stats"]) < 4:
+        return ["mntr's zk_refused_quota_stats did not count the 4 writes"]
     return []
 
 
@@ -310,7 +321,7 @@ def case_multiread_flood(server, fig, victim):
     c.close()
     if server.kind == "zkfsd" and r.name != "MarshallingError":
         return ["a 150 MB multiRead reply answered %s, not MarshallingError" % r.name]
-    return []
+    return refusal_counted(server, "reply_bytes")
 
 
 def case_watch_flood(server, fig, victim):

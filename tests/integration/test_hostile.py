@@ -141,7 +141,7 @@ def mntr(server):
 
 
 def refusal_counted(server, name):
-    """[] if zkfsd counted a refusal of kind @name in mntr and logged it."""
+    """[] if zkfsd counted a refusal of kind @name in mntr."""
     if server.kind != "zkfsd":
         return []
     if int(mntr(server).get("zk_refused_" + name, 0)) < 1:

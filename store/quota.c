@@ -269,6 +269,11 @@ static void stats_refused(struct store *s, const struct znode *n, int rc)
 		     s->quota_stats_refused);
 }
 
+uint64_t store_quota_stats_refused(const struct store *s)
+{
+	return s->quota_stats_refused;
+}
+
 /* @n's data as StatsTrack, with count and bytes set by @set (the new values) or moved by the
  * deltas: DataTree.updateQuotaStat (@set false) or updateQuotaForPath (@set true). */
 static int stats_update(struct store *s, struct apply *a, struct znode *n, bool set,

@@ -239,6 +239,10 @@ uint64_t store_digest(const struct store *s);
 /* Number of znodes, "/" and the /zookeeper nodes included. */
 uint64_t store_node_count(const struct store *s);
 
+/* How many times a quota stats node was left unchanged (over 1024 pairs or not StatsTrack
+ * text) since the store was created: mntr's zk_refused_quota_stats. */
+uint64_t store_quota_stats_refused(const struct store *s);
+
 /* ZooKeeper's DataTree.approximateDataSize into *@out: the sum over the nodes of their path
  * length ("/" for the root) and data length. One walk over the nodes, linear in the tree
  * whatever its depth. Returns 0 or -ENOMEM. */

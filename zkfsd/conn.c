@@ -559,11 +559,10 @@ static void conn_bad_frame(struct conn *conn, const char *why)
 static void conn_four_letter(struct conn *conn)
 {
 	char word[5];
+	uint64_t t0 = uv_hrtime();
 
 	memcpy(word, conn->rbuf, 4);
 	word[4] = '\0';
-	uint64_t t0 = uv_hrtime();
-
 	fourlw_answer(conn->srv, conn, word, &conn->out);
 	server_work_done(conn->srv, t0, "four-letter word %s from %s:%d", word, conn->ip,
 			 conn->port);

@@ -249,6 +249,8 @@ static void fourlw_mntr_limits(struct zkfsd *srv, struct zk_buf *out)
 	zk_buf_printf(out, "zk_output_pending_bytes\t%zu\n", srv->writing + srv->unflushed);
 	for (int i = 0; i < ZKFSD_REFUSED_N; i++)
 		zk_buf_printf(out, "zk_refused_%s\t%" PRIu64 "\n", names[i], srv->stats.refused[i]);
+	zk_buf_printf(out, "zk_refused_quota_stats\t%" PRIu64 "\n",
+		      store_quota_stats_refused(srv->store));
 }
 
 /* The test hook `stal` (zkfsd.test.stallMs, off by default): block the loop as a slow disk

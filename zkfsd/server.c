@@ -81,6 +81,7 @@ void server_work_done(struct zkfsd *srv, uint64_t t0, const char *fmt, ...)
 	uint64_t ns = uv_hrtime() - t0;
 	va_list ap;
 
+	srv->stall.pieces++;
 	if (ns <= srv->stall.cause_ns || ns < 1000000)
 		return;
 	srv->stall.cause_ns = ns;
@@ -108,9 +109,10 @@ static void server_stall_log(struct zkfsd *srv, uint64_t now, uint64_t busy_ms, 
 		st->unlogged++;
 		return;
 	}
-	zk_log_warn("loop stalled %" PRIu64 " ms (cpu %" PRIu64 " ms): longest work %s%s (%" PRIu64
-		    " ms)%s", busy_ms, cpu_ms, st->cause[0] ? st->cause : "outside client requests",
-		    st->cause[0] ? "" : " (replication: log writes, apply, snapshots)",
+	zk_log_warn("loop stalled %" PRIu64 " ms (cpu %" PRIu64 " ms): %" PRIu64
+		    " timed piece(s) of work, the longest %s%s (%" PRIu64 " ms)%s",
+		    busy_ms, cpu_ms, st->pieces, st->cause[0] ? st->cause : "none over 1 ms",
+		    st->cause[0] ? "" : " (the rest: replication's log writes, snapshots)",
 		    server_ms(st->cause_ns),
 		    st->unlogged ? "; more stalls since the last line" : "");
 	st->logged_ns = now;
@@ -138,6 +140,7 @@ static void server_on_check(uv_check_t *h)
 		server_stall_log(srv, now, busy_ms, cpu_ms);
 	}
 	st->cause_ns = 0;
+	st->pieces = 0;
 	st->cause[0] = '\0';
 }
 

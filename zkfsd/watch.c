@@ -187,16 +187,18 @@ static void watch_deliver(uint64_t gen, struct conn *conn, int type, const char 
 	conn_send_event(conn, type, path, zxid);
 }
 
-/* Fire the watches of @t registered exactly on @path whose kinds intersect @mask. */
-static void watch_trigger_path(struct watch_table *t, const char *path, int mask, int type,
-			       const char *event_path, int64_t zxid, uint64_t gen)
+/* Fire the watches of @t registered exactly on the first @len bytes of @path (whose hash is
+ * @hash) whose kinds intersect @mask. */
+static void watch_trigger_prefix(struct watch_table *t, const char *path, size_t len,
+				 uint64_t hash, int mask, int type, const char *event_path,
+				 int64_t zxid, uint64_t gen)
 {
-	uint64_t hash = watch_hash(path);
 	struct watch *w = *watch_bucket(t, hash), *next;
 
 	for (; w != NULL; w = next) {
 		next = w->hnext;
-		if (w->hash != hash || !(w->kinds & mask) || strcmp(w->path, path) != 0)
+		if (w->hash != hash || !(w->kinds & mask) || strncmp(w->path, path, len) != 0 ||
+		    w->path[len] != '\0')
 			continue;
 		watch_deliver(gen, w->conn, type, event_path, zxid);
 		if (w->kinds & WATCH_STANDARD & mask) {
@@ -207,32 +209,40 @@ static void watch_trigger_path(struct watch_table *t, const char *path, int mask
 	}
 }
 
-/* Fire @t for an event on @path: every watch on the path, then RECURSIVE ones above it. */
+/* Fire the watches of @t registered exactly on @path whose kinds intersect @mask. */
+static void watch_trigger_path(struct watch_table *t, const char *path, int mask, int type,
+			       const char *event_path, int64_t zxid, uint64_t gen)
+{
+	watch_trigger_prefix(t, path, strlen(path), watch_hash(path), mask, type, event_path,
+			     zxid, gen);
+}
+
+/* Fire @t for an event on @path: every watch on the path, then RECURSIVE ones above it. The
+ * ancestors' hashes come from one pass over @path (the hash is streamed: the state before
+ * each '/' is the hash of that ancestor), so a deep path costs its length, not its length
+ * times its depth (setData took 0.44 s at depth 16,000). */
 static void watch_trigger(struct watch_table *t, int type, const char *path, int64_t zxid,
 			  uint64_t gen)
 {
-	char *parent;
-	size_t len;
+	size_t len = strlen(path), done = 1, slash;
+	struct zk_hash h;
 
 	watch_trigger_path(t, path, WATCH_STANDARD | WATCH_PERSISTENT | WATCH_RECURSIVE, type,
 			   path, zxid, gen);
-	if (t->n_recursive == 0 || strcmp(path, "/") == 0)
+	if (t->n_recursive == 0 || len <= 1)
 		return;
-	parent = strdup(path);
-	if (parent == NULL) {
-		zk_log_error("out of memory: recursive watches above %s not fired", path);
-		return;
+	zk_hash_init(&h, zk_hash_process_key());
+	zk_hash_update(&h, path, 1);
+	watch_trigger_prefix(t, path, 1, zk_hash_final(&h), WATCH_RECURSIVE, type, path, zxid,
+			     gen); /* "/" */
+	for (slash = 1; slash < len; slash++) {
+		if (path[slash] != '/')
+			continue;
+		zk_hash_update(&h, path + done, slash - done);
+		done = slash;
+		watch_trigger_prefix(t, path, slash, zk_hash_final(&h), WATCH_RECURSIVE, type,
+				     path, zxid, gen);
 	}
-	for (len = strlen(parent); len > 1;) {
-		size_t slash = len - 1;
-
-		while (parent[slash] != '/')
-			slash--;
-		len = slash == 0 ? 1 : slash;
-		parent[len] = '\0';
-		watch_trigger_path(t, parent, WATCH_RECURSIVE, type, path, zxid, gen);
-	}
-	free(parent);
 }
 
 void watch_on_event(void *ctx, int type, const char *path, int64_t zxid)
@@ -491,13 +501,16 @@ static size_t watch_paths(const struct watch_table *t, struct watch_sorted **out
 	return n;
 }
 
-/* wchs: "N connections watching M paths\nTotal watches:K\n" (WatchManager.toString). */
+/* wchs: "N connections watching M paths\nTotal watches:K\n" (WatchManager.toString). Counts
+ * only: no listing, no sort. */
 static void watch_summary(struct zkfsd *srv, struct zk_buf *out)
 {
-	struct watch_sorted *v;
-	size_t conns = 0, paths = watch_paths(&srv->data_watches, &v);
+	const struct watch_table *t = &srv->data_watches;
+	size_t conns = 0, paths = 0;
 
-	free(v);
+	for (size_t i = 0; i < t->n_buckets; i++)
+		for (const struct watch *w = t->buckets[i]; w != NULL; w = w->hnext)
+			paths += watch_first_on_path(t, w);
 	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
 		const struct watch *w = c->watches;
 

@@ -106,6 +106,7 @@ struct server_stall {
 	uint64_t cpu_ns;	/* The loop thread's CPU time then (the line shows both). */
 	uint64_t unclaimed_ms;	/* Stalled time not yet given back to sessions (tracker.c). */
 	uint64_t cause_ns;	/* Longest piece of work timed this turn. */
+	uint64_t pieces;	/* Pieces of work timed this turn. */
 	char cause[120];	/* What it was ("" if none was timed). */
 	uint64_t logged_ns;	/* Last stall line (one a second at most). */
 	uint64_t unlogged;	/* Stalls not logged since. */

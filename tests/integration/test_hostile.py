@@ -49,6 +49,16 @@ def rss_kb(server):
     return 0
 
 
+def cpu_s(server):
+    """The server's CPU time (user + system) in seconds."""
+    try:
+        with open("/proc/%d/stat" % server.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class Victim:
     """A healthy session: an ephemeral, and a ping every 0.5 s from its own thread."""
 
@@ -130,6 +140,15 @@ def mntr(server):
     return out
 
 
+def refusal_counted(server, name):
+    """[] if zkfsd counted a refusal of kind @name in mntr."""
+    if server.kind != "zkfsd":
+        return []
+    if int(mntr(server).get("zk_refused_" + name, 0)) < 1:
+        return ["mntr's zk_refused_%s did not count the refusal" % name]
+    return []
+
+
 def pipeline(c, requests):
     """Send every (op, body) from a thread while reading the replies; their error codes."""
     first = c.xid + 1
@@ -139,6 +158,15 @@ def pipeline(c, requests):
     errs = [c.read_reply(first + i).err for i in range(len(requests))]
     sender.join(30)
     return errs
+
+
+def drain_socket(sock):
+    """Read and drop until the connection closes."""
+    try:
+        while sock.recv(1 << 20):
+            pass
+    except OSError:
+        pass
 
 
 def create_body(path, data=b"", acl=zkt.OPEN_ACL, mode=0):
@@ -191,7 +219,7 @@ def case_acl_flood(server, fig, victim):
     c.close()
     if server.kind == "zkfsd" and err != "InvalidACL":
         return ["12,000-entry ACL answered %s, not InvalidACL" % err]
-    return []
+    return refusal_counted(server, "acl_entries")
 
 
 def quota_setup(c, n_keys):
@@ -217,16 +245,27 @@ def case_quota_stats(server, fig, victim):
     if server.kind == "zkfsd" and "more than 1024 key=value pairs" not in server.log_since(
             fig["log_at"]):
         return ["no warning that the stats node is left unchanged"]
+    if server.kind == "zkfsd" and int(mntr(server)["zk_refused_quota_stats"]) < 4:
+        return ["mntr's zk_refused_quota_stats did not count the 4 writes"]
     return []
 
 
 def case_deep_chain(server, fig, victim):
-    """A chain 1500 deep (paths to 7.5 KB): pipelined creates, mntr, pipelined deletes (the
-    raw client's deep-tree case: 5-9 s of creates and 6 s of deletes, the loop blocked up to
-    7 s at a time, while libraft's pending buffer was copied whole for each 4 KiB it grew)."""
+    """A chain 1500 deep (paths to 7.5 KB) under a recursive watch on "/": pipelined creates,
+    mntr, pipelined deletes (the raw client's deep-tree case: 5-9 s of creates and 6 s of
+    deletes, the loop blocked up to 7 s at a time, while libraft's pending buffer was copied
+    whole for each 4 KiB it grew)."""
     depth = 1500
     c = RawClient(server.port)
     paths = ["/deep" * (i + 1) for i in range(depth)]
+    # A persistent recursive watch on "/": every event walks up its path (it re-hashed every
+    # ancestor from scratch: quadratic in the depth per event). Its events are read and dropped.
+    watcher = RawClient(server.port)
+    if watcher.add_watch("/", 1)[0] != "OK":
+        raise Fail("addWatch / failed")
+    drain = threading.Thread(target=lambda: drain_socket(watcher.sock), daemon=True)
+    drain.start()
+    cpu0 = cpu_s(server)
     t0 = time.monotonic()
     errs = pipeline(c, [("create", create_body(p)) for p in paths])
     fig["create_s"] = round(time.monotonic() - t0, 2)
@@ -238,9 +277,16 @@ def case_deep_chain(server, fig, victim):
     t0 = time.monotonic()
     errs += pipeline(c, [("delete", Enc().string(p).int(-1).b) for p in paths[::-1]])
     fig["delete_s"] = round(time.monotonic() - t0, 2)
+    fig["server_cpu_s"] = round(cpu_s(server) - cpu0, 2)
     c.close()
+    watcher.close()
     bad = sum(e != 0 for e in errs)
-    return ["%d of the chain's creates and deletes failed" % bad] if bad else []
+    if bad:
+        return ["%d of the chain's creates and deletes failed" % bad]
+    # CPU, not wall time: the machine is shared. Re-hashing every ancestor: 2.5 s; now 0.7 s.
+    if server.kind == "zkfsd" and fig["server_cpu_s"] > 1.5:
+        return ["the chain cost the server %.2f s of CPU, over 1.5 s" % fig["server_cpu_s"]]
+    return []
 
 
 def multi_read_body(path, n):
@@ -275,7 +321,7 @@ def case_multiread_flood(server, fig, victim):
     c.close()
     if server.kind == "zkfsd" and r.name != "MarshallingError":
         return ["a 150 MB multiRead reply answered %s, not MarshallingError" % r.name]
-    return []
+    return refusal_counted(server, "reply_bytes")
 
 
 def case_watch_flood(server, fig, victim):
@@ -287,6 +333,10 @@ def case_watch_flood(server, fig, victim):
                for i in range(5)]
     fig["set_watches"] = answers
     fig["rss_after_set_mb"] = rss_kb(server) // 1024
+    for word in ("wchs", "wchc", "wchp", "dump"):
+        t0 = time.monotonic()
+        size = len(zkt.four_lw(server.port, word, 30))
+        fig[word] = "%d B in %.2f s" % (size, time.monotonic() - t0)
     c.close()
     c = RawClient(server.port)
     long_answers = [c.add_watch("/" + chr(97 + i) * 900000, 0)[0] for i in range(6)]
@@ -364,6 +414,36 @@ def case_slow_readers(server, fig, victim):
     return [] if err == "OK" else ["the reading client got %s" % err]
 
 
+def children_order(server, names):
+    c = RawClient(server.port)
+    c.create("/k")
+    pipeline(c, [("create", create_body("/k/" + n)) for n in names])
+    err, got = c.children("/k")
+    c.close()
+    return got[0] if err == "OK" else []
+
+
+def case_keyed_hash(server, fig, victim):
+    """The same 300 child names created in the same order on two servers come back from
+    getChildren in different orders: each process hashes names under its own random key, so
+    a set of names precomputed against the hash (30,000 of them took 12.1 s to create against
+    0.82 s for ordinary ones) lands in one bucket nowhere. With the unkeyed FNV both servers
+    listed the same order."""
+    if server.kind != "zkfsd":
+        return []
+    names = ["n%04d" % i for i in range(300)]
+    other = zkt.Server(server.kind, os.path.dirname(server.dir), tick=TICK)
+    other.start()
+    try:
+        first, second = children_order(server, names), children_order(other, names)
+    finally:
+        other.stop()
+    fig["same_order"] = first == second
+    if sorted(first) != names or sorted(second) != names:
+        return ["getChildren lost names"]
+    return ["both servers list the children in the same order"] if first == second else []
+
+
 CASES = [("stall_expiry", case_stall_expiry, 64),
          ("acl_flood", case_acl_flood, 64),
          ("quota_stats", case_quota_stats, 64),
@@ -371,7 +451,8 @@ CASES = [("stall_expiry", case_stall_expiry, 64),
          ("watch_flood", case_watch_flood, 64),
          ("deep_chain", case_deep_chain, 64),
          ("conn_flood", case_conn_flood, 64),
-         ("slow_readers", case_slow_readers, 64)]
+         ("slow_readers", case_slow_readers, 64),
+         ("keyed_hash", case_keyed_hash, 64)]
 
 
 def stalls_logged(server, offset, cpu_budget_ms=STALL_BUDGET_MS):

@@ -18,7 +18,7 @@
 #include <fuse3/fuse_lowlevel.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <zookeeper/zookeeper.h>
+#include "fuse/zkconn.h"
 
 struct node;
 

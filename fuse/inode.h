@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <zookeeper/zookeeper.h>
+#include "fuse/zkconn.h"
 
 enum node_state { NODE_LIVE, NODE_PENDING, NODE_STALE };
 

@@ -1,4 +1,4 @@
-# fuse/: `zkfs`, the mount program (libfuse3 low level + libzookeeper_mt). See fuse/fs.h.
+# fuse/: `zkfs`, the mount program (libfuse3 low level + client/). See fuse/fs.h.
 bin_PROGRAMS += fuse/zkfs
 fuse_zkfs_SOURCES = \
 	fuse/main.c \
@@ -8,8 +8,8 @@ fuse_zkfs_SOURCES = \
 	fuse/events.c fuse/events.h \
 	fuse/names.c fuse/names.h \
 	fuse/lock.c fuse/lock.h fuse/lock_ops.c fuse/lock_ops.h
-fuse_zkfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314 -pthread
-fuse_zkfs_LDADD = libcommon.a $(FUSE_LIBS) $(ZOOKEEPER_LIBS) -lpthread
+fuse_zkfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(UV_CFLAGS) -DFUSE_USE_VERSION=314 -pthread
+fuse_zkfs_LDADD = $(ZKCLIENT_LIBS) $(FUSE_LIBS)
 
 # Measuring programs (print figures; not timed tests): fuse/measure.sh runs them.
 EXTRA_PROGRAMS += fuse/zkfs-measure
@@ -26,7 +26,7 @@ tests_unit_test_names_LDADD = $(CMOCKA_LIBS)
 check_PROGRAMS += tests/unit/test_inode
 TESTS += tests/unit/test_inode
 tests_unit_test_inode_SOURCES = tests/unit/test_inode.c fuse/inode.c fuse/inode.h fuse/names.c
-tests_unit_test_inode_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(FUSE_CFLAGS) -DFUSE_USE_VERSION=314
+tests_unit_test_inode_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(FUSE_CFLAGS) $(UV_CFLAGS) -DFUSE_USE_VERSION=314
 tests_unit_test_inode_LDADD = $(CMOCKA_LIBS) $(FUSE_LIBS)
 
 INTEGRATION_TESTS += \

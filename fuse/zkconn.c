@@ -1,10 +1,10 @@
-/* zkconn: one ZooKeeper session driven through libzookeeper_mt's asynchronous API, with
- * bounded, cancellable waits (see zkconn.h).
+/* zkconn: one ZooKeeper session driven through client/'s asynchronous API (zkclient.h, on a
+ * loop thread of its own), with bounded, cancellable waits (see zkconn.h).
  *
  * Every waiter sleeps on the connection's one condition variable; completions (on the
- * library's completion thread) fill a struct zkwait and broadcast. A waiter that gives up
+ * client's loop thread) fill a struct zkwait and broadcast. A waiter that gives up
  * (deadline, cancel) marks its zkwait abandoned and the completion frees it later: the
- * library may still call back after we stopped waiting. */
+ * client may still call back after we stopped waiting. */
 #include "fuse/zkconn.h"
 
 #include <errno.h>
@@ -14,15 +14,34 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/zkclient.h"
 #include "common/zk_log.h"
 #include "proto/zk_const.h"
+
+/* Session states (what the C client called ZOO_*_STATE). */
+enum zkconn_state { ZKCONN_CONNECTING, ZKCONN_CONNECTED, ZKCONN_EXPIRED };
+
+/* One zkclient session and what its watch callback needs (a renewed session gets a new one,
+ * so late events of the old one are recognised). */
+struct zkconn_handle {
+	struct zkconn *c;
+	struct zkclient *zc;
+};
+
+/* A watch of zkconn_watch_exists: its events go to nw->fn. */
+struct zkconn_nw {
+	struct zkconn_nw *next;
+	struct zkconn_node_watch *nw;
+	char path[];
+};
 
 struct zkconn {
 	pthread_mutex_t mu;	    /* Guards every field below and each zkwait. */
 	pthread_cond_t cv;	    /* Broadcast on completions, state changes, cancels. */
 	pthread_rwlock_t zh_lock;   /* Readers submit on zh; zkconn_renew swaps it. */
-	zhandle_t *zh;		    /* The library handle (NULL while renewing). */
-	int state;		    /* Last ZOO_*_STATE seen. */
+	struct zkconn_handle *zh;   /* The session (NULL while renewing). */
+	int state;		    /* enum zkconn_state. */
+	struct zkconn_nw *node_watches; /* zkconn_watch_exists registrations. */
 	int64_t session_id;	    /* Of the current session, 0 before it connected. */
 	uint64_t generation;	    /* Number of sessions opened. */
 	char *hosts;		    /* Owned copy of the connect string. */
@@ -44,7 +63,7 @@ struct zkwait {
 	struct Stat st;
 	char *data;		   /* getData value (malloc'd). */
 	int len;
-	struct String_vector kids; /* getChildren2 names (library-allocated vector). */
+	struct String_vector kids; /* getChildren2 names (malloc'd). */
 	char *path;		   /* create2's real path. */
 };
 
@@ -72,73 +91,97 @@ static int wait_until(struct zkconn *c, int64_t deadline_ms)
 	return pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 }
 
-/* Called by the library on its event thread for session changes and node events. */
-static void on_event(zhandle_t *zh, int type, int state, const char *path, void *unused)
+int deallocate_String_vector(struct String_vector *v)
 {
-	struct zkconn *c = (struct zkconn *)zoo_get_context(zh);
+	for (int32_t i = 0; v->data != NULL && i < v->count; i++)
+		free(v->data[i]);
+	free(v->data);
+	v->data = NULL;
+	v->count = 0;
+	return 0;
+}
 
-	if (type != ZOO_SESSION_EVENT) {
+/* The Stat of client/ in the C API's shape. */
+static void stat_from(struct Stat *out, const struct zk_stat *st)
+{
+	*out = (struct Stat){st->czxid, st->mzxid, st->ctime, st->mtime, st->version,
+			     st->cversion, st->aversion, st->ephemeral_owner, st->data_length,
+			     st->num_children, st->pzxid};
+}
+
+/* Hand @type on @path to the zkconn_watch_exists watches of @path (one-shot: they go), or to
+ * every one of them for a session event (they stay). Must hold c->mu. */
+static void node_watches_fire(struct zkconn *c, int type, const char *path)
+{
+	struct zkconn_nw **pp = &c->node_watches, *w;
+
+	while ((w = *pp) != NULL) {
+		if (type == ZOO_SESSION_EVENT) {
+			w->nw->fn(w->nw, type, "");
+			pp = &w->next;
+		} else if (strcmp(w->path, path) == 0) {
+			*pp = w->next;
+			w->nw->fn(w->nw, type, path);
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+}
+
+static void session_changed(struct zkconn *c, struct zkconn_handle *h, int state)
+{
+	if (state == ZK_STATE_SYNC_CONNECTED) {
+		int64_t id = zkclient_session_id(h->zc, NULL);
+
+		if (c->session_id != id)
+			zk_log_info("session 0x%llx established (timeout %d ms)",
+				    (unsigned long long)id, zkclient_session_timeout(h->zc));
+		c->session_id = id;
+		c->state = ZKCONN_CONNECTED;
+	} else if (state == ZK_STATE_DISCONNECTED) {
+		zk_log_warn("connection to ZooKeeper lost; reconnecting (session 0x%llx)",
+			    (unsigned long long)c->session_id);
+		c->state = ZKCONN_CONNECTING;
+	} else if (state == ZK_STATE_EXPIRED) {
+		zk_log_warn("session 0x%llx expired", (unsigned long long)c->session_id);
+		c->state = ZKCONN_EXPIRED;
+	}
+}
+
+/* client/'s watch callback, on its loop thread: session changes and node events. */
+static void on_event(void *ctx, int type, int state, const char *path)
+{
+	struct zkconn_handle *h = ctx;
+	struct zkconn *c = h->c;
+
+	if (type != ZK_EVENT_NONE) {
+		pthread_mutex_lock(&c->mu);
+		node_watches_fire(c, type, path);
+		pthread_mutex_unlock(&c->mu);
 		atomic_fetch_add(&c->events, 1);
 		c->on_watch(c->ctx, type, path, NULL, NULL, 0);
 		return;
 	}
+	if (state == ZK_STATE_AUTH_FAILED)
+		zk_log_error("authentication refused by the server");
+	if (state == ZK_STATE_CLOSED || state == ZK_STATE_AUTH_FAILED)
+		return;
 	pthread_mutex_lock(&c->mu);
-	if (zh != c->zh) { /* A late event of a handle being closed. */
+	if (h != c->zh) { /* A late event of a session being closed. */
 		pthread_mutex_unlock(&c->mu);
 		return;
 	}
-	c->state = state;
-	if (state == ZOO_CONNECTED_STATE) {
-		const clientid_t *id = zoo_client_id(zh);
-
-		if (c->session_id != id->client_id)
-			zk_log_info("session 0x%llx established (timeout %d ms)",
-				    (unsigned long long)id->client_id, zoo_recv_timeout(zh));
-		c->session_id = id->client_id;
-	} else if (state == ZOO_CONNECTING_STATE) {
-		zk_log_warn("connection to ZooKeeper lost; reconnecting (session 0x%llx)",
-			    (unsigned long long)c->session_id);
-	} else if (state == ZOO_EXPIRED_SESSION_STATE) {
-		zk_log_warn("session 0x%llx expired", (unsigned long long)c->session_id);
-	}
+	session_changed(c, h, state);
+	node_watches_fire(c, ZOO_SESSION_EVENT, "");
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
-	if (state == ZOO_EXPIRED_SESSION_STATE)
+	if (state == ZK_STATE_EXPIRED)
 		c->on_expired(c->ctx);
 }
 
-/* The C client's own lines go to the mount's log, at most 20 per 10 s: with no server
- * reachable it logs several lines a second, which would fill a disk over a long outage. */
-static void client_log(const char *message)
-{
-	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	static int64_t window;
-	static int count, dropped;
-	int64_t now = now_ms() / 10000;
-	int len = (int)strcspn(message, "\n");
-
-	pthread_mutex_lock(&mu);
-	if (now != window) {
-		if (dropped)
-			zk_log_warn("(%d more lines of the ZooKeeper client not logged)", dropped);
-		window = now;
-		count = dropped = 0;
-	}
-	if (count++ < 20)
-		zk_log_warn("zookeeper client: %.*s", len, message);
-	else
-		dropped++;
-	pthread_mutex_unlock(&mu);
-}
-
-static void on_auth(int rc, const void *data)
-{
-	if (rc != ZOK)
-		zk_log_error("authentication refused by the server: %s", zerror(rc));
-}
-
 /* Send the -o auth= credentials; the client repeats them after each reconnect. */
-static void add_auth(struct zkconn *c, zhandle_t *zh)
+static void add_auth(struct zkconn *c, struct zkclient *zc)
 {
 	char *colon = c->auth ? strchr(c->auth, ':') : NULL;
 	char scheme[64];
@@ -147,20 +190,32 @@ static void add_auth(struct zkconn *c, zhandle_t *zh)
 		return;
 	memcpy(scheme, c->auth, (size_t)(colon - c->auth));
 	scheme[colon - c->auth] = '\0';
-	if (zoo_add_auth(zh, scheme, colon + 1, (int)strlen(colon + 1), on_auth, NULL) != ZOK)
+	if (zkclient_add_auth(zc, scheme, colon + 1, (int)strlen(colon + 1), NULL, NULL) != 0)
 		zk_log_error("cannot send the %s credentials", scheme);
 }
 
-static zhandle_t *open_handle(struct zkconn *c)
+static struct zkconn_handle *open_handle(struct zkconn *c)
 {
-	zhandle_t *zh = zookeeper_init2(c->hosts, on_event, c->session_timeout_ms, NULL, c, 0,
-					client_log);
+	struct zkconn_handle *h = calloc(1, sizeof(*h));
+	struct zkclient_config cfg;
+	int rc;
 
-	if (!zh)
-		zk_log_error("zookeeper_init(%s) failed: %s", c->hosts, strerror(errno));
-	else
-		add_auth(c, zh);
-	return zh;
+	if (!h)
+		return NULL;
+	h->c = c;
+	zkclient_config_init(&cfg);
+	cfg.hosts = c->hosts;
+	cfg.session_ms = c->session_timeout_ms;
+	cfg.watch_cb = on_event;
+	cfg.watch_ctx = h;
+	rc = zkclient_open(&cfg, &h->zc);
+	if (rc != 0) {
+		zk_log_error("cannot open a session to %s: %s", c->hosts, strerror(-rc));
+		free(h);
+		return NULL;
+	}
+	add_auth(c, h->zc);
+	return h;
 }
 
 int zkconn_create(const struct zkconn_config *cfg, struct zkconn **out)
@@ -179,7 +234,7 @@ int zkconn_create(const struct zkconn_config *cfg, struct zkconn **out)
 	c->on_watch = cfg->on_watch;
 	c->on_expired = cfg->on_expired;
 	c->ctx = cfg->ctx;
-	c->state = ZOO_CONNECTING_STATE;
+	c->state = ZKCONN_CONNECTING;
 	c->generation = 1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_condattr_init(&attr);
@@ -187,9 +242,6 @@ int zkconn_create(const struct zkconn_config *cfg, struct zkconn **out)
 	pthread_cond_init(&c->cv, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_rwlock_init(&c->zh_lock, NULL);
-	if (cfg->log_stream)
-		zoo_set_log_stream(cfg->log_stream);
-	zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
 	pthread_mutex_lock(&c->mu);
 	c->zh = open_handle(c);
 	pthread_mutex_unlock(&c->mu);
@@ -212,14 +264,18 @@ err_after_alloc:
 /* Swap out and close the current handle. Must hold zh_lock for writing. */
 static void close_handle(struct zkconn *c)
 {
-	zhandle_t *old;
+	struct zkconn_handle *old;
 
 	pthread_mutex_lock(&c->mu);
 	old = c->zh;
 	c->zh = NULL;
 	pthread_mutex_unlock(&c->mu);
-	if (old)
-		zookeeper_close(old); /* Sends closeSession when connected; joins the threads. */
+	if (old) {
+		/* Sends closeSession when connected, completes what is pending, ends the
+		 * thread: no callback of @old runs after this. */
+		zkclient_close(old->zc);
+		free(old);
+	}
 }
 
 void zkconn_destroy(struct zkconn *c)
@@ -229,6 +285,12 @@ void zkconn_destroy(struct zkconn *c)
 	pthread_rwlock_wrlock(&c->zh_lock);
 	close_handle(c);
 	pthread_rwlock_unlock(&c->zh_lock);
+	while (c->node_watches) {
+		struct zkconn_nw *w = c->node_watches;
+
+		c->node_watches = w->next;
+		free(w);
+	}
 	zk_log_info("session 0x%llx closed", (unsigned long long)c->session_id);
 	pthread_rwlock_destroy(&c->zh_lock);
 	pthread_cond_destroy(&c->cv);
@@ -240,12 +302,12 @@ void zkconn_destroy(struct zkconn *c)
 
 int zkconn_renew(struct zkconn *c)
 {
-	zhandle_t *zh;
+	struct zkconn_handle *zh;
 
 	pthread_rwlock_wrlock(&c->zh_lock);
 	close_handle(c);
 	pthread_mutex_lock(&c->mu);
-	c->state = ZOO_CONNECTING_STATE;
+	c->state = ZKCONN_CONNECTING;
 	c->session_id = 0;
 	c->generation++;
 	c->zh = zh = open_handle(c);
@@ -279,7 +341,7 @@ bool zkconn_connected(struct zkconn *c)
 	bool up;
 
 	pthread_mutex_lock(&c->mu);
-	up = c->state == ZOO_CONNECTED_STATE;
+	up = c->state == ZKCONN_CONNECTED;
 	pthread_mutex_unlock(&c->mu);
 	return up;
 }
@@ -297,7 +359,7 @@ uint64_t zkconn_generation(struct zkconn *c)
 /* Wait until connected. Must hold c->mu. Returns 0, -EINTR or -ETIMEDOUT. */
 static int wait_connected(struct zkconn *c, struct zkconn_cancel *cancel, int64_t deadline)
 {
-	while (c->state != ZOO_CONNECTED_STATE || !c->zh) {
+	while (c->state != ZKCONN_CONNECTED || !c->zh) {
 		if (cancel && cancel->cancelled)
 			return -EINTR;
 		if (wait_until(c, deadline) == ETIMEDOUT) {
@@ -363,73 +425,48 @@ static void complete_end(struct zkwait *w, bool kept)
 		zkwait_free(w);
 }
 
-static void on_data(int rc, const char *value, int len, const struct Stat *st, const void *data)
+/* Copies of the names of @v into @out (malloc'd). Returns 0 or -ENOMEM. */
+static int names_copy(struct String_vector *out, const struct jute_str_vec *v)
 {
-	struct zkwait *w = (struct zkwait *)data;
-	bool kept = complete_begin(w, rc);
+	out->count = 0;
+	out->data = calloc((size_t)(v->count > 0 ? v->count : 1), sizeof(char *));
+	if (!out->data)
+		return -ENOMEM;
+	for (int32_t i = 0; i < v->count; i++) {
+		out->data[i] = strndup(v->items[i].p ? v->items[i].p : "",
+				       v->items[i].len > 0 ? (size_t)v->items[i].len : 0);
+		if (!out->data[i]) {
+			deallocate_String_vector(out);
+			return -ENOMEM;
+		}
+		out->count++;
+	}
+	return 0;
+}
 
-	if (kept && rc == ZOK) {
-		w->st = *st;
-		if (value && len > 0) {
-			w->data = malloc((size_t)len);
+/* One completion for every operation: keep what the waiter needs. */
+static void on_done(void *ctx, const struct zkclient_result *r)
+{
+	struct zkwait *w = ctx;
+	bool kept = complete_begin(w, r->err);
+
+	if (kept && r->err == ZK_ERR_OK) {
+		if (r->has_stat)
+			stat_from(&w->st, &r->stat);
+		if (r->data.p && r->data.len > 0) {
+			w->data = malloc((size_t)r->data.len);
 			if (w->data) {
-				memcpy(w->data, value, (size_t)len);
-				w->len = len;
+				memcpy(w->data, r->data.p, (size_t)r->data.len);
+				w->len = r->data.len;
 			} else {
-				w->rc = ZSYSTEMERROR;
+				w->rc = ZK_ERR_SYSTEMERROR;
 			}
 		}
+		if ((r->op == ZK_OP_GET_CHILDREN2 && names_copy(&w->kids, &r->names) != 0) ||
+		    (r->path.len > 0 && !(w->path = strndup(r->path.p, (size_t)r->path.len))))
+			w->rc = ZK_ERR_SYSTEMERROR;
 	}
 	complete_end(w, kept);
-}
-
-static void on_kids(int rc, const struct String_vector *kids, const struct Stat *st,
-		    const void *data)
-{
-	struct zkwait *w = (struct zkwait *)data;
-	bool kept = complete_begin(w, rc);
-	int32_t i;
-
-	if (kept && rc == ZOK) {
-		w->st = *st;
-		if (allocate_String_vector(&w->kids, kids->count) != 0 && kids->count > 0) {
-			w->rc = ZSYSTEMERROR;
-		} else {
-			for (i = 0; i < kids->count; i++)
-				w->kids.data[i] = strdup(kids->data[i]);
-		}
-	}
-	complete_end(w, kept);
-}
-
-static void on_stat(int rc, const struct Stat *st, const void *data)
-{
-	struct zkwait *w = (struct zkwait *)data;
-	bool kept = complete_begin(w, rc);
-
-	if (kept && rc == ZOK && st)
-		w->st = *st;
-	complete_end(w, kept);
-}
-
-static void on_created(int rc, const char *path, const struct Stat *st, const void *data)
-{
-	struct zkwait *w = (struct zkwait *)data;
-	bool kept = complete_begin(w, rc);
-
-	if (kept && rc == ZOK) {
-		if (st)
-			w->st = *st;
-		w->path = strdup(path);
-	}
-	complete_end(w, kept);
-}
-
-static void on_void(int rc, const void *data)
-{
-	struct zkwait *w = (struct zkwait *)data;
-
-	complete_end(w, complete_begin(w, rc));
 }
 
 /* What one operation submits; the fields a given kind uses. */
@@ -445,16 +482,6 @@ struct op {
 	struct zkconn_node_watch *node_watch; /* OP_WEXISTS: where the watch event goes. */
 };
 
-/* The library's watcher of an OP_WEXISTS: hand the event to the caller's callback. */
-static void on_node_watch(zhandle_t *zh, int type, int state, const char *path, void *ctx)
-{
-	struct zkconn_node_watch *nw = ctx;
-
-	(void)zh;
-	(void)state;
-	nw->fn(nw, type, path ? path : "");
-}
-
 static const char *op_name(enum op_kind k)
 {
 	static const char *names[] = {"getData", "getChildren", "exists", "create", "setData",
@@ -462,26 +489,56 @@ static const char *op_name(enum op_kind k)
 	return names[k];
 }
 
-static int submit(zhandle_t *zh, const struct op *op, struct zkwait *w)
+/* Register @op's node watch before the exists goes out, so its event cannot be missed. */
+static int node_watch_add(struct zkconn *c, const struct op *op)
 {
+	size_t len = strlen(op->path) + 1;
+	struct zkconn_nw *w = malloc(sizeof(*w) + len);
+
+	if (!w)
+		return -ENOMEM;
+	w->nw = op->node_watch;
+	memcpy(w->path, op->path, len);
+	pthread_mutex_lock(&c->mu);
+	for (struct zkconn_nw *o = c->node_watches; o && w; o = o->next) {
+		if (o->nw == w->nw && strcmp(o->path, w->path) == 0) {
+			free(w); /* Already registered: one event, one call. */
+			w = NULL;
+		}
+	}
+	if (w) {
+		w->next = c->node_watches;
+		c->node_watches = w;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+/* Submit @op on @zc. Returns 0 or a negative errno (no completion then). */
+static int submit(struct zkconn *c, struct zkclient *zc, const struct op *op, struct zkwait *w)
+{
+	int rc;
+
 	switch (op->kind) {
 	case OP_GET:
-		return zoo_aget(zh, op->path, op->watch, on_data, w);
+		return zkclient_get_data(zc, op->path, op->watch, on_done, w);
 	case OP_CHILDREN:
-		return zoo_aget_children2(zh, op->path, op->watch, on_kids, w);
+		return zkclient_get_children(zc, op->path, op->watch, true, on_done, w);
 	case OP_EXISTS:
-		return zoo_aexists(zh, op->path, 0, on_stat, w);
+		return zkclient_exists(zc, op->path, false, on_done, w);
 	case OP_CREATE:
-		return zoo_acreate2(zh, op->path, op->data, op->len, &ZOO_OPEN_ACL_UNSAFE,
-				    op->mode_or_version, on_created, w);
+		return zkclient_create(zc, op->path, op->data, op->data ? op->len : -1, NULL,
+				       op->mode_or_version, 0, true, on_done, w);
 	case OP_SET:
-		return zoo_aset(zh, op->path, op->data, op->len, op->mode_or_version, on_stat, w);
+		return zkclient_set_data(zc, op->path, op->data, op->data ? op->len : -1,
+					 op->mode_or_version, on_done, w);
 	case OP_DELETE:
-		return zoo_adelete(zh, op->path, op->mode_or_version, on_void, w);
+		return zkclient_delete(zc, op->path, op->mode_or_version, on_done, w);
 	case OP_WEXISTS:
-		return zoo_awexists(zh, op->path, on_node_watch, op->node_watch, on_stat, w);
+		rc = node_watch_add(c, op);
+		return rc ? rc : zkclient_exists(zc, op->path, true, on_done, w);
 	}
-	return ZBADARGUMENTS;
+	return -EINVAL;
 }
 
 static bool op_is_read(enum op_kind k)
@@ -491,19 +548,23 @@ static bool op_is_read(enum op_kind k)
 
 static bool is_connection_error(int rc)
 {
-	return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED ||
-	       rc == ZCLOSING || rc == ZINVALIDSTATE || rc == ZSESSIONMOVED;
+	return rc == ZK_ERR_CONNECTIONLOSS || rc == ZK_ERR_OPERATIONTIMEOUT ||
+	       rc == ZK_ERR_SESSIONEXPIRED || rc == ZK_ERR_SESSIONMOVED;
 }
 
-/* Submit once on the current handle. Returns a ZooKeeper code. */
+/* Submit once on the current session. Returns a ZooKeeper code: ConnectionLoss while renewing,
+ * BadArguments for a path the client refuses, SystemError when out of memory. */
 static int submit_locked(struct zkconn *c, const struct op *op, struct zkwait *w)
 {
-	int zrc;
+	int rc = -EAGAIN;
 
 	pthread_rwlock_rdlock(&c->zh_lock);
-	zrc = c->zh ? submit(c->zh, op, w) : ZINVALIDSTATE;
+	if (c->zh)
+		rc = submit(c, c->zh->zc, op, w);
 	pthread_rwlock_unlock(&c->zh_lock);
-	return zrc;
+	if (rc == -EAGAIN)
+		return ZK_ERR_CONNECTIONLOSS;
+	return rc == 0 ? ZK_ERR_OK : rc == -EINVAL ? ZK_ERR_BADARGUMENTS : ZK_ERR_SYSTEMERROR;
 }
 
 /* Run @op to completion: 0 and *out (caller frees with zkwait_free) or -errno. */
@@ -525,16 +586,12 @@ static int run(struct zkconn *c, struct zkconn_cancel *cancel, const struct op *
 		if (rc)
 			goto err_free;
 		zrc = submit_locked(c, op, w);
-		if (zrc != ZOK) {
+		if (zrc != ZK_ERR_OK) {
 			free(w);
 			if (!is_connection_error(zrc))
 				return -zk_err_to_errno(zrc);
 			if (now_ms() >= deadline)
 				return -ETIMEDOUT;
-			pthread_mutex_lock(&c->mu);
-			if (c->state == ZOO_CONNECTED_STATE && zrc == ZINVALIDSTATE)
-				c->state = ZOO_EXPIRED_SESSION_STATE;
-			pthread_mutex_unlock(&c->mu);
 			continue;
 		}
 		pthread_mutex_lock(&c->mu);
@@ -548,7 +605,7 @@ static int run(struct zkconn *c, struct zkconn_cancel *cancel, const struct op *
 		}
 		if (is_connection_error(w->rc))
 			zk_log_warn("%s %s: %s (connection lost: outcome unknown)", op_name(op->kind),
-				    op->path, zerror(w->rc));
+				    op->path, zk_err_name(w->rc));
 		*out = w;
 		return 0;
 	}
@@ -582,7 +639,7 @@ static int run_take(struct zkconn *c, struct zkconn_cancel *cancel, const struct
 	if (rc)
 		return rc;
 	answer_seq = w->seq;
-	if (w->rc != ZOK) {
+	if (w->rc != ZK_ERR_OK) {
 		rc = -zk_err_to_errno(w->rc);
 		zkwait_free(w);
 		return rc;
@@ -673,37 +730,35 @@ int zkconn_set(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
 /* An arming request: the path is kept for the callback. */
 struct arm {
 	struct zkconn *c;
+	bool children; /* getChildren2, else getData. */
 	char path[];
 };
 
-static void on_armed_data(int rc, const char *value, int len, const struct Stat *st,
-			  const void *data)
+/* The completion of an arming getData/getChildren2 (@a->children tells which). */
+static void on_armed(void *ctx, const struct zkclient_result *r)
 {
-	struct arm *a = (struct arm *)data;
+	struct arm *a = ctx;
+	struct Stat st;
 
-	if (rc == ZOK)
-		a->c->on_watch(a->c->ctx, ZKCONN_ARMED_DATA, a->path, st, value, len);
+	if (r->err == ZK_ERR_OK) {
+		stat_from(&st, &r->stat);
+		if (a->children)
+			a->c->on_watch(a->c->ctx, ZKCONN_ARMED_CHILDREN, a->path, &st, NULL, 0);
+		else
+			a->c->on_watch(a->c->ctx, ZKCONN_ARMED_DATA, a->path, &st,
+				       (const char *)r->data.p, r->data.len > 0 ? r->data.len : 0);
+	}
 	free(a);
 }
 
-static void on_armed_children(int rc, const struct String_vector *kids, const struct Stat *st,
-			      const void *data)
-{
-	struct arm *a = (struct arm *)data;
-
-	(void)kids;
-	if (rc == ZOK)
-		a->c->on_watch(a->c->ctx, ZKCONN_ARMED_CHILDREN, a->path, st, NULL, 0);
-	free(a);
-}
-
-static struct arm *arm_new(struct zkconn *c, const char *path)
+static struct arm *arm_new(struct zkconn *c, const char *path, bool children)
 {
 	size_t len = strlen(path) + 1;
 	struct arm *a = malloc(sizeof(*a) + len);
 
 	if (a) {
 		a->c = c;
+		a->children = children;
 		memcpy(a->path, path, len);
 	}
 	return a;
@@ -711,12 +766,12 @@ static struct arm *arm_new(struct zkconn *c, const char *path)
 
 void zkconn_arm(struct zkconn *c, const char *path, bool children)
 {
-	struct arm *a = arm_new(c, path), *b = children ? arm_new(c, path) : NULL;
+	struct arm *a = arm_new(c, path, false), *b = children ? arm_new(c, path, true) : NULL;
 
 	pthread_rwlock_rdlock(&c->zh_lock);
-	if (a && (!c->zh || zoo_aget(c->zh, path, 1, on_armed_data, a) != ZOK))
+	if (a && (!c->zh || zkclient_get_data(c->zh->zc, path, true, on_armed, a) != 0))
 		free(a);
-	if (b && (!c->zh || zoo_aget_children2(c->zh, path, 1, on_armed_children, b) != ZOK))
+	if (b && (!c->zh || zkclient_get_children(c->zh->zc, path, true, true, on_armed, b) != 0))
 		free(b);
 	pthread_rwlock_unlock(&c->zh_lock);
 }

@@ -1,4 +1,5 @@
-/* zkconn: the mount's one ZooKeeper session, through libzookeeper_mt.
+/* zkconn: the mount's one ZooKeeper session, through client/ (the project's own client, on a
+ * loop thread of its own).
  *
  * Each operation is submitted asynchronously and waited for with a deadline and a cancel flag,
  * so a FUSE request never waits unbounded and a Ctrl-C (FUSE INTERRUPT) ends the wait at once.
@@ -11,9 +12,9 @@
  * Session lifecycle:
  *   CONNECTING -> CONNECTED [server answered] -> CONNECTING [connection lost, same session]
  *   any -> EXPIRED [server expired it] -> CONNECTING [zkconn_renew: a new session]
- * The library's threads deliver watch events to the on_watch callback given at create; the
- * callback must only queue work (it runs on the library's event thread, where a blocking call
- * would deadlock). An expiry is reported through on_expired the same way.
+ * The client's loop thread delivers watch events to the on_watch callback given at create; the
+ * callback must only queue work (a blocking call there would deadlock). An expiry is reported
+ * through on_expired the same way.
  * All functions may be called from any thread unless stated. */
 #ifndef ZKFS_ZKCONN_H
 #define ZKFS_ZKCONN_H
@@ -21,7 +22,44 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <zookeeper/zookeeper.h>
+
+/* The types and numbers of Apache ZooKeeper's C API that the mount's files were written with,
+ * defined here (field for field, value for value) so they keep working without
+ * libzookeeper_mt. */
+struct Stat {
+	int64_t czxid;
+	int64_t mzxid;
+	int64_t ctime;
+	int64_t mtime;
+	int32_t version;
+	int32_t cversion;
+	int32_t aversion;
+	int64_t ephemeralOwner;
+	int32_t dataLength;
+	int32_t numChildren;
+	int64_t pzxid;
+};
+
+/* Names, each malloc'd, in a malloc'd array. */
+struct String_vector {
+	int32_t count;
+	char **data;
+};
+
+/* Free the names and the array, and zero @v. Returns 0. */
+int deallocate_String_vector(struct String_vector *v);
+
+enum {
+	ZOO_PERSISTENT = 0,		/* CreateMode values (proto/zk_const.h ZK_MODE_*). */
+	ZOO_EPHEMERAL = 1,
+	ZOO_PERSISTENT_SEQUENTIAL = 2,
+	ZOO_EPHEMERAL_SEQUENTIAL = 3,
+	ZOO_SESSION_EVENT = -1,		/* Event types (ZK_EVENT_*). */
+	ZOO_CREATED_EVENT = 1,
+	ZOO_DELETED_EVENT = 2,
+	ZOO_CHANGED_EVENT = 3,
+	ZOO_CHILD_EVENT = 4,
+};
 
 struct zkconn;
 
@@ -35,12 +73,12 @@ struct zkconn_cancel {
 #define ZKCONN_ARMED_DATA 100	  /* A data watch is now set; @st is the node's Stat. */
 #define ZKCONN_ARMED_CHILDREN 101 /* A child watch is now set; @st is the node's Stat. */
 
-/* Called on the library's thread for each node event (type: ZOO_*_EVENT or ZKCONN_ARMED_*,
+/* Called on the client's thread for each node event (type: ZOO_*_EVENT or ZKCONN_ARMED_*,
  * path relative to the chroot). @st, @data/@len (the value, borrowed for the call): for
  * ZKCONN_ARMED_DATA only; NULL/0 otherwise. */
 typedef void (*zkconn_watch_cb)(void *ctx, int type, const char *path, const struct Stat *st,
 				const char *data, int len);
-/* Called on the library's thread when the session expired. */
+/* Called on the client's thread when the session expired. */
 typedef void (*zkconn_expired_cb)(void *ctx);
 
 struct zkconn_config {
@@ -49,8 +87,7 @@ struct zkconn_config {
 	int op_timeout_ms;	    /* Longest wait of one operation. */
 	const char *auth;	    /* "scheme:credentials" sent with addauth on every session
 				     * (e.g. "digest:alice:secret"), or NULL; borrowed. */
-	FILE *log_stream;	    /* C client lines not tied to a handle (borrowed; NULL: stderr);
-				     * a handle's lines go to zk_log, at most 20 per 10 s. */
+	FILE *log_stream;	    /* Unused (the client logs through zk_log); kept for callers. */
 	zkconn_watch_cb on_watch;   /* Node events. */
 	zkconn_expired_cb on_expired; /* Session expiry. */
 	void *ctx;		    /* Handed to both callbacks. */
@@ -114,9 +151,9 @@ int zkconn_set(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
 void zkconn_arm(struct zkconn *c, const char *path, bool children);
 
 /* A watch delivered to its own callback instead of on_watch. Owned by the caller; must outlive
- * the connection (the library may deliver it until zkconn_destroy). */
+ * the connection (the client may deliver it until zkconn_destroy). */
 struct zkconn_node_watch {
-	/* On the library's thread (only signal from it): @type is ZOO_*_EVENT, or
+	/* On the client's thread (only signal from it): @type is ZOO_*_EVENT, or
 	 * ZOO_SESSION_EVENT with @path "" when the connection or session changed. */
 	void (*fn)(struct zkconn_node_watch *nw, int type, const char *path);
 };

@@ -53,7 +53,7 @@ static void bench_usage(FILE *out)
 		"  --warmup      seconds of load before measuring (default 1)\n"
 		"  --prefix      parent znode of the keys (default /zkfs-bench)\n"
 		"  --ignore      ZooKeeper errors (e.g. NodeExists) counted, not fatal\n"
-		"  --per-thread  sessions sharing one loop thread (default 8)\n"
+		"  --per-thread  sessions sharing one loop thread (default 16)\n"
 		"  --server-pid  also report that process's CPU time per op (from /proc)\n"
 		"Prints one line of key=value pairs. Exit status: 0 measured; 1 an op failed with\n"
 		"an unexpected error (no figures printed); 2 usage; 3 could not connect or prefill;\n"
@@ -260,7 +260,7 @@ int main(int argc, char **argv)
 			       .outstanding = 1, .value_size = 100, .keys = 1000,
 			       .ratio_read = 90, .ratio_write = 10, .duration_s = 10,
 			       .warmup_s = 1, .prefix = "/zkfs-bench", .session_ms = 30000,
-			       .per_thread = 8};
+			       .per_thread = 16};
 	struct bench_result *res;
 	int rc;
 

@@ -571,6 +571,80 @@ static void test_connect_timeout(void **state)
 	fixture_free(x);
 }
 
+/* The server side of test_callers_loop, in its own thread: handshake, one getData answered. */
+static void *callers_loop_server(void *arg)
+{
+	struct fake *f = arg;
+	struct jute_connect_request cr;
+	struct zk_buf out, p;
+	int32_t xid;
+
+	assert_int_equal(fake_accept_any(f, 1), 0);
+	fake_handshake(f, 0x55, 6000, &cr);
+	assert_int_equal(fake_read_frame(f, &xid), ZK_OP_GET_DATA);
+	zk_buf_init(&out);
+	zk_buf_init(&p);
+	fake_data(&p, "loop");
+	fake_reply(&out, xid, 2, 0, &p);
+	fake_write(f, out.data, out.len);
+	zk_buf_close(&p);
+	zk_buf_close(&out);
+	return NULL;
+}
+
+struct loop_state {
+	struct zkclient *c;
+	struct outcome o;
+	bool closed;
+};
+
+static void loop_on_event(void *ctx, int type, int state, const char *path)
+{
+	struct loop_state *ls = ctx;
+
+	(void)path;
+	if (type == ZK_EVENT_NONE && state == ZK_STATE_SYNC_CONNECTED)
+		assert_int_equal(zkclient_get_data(ls->c, "/a", false, on_done, &ls->o), 0);
+	if (type == ZK_EVENT_NONE && state == ZK_STATE_CLOSED)
+		ls->closed = true;
+}
+
+/* On the caller's loop: callbacks run inside uv_run of the test's thread, the request made from
+ * the connected event completes, and close frees the client on a later turn of the loop. */
+static void test_callers_loop(void **state)
+{
+	struct loop_state ls = {.o = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+	struct zkclient_config cfg;
+	struct fake f;
+	pthread_t server;
+	uv_loop_t loop;
+	char connect[64];
+
+	(void)state;
+	fake_listen(&f);
+	assert_int_equal(pthread_create(&server, NULL, callers_loop_server, &f), 0);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	snprintf(connect, sizeof(connect), "127.0.0.1:%d", f.port);
+	zkclient_config_init(&cfg);
+	cfg.hosts = connect;
+	cfg.session_ms = 6000;
+	cfg.loop = &loop;
+	cfg.watch_cb = loop_on_event;
+	cfg.watch_ctx = &ls;
+	assert_int_equal(zkclient_open(&cfg, &ls.c), 0);
+	while (!ls.o.done)
+		assert_int_not_equal(uv_run(&loop, UV_RUN_ONCE), 0);
+	assert_int_equal(ls.o.err, 0);
+	assert_string_equal(ls.o.text, "loop");
+	pthread_join(server, NULL);
+	zkclient_close(ls.c);
+	uv_run(&loop, UV_RUN_DEFAULT); /* Returns once every handle of the client is closed. */
+	assert_true(ls.closed);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	fake_close(&f);
+	close(f.lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_expiry_reported_once),
 		cmocka_unit_test(test_chroot_create),
 		cmocka_unit_test(test_connect_timeout),
+		cmocka_unit_test(test_callers_loop),
 	};
 
 	zk_log_open(NULL, ZK_LOG_LEVEL_ERROR);

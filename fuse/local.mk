@@ -37,8 +37,10 @@ INTEGRATION_TESTS += \
 	tests/integration/test_mount_example.sh \
 	tests/integration/test_mount_failover.sh \
 	tests/integration/test_mount_recipes.sh \
-	tests/integration/test_mount_lock.sh
+	tests/integration/test_mount_lock.sh \
+	tests/integration/test_mount_lock_failover.sh
 EXTRA_DIST += tests/integration/mount_lib.sh contrib/examples
+EXTRA_DIST += tests/integration/lock_lib.sh
 
 # `mount -t fuse.zkfs` runs mount.fuse3, which executes `zkfs` from a PATH that mount(8) has
 # cleared to the system directories: make sure the program is in /usr/bin or /usr/local/bin.

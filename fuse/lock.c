@@ -293,6 +293,9 @@ static int look(struct lock_table *t, const char *path, struct lock_entry *e)
 		return rc;
 	n = contenders_of(&kids, &c);
 	i = n < 0 ? n : predecessor(e, c, n);
+	zk_log_debug("lock %s: %s sees %d contender(s), first %s: %s", path,
+		     names_basename(e->node), n, n > 0 ? c[0].name : "-",
+		     i == n ? "held" : i == -1 ? "gone" : "waits");
 	if (i == -1) {
 		zk_log_warn("lock %s: contender %s is gone (session lost?)", path, e->node);
 		rc = -EIO;

@@ -9,61 +9,12 @@
 set -u
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mount_lib.sh"
+source "$(dirname "$0")/lock_lib.sh"
 zkt_init mount_lock
 zkt_require_root
 zkt_require_cmd flock getfattr inotifywait pgrep
 [ -x "$ZKFS" ] || zkt_skip "zkfs not built at $ZKFS"
 ROUNDS=${ZKM_LOCK_ROUNDS:-50}
-declare -A HOLDER_PID=() HOLDER_FD=()
-
-# holder NAME FILE MODE: a process holding flock MODE (x|s) on FILE, started and waited for
-# until it holds. It obeys lines sent with `holder_say NAME CMD`: un (LOCK_UN), write (report
-# the result of a write on the locked descriptor). Its reports go to $ZKT_DIR/NAME.out.
-holder() {
-	local name=$1 fifo=$ZKT_DIR/$1.fifo fd
-	mkfifo "$fifo"
-	exec {fd}<>"$fifo"
-	HOLDER_FD[$name]=$fd
-	/usr/bin/python3 -c '
-import fcntl, os, sys
-path, mode, out = sys.argv[1:4]
-fd = os.open(path, os.O_RDWR)
-def say(s):
-    with open(out, "a") as f:
-        f.write(s + "\n")
-fcntl.flock(fd, fcntl.LOCK_EX if mode == "x" else fcntl.LOCK_SH)
-say("held")
-for line in sys.stdin:
-    if line.strip() == "un":
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        say("unlocked")
-    elif line.strip() == "write":
-        try:
-            os.pwrite(fd, b"x\n", 0)
-            say("write ok")
-        except OSError as e:
-            say("write errno %d" % e.errno)
-' "$2" "$3" "$ZKT_DIR/$name.out" <"$fifo" &
-	HOLDER_PID[$name]=$!
-	ZKT_PIDS[holder-$name]=$!
-	zkt_wait 15 grep -q held "$ZKT_DIR/$name.out" 2>/dev/null || zkt_fail "$name: no lock on $2"
-}
-
-holder_say() { echo "$2" >&"${HOLDER_FD[$1]}"; }
-
-holder_kill() {
-	kill -KILL "${HOLDER_PID[$1]}" 2>/dev/null
-	wait "${HOLDER_PID[$1]}" 2>/dev/null
-	unset "ZKT_PIDS[holder-$1]"
-	rm -f "$ZKT_DIR/$1.out" "$ZKT_DIR/$1.fifo"
-}
-
-holders() { getfattr --only-values -n user.zkfs.lock_holders "$1" 2>/dev/null; }
-nholders() { holders "$1" | grep -c . ; }
-# free FILE: a flock -n on FILE succeeds now.
-free() { flock -n -x "$1" true; }
-mount_pid() { pgrep -f -- "zkfs .* $1 " | head -n 1; }
-
 # incr MOUNT: one read-increment-write of MOUNT/counter under flock -x of MOUNT/lk.
 incr() {
 	flock -x "$1/lk" sh -c 'n=$(cat "$1/counter"); echo $((n + 1)) >"$1/counter"' _ "$1"
@@ -120,20 +71,20 @@ check_release() {
 	zkm_eq 1 "$(nholders "$b/lk")" "contenders after flock -w 1 timed out"
 	# No herd: two waiters; each contender is watched by at most one session (its successor).
 	flock -x "$b/lk" true & w1=$!
-	zkt_wait 10 test "$(nholders "$a/lk")" = 2 || zkt_fail "first waiter"
+	zkt_wait 10 nholders_is "$a/lk" 2 || zkt_fail "first waiter"
 	flock -x "$a/lk" true & w2=$!
-	zkt_wait 10 test "$(nholders "$a/lk")" = 3 || zkt_fail "second waiter"
+	zkt_wait 10 nholders_is "$a/lk" 3 || zkt_fail "second waiter"
 	check_watchers "$a/lk" "$port"
 	holder_say h1 un
 	wait "$w1" || zkt_fail "first waiter did not get the lock after LOCK_UN"
 	wait "$w2" || zkt_fail "second waiter did not get the lock"
-	zkt_wait 5 free "$b/lk" || zkt_fail "the lock is not free after LOCK_UN and both waiters"
+	zkt_wait 5 lock_free "$b/lk" || zkt_fail "the lock is not free after LOCK_UN and both waiters"
 	holder_kill h1
 	# Last close: kill -9 of the holding process releases at once.
 	holder h2 "$a/lk" x
-	free "$b/lk" && zkt_fail "flock -n got a held lock"
+	lock_free "$b/lk" && zkt_fail "flock -n got a held lock"
 	holder_kill h2
-	zkt_wait 2 free "$b/lk" || zkt_fail "kill -9 of the holder did not release the lock"
+	zkt_wait 2 lock_free "$b/lk" || zkt_fail "kill -9 of the holder did not release the lock"
 	zkt_log "release: -n, -w, no herd, LOCK_UN and kill -9 ok"
 }
 
@@ -159,7 +110,7 @@ check_mount_gone() {
 	pid=$(mount_pid "$mp")
 	[ -n "$pid" ] || zkt_fail "no zkfs process for $mp"
 	kill -TERM "$pid"
-	zkt_wait 5 free "$b/lk" || zkt_fail "unmounting the holder's mount did not release the lock"
+	zkt_wait 5 lock_free "$b/lk" || zkt_fail "unmounting the holder's mount did not release the lock"
 	holder_kill h3
 	umount -l "$mp" 2>/dev/null
 	zkm_mount c "$hosts" session_timeout=4
@@ -167,8 +118,8 @@ check_mount_gone() {
 	pid=$(mount_pid "$mp")
 	kill -KILL "$pid"
 	t0=$SECONDS
-	free "$b/lk" && zkt_fail "the lock was free right after its mount died"
-	zkt_wait 15 free "$b/lk" || zkt_fail "kill -9 of the holder's mount: not released"
+	lock_free "$b/lk" && zkt_fail "the lock was free right after its mount died"
+	zkt_wait 15 lock_free "$b/lk" || zkt_fail "kill -9 of the holder's mount: not released"
 	zkt_log "released $((SECONDS - t0)) s after kill -9 of the holder's mount (session 4 s)"
 	holder_kill h4
 	umount -l "$mp" 2>/dev/null
@@ -179,7 +130,7 @@ check_visible() {
 	local a=$1 b=$2 port=$3 first i m t last=0
 	holder h5 "$a/lk" x
 	flock -x "$b/lk" true & w=$!
-	zkt_wait 10 test "$(nholders "$a/lk")" = 2 || zkt_fail "waiter"
+	zkt_wait 10 nholders_is "$a/lk" 2 || zkt_fail "waiter"
 	[ -f "$b/lk" ] || zkt_fail "a locked file is not a file on the other mount"
 	zkm_eq "lk" "$(cd "$b" && ls -d lk*)" "names listed beside a locked file"
 	zkm_eq "lock" "$(cat "$b/lk")" "value of a locked file"
@@ -223,7 +174,7 @@ check_lost() {
 	holder h6 "$mp/lk" x
 	pid=$(mount_pid "$mp")
 	kill -STOP "$pid"
-	zkt_wait 20 free "$b/lk" || { kill -CONT "$pid"; zkt_fail "the stopped mount's session did not expire"; }
+	zkt_wait 20 lock_free "$b/lk" || { kill -CONT "$pid"; zkt_fail "the stopped mount's session did not expire"; }
 	kill -CONT "$pid"
 	zkt_wait 20 grep -q "opening a new session" "$ZKT_DIR/c.log" || zkt_fail "no new session"
 	holder_say h6 write

@@ -1,8 +1,17 @@
 /* close.c: the closing sequence of a struct repl (repl_close).
  *
  * Lifecycle (one struct repl):
- *   CREATED --repl_start--> STARTED --repl_close--> [TRANSFERRING] --> CLOSING --> freed
+ *   CREATED --repl_start--> STARTED --repl_close--> [SNAPSHOTTING] [TRANSFERRING] --> CLOSING
+ *   --> freed
  *   CREATED/failed start --repl_close--> CLOSING --> freed
+ * SNAPSHOTTING (a standalone server with at least CLOSE_SNAPSHOT_MIN entries applied since its
+ * last snapshot): the snapshot threshold drops to 1 and the trailing entries to 0, and a
+ * barrier entry makes an apply round, after which libraft takes the snapshot; close waits
+ * (bounded) until it is stored. The next start then reads the image alone: libraft keeps every
+ * entry it reloads from the log, and each segment holding one whole, in memory until the next
+ * snapshot (about 9 bytes per znode at 1M znodes written by creates). A server with other
+ * voters skips it: it hands leadership over instead, and a follower has no apply round to
+ * wait for.
  * CLOSING waits (bounded) for the local appends in flight to complete (so followers get the
  * results of the writes they forwarded), then closes the forwarder (fails the requests this
  * server forwarded and has no answer for), libraft (raft_close: the uv io and its transport)
@@ -132,6 +141,68 @@ static void transfer_deadline(uv_timer_t *t)
 	close_continue(r);
 }
 
+/* See SNAPSHOTTING above. */
+#define CLOSE_SNAPSHOT_MIN 1024
+#define CLOSE_SNAPSHOT_POLL_MS 20
+#define CLOSE_SNAPSHOT_DEADLINE_MS 60000
+
+static void close_after_snapshot(struct repl *r, const char *outcome)
+{
+	uv_timer_stop(&r->timer);
+	r->snapshotting = false;
+	zk_log_info("replication: snapshot at close %s (%llu ms)", outcome,
+		    (unsigned long long)(uv_now(r->loop) - r->close_t0));
+	raft_set_snapshot_trailing(&r->raft, r->fsm_state.trailing);
+	raft_set_snapshot_threshold(&r->raft, r->fsm_state.threshold);
+	close_continue(r);
+}
+
+/* Polled: the snapshot is stored, or none is coming (it failed, or libraft refused to start
+ * one), or the deadline passed. */
+static void close_snapshot_poll(uv_timer_t *t)
+{
+	struct repl *r = t->data;
+	struct raft *raft = &r->raft;
+	bool barrier_done = raft->last_applied >= r->close_barrier.index;
+
+	if (barrier_done && raft->log.snapshot.last_index >= r->close_barrier.index)
+		close_after_snapshot(r, "stored");
+	else if (barrier_done && raft->snapshot.pending.term == 0)
+		close_after_snapshot(r, "not taken (see above)");
+	else if (uv_now(r->loop) - r->close_t0 >= CLOSE_SNAPSHOT_DEADLINE_MS)
+		close_after_snapshot(r, "not finished in time: closing without it");
+}
+
+static void close_barrier_cb(struct raft_barrier *b, int status)
+{
+	struct repl *r = REPL_CONTAINER(b, struct repl, close_barrier);
+
+	if (status != 0 && r->snapshotting)
+		close_after_snapshot(r, "not taken: the barrier failed");
+}
+
+static bool start_close_snapshot(struct repl *r)
+{
+	struct raft *raft = &r->raft;
+
+	if (!r->started || r->cfg.n_servers != 0 || raft_state(raft) != RAFT_LEADER ||
+	    raft->last_applied < raft->log.snapshot.last_index + CLOSE_SNAPSHOT_MIN)
+		return false;
+	raft_set_snapshot_threshold(raft, 1);
+	raft_set_snapshot_trailing(raft, 0);
+	if (raft_barrier(raft, &r->close_barrier, close_barrier_cb) != 0) {
+		raft_set_snapshot_trailing(raft, r->fsm_state.trailing);
+		raft_set_snapshot_threshold(raft, r->fsm_state.threshold);
+		return false;
+	}
+	r->snapshotting = true;
+	r->close_t0 = uv_now(r->loop);
+	uv_timer_stop(&r->timer);
+	uv_timer_start(&r->timer, close_snapshot_poll, CLOSE_SNAPSHOT_POLL_MS,
+		       CLOSE_SNAPSHOT_POLL_MS);
+	return true;
+}
+
 /* A leader with other voters hands leadership over before leaving, so the ensemble does not
  * wait an election timeout for a new leader. */
 static bool start_transfer(struct repl *r)
@@ -150,6 +221,6 @@ void repl_close(struct repl *r, void (*cb)(struct repl *r))
 {
 	r->close_cb = cb;
 	r->closing = true;
-	if (!start_transfer(r))
+	if (!start_close_snapshot(r) && !start_transfer(r))
 		close_continue(r);
 }

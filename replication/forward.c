@@ -16,8 +16,8 @@
  * built into a txn by zkfsd (repl_hooks.build: session ids, passwords, checks, ACL ids), then
  * appended; a PeerBarrier becomes a raft_barrier, a PeerReconfig a change if
  * repl_hooks.reconfig_allowed agrees. The PeerResult goes back when it completes, if the
- * connection is still there, and the follower is sent the commit index at once (see "Commit
- * notices" below). No message carries a finished txn: no connection can inject one.
+ * connection is still there; every follower is sent the commit index as soon as it moves (see
+ * "Commit notices" below). No message carries a finished txn: no connection can inject one.
  * Session touches are batched on the follower and flushed every tick.
  *
  * Without quorum TLS, who may talk here is decided by address: an incoming connection is
@@ -58,7 +58,6 @@ struct fwd_conn {
 	char ip[64];		 /* Leader side: the peer's address. */
 	uint64_t since_ms;	 /* Leader side: uv_now at accept. */
 	uint64_t active_ms;	 /* Leader side: uv_now at the last message. */
-	uint64_t notice_index;	 /* Leader side: index whose commit it waits to learn, or 0. */
 	struct fwd_conn *next;	 /* Incoming list. */
 	bool connected;
 };
@@ -70,6 +69,12 @@ struct fwd_op {
 	uint64_t id;
 	int64_t session_id;	 /* A new session's id (PeerResult.session_id). */
 	struct fwd_op *next, *prev;
+};
+
+/* The commit index a follower was last noticed of (leader side). */
+struct fwd_notice {
+	uint64_t id;	 /* The server in this configuration slot; another id resets @sent. */
+	raft_index sent; /* Commit index it was sent a notice for. */
 };
 
 struct fwd_write {
@@ -90,7 +95,9 @@ struct repl_fwd {
 	uint64_t next_id;
 	int64_t *touches;
 	size_t n_touches, cap_touches;
-	uv_check_t notice;	  /* Leader side: runs while a follower waits for a commit notice. */
+	uv_check_t notice;	  /* Sends commit notices (leader side); runs every loop turn. */
+	struct fwd_notice *notices; /* Leader side: per configuration slot, what was sent. */
+	unsigned n_notices;
 	raft_io_tick_cb tick;	  /* libraft's tick callback (captured from io->start), or NULL. */
 	int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 			raft_io_recv_cb recv); /* The uv io's own start. */
@@ -223,68 +230,74 @@ static void on_result(struct repl_fwd *f, const PeerResult *res)
 /* Commit notices (leader side). A libraft 0.15 follower learns the commit index only from an
  * AppendEntries, which the leader sends on its own only with new entries or at the next
  * heartbeat (heartbeat_timeout later when idle), and from one that carries entries the follower
- * commits only once it has written them to disk. A follower answering a forwarded write thus
- * waited for a heartbeat, or, with a barrier entry appended as a nudge (the previous way), for
- * a second disk write of its own after the commit: one fsync more than ZooKeeper, whose COMMIT
- * needs no disk. Instead, once the entry is committed and the follower that forwarded it has
- * stored it (its match index in libraft's progress), that follower is marked due for a
+ * commits only once it has written them to disk. A follower thus applied a write a heartbeat
+ * (or one fsync of the next entries) after the leader answered it: a node created through one
+ * follower was missing on another right after its creator's session closed (1-2% of tries;
+ * ZooKeeper, which sends COMMIT to every follower at once, 0). Instead, each loop turn, every
+ * follower that has stored entries up to an index the leader has committed but not yet told
+ * it (its match index in libraft's progress, against the commit index) is marked due for a
  * heartbeat (its progress' last_send, which libraft reads for nothing else, set to 0) and
- * libraft's tick runs once: it sends the follower an empty AppendEntries with the commit
- * index, and the follower applies at once. Followers not marked are treated as at any tick
- * (a follower catching up is not sent more than usual). libraft has no call that sends a
+ * libraft's tick runs once: it sends those followers an empty AppendEntries with the commit
+ * index, and they apply at once, without a disk write. A follower that acknowledges after the
+ * commit is noticed on the turn its ack arrives. Followers not marked are treated as at any
+ * tick (a follower catching up is not sent more than usual). libraft has no call that sends a
  * heartbeat, hence the tick captured from io->start; a tick is time-driven, so an extra one
  * changes nothing else. The check handle runs it after the poll phase, outside libraft's
  * callbacks (a tick inside them could step the leader down under its own apply loop), once
- * for all the requests completed in that loop turn. Regular heartbeats still deliver the
- * commit if a notice is dropped (leadership lost, follower unknown). */
+ * for all the commits of that loop turn. Regular heartbeats still deliver the commit if a
+ * notice is lost (leadership lost, no memory for the table). */
 
-/* libraft's replication state of follower @id, or NULL when @id is not in the configuration.
- * Leader only (the progress array follows the configuration's order). */
-static struct raft_progress *follower_progress(struct raft *raft, uint64_t id)
+/* Room for one fwd_notice per configuration slot; new slots start empty. */
+static int notices_fit(struct repl_fwd *f, unsigned n)
 {
-	unsigned i;
+	struct fwd_notice *p;
 
-	for (i = 0; i < raft->configuration.n; i++)
-		if (raft->configuration.servers[i].id == id)
-			return &raft->leader_state.progress[i];
-	return NULL;
+	if (n <= f->n_notices)
+		return 0;
+	p = zk_realloc(f->notices, n * sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	memset(p + f->n_notices, 0, (n - f->n_notices) * sizeof(*p));
+	f->notices = p;
+	f->n_notices = n;
+	return 0;
+}
+
+/* Does follower @s (slot @n, progress @p) need a notice of the commit index? Marks it due. */
+static bool notice_due(struct raft *raft, struct fwd_notice *n, const struct raft_server *s,
+		       struct raft_progress *p)
+{
+	raft_index target = p->match_index < raft->commit_index ? p->match_index
+							       : raft->commit_index;
+
+	if (s->id == raft->id)
+		return false;
+	if (n->id != s->id) {
+		n->id = s->id;
+		n->sent = 0;
+	}
+	if (target <= n->sent)
+		return false;
+	n->sent = target;
+	p->last_send = 0;
+	return true;
 }
 
 static void notice_cb(uv_check_t *h)
 {
 	struct repl_fwd *f = h->data;
 	struct raft *raft = &f->r->raft;
-	bool leader = raft_state(raft) == RAFT_LEADER && !f->r->closing;
-	bool due = false, waiting = false;
-	struct raft_progress *p;
-	struct fwd_conn *c;
+	bool due = false;
+	unsigned i;
 
-	for (c = f->incoming; c != NULL; c = c->next) {
-		if (c->notice_index == 0)
-			continue;
-		p = leader ? follower_progress(raft, c->peer_id) : NULL;
-		if (p != NULL && p->match_index < c->notice_index) {
-			waiting = true; /* Its ack is on the way: looked at again next turn. */
-			continue;
-		}
-		if (p != NULL) {
-			p->last_send = 0;
-			due = true;
-		}
-		c->notice_index = 0;
-	}
-	if (!waiting)
-		uv_check_stop(h);
+	if (raft_state(raft) != RAFT_LEADER || f->r->closing ||
+	    notices_fit(f, raft->configuration.n) != 0)
+		return;
+	for (i = 0; i < raft->configuration.n; i++)
+		due |= notice_due(raft, &f->notices[i], &raft->configuration.servers[i],
+				  &raft->leader_state.progress[i]);
 	if (due && f->tick != NULL)
 		f->tick(&f->r->io);
-}
-
-/* The follower of @c waits to learn that @index is committed (its request completed). */
-static void notice_request(struct fwd_conn *c, uint64_t index)
-{
-	if (index > c->notice_index)
-		c->notice_index = index;
-	uv_check_start(&c->f->notice, notice_cb);
 }
 
 /* io->start of the uv io, wrapped to keep libraft's tick callback (notice_cb). */
@@ -322,8 +335,6 @@ static void op_done(struct repl_req *req, int status)
 		msg.body_case = PEER_MSG__BODY_RESULT;
 		msg.result = &res;
 		send_msg(op->conn, &msg);
-		if (status == 0 && req->kind != REPL_REQ_CHANGE && req->kind != REPL_REQ_ADD)
-			notice_request(op->conn, res.index);
 		if (op->prev != NULL)
 			op->prev->next = op->next;
 		else
@@ -641,6 +652,7 @@ static void handle_released(struct repl_fwd *f)
 		return;
 	zk_buf_close(&f->outbox);
 	zk_free(f->touches);
+	zk_free(f->notices);
 	zk_free(f);
 	done(r);
 }
@@ -977,6 +989,7 @@ int repl_fwd_create(struct repl *r, struct repl_fwd **out)
 	f->listener.data = f;
 	uv_check_init(r->loop, &f->notice);
 	f->notice.data = f;
+	uv_check_start(&f->notice, notice_cb);
 	f->open_handles = 2;
 	/* Before raft_start, which calls io->start. */
 	f->io_start = r->io.start;

@@ -104,3 +104,8 @@ EXTRA_PROGRAMS += tests/unit/bench_repl_store
 tests_unit_bench_repl_store_SOURCES = tests/unit/bench_repl.c
 tests_unit_bench_repl_store_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 tests_unit_bench_repl_store_LDADD = $(REPL_STORE_LIBS)
+
+# Followers apply a commit at once: a node created through one follower is read through another
+# (3-node clusters of both kinds, cluster.sh; forwarded ports 22065-22067).
+INTEGRATION_TESTS += tests/integration/test_cluster_fresh.sh
+EXTRA_DIST += tests/integration/fresh_reads.py

@@ -95,6 +95,10 @@ struct repl {
 	bool disk_low;		     /* Free space under repl_min_free: writes refused. */
 	unsigned inflight;	     /* Local raft_apply/raft_barrier not completed yet. */
 	bool draining;		     /* Closing: waiting for inflight to reach 0. */
+	struct raft_barrier close_barrier; /* Closing: the apply round that takes the last
+					   snapshot (close.c). */
+	bool snapshotting;	     /* Closing: waiting for that snapshot. */
+	uint64_t close_t0;	     /* uv_now when it started. */
 	void (*close_cb)(struct repl *r);
 	char errmsg[256];	     /* Last start error of ours (repl_errmsg). */
 };

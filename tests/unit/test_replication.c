@@ -141,6 +141,29 @@ static void snapshot_then_restart(void **state)
 	assert_true(f->node.n_applied - before <= before + 1 - 64);
 }
 
+/* A clean close of a standalone server with 1024 or more entries since its last snapshot
+ * takes one first (trailing 0), so the next start replays nothing and keeps no log entries in
+ * memory; with fewer, it closes at once and the restart replays them. */
+static void close_takes_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t digest, before;
+
+	assert_int_equal(tr_node_open(&f->node), 0);
+	assert_int_equal(tr_submit_n(&f->node, "a", 0, 1100, 30000), 0);
+	digest = store_digest(f->node.store);
+	before = f->node.n_applied;
+	assert_int_equal(f->node.repl->fsm_state.n_snapshots, 0);
+	assert_int_equal(reopen(f), 0);
+	assert_true(store_digest(f->node.store) == digest);
+	assert_int_equal(f->node.n_applied - before, 0);
+	assert_int_equal(f->node.repl->raft.log.snapshot.last_index, f->node.repl->raft.last_applied);
+	assert_int_equal(tr_submit_n(&f->node, "b", 0, 10, 10000), 0);
+	before = f->node.n_applied;
+	assert_int_equal(reopen(f), 0);
+	assert_int_equal(f->node.n_applied - before, 10);
+}
+
 /* Big entries take a snapshot by bytes long before the entry threshold, so the log libraft
  * keeps in memory stays bounded; a restart then replays only the tail. */
 static void snapshot_by_log_bytes(void **state)
@@ -766,6 +789,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(restart_replays_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_then_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_by_log_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(close_takes_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(barrier_completes, setup, teardown),
 		cmocka_unit_test_setup_teardown(close_with_writes_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(submit_before_start_fails, setup, teardown),

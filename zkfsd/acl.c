@@ -99,6 +99,19 @@ static int acl_auth_digest(struct conn *conn, const uint8_t *auth, size_t len)
 	return 0;
 }
 
+int acl_auth_x509(struct conn *conn)
+{
+	char *dn = tls_peer_dn(conn->tls);
+	int rv;
+
+	if (dn == NULL)
+		return 0; /* No (verified) client certificate: ssl.clientAuth want or none. */
+	zk_log_info("%s:%d authenticated by its certificate as %s", conn->ip, conn->port, dn);
+	rv = acl_push(conn, "x509", dn, strlen(dn), strdup(dn));
+	free(dn);
+	return rv;
+}
+
 int acl_auth(struct conn *conn, const struct jute_auth_packet *a)
 {
 	bool digest = jute_str_eq(&a->scheme, "digest");

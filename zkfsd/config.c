@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "zkfsd/config.h"
 
@@ -91,6 +92,9 @@ void config_close(struct config *cfg)
 	free(cfg->log_file);
 	free(cfg->pid_file);
 	free(cfg->super_digest);
+	free(cfg->ssl_keystore);
+	free(cfg->ssl_truststore);
+	free(cfg->ssl_client_auth);
 	free(cfg->config_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -291,7 +295,8 @@ static const char *const ignored_keys[] = {
 	"autopurge.snapRetainCount", "autopurge.purgeInterval", "extendedTypesEnabled",
 	"standaloneEnabled", "electionAlg",
 	"peerType", "preAllocSize", "syncEnabled", "forceSync", "leaderServes",
-	"cnxTimeout", "secureClientPort", "localSessionsEnabled",
+	"cnxTimeout", "localSessionsEnabled", "serverCnxnFactory", "ssl.keyStore.password",
+	"ssl.trustStore.password", "authProvider.x509",
 	"localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "maxCnxns",
 	"clientPortListenBacklog", "audit.enable", "4lw.commands.enabled",
 };
@@ -353,6 +358,25 @@ static int config_set_http(struct config *cfg, const struct config_src *src, con
 		return config_http_str(src, v, h->url, sizeof(h->url));
 	return config_fail(src, strcmp(k, "commandURL") == 0 ? "must start with '/'"
 							      : "unknown key");
+
+/* The client TLS keys (tls.h): ZooKeeper 3.8's names, PEM stores only. */
+static int config_set_tls(struct config *cfg, const struct config_src *src, const char *key,
+			  const char *v)
+{
+	if (strcmp(key, "secureClientPort") == 0)
+		return parse_port(src, v, &cfg->secure_client_port);
+	if (strcmp(key, "ssl.keyStore.location") == 0)
+		return parse_nonempty_str(src, v, &cfg->ssl_keystore);
+	if (strcmp(key, "ssl.trustStore.location") == 0)
+		return parse_nonempty_str(src, v, &cfg->ssl_truststore);
+	if (strcmp(key, "ssl.keyStore.type") == 0 || strcmp(key, "ssl.trustStore.type") == 0)
+		return strcasecmp(v, "PEM") == 0 ? 0 : config_fail(src, "only PEM is supported");
+	if (strcmp(key, "ssl.clientAuth") == 0) {
+		if (strcmp(v, "need") != 0 && strcmp(v, "want") != 0 && strcmp(v, "none") != 0)
+			return config_fail(src, "expected need, want or none, got '%s'", v);
+		return set_str(&cfg->ssl_client_auth, v);
+	}
+	return config_fail(src, "unknown key");
 }
 
 /* Apply one key of the file (or a flag mapped to the same key). */
@@ -424,6 +448,8 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 	}
 	if (strcmp(key, "zkfsd.test.stallMs") == 0)
 		return parse_int(src, v, 0, 60000, &cfg->test_stall_ms);
+	if (strncmp(key, "ssl.", 4) == 0 || strcmp(key, "secureClientPort") == 0)
+		return config_set_tls(cfg, src, key, v);
 	if (strcmp(key, "superDigest") == 0)
 		return config_set_super_digest(cfg, src, v);
 	if (strcmp(key, "skipACL") == 0) {

@@ -91,6 +91,10 @@ struct config {
 					   "super:base64(sha1(super:password))". */
 	bool skip_acl;			/* skipACL=yes: no ACL is checked (ZooKeeper's
 					   zookeeper.skipACL). */
+	uint16_t secure_client_port;	/* secureClientPort: TLS clients (tls.h); 0 = none. */
+	char *ssl_keystore;		/* Owned. ssl.keyStore.location: PEM key + chain. */
+	char *ssl_truststore;		/* Owned. ssl.trustStore.location: PEM CA bundle. */
+	char *ssl_client_auth;		/* Owned. ssl.clientAuth: need (NULL), want, none. */
 	int container_check_ms;		/* Container/TTL collection period (ZooKeeper's
 					   znode.container.checkIntervalMs). */
 	enum zk_log_level log_level;	/* logLevel / --log-level. */

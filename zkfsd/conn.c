@@ -55,6 +55,7 @@ void conn_unref(struct conn *conn)
 		return;
 	free(conn->rbuf);
 	zk_buf_close(&conn->out);
+	tls_conn_destroy(conn->tls);
 	free(conn);
 }
 
@@ -240,6 +241,11 @@ static void conn_flush(struct conn *conn)
 {
 	ssize_t done;
 
+	if (conn->tls != NULL && conn->state != CONN_CLOSING &&
+	    tls_encrypt(conn->tls, &conn->out) != 0) {
+		conn_close(conn, "TLS: cannot encrypt the output");
+		return;
+	}
 	if (conn->state == CONN_CLOSING || conn->out.len == 0) {
 		conn_check_close_after(conn);
 		return;
@@ -477,7 +483,8 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	size_t want = (conn->draining ? 0 : conn->rlen) + CONN_READ_CHUNK;
 
 	(void)suggested;
-	if (!conn->draining && conn->rlen == 0) {
+	if (!conn->draining && (conn->rlen == 0 || conn->tls != NULL)) {
+		/* TLS: ciphertext, decrypted into rbuf within the read callback (conn_tls_read). */
 		if (srv->read_buf == NULL)
 			srv->read_buf = malloc(CONN_READ_CHUNK);
 		*buf = uv_buf_init((char *)srv->read_buf, srv->read_buf ? CONN_READ_CHUNK : 0);
@@ -670,6 +677,44 @@ static void conn_keep_rest(struct conn *conn)
 	conn->rcap = conn->rlen + CONN_READ_CHUNK;
 }
 
+/* TLS (secure client port): decrypt @n bytes into the connection's own rbuf, then frame as
+ * usual; handshake records go out at the next flush. */
+static void conn_tls_read(struct conn *conn, const char *in, size_t n)
+{
+	struct zk_buf plain;
+	const char *why = NULL;
+	uint8_t *p;
+
+	zk_buf_init(&plain);
+	if (tls_decrypt(conn->tls, in, n, &plain, &why) != 0) {
+		zk_buf_close(&plain);
+		zk_log_warn("TLS from %s:%d refused: %s", conn->ip, conn->port, why);
+		conn_close(conn, NULL);
+		return;
+	}
+	if (tls_just_established(conn->tls) && acl_auth_x509(conn) != 0) {
+		zk_buf_close(&plain);
+		conn_close(conn, "out of memory for the client certificate's id");
+		return;
+	}
+	conn_mark_dirty(conn);
+	if (plain.len > 0 && conn->rcap < conn->rlen + plain.len) {
+		p = realloc(conn->rbuf, conn->rlen + plain.len + CONN_READ_CHUNK);
+		if (p == NULL) {
+			zk_buf_close(&plain);
+			conn_close(conn, "out of memory for the read buffer");
+			return;
+		}
+		conn->rbuf = p;
+		conn->rcap = conn->rlen + plain.len + CONN_READ_CHUNK;
+	}
+	if (plain.len > 0)
+		memcpy(conn->rbuf + conn->rlen, plain.data, plain.len);
+	conn->rlen += plain.len;
+	zk_buf_close(&plain);
+	conn_process_input(conn);
+}
+
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *conn = s->data;
@@ -687,6 +732,10 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn->drained += (size_t)nread;
 		if (conn->drained > CONN_DRAIN_BYTES)
 			conn_close(conn, "refused client kept sending");
+		return;
+	}
+	if (conn->tls != NULL) {
+		conn_tls_read(conn, buf->base, (size_t)nread);
 		return;
 	}
 	if (buf->base == (char *)conn->srv->read_buf) {
@@ -770,7 +819,7 @@ static void conn_link(struct zkfsd *srv, struct conn *conn)
 	srv->n_conns++;
 }
 
-void conn_accept(struct zkfsd *srv)
+void conn_accept(struct zkfsd *srv, uv_tcp_t *listener, SSL_CTX *tls)
 {
 	struct conn *conn = calloc(1, sizeof(*conn));
 	int max = srv->cfg->max_client_cnxns;
@@ -790,7 +839,7 @@ void conn_accept(struct zkfsd *srv)
 		return;
 	}
 	conn_link(srv, conn);
-	if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&conn->tcp) != 0) {
+	if (uv_accept((uv_stream_t *)listener, (uv_stream_t *)&conn->tcp) != 0) {
 		conn_close(conn, "accept failed");
 		return;
 	}
@@ -803,6 +852,10 @@ void conn_accept(struct zkfsd *srv)
 		return;
 	}
 	uv_tcp_nodelay(&conn->tcp, 1);
+	if (tls != NULL && (conn->tls = tls_conn_create(tls)) == NULL) {
+		conn_close(conn, "out of memory for TLS");
+		return;
+	}
 	if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_on_read) != 0)
 		conn_close(conn, "cannot start reading");
 }

@@ -4,6 +4,7 @@ noinst_LIBRARIES += libzkfsd.a
 libzkfsd_a_SOURCES = \
 	zkfsd/config.c zkfsd/config.h \
 	zkfsd/acl.c \
+	zkfsd/tls.c zkfsd/tls.h \
 	zkfsd/conn.c \
 	zkfsd/fourlw.c \
 	zkfsd/join.c \
@@ -42,7 +43,7 @@ tests_unit_test_watch_LDADD = libproto.a libcommon.a $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_acl
 TESTS += tests/unit/test_acl
-tests_unit_test_acl_SOURCES = tests/unit/test_acl.c zkfsd/acl.c
+tests_unit_test_acl_SOURCES = tests/unit/test_acl.c zkfsd/acl.c zkfsd/tls.c
 tests_unit_test_acl_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_test_acl_LDADD = libstore.a libproto.a libcommon.a $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 

@@ -458,41 +458,61 @@ int server_start_repl(struct zkfsd *srv)
 static void server_on_connection(uv_stream_t *s, int status)
 {
 	struct zkfsd *srv = s->data;
+	bool secure = s == (uv_stream_t *)&srv->secure_listener;
 
 	if (status < 0) {
 		zk_log_warn("accept: %s", uv_strerror(status));
 		return;
 	}
-	conn_accept(srv);
+	conn_accept(srv, (uv_tcp_t *)s, secure ? srv->tls_ctx : NULL);
 }
 
-int server_listen(struct zkfsd *srv)
+/* Listen on clientPortAddress:@port with @h (@open set once it must be closed). */
+static int server_listen_on(struct zkfsd *srv, uv_tcp_t *h, bool *open, uint16_t port)
 {
 	const struct config *cfg = srv->cfg;
 	struct sockaddr_storage ss;
 	int rv;
 
-	if (uv_ip4_addr(cfg->client_address, cfg->client_port, (struct sockaddr_in *)&ss) != 0 &&
-	    uv_ip6_addr(cfg->client_address, cfg->client_port, (struct sockaddr_in6 *)&ss) != 0) {
+	if (uv_ip4_addr(cfg->client_address, port, (struct sockaddr_in *)&ss) != 0 &&
+	    uv_ip6_addr(cfg->client_address, port, (struct sockaddr_in6 *)&ss) != 0) {
 		zk_log_error("clientPortAddress %s is not an IP address", cfg->client_address);
 		return -EINVAL;
 	}
-	rv = uv_tcp_init(srv->loop, &srv->listener);
+	rv = uv_tcp_init(srv->loop, h);
 	if (rv != 0)
 		return rv;
-	srv->listener.data = srv;
-	srv->listening = true;
-	rv = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0);
+	h->data = srv;
+	*open = true;
+	rv = uv_tcp_bind(h, (struct sockaddr *)&ss, 0);
 	if (rv == 0)
-		rv = uv_listen((uv_stream_t *)&srv->listener, 1024, server_on_connection);
-	if (rv != 0) {
-		zk_log_error("cannot listen on %s:%u: %s", cfg->client_address, cfg->client_port,
+		rv = uv_listen((uv_stream_t *)h, 1024, server_on_connection);
+	if (rv != 0)
+		zk_log_error("cannot listen on %s:%u: %s", cfg->client_address, port,
 			     uv_strerror(rv));
+	return rv;
+}
+
+int server_listen(struct zkfsd *srv)
+{
+	const struct config *cfg = srv->cfg;
+	int rv = server_listen_on(srv, &srv->listener, &srv->listening, cfg->client_port);
+
+	if (rv != 0)
 		return rv;
-	}
 	zk_log_info("serving clients on %s:%u, data in %s", cfg->client_address, cfg->client_port,
 		    cfg->data_dir);
-	return 0;
+	if (cfg->secure_client_port == 0)
+		return 0;
+	rv = tls_ctx_create(cfg, &srv->tls_ctx);
+	if (rv == 0)
+		rv = server_listen_on(srv, &srv->secure_listener, &srv->secure_listening,
+				      cfg->secure_client_port);
+	if (rv == 0)
+		zk_log_info("serving TLS clients on %s:%u (ssl.clientAuth=%s)",
+			    cfg->client_address, cfg->secure_client_port,
+			    cfg->ssl_client_auth ? cfg->ssl_client_auth : "need");
+	return rv;
 }
 
 /* ---- Stop ---------------------------------------------------------------------------------- */
@@ -511,6 +531,10 @@ void server_stop(struct zkfsd *srv)
 	if (srv->listening) {
 		uv_close((uv_handle_t *)&srv->listener, NULL);
 		srv->listening = false;
+	}
+	if (srv->secure_listening) {
+		uv_close((uv_handle_t *)&srv->secure_listener, NULL);
+		srv->secure_listening = false;
 	}
 	conn_close_all(srv);
 	metrics_stop(srv);
@@ -546,4 +570,6 @@ void server_close(struct zkfsd *srv)
 	srv->read_buf = NULL;
 	store_destroy(srv->store);
 	srv->store = NULL;
+	SSL_CTX_free(srv->tls_ctx);
+	srv->tls_ctx = NULL;
 }

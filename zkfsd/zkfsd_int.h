@@ -38,6 +38,7 @@
 #include "replication/replication.h"
 #include "store/store.h"
 #include "zkfsd/config.h"
+#include "zkfsd/tls.h"
 
 struct conn;
 struct reconfig_job;
@@ -134,6 +135,9 @@ struct zkfsd {
 	struct store *store;		/* Owned. */
 	struct repl *repl;		/* Owned until repl_close completes. */
 	uv_tcp_t listener;		/* Client port. */
+	uv_tcp_t secure_listener;	/* secureClientPort (TLS), when configured. */
+	bool secure_listening;		/* secure_listener is open. */
+	SSL_CTX *tls_ctx;		/* Owned: the TLS context of secure_listener, or NULL. */
 	uv_timer_t session_timer;	/* Expiry check, every tick/2. */
 	uv_timer_t container_timer;	/* Container/TTL collection. */
 	uv_prepare_t flush;		/* Writes dirty connections once per loop turn. */
@@ -220,6 +224,7 @@ struct conn {
 	size_t watch_bytes;		/* Their path bytes (zkfsd.maxWatchBytesPerSession). */
 	uint64_t notified_gen;		/* Last store event that notified it (watch.c). */
 	struct conn_auth *auth;		/* Auth ids added by auth packets. */
+	struct tls_conn *tls;		/* Owned: TLS state (secure client port), or NULL. */
 	int64_t last_zxid;		/* Last zxid sent (cons). */
 	int32_t last_xid;		/* Last xid answered. */
 	int32_t last_op;		/* Last opcode answered. */
@@ -294,7 +299,8 @@ void server_refuse(struct zkfsd *srv, enum zkfsd_refusal r, const char *fmt, ...
 	__attribute__((format(printf, 3, 4)));
 
 /* conn.c */
-void conn_accept(struct zkfsd *srv);
+/* Accept a connection on @listener; @tls: its TLS context (secureClientPort), or NULL. */
+void conn_accept(struct zkfsd *srv, uv_tcp_t *listener, SSL_CTX *tls);
 /* Queue @conn for the flush step (output to write, queued work to pump). */
 void conn_mark_dirty(struct conn *conn);
 /* Run what can run at the head of the FIFO; @submit: also hand queued writes to repl (not
@@ -433,6 +439,9 @@ void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode);
 #define ACL_MAX_IDS 40
 /* "user:base64(sha1(@auth))" for the digest auth data "user:password" (malloc'ed), or NULL. */
 char *acl_digest_id(const uint8_t *auth, size_t len);
+/* TLS handshake done on @conn: its verified client certificate's subject DN becomes an "x509"
+ * id (X509AuthenticationProvider). 0 or -ENOMEM. */
+int acl_auth_x509(struct conn *conn);
 /* An auth packet on @conn: add its ids (digest; "ip" adds none). Returns ZK_ERR_OK or
  * ZK_ERR_AUTHFAILED (unknown scheme, over the caps, out of memory: logged, never with the auth
  * data); the caller answers and closes. */

@@ -6,5 +6,7 @@ INTEGRATION_TESTS += \
 	tests/integration/test_cluster_partition.sh \
 	tests/integration/test_cluster_rolling.sh \
 	tests/integration/test_cluster_reconfig.sh \
-	tests/integration/test_cluster_semantics.sh
-EXTRA_DIST += tests/integration/cluster.sh tests/integration/cluster_client.py
+	tests/integration/test_cluster_semantics.sh \
+	tests/integration/test_cluster_security.sh
+EXTRA_DIST += tests/integration/cluster.sh tests/integration/cluster_client.py \
+	tests/integration/cluster_security.py

@@ -508,9 +508,11 @@ def main():
         wd = zkt.workdir("test_hostile")
         failures = []
         for kind in kinds:
+            # The test hook `stal` is a four-letter word: listed, as the default list omits it.
             cfg = {"zkfsd.test.stallMs": int(STALL_S * 1000), "zkfsd.maxWatchesPerSession": 100000,
                    "zkfsd.maxWatchBytesPerSession": 8 << 20,
-                   "zkfsd.maxOutputBytes": 16 << 20} if kind == "zkfsd" else {}
+                   "zkfsd.maxOutputBytes": 16 << 20,
+                   "4lw.commands.whitelist": "*"} if kind == "zkfsd" else {}
             server = zkt.Server(kind, wd, tick=TICK, cfg=cfg)
             server.start()
             try:

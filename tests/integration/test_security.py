@@ -21,7 +21,6 @@ import os
 import stat
 import struct
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkt  # noqa: E402
@@ -297,10 +296,11 @@ def pid_file_symlink(wd):
     os.symlink(target, link)
     server = zkt.Server("zkfsd", wd, args=["--pid-file", link])
     server.start(wait=False)
-    deadline = time.monotonic() + 20
-    while server.alive() and not server.ready() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    server.stop()
+    wait_for(lambda: not server.alive() or server.ready(), 20, "zkfsd to exit or serve")
+    if server.alive():
+        server.stop()
+    else:
+        server.proc = None  # It refused to start, as it should: nothing to stop.
     check(open(target).read() == "precious\n", "the pid file was written through a symlink")
     check("pid file" in server.log_text(), "no log line about the refused pid file")
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/zk_buf.h"
 #include "common/zk_log.h"
 #include "replication/replication.h"
 #include "store/store.h"
@@ -75,6 +76,35 @@ static void done_cb(struct repl_req *req, int status)
 	submit(n, i);
 }
 
+/* repl_hooks.build: a forwarded "request" here is the encoded txn itself (zkfsd's hook builds
+ * the txn from a client request). */
+static int build_identity(void *ctx, const struct repl_client_req *in, struct zk_buf *txn,
+			  struct repl_req *res)
+{
+	(void)ctx;
+	(void)res;
+	return zk_buf_append(txn, in->body, in->len);
+}
+
+/* On the leader append @txn; elsewhere forward it (txns never travel: it goes as a request). */
+static int submit_txn(struct node *n, struct repl_req *req, const struct store_txn *txn)
+{
+	struct repl_client_req in = {0};
+	struct zk_buf b;
+	int rv;
+
+	if (repl_role(n->repl) == REPL_LEADER)
+		return repl_submit(n->repl, req, txn, done_cb);
+	zk_buf_init(&b);
+	rv = store_txn_encode(txn, &b);
+	in.body = b.data;
+	in.len = b.len;
+	if (rv == 0)
+		rv = repl_forward(n->repl, req, &in, done_cb);
+	zk_buf_close(&b);
+	return rv;
+}
+
 static void submit(struct node *n, int i)
 {
 	struct store_txn txn;
@@ -90,7 +120,7 @@ static void submit(struct node *n, int i)
 	txn.op.data = (const uint8_t *)"0123456789012345678901234567890123456789";
 	txn.op.data_len = 40;
 	n->reqs[i].data = n;
-	if (repl_submit(n->repl, &n->reqs[i], &txn, done_cb) == 0) {
+	if (submit_txn(n, &n->reqs[i], &txn) == 0) {
 		n->busy[i] = true;
 		n->in_flight++;
 	}
@@ -147,6 +177,7 @@ static void child(int id, const char *parent, int out, bool load)
 	uv_loop_init(&n.loop);
 	if (store_create(NULL, NULL, NULL, &n.store) != 0 ||
 	    repl_create(&n.loop, &cfg, n.store, NULL, NULL, &n.repl) != 0 ||
+	    (repl_set_hooks(n.repl, &(struct repl_hooks){.build = build_identity}), false) ||
 	    repl_start(n.repl) != 0)
 		_exit(1);
 	uv_timer_init(&n.loop, &timer);

@@ -358,6 +358,7 @@ static int config_set_http(struct config *cfg, const struct config_src *src, con
 		return config_http_str(src, v, h->url, sizeof(h->url));
 	return config_fail(src, strcmp(k, "commandURL") == 0 ? "must start with '/'"
 							      : "unknown key");
+}
 
 /* The client TLS keys (tls.h): ZooKeeper 3.8's names, PEM stores only. */
 static int config_set_tls(struct config *cfg, const struct config_src *src, const char *key,

@@ -859,6 +859,7 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
+	inode_set_all_dirs(zkfs->opt.all_dirs);
 	/* open(O_TRUNC) arrives as one OPEN, so `echo x > f` is one setData, not two. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;

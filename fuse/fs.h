@@ -26,6 +26,7 @@ struct zkfs_options {
 	mode_t file_mode;	/* Permission bits of files (-o mode=, default 0644). */
 	int max_data;		/* Largest value written (-o max_data=BYTES): EFBIG past it. */
 	double cache_timeout;	/* Kernel entry/attr timeout for watched nodes, seconds. */
+	bool all_dirs;		/* -o dirs: every node a directory, its data in .data. */
 };
 
 /* The mount's state, one per process. */

@@ -385,8 +385,18 @@ void inode_wake_polls(struct node *n)
 	n->npolls = 0;
 }
 
+/* -o dirs (set once, before the first request). */
+static bool all_dirs;
+
+void inode_set_all_dirs(bool on)
+{
+	all_dirs = on;
+}
+
 mode_t inode_kind_of(const struct Stat *st)
 {
+	if (all_dirs)
+		return S_IFDIR;
 	if (st->numChildren > 0)
 		return S_IFDIR;
 	if (st->ephemeralOwner != 0 || st->dataLength > 0 || st->version > 0)

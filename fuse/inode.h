@@ -111,6 +111,10 @@ void inode_add_poll(struct node *n, struct fuse_pollhandle *ph);
  * only writes notifications, never blocks on a request. */
 void inode_wake_polls(struct node *n);
 
+/* The "dirs" view (-o dirs): every node shows as a directory, its data in ".data", so a shell
+ * can add children to a node that has data. Must be called before the first request. */
+void inode_set_all_dirs(bool on);
+
 /* Kind a znode with @st shows as (the same on every mount, from the Stat alone): a node with
  * children is a directory; otherwise an ephemeral, a node with data, or one written at least
  * once (version > 0: an empty file made through the mount is at version 1) is a file; a node

@@ -45,7 +45,8 @@ INTEGRATION_TESTS += \
 	tests/integration/test_mount_outage.sh \
 	tests/integration/test_mount_kinds.sh \
 	tests/integration/test_mount_cas.sh \
-	tests/integration/test_mount_ops.sh
+	tests/integration/test_mount_ops.sh \
+	tests/integration/test_mount_seed.sh
 EXTRA_DIST += tests/integration/mount_lib.sh contrib/examples
 EXTRA_DIST += tests/integration/lock_lib.sh
 

@@ -43,6 +43,7 @@ struct cli {
 	char *log_level;
 	char *auth;	     /* -o auth=scheme:credentials */
 	int max_data;
+	int all_dirs;	     /* -o dirs: every node a directory (issue 16). */
 };
 
 enum { KEY_RO, KEY_FOREGROUND, KEY_HELP, KEY_VERSION, KEY_DROP };
@@ -59,6 +60,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("log_file=%s", log_file),
 	CLI_OPT("log_level=%s", log_level),
 	CLI_OPT("max_data=%d", max_data),
+	{"dirs", offsetof(struct cli, all_dirs), 1},
 	CLI_OPT("auth=%s", auth),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_DROP),
@@ -87,6 +89,7 @@ static void usage(const char *prog)
 	       "  -o op_timeout=S        longest wait of one operation, then EIO/ETIMEDOUT\n"
 	       "                         (default: the session timeout)\n"
 	       "  -o ro                  refuse every change with EROFS\n"
+	       "  -o dirs                every node is a directory, its data in .data\n"
 	       "  -o uid=N,gid=N         owner shown for every node (default: the mounter)\n"
 	       "  -o mode=0644           file permissions; directories add x where r is set\n"
 	       "  -o max_data=BYTES      largest value written, EFBIG past it (default %d)\n"
@@ -155,6 +158,7 @@ static int fill_options(const struct cli *cli, struct zkfs_options *o)
 		}
 	}
 	o->max_data = cli->max_data > 0 ? cli->max_data : DEFAULT_MAX_DATA;
+	o->all_dirs = cli->all_dirs;
 	o->cache_timeout = 86400.0; /* Watches keep the kernel's cache true, not this expiry. */
 	return o->mountpoint ? 0 : -1;
 }

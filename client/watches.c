@@ -164,7 +164,8 @@ static int watch_resend_add(struct watch_resend *w, const char *path)
 	full = zk_malloc(clen + plen + 1);
 	if (full == NULL)
 		return -ENOMEM;
-	memcpy(full, w->c->chroot, clen);
+	if (clen > 0) /* No chroot: chroot may be NULL, and memcpy's arguments never may. */
+		memcpy(full, w->c->chroot, clen);
 	memcpy(full + clen, path, plen);
 	v->items[v->count++] = (struct jute_str){full, (int32_t)(clen + plen)};
 	w->bytes += clen + plen;

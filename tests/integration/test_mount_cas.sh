@@ -11,7 +11,7 @@ zkt_require_root
 zkt_require_cmd getfattr setfattr
 [ -x "$ZKFS" ] || zkt_skip "zkfs not built at $ZKFS"
 
-ROUNDS=50
+ROUNDS=30
 
 # increments FILE: ROUNDS increments of FILE with the setfattr idiom, retrying conflicts;
 # prints how many writes were told done.

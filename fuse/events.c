@@ -289,6 +289,7 @@ static void emit_create(const char *dir, const char *name)
 	if (kind == S_IFDIR && lock_children(zkfs->zk, NULL, path, true, &kids, &st) != 0)
 		goto out;
 	kind = inode_kind_of(&st); /* A file whose only children are lock contenders. */
+	fs_filter_children(path, &kids);
 	inode_lock();
 	n = inode_find(path, false);
 	if (!n || n->kind != kind) /* Open handles keep the old node. */
@@ -420,6 +421,7 @@ static void run_children(const char *path)
 	if (lock_children(zkfs->zk, NULL, path, true, &kids, &st) != 0)
 		return;
 	seq = zkconn_answer_seq();
+	fs_filter_children(path, &kids);
 	inode_lock();
 	n = inode_find(path, false);
 	if (n && n->kind == S_IFDIR && n->state == NODE_LIVE) {
@@ -586,18 +588,6 @@ static void run_renew(void)
 	free(l.dirs);
 }
 
-/* After a local write: drop the kernel's pages and size, then let reads use them again. */
-static void inval_written(fuse_ino_t id)
-{
-	struct node *n;
-
-	fuse_lowlevel_notify_inval_inode(zkfs->se, id, 0, 0);
-	inode_lock();
-	n = inode_get(id);
-	if (n && n->kernel_stale > 0)
-		n->kernel_stale--;
-	inode_unlock();
-}
 
 static void run(struct job *j)
 {
@@ -609,7 +599,8 @@ static void run(struct job *j)
 		run_data(j->path);
 		break;
 	case JOB_INVAL_INODE:
-		inval_written(j->id);
+		/* After a local write: the kernel's size (reads bypass its pages, see fs_open). */
+		fuse_lowlevel_notify_inval_inode(zkfs->se, j->id, 0, 0);
 		break;
 	case JOB_INVAL_ENTRY:
 		fuse_lowlevel_notify_inval_entry(zkfs->se, j->id, j->path, strlen(j->path));

@@ -16,6 +16,7 @@
 #include "fuse/lock.h"
 #include "fuse/lock_ops.h"
 #include "fuse/names.h"
+#include "fuse/outcome.h"
 
 struct zkfs *zkfs;
 
@@ -130,6 +131,7 @@ int fs_fetch_node(const char *path, bool data_file, struct zkconn_cancel *cancel
 		if (rc)
 			goto out;
 		kind = inode_kind_of(&st); /* A file whose only children are lock contenders. */
+		fs_filter_children(path, &kids);
 	}
 	inode_lock();
 	n = inode_find(path, data_file);
@@ -151,6 +153,22 @@ out:
 	free(data);
 	deallocate_String_vector(&kids);
 	return rc;
+}
+
+void fs_filter_children(const char *dir, struct String_vector *kids)
+{
+	int32_t i, k = 0;
+
+	for (i = 0; i < kids->count; i++) {
+		if (names_listable(kids->data[i])) {
+			kids->data[k++] = kids->data[i];
+			continue;
+		}
+		zk_log_debug("%s: child '%.40s...' not shown (over 255 bytes, or \"%s\")", dir,
+			     kids->data[i], NAMES_DATA_FILE);
+		free(kids->data[i]);
+	}
+	kids->count = k;
 }
 
 /* Make sure @id's Stat is cached and watched. On success returns 0 with inode_lock held. */
@@ -489,6 +507,56 @@ void fs_parent_children_stale(const char *path)
 		d->children_fresh = false;
 }
 
+int fs_resolve_wait_ms(void)
+{
+	return zkfs->opt.op_timeout_ms + zkfs->opt.session_timeout_ms;
+}
+
+/* What one create of fs_zk_create sends. */
+struct create_args {
+	const char *path, *data;
+	int len, mode;
+	bool file;
+	struct zkconn_cancel *cancel;
+	char **real;
+};
+
+/* One create of fs_zk_create (an outcome_send_fn): an empty file's in one multi with its
+ * setData, so it is at version 1. */
+static int create_once(void *ctx, struct Stat *st)
+{
+	struct create_args *a = ctx;
+	struct zkconn_op ops[2] = {
+		{ZKCONN_OP_CREATE, a->path, "", 0, a->mode},
+		{ZKCONN_OP_SET, a->path, "", 0, 0},
+	};
+	int rc;
+
+	if (!a->file || a->len > 0 || (a->mode & ZOO_SEQUENCE))
+		return zkconn_create_node(zkfs->zk, a->cancel, a->path, a->data, a->len, a->mode,
+					  a->real, st);
+	rc = zkconn_multi(zkfs->zk, a->cancel, ops, 2, st, NULL);
+	if (rc == 0 && !(*a->real = strdup(a->path)))
+		rc = -ENOMEM;
+	return rc;
+}
+
+int fs_zk_create(const char *path, const char *data, int len, int mode, bool file,
+		 bool exclusive, struct zkconn_cancel *cancel, char **real, struct Stat *st)
+{
+	struct create_args a = {path, data, len, mode, file, cancel, real};
+	struct outcome_write w = {.path = path, .data = data, .len = len < 0 ? 0 : len,
+				  .create = true, .exclusive = exclusive, .mode = mode};
+	int rc;
+
+	*real = NULL;
+	rc = outcome_send(zkfs->zk, cancel, fs_resolve_wait_ms(), FS_SEND_ATTEMPTS, &w,
+			  create_once, &a, st);
+	if (rc == 0 && !*real && !(*real = strdup(path))) /* Made, found by reading it back. */
+		rc = -ENOMEM;
+	return rc;
+}
+
 /* Create @path on the server now. On success returns 0 with inode_lock held and *out the new
  * LIVE node (kind @kind, cached with @st). @plain: the dentry name is the node's name. */
 int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct call *call,
@@ -496,13 +564,15 @@ int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct ca
 {
 	struct String_vector none = {0, NULL};
 	uint64_t gen = zkconn_generation(zkfs->zk), seq;
+	bool file = kind == S_IFREG;
 	char *real = NULL;
 	struct Stat st;
 	struct node *n;
 	int rc;
 
 	fs_inflight(path, 1);
-	rc = zkconn_create_node(zkfs->zk, &call->cancel, path, NULL, -1, mode, &real, &st);
+	rc = fs_zk_create(path, file ? "" : NULL, file ? 0 : -1, mode, file, true, &call->cancel,
+			  &real, &st);
 	seq = zkconn_answer_seq();
 	inode_lock();
 	if (rc == 0) {
@@ -575,6 +645,14 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	fuse_reply_entry(req, &e);
 }
 
+/* True for /zookeeper and below, the server's own nodes (quota, config), when the mount has no
+ * chroot: ZooKeeper refuses to delete them, and `rm -rf` must say so. */
+static bool is_system_path(const char *path)
+{
+	return !strchr(zkfs->opt.hosts, '/') &&
+	       (strcmp(path, "/zookeeper") == 0 || strncmp(path, "/zookeeper/", 11) == 0);
+}
+
 static void remove_node(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	char path[NAMES_PATH_MAX + 1];
@@ -595,6 +673,11 @@ static void remove_node(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (fs_child_path(req, parent, name, path, sizeof(path)))
 		return;
+	if (is_system_path(path)) {
+		zk_log_info("rm %s refused: the server's own subtree", path);
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	fs_call_begin(req, &call);
 	fs_inflight(path, 1);
 	rc = zkconn_delete(zkfs->zk, &call.cancel, path, -1);
@@ -627,13 +710,6 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	remove_node(req, parent, name);
-}
-
-static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		      const char *newname, unsigned int flags)
-{
-	zk_log_info("rename %s -> %s refused: ZooKeeper has no rename", name, newname);
-	fuse_reply_err(req, EOPNOTSUPP);
 }
 
 static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)

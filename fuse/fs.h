@@ -47,6 +47,10 @@ void fs_fill_attr(const struct node *n, struct stat *st);
 /* Fill @e for @n and take a kernel reference (inode_ref). Must hold inode_lock. */
 void fs_fill_entry(struct node *n, struct fuse_entry_param *e);
 
+/* Drop from @kids (a child list of @dir just read) the names the mount cannot show
+ * (names_listable), so no listing, lookup or event ever uses them. Any lock. */
+void fs_filter_children(const char *dir, struct String_vector *kids);
+
 /* True when @n's cached Stat is watched in the current session. Must hold inode_lock. */
 bool fs_cache_valid(const struct node *n);
 

@@ -12,9 +12,11 @@
 
 #include "common/zk_log.h"
 #include "fuse/events.h"
+#include "fuse/expect.h"
 #include "fuse/fs_int.h"
 #include "fuse/lock_ops.h"
 #include "fuse/names.h"
+#include "fuse/outcome.h"
 
 /* ---- file handles ---- */
 
@@ -93,7 +95,6 @@ static void committed(struct handle *h, const char *real, const struct Stat *st,
 	inode_set_stat(n, st, h->buf, (int)h->len, gen);
 	events_settle(n, st, false, seq);
 	n->told_mzxid = st->mzxid; /* The kernel reported our own write already. */
-	n->kernel_stale++;	    /* Until events_inval_inode ran (see fs_open). */
 	h->seen_mzxid = st->mzxid;
 	h->seen_cversion = st->cversion;
 	if (h->cas)
@@ -104,17 +105,43 @@ static void committed(struct handle *h, const char *real, const struct Stat *st,
 		zkconn_arm(zkfs->zk, real, false);
 }
 
-/* Create the PENDING node with the whole value. Must hold h->mu. */
-static int commit_create(struct handle *h, const char *path, struct call *call)
+/* What one setData of send_set sends. */
+struct set_args {
+	struct handle *h;
+	const char *path;
+	int version;
+	struct zkconn_cancel *cancel;
+};
+
+static int set_once(void *ctx, struct Stat *st)
 {
-	uint64_t gen = zkconn_generation(zkfs->zk);
-	char *real = NULL;
-	struct Stat st;
+	struct set_args *a = ctx;
+
+	return zkconn_set(zkfs->zk, a->cancel, a->path, a->h->buf, (int)a->h->len, a->version, st);
+}
+
+/* setData of the handle's value at @version (-1: any), its unknown outcome resolved
+ * (outcome.h). Must hold h->mu. */
+static int send_set(struct handle *h, const char *path, int version, struct call *call,
+		    struct Stat *st)
+{
+	struct set_args a = {h, path, version, &call->cancel};
+	struct outcome_write w = {.path = path, .data = h->buf, .len = (int)h->len,
+				  .version = version};
+
+	return outcome_send(zkfs->zk, &call->cancel, fs_resolve_wait_ms(), FS_SEND_ATTEMPTS, &w,
+			    set_once, &a, st);
+}
+
+/* Create the PENDING node with the whole value. Must hold h->mu. */
+static int commit_create(struct handle *h, const char *path, struct call *call, char **real,
+			 struct Stat *st)
+{
 	int rc;
 
 	fs_inflight(path, 1);
-	rc = zkconn_create_node(zkfs->zk, &call->cancel, path, h->buf, (int)h->len, h->create_mode,
-				&real, &st);
+	rc = fs_zk_create(path, h->buf ? h->buf : "", (int)h->len, h->create_mode, true, false,
+			  &call->cancel, real, st);
 	if (rc == -EEXIST || rc == -ENOENT) {
 		inode_lock();
 		if (rc == -EEXIST)
@@ -125,15 +152,12 @@ static int commit_create(struct handle *h, const char *path, struct call *call)
 	}
 	if (rc == -EEXIST && h->create_mode == ZOO_PERSISTENT) {
 		/* Created meanwhile by someone else: `echo x > f` overwrites. */
-		rc = zkconn_set(zkfs->zk, &call->cancel, path, h->buf, (int)h->len, -1, &st);
-		real = rc == 0 ? strdup(path) : NULL;
-		if (rc == 0 && !real)
+		rc = send_set(h, path, -1, call, st);
+		*real = rc == 0 ? strdup(path) : NULL;
+		if (rc == 0 && !*real)
 			rc = -ENOMEM;
 	}
-	if (rc == 0)
-		committed(h, real, &st, gen, zkconn_answer_seq());
 	fs_inflight(path, -1);
-	free(real);
 	return rc;
 }
 
@@ -146,9 +170,40 @@ static void set_refused(struct node *n, const char *path, int rc)
 		fs_server_gone(path);
 	} else if (rc == -ESTALE && n->state == NODE_LIVE) {
 		n->have_stat = false;
-		n->kernel_stale++; /* The kernel's size and pages too (see fs_open). */
-		events_inval_inode(n->id);
+		events_inval_inode(n->id); /* The kernel's size too. */
 	}
+}
+
+/* A failed value (EFBIG, a failed CAS) is written not at all: a PENDING node is dropped, and
+ * one this handle created empty at open (O_EXCL, ".eph") is deleted again, so `cp` refused
+ * with EFBIG leaves nothing behind. Must hold h->mu. */
+static int commit_failed(struct handle *h, struct call *call)
+{
+	char path[NAMES_PATH_MAX + 1];
+	int rc = h->failed;
+
+	h->failed = 0;
+	h->dirty = false;
+	inode_lock();
+	snprintf(path, sizeof(path), "%s", h->node->path);
+	if (h->pending) {
+		h->pending = false;
+		inode_mark_stale(h->node);
+	}
+	inode_unlock();
+	if (h->made_at_open) {
+		h->made_at_open = false;
+		fs_inflight(path, 1);
+		if (zkconn_delete(zkfs->zk, &call->cancel, path, h->made_version) == 0) {
+			inode_lock();
+			fs_parent_child_update(path, false);
+			if (h->node->state == NODE_LIVE)
+				inode_mark_stale(h->node);
+			inode_unlock();
+		}
+		fs_inflight(path, -1);
+	}
+	return rc;
 }
 
 /* Write the handle's value if it changed: one create or one setData. Must hold h->mu. */
@@ -156,35 +211,25 @@ static int commit(struct handle *h, struct call *call)
 {
 	uint64_t gen = zkconn_generation(zkfs->zk);
 	char path[NAMES_PATH_MAX + 1];
+	char *real = NULL;
 	struct Stat st;
 	int rc;
 
-	if (h->failed) { /* EFBIG or a failed CAS: nothing of this value is written. */
-		rc = h->failed;
-		h->failed = 0;
-		h->dirty = false;
-		if (h->pending) {
-			h->pending = false;
-			inode_lock();
-			inode_mark_stale(h->node);
-			inode_unlock();
-		}
-		return rc;
-	}
+	if (h->failed)
+		return commit_failed(h, call);
 	if (!h->dirty && !h->pending)
 		return 0;
 	inode_lock();
 	snprintf(path, sizeof(path), "%s", h->node->path);
 	h->node->inflight++;
 	inode_unlock();
-	if (h->pending) {
-		rc = commit_create(h, path, call);
-	} else {
-		rc = zkconn_set(zkfs->zk, &call->cancel, path, h->buf, (int)h->len,
-				h->cas ? h->expect : -1, &st);
-		if (rc == 0)
-			committed(h, path, &st, gen, zkconn_answer_seq());
-	}
+	if (h->pending)
+		rc = commit_create(h, path, call, &real, &st);
+	else
+		rc = send_set(h, path, h->cas ? h->expect : -1, call, &st);
+	if (rc == 0)
+		committed(h, real ? real : path, &st, gen, zkconn_answer_seq());
+	free(real);
 	inode_lock();
 	if (!h->pending)
 		set_refused(h->node, path, rc);
@@ -193,12 +238,27 @@ static int commit(struct handle *h, struct call *call)
 		inode_mark_stale(h->node);
 	inode_unlock();
 	if (rc)
-		zk_log_warn("writing %s failed: %s (nothing written)", path, strerror(-rc));
+		zk_log_warn("writing %s failed: %s (%s)", path, strerror(-rc),
+			    rc == -EIO ? "outcome unknown" : "nothing written");
 	h->dirty = false;
+	h->made_at_open = false;
 	return rc;
 }
 
-static int open_for_write(struct handle *h, struct node *n, int flags)
+/* An outage must reach a writer where a shell sees it -- open() and write(), not close(),
+ * whose error bash ignores: both wait up to op_timeout for a connected session, then fail
+ * with ETIMEDOUT. */
+static int writer_session(struct call *call)
+{
+	int rc = zkconn_wait_connected(zkfs->zk, &call->cancel, zkfs->opt.op_timeout_ms);
+
+	if (rc == -ETIMEDOUT)
+		zk_log_warn("no ZooKeeper session within op_timeout: open/write for writing fails");
+	return rc;
+}
+
+/* @tid: the opening thread (its user.zkfs.expect_version, if any, makes the handle CAS). */
+static int open_for_write(struct handle *h, struct node *n, int flags, pid_t tid)
 {
 	if (n->state == NODE_PENDING) {
 		zk_log_info("%s: still being created by another open file", n->path);
@@ -214,19 +274,20 @@ static int open_for_write(struct handle *h, struct node *n, int flags)
 		h->rebase = true;
 		h->expect = n->stat.version;
 	}
-	if (n->have_expect) {
+	if (expect_take(&n->expects, tid, &h->expect)) {
 		/* Checked by the writes (setData with this version), not here: the VFS retries an
 		 * open that fails with ESTALE, so an open-time error would be silently redone. */
-		n->have_expect = false;
 		h->cas = true;
-		h->expect = n->expect_version;
+		zk_log_debug("%s: writer %d expects version %d", n->path, (int)tid, h->expect);
+	} else if (n->expects) {
+		zk_log_debug("%s: writer %d has no expectation here", n->path, (int)tid);
 	}
 	return 0;
 }
 
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY, fetched, stale;
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct handle *h;
 	struct node *n;
 	struct call call;
@@ -235,7 +296,9 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (writing && fs_read_only(req))
 		return;
 	fs_call_begin(req, &call);
-	rc = fs_ensure_node(ino, &call.cancel, &n, &fetched);
+	rc = writing ? writer_session(&call) : 0;
+	if (rc == 0)
+		rc = fs_ensure_node(ino, &call.cancel, &n, NULL);
 	if (rc == -ENOENT)
 		rc = -ESTALE; /* Deleted elsewhere: the VFS looks the name up again and retries, so
 			       * `echo x > f` creates it anew (FUSE_OPEN does not carry O_CREAT). */
@@ -247,7 +310,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h = handle_new(n);
 	rc = h ? handle_snapshot(h, n) : -ENOMEM;
 	if (rc == 0 && writing)
-		rc = open_for_write(h, n, fi->flags);
+		rc = open_for_write(h, n, fi->flags, fuse_req_ctx(req)->pid);
 	if (rc) {
 		if (h)
 			handle_put(h);
@@ -255,12 +318,11 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	stale = n->kernel_stale > 0;
 	inode_unlock();
-	/* Pages (and the kernel's size) are good only when the value was watched before this
-	 * open and no local write is waiting for its invalidation. */
-	fi->keep_cache = !writing && !fetched && !stale;
-	fi->direct_io = writing || fetched || stale;
+	/* Every read reaches zkfs (from its watched cache, no server request): the kernel's
+	 * pages and size can be older than the cache, and another descriptor's O_TRUNC open
+	 * empties them at once (atomic_o_trunc), which made a concurrent `cat` read nothing. */
+	fi->direct_io = 1;
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi) != 0) {
 		inode_lock();
@@ -320,9 +382,17 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			return;
 		}
 		h = handle_new(n);
-		if (h)
+		if (h) {
 			h->writable = true;
+			h->made_at_open = true;
+			h->made_version = n->stat.version;
+		}
 	} else {
+		rc = writer_session(&call);
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
 		inode_lock();
 		if (create_pending(path, &np, &n, &h) != 0)
 			h = NULL;
@@ -345,6 +415,28 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	}
 }
 
+/* A read past the end of what a read-only descriptor holds, after the node changed (`tail -f`
+ * waiting for more): take the node's current value. Must hold h->mu. */
+static void reread_if_changed(fuse_req_t req, fuse_ino_t ino, struct handle *h)
+{
+	struct call call;
+	struct node *n;
+	bool changed;
+
+	inode_lock();
+	n = h->node;
+	changed = n->state == NODE_LIVE && (!fs_cache_valid(n) || n->stat.mzxid != h->seen_mzxid);
+	inode_unlock();
+	if (!changed)
+		return;
+	fs_call_begin(req, &call);
+	if (fs_ensure_node(ino, &call.cancel, &n, NULL) != 0)
+		return;
+	if (n == h->node)
+		handle_snapshot(h, n);
+	inode_unlock();
+}
+
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -353,6 +445,8 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (lock_ops_lost(req, fi))
 		return;
 	pthread_mutex_lock(&h->mu);
+	if (off >= 0 && (size_t)off + size > h->len && !h->writable)
+		reread_if_changed(req, ino, h);
 	if (off < 0 || (size_t)off >= h->len)
 		fuse_reply_buf(req, NULL, 0);
 	else
@@ -411,6 +505,11 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 	if (lock_ops_lost(req, fi))
 		return;
 	fs_call_begin(req, &call);
+	rc = writer_session(&call);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	pthread_mutex_lock(&h->mu);
 	rc = h->failed ? h->failed : handle_write(h, buf, size, off);
 	if (rc == 0 && h->cas)
@@ -422,6 +521,17 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_write(req, size);
+}
+
+/* The window that remains (README, "Outages"): every write() was accepted, and sending the
+ * value at close failed or stayed unknown -- a shell, which ignores close()'s error, was told
+ * it was written. Log it, so it can be found. Must hold h->mu. */
+static void window_hit(const struct handle *h, int rc)
+{
+	if (rc && rc != -EFBIG && rc != -ESTALE && h->wrote)
+		zk_log_error("%s: the value was accepted by write() but %s at close: %s",
+			     h->node->path, rc == -EIO ? "its outcome is unknown" : "not written",
+			     strerror(-rc));
 }
 
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -436,6 +546,7 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * FLUSH must not publish an empty or truncated value. Until a write came, the value is
 	 * committed at RELEASE instead. */
 	rc = h->wrote || h->failed ? commit(h, &call) : 0;
+	window_hit(h, rc);
 	pthread_mutex_unlock(&h->mu);
 	lock_ops_flush(req, ino, fi);
 	fuse_reply_err(req, -rc);
@@ -463,9 +574,11 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	lock_ops_release(req, fi);
 	pthread_mutex_lock(&h->mu);
 	if (h->dirty || h->pending)
-		commit(h, &call);
+		window_hit(h, commit(h, &call));
 	pthread_mutex_unlock(&h->mu);
 	inode_lock();
+	if ((h->node->state == NODE_LIVE) && h->writable)
+		events_inval_inode(h->node->id); /* An O_TRUNC open set the kernel's size to 0. */
 	drop_if_kind_changed(h->node);
 	handle_put(h);
 	inode_unlock();
@@ -493,29 +606,31 @@ void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 /* ---- attributes ---- */
 
-/* truncate(2) by path: setData of the value cut or zero-extended to @size. */
-static int truncate_value(fuse_ino_t ino, off_t size, struct call *call)
+/* truncate(2) by path: setData of the value cut or zero-extended to @size; with @size < 0 the
+ * value as it is (touch: the mtime moves and watchers hear of it). A file only: rewriting a
+ * directory's empty value would make it a file (inode_kind_of). */
+static int rewrite_value(fuse_ino_t ino, off_t size, struct call *call)
 {
 	char path[NAMES_PATH_MAX + 1];
 	struct Stat st;
 	char *data = NULL, *value;
+	mode_t kind;
 	int len = 0, rc;
 
 	if (size > zkfs->opt.max_data)
 		return -EFBIG;
-	rc = fs_node_path(ino, path, sizeof(path), NULL, NULL) ?:
+	rc = fs_node_path(ino, path, sizeof(path), &kind, NULL) ?:
 		zkconn_get(zkfs->zk, &call->cancel, path, false, &data, &len, &st);
-	if (rc)
-		return rc;
+	if (rc || (size < 0 && kind != S_IFREG))
+		goto out;
+	if (size < 0)
+		size = len;
 	value = calloc(1, (size_t)size + 1);
-	if (!value) {
-		free(data);
-		return -ENOMEM;
-	}
-	if (data)
+	rc = value ? 0 : -ENOMEM;
+	if (value && data)
 		memcpy(value, data, (size_t)(len < size ? len : size));
-	free(data);
-	rc = zkconn_set(zkfs->zk, &call->cancel, path, value, (int)size, st.version, NULL);
+	if (value)
+		rc = zkconn_set(zkfs->zk, &call->cancel, path, value, (int)size, st.version, NULL);
 	free(value);
 	if (rc == -ENOENT || rc == -ESTALE) {
 		struct node *n;
@@ -526,8 +641,36 @@ static int truncate_value(fuse_ino_t ino, off_t size, struct call *call)
 			set_refused(n, path, rc);
 		inode_unlock();
 	}
+out:
+	free(data);
 	return rc;
 }
+
+/* chmod/chown: owner and modes are mount options, so only a change is refused (EPERM); one
+ * that changes nothing succeeds, as `cp -p` and `tar x` ask. */
+static int owner_mode_change(fuse_ino_t ino, const struct stat *attr, int to_set)
+{
+	struct stat now;
+	struct node *n;
+
+	inode_lock();
+	n = inode_get(ino);
+	if (n)
+		fs_fill_attr(n, &now);
+	inode_unlock();
+	if (!n)
+		return -ENOENT;
+	if (((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (now.st_mode & 07777)) ||
+	    ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != now.st_uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != now.st_gid)) {
+		zk_log_info("chmod/chown refused: the mount's owner and modes are mount options");
+		return -EPERM;
+	}
+	return 0;
+}
+
+#define SET_TIMES (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | \
+		   FUSE_SET_ATTR_MTIME_NOW)
 
 void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
@@ -547,16 +690,17 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		}
 		return;
 	}
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		zk_log_info("chmod/chown refused: the mount's owner and modes are mount options");
-		fuse_reply_err(req, EPERM);
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+		rc = owner_mode_change(ino, attr, to_set);
+	if (rc) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	fs_call_begin(req, &call);
-	if (to_set & FUSE_SET_ATTR_SIZE) {
+	if (to_set & (FUSE_SET_ATTR_SIZE | SET_TIMES)) {
 		if (fs_read_only(req))
 			return;
-		if (fi && fi->fh) {
+		if ((to_set & FUSE_SET_ATTR_SIZE) && fi && fi->fh) {
 			struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 			pthread_mutex_lock(&h->mu);
@@ -564,8 +708,11 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			if (rc == 0)
 				h->len = (size_t)attr->st_size;
 			pthread_mutex_unlock(&h->mu);
-		} else {
-			rc = truncate_value(ino, attr->st_size, &call);
+		} else if (!(fi && fi->fh)) { /* A touch through an open descriptor: its close writes. */
+			rc = rewrite_value(ino, (to_set & FUSE_SET_ATTR_SIZE) ? attr->st_size : -1,
+					   &call);
+			if (rc == -ESTALE && !(to_set & FUSE_SET_ATTR_SIZE))
+				rc = 0; /* Written meanwhile by another: touched all the same. */
 		}
 	}
 	if (rc == 0)
@@ -717,6 +864,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 {
 	struct node *n;
 	int32_t version;
+	int rc;
 
 	if (strcmp(name, XATTR_PREFIX "expect_version") != 0) {
 		zk_log_info("setxattr %s refused: only " XATTR_PREFIX "expect_version can be set",
@@ -731,11 +879,9 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 	}
 	inode_lock();
 	n = inode_get(ino);
-	if (n) {
-		n->have_expect = true;
-		n->expect_version = version;
-	}
+	rc = n ? expect_set(&n->expects, fuse_req_ctx(req)->pid, version) : -ENOENT;
+	zk_log_debug("node %lu: caller %d expects version %d: %d", (unsigned long)ino,
+		     (int)fuse_req_ctx(req)->pid, version, rc);
 	inode_unlock();
-	fuse_reply_err(req, n ? 0 : ENOENT);
+	fuse_reply_err(req, -rc);
 }
-

@@ -34,6 +34,8 @@ struct handle {
 	int32_t expect;
 	bool rebase;	    /* O_RDWR read to the end: offsets count from the first write. */
 	bool wrote;
+	bool made_at_open;  /* This handle created the node empty at open (O_EXCL, ".eph")... */
+	int32_t made_version; /* ... at this version: deleted again if its value fails. */
 	off_t base;
 	char *buf;	    /* The value (write) or the snapshot read at open. */
 	size_t len;
@@ -107,6 +109,22 @@ void fs_parent_children_stale(const char *path);
 int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct call *call,
 		  struct node **out);
 
+/* How many times a write of unknown outcome found not made is sent (outcome.h). */
+#define FS_SEND_ATTEMPTS 3
+
+/* How long resolving an unknown outcome waits for a session: op_timeout + session timeout. */
+int fs_resolve_wait_ms(void);
+
+/* Create @path with @len bytes of @data (NULL, -1: none) in ZooKeeper @mode. A file's create
+ * (@file) with no data is one multi with a setData of the empty value, so the node is at
+ * version 1 and shows as a file on every mount (inode_kind_of); not a sequential one, whose
+ * name is not known before: an empty ".seq" node stays a directory (version 0), as scripts
+ * use `exec 3> dir/task-.seq` + user.zkfs.path to make a sequential directory. A create of unknown outcome is resolved
+ * (outcome.h; @exclusive: it must not find the node) and sent again when it was not made.
+ * Returns 0 with *real (malloc'd, the node's path) and *st, or -errno (-EIO: unknown). */
+int fs_zk_create(const char *path, const char *data, int len, int mode, bool file,
+		 bool exclusive, struct zkconn_cancel *cancel, char **real, struct Stat *st);
+
 /* Answer @req with @n's attributes and release inode_lock (held on entry). */
 void fs_reply_attr_locked(fuse_req_t req, struct node *n);
 
@@ -137,5 +155,8 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 		 size_t size, int flags);
+/* fs_rename.c. */
+void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	       const char *newname, unsigned int flags);
 
 #endif

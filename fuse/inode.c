@@ -2,6 +2,8 @@
  * Two binary trees (tsearch): node id -> node, and key -> LIVE/PENDING node. */
 #include "fuse/inode.h"
 
+#include "fuse/expect.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <search.h>
@@ -65,6 +67,7 @@ static void node_free(struct node *n)
 	for (i = 0; i < n->npolls; i++)
 		fuse_pollhandle_destroy(n->polls[i]);
 	free(n->polls);
+	expect_clear(&n->expects);
 	free(n->data);
 	free(n->key);
 	free(n->path);
@@ -384,11 +387,11 @@ void inode_wake_polls(struct node *n)
 
 mode_t inode_kind_of(const struct Stat *st)
 {
-	if (st->ephemeralOwner != 0)
+	if (st->numChildren > 0)
+		return S_IFDIR;
+	if (st->ephemeralOwner != 0 || st->dataLength > 0 || st->version > 0)
 		return S_IFREG;
-	if (st->dataLength > 0 && st->numChildren == 0)
-		return S_IFREG;
-	return S_IFDIR;
+	return S_IFDIR; /* Never written and empty: made by mkdir or as a parent. */
 }
 
 uint64_t inode_number(const char *path, int64_t czxid, bool data_file)

@@ -50,10 +50,7 @@ struct node {
 	bool children_fresh;	   /* ... and no child event arrived since: lookups trust it. */
 	char **children;	   /* Sorted names (owned). */
 	int nchildren;
-	int kernel_stale;	   /* Local writes whose kernel invalidation (events thread) is
-				    * still queued: reads bypass the page cache meanwhile. */
-	bool have_expect;	   /* user.zkfs.expect_version was set: the next writer's CAS. */
-	int32_t expect_version;
+	struct expect *expects;	   /* user.zkfs.expect_version, per writer (expect.h; owned). */
 	void *pending;		   /* The handle that will create a PENDING node (fs.c's). */
 	struct fuse_pollhandle **polls; /* Pollers to wake on a change (owned). */
 	int npolls;
@@ -114,8 +111,10 @@ void inode_add_poll(struct node *n, struct fuse_pollhandle *ph);
  * only writes notifications, never blocks on a request. */
 void inode_wake_polls(struct node *n);
 
-/* Kind a znode with @st shows as: an ephemeral, or a node with data and no children, is a file;
- * anything else a directory. */
+/* Kind a znode with @st shows as (the same on every mount, from the Stat alone): a node with
+ * children is a directory; otherwise an ephemeral, a node with data, or one written at least
+ * once (version > 0: an empty file made through the mount is at version 1) is a file; a node
+ * never written and empty (mkdir, a parent made by a client) is a directory. */
 mode_t inode_kind_of(const struct Stat *st);
 
 /* The st_ino of the znode at @path created at @czxid. */

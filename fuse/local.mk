@@ -2,12 +2,14 @@
 bin_PROGRAMS += fuse/zkfs
 fuse_zkfs_SOURCES = \
 	fuse/main.c \
-	fuse/fs.c fuse/fs.h fuse/fs_int.h fuse/fs_file.c \
+	fuse/fs.c fuse/fs.h fuse/fs_int.h fuse/fs_file.c fuse/fs_rename.c \
 	fuse/inode.c fuse/inode.h \
 	fuse/zkconn.c fuse/zkconn.h \
 	fuse/events.c fuse/events.h \
 	fuse/names.c fuse/names.h \
-	fuse/lock.c fuse/lock.h fuse/lock_ops.c fuse/lock_ops.h
+	fuse/lock.c fuse/lock.h fuse/lock_ops.c fuse/lock_ops.h \
+	fuse/outcome.c fuse/outcome.h \
+	fuse/expect.c fuse/expect.h
 fuse_zkfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(UV_CFLAGS) -DFUSE_USE_VERSION=314 -pthread
 fuse_zkfs_LDADD = $(ZKCLIENT_LIBS) $(FUSE_LIBS)
 
@@ -25,7 +27,8 @@ tests_unit_test_names_LDADD = $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_inode
 TESTS += tests/unit/test_inode
-tests_unit_test_inode_SOURCES = tests/unit/test_inode.c fuse/inode.c fuse/inode.h fuse/names.c
+tests_unit_test_inode_SOURCES = tests/unit/test_inode.c fuse/inode.c fuse/inode.h fuse/names.c \
+	fuse/expect.c
 tests_unit_test_inode_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(FUSE_CFLAGS) $(UV_CFLAGS) -DFUSE_USE_VERSION=314
 tests_unit_test_inode_LDADD = $(CMOCKA_LIBS) $(FUSE_LIBS)
 
@@ -38,7 +41,11 @@ INTEGRATION_TESTS += \
 	tests/integration/test_mount_failover.sh \
 	tests/integration/test_mount_recipes.sh \
 	tests/integration/test_mount_lock.sh \
-	tests/integration/test_mount_lock_failover.sh
+	tests/integration/test_mount_lock_failover.sh \
+	tests/integration/test_mount_outage.sh \
+	tests/integration/test_mount_kinds.sh \
+	tests/integration/test_mount_cas.sh \
+	tests/integration/test_mount_ops.sh
 EXTRA_DIST += tests/integration/mount_lib.sh contrib/examples
 EXTRA_DIST += tests/integration/lock_lib.sh
 

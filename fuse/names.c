@@ -28,12 +28,26 @@ static bool strip_one(const char *name, size_t *len, struct names_parsed *out)
 	return false;
 }
 
+/* True when @name holds a control character (C0, DEL, or C1 in UTF-8), which ZooKeeper
+ * refuses in a path. */
+static bool has_control(const char *name)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return true;
+	}
+	return false;
+}
+
 int names_parse(const char *name, struct names_parsed *out)
 {
 	size_t len = strlen(name);
 
 	memset(out, 0, sizeof(*out));
-	if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/'))
+	if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/') ||
+	    has_control(name))
 		return -EINVAL;
 	if (len > 255)
 		return -ENAMETOOLONG;
@@ -48,6 +62,11 @@ int names_parse(const char *name, struct names_parsed *out)
 	if (strcmp(out->base, ".") == 0 || strcmp(out->base, "..") == 0)
 		return -EINVAL;
 	return 0;
+}
+
+bool names_listable(const char *name)
+{
+	return strlen(name) <= 255 && strcmp(name, NAMES_DATA_FILE) != 0;
 }
 
 bool names_has_suffix(const char *name)

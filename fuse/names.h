@@ -24,9 +24,15 @@ struct names_parsed {
 /* Split @name into its base and suffix flags.
  * @name: borrowed, one path component.
  * @out: filled on success.
- * Returns 0; -EINVAL when the name is empty, ".", "..", contains '/', or is only a suffix
- * without ".seq" (".eph"); -ENAMETOOLONG past 255 bytes. */
+ * Returns 0; -EINVAL when the name is empty, ".", "..", contains '/' or a control character
+ * (tab, newline, ...: ZooKeeper refuses them), or is only a suffix without ".seq" (".eph");
+ * -ENAMETOOLONG past 255 bytes. */
 int names_parse(const char *name, struct names_parsed *out);
+
+/* False for a server child the mount cannot show: a name over 255 bytes (no lookup could
+ * reach it) or a real child named ".data" (the name of its parent's own data). readdir hides
+ * them; ZooKeeper clients still see them. */
+bool names_listable(const char *name);
 
 /* True when @name carries a create suffix (so it can never be a literal node's lookup). */
 bool names_has_suffix(const char *name);

@@ -7,6 +7,7 @@
  * client may still call back after we stopped waiting. */
 #include "fuse/zkconn.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -65,6 +66,7 @@ struct zkwait {
 	int len;
 	struct String_vector kids; /* getChildren2 names (malloc'd). */
 	char *path;		   /* create2's real path. */
+	int failed_op;		   /* multi: the index of the op that failed, or -1. */
 };
 
 static void zkwait_free(struct zkwait *w)
@@ -373,10 +375,14 @@ static int wait_connected(struct zkconn *c, struct zkconn_cancel *cancel, int64_
 /* How long a cancelled write already sent is still waited for. */
 #define WRITE_GRACE_MS 1000
 
-/* Wait for @w's completion. Must hold c->mu. On -EINTR/-ETIMEDOUT @w is abandoned.
- * A cancelled @write (already sent) is still waited for up to WRITE_GRACE_MS: a shell's close()
- * is interrupted by any signal it gets (SIGCHLD of a background job), and giving up at once
- * would report as failed, and leave out of the cache, a write the server made. */
+/* Wait for @w's completion. Must hold c->mu. On -EINTR/-ETIMEDOUT/-EIO @w is abandoned.
+ * A read gives up at @deadline (-ETIMEDOUT) or when cancelled (-EINTR). A write already sent
+ * is waited for until the client answers it -- with the server's reply or, within its receive
+ * timeout, a connection loss -- because giving up earlier would call "failed" a write the
+ * server may still make (@deadline then only guards against a client that never answers).
+ * Cancelled (a signal to the caller: a shell's close() gets SIGCHLD of a background job), it is
+ * still waited for WRITE_GRACE_MS. A write left without an answer returns -EIO: its outcome
+ * is unknown. */
 static int wait_done(struct zkconn *c, struct zkwait *w, struct zkconn_cancel *cancel,
 		     int64_t deadline, bool write)
 {
@@ -392,8 +398,10 @@ static int wait_done(struct zkconn *c, struct zkwait *w, struct zkconn_cancel *c
 		if (cancel && cancel->cancelled && !write)
 			rc = -EINTR;
 		else if (wait_until(c, deadline) == ETIMEDOUT && !w->done)
-			rc = grace ? -EINTR : -ETIMEDOUT;
+			rc = write ? -EIO : -ETIMEDOUT;
 		if (rc) {
+			if (write)
+				zk_log_warn("a write got no answer in time: outcome unknown");
 			w->abandoned = true;
 			return rc;
 		}
@@ -444,6 +452,21 @@ static int names_copy(struct String_vector *out, const struct jute_str_vec *v)
 	return 0;
 }
 
+/* A multi's results: the first op that failed (a failed multi's err is that op's code), or
+ * the Stat of its last setData. */
+static void multi_done(struct zkwait *w, const struct zkclient_result *r)
+{
+	for (int32_t i = 0; i < r->n_results; i++) {
+		const struct jute_multi_result *m = &r->results[i];
+
+		if (r->err == ZK_ERR_OK && m->type == ZK_OP_SET_DATA)
+			stat_from(&w->st, &m->stat);
+		if (r->err != ZK_ERR_OK && w->failed_op < 0 && m->type == ZK_OP_ERROR &&
+		    m->err != ZK_ERR_OK && m->err != ZK_ERR_RUNTIMEINCONSISTENCY)
+			w->failed_op = i;
+	}
+}
+
 /* One completion for every operation: keep what the waiter needs. */
 static void on_done(void *ctx, const struct zkclient_result *r)
 {
@@ -466,11 +489,14 @@ static void on_done(void *ctx, const struct zkclient_result *r)
 		    (r->path.len > 0 && !(w->path = strndup(r->path.p, (size_t)r->path.len))))
 			w->rc = ZK_ERR_SYSTEMERROR;
 	}
+	if (kept && r->op == ZK_OP_MULTI)
+		multi_done(w, r);
 	complete_end(w, kept);
 }
 
 /* What one operation submits; the fields a given kind uses. */
-enum op_kind { OP_GET, OP_CHILDREN, OP_EXISTS, OP_CREATE, OP_SET, OP_DELETE, OP_WEXISTS };
+enum op_kind { OP_GET, OP_CHILDREN, OP_EXISTS, OP_CREATE, OP_SET, OP_DELETE, OP_WEXISTS,
+	       OP_MULTI };
 
 struct op {
 	enum op_kind kind;
@@ -480,12 +506,14 @@ struct op {
 	int len;
 	int mode_or_version;
 	struct zkconn_node_watch *node_watch; /* OP_WEXISTS: where the watch event goes. */
+	const struct jute_multi_op *ops;      /* OP_MULTI: its operations. */
+	int nops;
 };
 
 static const char *op_name(enum op_kind k)
 {
 	static const char *names[] = {"getData", "getChildren", "exists", "create", "setData",
-				      "delete", "exists"};
+				      "delete", "exists", "multi"};
 	return names[k];
 }
 
@@ -537,6 +565,8 @@ static int submit(struct zkconn *c, struct zkclient *zc, const struct op *op, st
 	case OP_WEXISTS:
 		rc = node_watch_add(c, op);
 		return rc ? rc : zkclient_exists(zc, op->path, true, on_done, w);
+	case OP_MULTI:
+		return zkclient_multi(zc, op->ops, op->nops, false, on_done, w);
 	}
 	return -EINVAL;
 }
@@ -567,11 +597,14 @@ static int submit_locked(struct zkconn *c, const struct op *op, struct zkwait *w
 	return rc == 0 ? ZK_ERR_OK : rc == -EINVAL ? ZK_ERR_BADARGUMENTS : ZK_ERR_SYSTEMERROR;
 }
 
-/* Run @op to completion: 0 and *out (caller frees with zkwait_free) or -errno. */
+/* Run @op to completion: 0 and *out (caller frees with zkwait_free) or -errno. A write's
+ * -EIO (or an answer that is a connection error, normalised to ConnectionLoss) means its
+ * outcome is unknown; its other errors are definite (-ETIMEDOUT: it was never sent). */
 static int run(struct zkconn *c, struct zkconn_cancel *cancel, const struct op *op,
 	       struct zkwait **out)
 {
 	int64_t deadline = now_ms() + c->op_timeout_ms;
+	bool write = !op_is_read(op->kind);
 	struct zkwait *w;
 	int rc, zrc;
 
@@ -580,6 +613,7 @@ static int run(struct zkconn *c, struct zkconn_cancel *cancel, const struct op *
 		if (!w)
 			return -ENOMEM;
 		w->c = c;
+		w->failed_op = -1;
 		pthread_mutex_lock(&c->mu);
 		rc = wait_connected(c, cancel, deadline);
 		pthread_mutex_unlock(&c->mu);
@@ -595,17 +629,21 @@ static int run(struct zkconn *c, struct zkconn_cancel *cancel, const struct op *
 			continue;
 		}
 		pthread_mutex_lock(&c->mu);
-		rc = wait_done(c, w, cancel, deadline, !op_is_read(op->kind));
+		if (write) /* See wait_done: the client answers within its receive timeout. */
+			deadline = now_ms() + c->op_timeout_ms + c->session_timeout_ms;
+		rc = wait_done(c, w, cancel, deadline, write);
 		pthread_mutex_unlock(&c->mu);
 		if (rc)
 			return rc; /* w is abandoned: its completion frees it. */
-		if (is_connection_error(w->rc) && op_is_read(op->kind) && now_ms() < deadline) {
+		if (is_connection_error(w->rc) && !write && now_ms() < deadline) {
 			zkwait_free(w);
 			continue;
 		}
-		if (is_connection_error(w->rc))
+		if (is_connection_error(w->rc) && write) {
 			zk_log_warn("%s %s: %s (connection lost: outcome unknown)", op_name(op->kind),
 				    op->path, zk_err_name(w->rc));
+			w->rc = ZK_ERR_CONNECTIONLOSS;
+		}
 		*out = w;
 		return 0;
 	}
@@ -791,4 +829,69 @@ int zkconn_watch_exists(struct zkconn *c, struct zkconn_cancel *cancel, const ch
 	struct zkwait r;
 
 	return run_take(c, cancel, &op, &r);
+}
+
+/* ---- multi, waiting for a session (issue 16) ---- */
+
+/* @o as a jute multi op. */
+static void multi_op_from(struct jute_multi_op *out, const struct zkconn_op *o)
+{
+	struct jute_str path = {o->path, (int32_t)strlen(o->path)};
+	struct jute_bytes data = {(const uint8_t *)o->data, o->data ? o->len : -1};
+
+	memset(out, 0, sizeof(*out));
+	switch (o->kind) {
+	case ZKCONN_OP_CREATE:
+		out->type = ZK_OP_CREATE;
+		out->u.create = (struct jute_create_request){path, data, zkclient_acl_open, o->arg};
+		break;
+	case ZKCONN_OP_SET:
+		out->type = ZK_OP_SET_DATA;
+		out->u.set_data = (struct jute_set_data_request){path, data, o->arg};
+		break;
+	case ZKCONN_OP_DELETE:
+		out->type = ZK_OP_DELETE;
+		out->u.delete = (struct jute_delete_request){path, o->arg};
+		break;
+	case ZKCONN_OP_CHECK:
+		out->type = ZK_OP_CHECK;
+		out->u.check_version = (struct jute_check_version_request){path, o->arg};
+		break;
+	}
+}
+
+int zkconn_multi(struct zkconn *c, struct zkconn_cancel *cancel, const struct zkconn_op *ops,
+		 int count, struct Stat *st, int *failed)
+{
+	struct jute_multi_op jops[ZKCONN_MULTI_MAX];
+	struct op op = {.kind = OP_MULTI, .path = ops[0].path, .ops = jops, .nops = count};
+	struct zkwait *w = NULL;
+	int rc, i;
+
+	assert(count > 0 && count <= ZKCONN_MULTI_MAX);
+	for (i = 0; i < count; i++)
+		multi_op_from(&jops[i], &ops[i]);
+	if (failed)
+		*failed = -1;
+	rc = run(c, cancel, &op, &w);
+	if (rc)
+		return rc;
+	answer_seq = w->seq;
+	rc = -zk_err_to_errno(w->rc);
+	if (failed)
+		*failed = w->failed_op;
+	if (rc == 0 && st)
+		*st = w->st;
+	zkwait_free(w);
+	return rc;
+}
+
+int zkconn_wait_connected(struct zkconn *c, struct zkconn_cancel *cancel, int timeout_ms)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = wait_connected(c, cancel, now_ms() + timeout_ms);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
 }

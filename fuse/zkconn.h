@@ -5,9 +5,11 @@
  * so a FUSE request never waits unbounded and a Ctrl-C (FUSE INTERRUPT) ends the wait at once.
  * Operations return 0 or a negative errno: ZooKeeper codes are mapped with proto/zk_const.h
  * (NoNode -> -ENOENT, BadVersion -> -ESTALE, ...); -ETIMEDOUT when no server answered before the
- * deadline; -EINTR when cancelled (a write already sent is still waited for up to a second,
- * so a stray signal does not hide its outcome). Reads retry across a connection loss until the
- * deadline; writes do not (their outcome is unknown) and return -EIO with a log line.
+ * deadline (for a write: it was never sent); -EINTR when a read is cancelled. Reads retry
+ * across a connection loss until the deadline. A write once sent is waited for until the
+ * library answers (the server's reply, or a connection loss within its receive timeout); a
+ * cancelled one is still waited for a second. A write left without an answer returns -EIO
+ * with a log line: -EIO from a write always means "outcome unknown", never "not done".
  *
  * Session lifecycle:
  *   CONNECTING -> CONNECTED [server answered] -> CONNECTING [connection lost, same session]
@@ -166,5 +168,31 @@ int zkconn_watch_exists(struct zkconn *c, struct zkconn_cancel *cancel, const ch
 
 /* delete with @version (-1: any). */
 int zkconn_delete(struct zkconn *c, struct zkconn_cancel *cancel, const char *path, int version);
+
+/* ---- added for the mount's word (issue 16): multi and waiting for a session ---- */
+
+/* Most operations of one zkconn_multi. */
+#define ZKCONN_MULTI_MAX 4
+
+enum zkconn_op_kind { ZKCONN_OP_CREATE, ZKCONN_OP_SET, ZKCONN_OP_DELETE, ZKCONN_OP_CHECK };
+
+/* One operation of a multi; its pointers are borrowed for the call. */
+struct zkconn_op {
+	enum zkconn_op_kind kind;
+	const char *path;
+	const char *data; /* CREATE, SET: the value (@len bytes; NULL with -1: none). */
+	int len;
+	int arg;	  /* CREATE: the ZOO_* mode; SET, DELETE, CHECK: the version (-1: any). */
+};
+
+/* multi: @count (1..ZKCONN_MULTI_MAX) operations applied all or none.
+ * @st: when not NULL, set to the Stat the last SET produced. @failed: when not NULL, the index
+ * of the operation that failed (-1 when none or not known). Returns 0 or that operation's
+ * -errno, like the single operations (-EIO: sent, outcome unknown). */
+int zkconn_multi(struct zkconn *c, struct zkconn_cancel *cancel, const struct zkconn_op *ops,
+		 int count, struct Stat *st, int *failed);
+
+/* Wait up to @timeout_ms for a connected session. Returns 0, -ETIMEDOUT or -EINTR. */
+int zkconn_wait_connected(struct zkconn *c, struct zkconn_cancel *cancel, int timeout_ms);
 
 #endif

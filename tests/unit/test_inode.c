@@ -49,6 +49,11 @@ static void test_kind_rule(void **state)
 	assert_int_equal(inode_kind_of(&st), S_IFDIR);
 	st = stat_of(0, 0, 0x1234);
 	assert_int_equal(inode_kind_of(&st), S_IFREG);
+	st = stat_of(0, 0, 0);
+	st.version = 1; /* Written empty: a file (": > f", "touch new"). */
+	assert_int_equal(inode_kind_of(&st), S_IFREG);
+	st.numChildren = 1; /* Children make any node a directory. */
+	assert_int_equal(inode_kind_of(&st), S_IFDIR);
 }
 
 /* The root is node 1 at "/" from the start. */

@@ -66,6 +66,10 @@ static void test_bad_names(void **state)
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	assert_int_equal(names_parse("", &np), -EINVAL);
+	assert_int_equal(names_parse("a\tb", &np), -EINVAL);
+	assert_int_equal(names_parse("a\nb", &np), -EINVAL);
+	assert_int_equal(names_parse("a\xc2\x85", &np), -EINVAL);
+	assert_int_equal(names_parse("caf\xc3\xa9", &np), 0);
 	assert_int_equal(names_parse(".", &np), -EINVAL);
 	assert_int_equal(names_parse("..", &np), -EINVAL);
 	assert_int_equal(names_parse("...eph", &np), -EINVAL);

@@ -11,6 +11,7 @@ INTEGRATION_TESTS += tests/integration/test_compat.py tests/integration/test_ccl
 	tests/integration/test_recipes.py tests/integration/test_javaclient.py \
 	tests/integration/test_security.py tests/integration/test_tls.py \
 	tests/integration/test_sasl.py
+EXTRA_DIST += tests/integration/secutil.py
 # Hostile and careless clients: stalls, huge requests, memory bounds (zkfsd; ports as above).
 INTEGRATION_TESTS += tests/integration/test_hostile.py
 # The data dir on a small loop-mounted ext4 that fills up (zkfsd only, root, ports as above).

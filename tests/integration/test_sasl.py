@@ -15,7 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkt  # noqa: E402
-from zkt import Fail, check  # noqa: E402
+from secutil import fail_on_diffs, outcome  # noqa: E402
+from zkt import check  # noqa: E402
 
 USERS = {"alice": "alice-pw", "bob": "bob-pw"}
 
@@ -55,15 +56,6 @@ def kazoo(server, user=None, pw=None, timeout=10):
                     connection_retry={"max_tries": 0}, **kw)
     c.start(timeout=timeout)
     return c
-
-
-def outcome(fn):
-    from kazoo.exceptions import NoAuthError
-    try:
-        fn()
-        return "OK"
-    except NoAuthError:
-        return "NoAuth"
 
 
 def checks(server, rec):
@@ -123,11 +115,7 @@ def main():
     check(got["alice get"] == "OK" and got["anon get"] == "NoAuth" and
           got["bob get"] == "NoAuth", "sasl ACL: %r" % got)
     check(got["wrong password"] == "refused", "a wrong SASL password connected")
-    diffs = zkt.compare_results(results)
-    for x in diffs:
-        zkt.log("DIFF " + x)
-    if diffs:
-        raise Fail("%d differences from Apache ZooKeeper" % len(diffs))
+    fail_on_diffs(results)
 
 
 if __name__ == "__main__":

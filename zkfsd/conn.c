@@ -56,6 +56,7 @@ void conn_unref(struct conn *conn)
 	free(conn->rbuf);
 	zk_buf_close(&conn->out);
 	tls_conn_destroy(conn->tls);
+	saslauth_conn_free(conn);
 	free(conn);
 }
 

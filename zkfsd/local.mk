@@ -5,6 +5,7 @@ libzkfsd_a_SOURCES = \
 	zkfsd/config.c zkfsd/config.h \
 	zkfsd/acl.c \
 	zkfsd/tls.c zkfsd/tls.h \
+	zkfsd/saslauth.c \
 	zkfsd/conn.c \
 	zkfsd/fourlw.c \
 	zkfsd/join.c \
@@ -26,7 +27,7 @@ sbin_PROGRAMS += zkfsd/zkfsd
 zkfsd_zkfsd_SOURCES = zkfsd/main.c
 zkfsd_zkfsd_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS)
 zkfsd_zkfsd_LDADD = libzkfsd.a librepl.a libstore.a libproto.a libcommon.a \
-	$(UV_LIBS) $(RAFT_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(ZSTD_LIBS) $(MHD_LIBS) -lm
+	$(UV_LIBS) $(RAFT_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(ZSTD_LIBS) $(MHD_LIBS) $(SASL_LIBS) -lm
 
 check_PROGRAMS += tests/unit/test_config
 TESTS += tests/unit/test_config

@@ -184,6 +184,22 @@ def drain_socket(sock):
         pass
 
 
+def closed_after_drain(sock, quiet_s=0.5, seconds=20):
+    """Read what the server sent; True if the connection ends (EOF or reset), False if it
+    stays open and quiet for @quiet_s."""
+    sock.settimeout(quiet_s)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            if not sock.recv(1 << 20):
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+    return False
+
+
 def create_body(path, data=b"", acl=zkt.OPEN_ACL, mode=0):
     return Enc().string(path).buffer(data).acl(acl).int(mode).b
 
@@ -445,6 +461,38 @@ def case_slow_readers(server, fig, victim):
     return [] if err == "OK" else ["the reading client got %s" % err]
 
 
+def case_event_hogs(server, fig, victim):
+    """4 clients hold a recursive watch on /e and never read; 8,000 nodes with 1,000-byte
+    names are created under /e (8 MB of events for each watcher). Past zkfsd.maxOutputBytes
+    (16 MiB in this suite) a watcher with over 4 MiB waiting is closed (before: each could
+    hold 64 MiB)."""
+    c = RawClient(server.port)
+    c.create("/e")
+    hogs = []
+    for _ in range(4):
+        h = RawClient(server.port)
+        if h.add_watch("/e", 1)[0] != "OK":
+            raise Fail("addWatch /e failed")
+        hogs.append(h)
+    before = rss_kb(server) // 1024
+    for start in range(0, 8000, 1000):
+        errs = pipeline(c, [("create", create_body("/e/%04d%s" % (i, "x" * 996)))
+                            for i in range(start, start + 1000)])
+        if any(errs):
+            raise Fail("creates under /e failed")
+    fig["rss_growth_mb"] = rss_kb(server) // 1024 - before
+    fig["hogs_closed"] = sum(closed_after_drain(h.sock) for h in hogs)
+    for h in hogs:
+        h.close()
+    c.close()
+    if server.kind != "zkfsd":
+        return []
+    failures = refusal_counted(server, "slow_readers")
+    if fig["hogs_closed"] == 0:
+        failures.append("no never-reading watcher was closed")
+    return failures
+
+
 def children_order(server, names):
     c = RawClient(server.port)
     c.create("/k")
@@ -483,7 +531,8 @@ CASES = [("stall_expiry", case_stall_expiry, 64),
          ("deep_chain", case_deep_chain, 64),
          ("conn_flood", case_conn_flood, 64),
          ("slow_readers", case_slow_readers, 64),
-         ("keyed_hash", case_keyed_hash, 64)]
+         ("keyed_hash", case_keyed_hash, 64),
+         ("event_hogs", case_event_hogs, 64)]
 
 
 def stalls_logged(server, offset, cpu_budget_ms=STALL_BUDGET_MS):

@@ -89,7 +89,8 @@ struct session_table {
 #define ZKFSD_REFUSALS(X)                                                                    \
 	X(ACL_ENTRIES, "acl_entries")                                                        \
 	X(REPLY_BYTES, "reply_bytes")                                                        \
-	X(WATCHES, "watches")
+	X(WATCHES, "watches")                                                                \
+	X(SLOW_READERS, "slow_readers")
 
 enum zkfsd_refusal {
 #define ZKFSD_REFUSAL_ENUM(id, name) ZKFSD_REFUSED_##id,

@@ -67,8 +67,11 @@ tests_unit_test_tracker_LDADD = libcommon.a $(UV_LIBS) $(CMOCKA_LIBS)
 # zkfsd's command-line contract (exit codes, --daemon, pid file, SIGTERM, restart, whitelist).
 INTEGRATION_TESTS += tests/integration/test_zkfsd_cli.sh
 
-# ops (issue 15): /metrics through a real Prometheus, the AdminServer against Apache ZooKeeper's.
+# ops (issue 15): /metrics through a real Prometheus, the AdminServer against Apache ZooKeeper's,
+# backups, the status page in Chromium, the Debian packages (opt-in: ZKT_DEBIAN=1).
 INTEGRATION_TESTS += tests/integration/test_metrics.sh tests/integration/test_admin.py \
-	tests/integration/test_backup.py tests/integration/test_status_page.sh
+	tests/integration/test_backup.py tests/integration/test_status_page.sh \
+	tests/integration/test_debian.sh
+EXTRA_DIST += debian
 EXTRA_DIST += contrib/prometheus/prometheus.yml contrib/prometheus/zkfsd-alerts.yml \
 	contrib/prometheus/zkfsd-alerts-test.yml contrib/grafana/zkfsd-dashboard.json

@@ -9,7 +9,8 @@
 # their files.
 #
 # Opt-in (ZKT_DEBIAN=1): the package build and the debootstrap take minutes and the mirror,
-# more than CI's budget. ZKT_DEBIAN_ROOT=DIR reuses a debootstrapped root (copied, not changed).
+# more than CI's budget. ZKT_DEBIAN_ROOT=DIR reuses a debootstrapped root (copied, not changed);
+# ZKT_DEBIAN_DEBS=DIR reuses packages built there (their .changes is linted the same).
 . "$(dirname "$0")/lib.sh"
 zkt_init debian
 [ "${ZKT_DEBIAN:-0}" = 1 ] || zkt_skip "opt-in: ZKT_DEBIAN=1 (builds the packages, debootstraps Debian 12)"
@@ -19,9 +20,15 @@ zkt_require_cmd dpkg-buildpackage lintian debootstrap chroot tar
 src=$ZKT_DIR/src/zkfs-0.1.0
 root=$ZKT_DIR/root
 mkdir -p "$src"
-tar -C "$top_srcdir" --exclude=./build --exclude=./.git --exclude=./var -c . | tar -C "$src" -x
-(cd "$src" && dpkg-buildpackage -b -us -uc -j2) >"$ZKT_DIR/build.log" 2>&1 ||
-	{ tail -30 "$ZKT_DIR/build.log" >&2; zkt_fail "dpkg-buildpackage failed"; }
+if [ -n "${ZKT_DEBIAN_DEBS:-}" ]; then
+	cp "$ZKT_DEBIAN_DEBS"/*.deb "$ZKT_DEBIAN_DEBS"/*.changes "$ZKT_DEBIAN_DEBS"/*.buildinfo \
+		"$ZKT_DIR/src/"
+else
+	tar -C "$top_srcdir" --exclude=./build --exclude=./.git --exclude=./var -c . |
+		tar -C "$src" -x
+	(cd "$src" && dpkg-buildpackage -b -us -uc -j2) >"$ZKT_DIR/build.log" 2>&1 ||
+		{ tail -30 "$ZKT_DIR/build.log" >&2; zkt_fail "dpkg-buildpackage failed"; }
+fi
 debs=$(ls "$ZKT_DIR"/src/zkfsd_*.deb "$ZKT_DIR"/src/zkfs_*.deb) || zkt_fail "packages missing"
 zkt_log "built: $(cd "$ZKT_DIR/src" && ls ./*.deb | tr '\n' ' ')"
 lintian --no-tag-display-limit "$ZKT_DIR"/src/*.changes >"$ZKT_DIR/lintian.txt" 2>&1

@@ -25,7 +25,8 @@ static int cmp_str(const void *a, const void *b)
 /* Names in order: servers list children in their own (hash) order. */
 static void print_names(struct jute_str_vec *v)
 {
-	qsort(v->items, (size_t)(v->count > 0 ? v->count : 0), sizeof(*v->items), cmp_str);
+	if (v->count > 1)
+		qsort(v->items, (size_t)v->count, sizeof(*v->items), cmp_str);
 	for (int32_t i = 0; i < v->count; i++)
 		printf(" %.*s", v->items[i].len, v->items[i].p);
 }

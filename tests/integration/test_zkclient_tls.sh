@@ -112,6 +112,14 @@ for KIND in $ZKT_SERVERS; do
 	# (OpenSSL's reason depends on whether the server sends its CA too: zkfsd does.)
 	refused 127.0.0.1 other "a server signed by an unknown CA" ""
 	refused localhost ca "a certificate without the host name" "hostname mismatch"
+	# zkfs-cli's TLS flags; without them the secure port is a connection loss (exit 3).
+	cli=$top_builddir/tools/zkfs-cli
+	[ "$("$cli" -server "127.0.0.1:$SECURE" -tls-ca "$D/ca.pem" -tls-cert "$D/client.pem" \
+		-tls-key "$D/client.key" create /clitls x)" = /clitls ] ||
+		zkt_fail "[$KIND] zkfs-cli -tls-* create"
+	rc=0
+	"$cli" -server "127.0.0.1:$SECURE" -timeout 2000 stat /clitls >/dev/null 2>&1 || rc=$?
+	[ "$rc" -eq 3 ] || zkt_fail "[$KIND] zkfs-cli without TLS on the secure port exited $rc"
 	zkt_stop_server "$port"
 	zkt_log "[$KIND] TLS ok"
 	ran+=("$KIND")

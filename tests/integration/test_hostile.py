@@ -286,7 +286,7 @@ def case_deep_chain(server, fig, victim):
     mntr, pipelined deletes (the raw client's deep-tree case: 5-9 s of creates and 6 s of
     deletes, the loop blocked up to 7 s at a time, while libraft's pending buffer was copied
     whole for each 4 KiB it grew)."""
-    depth = 1500
+    depth = 1500 if SLOW == 1 else 800  # Under ASan: the sanitizer pass, not the figure.
     c = RawClient(server.port)
     paths = ["/deep" * (i + 1) for i in range(depth)]
     # A persistent recursive watch on "/": every event walks up its path (it re-hashed every

@@ -6,7 +6,8 @@
  *   HANDSHAKE ──ConnectResponse, timeout > 0 [session.c session_connected]──> CONNECTED
  *   HANDSHAKE ──ConnectResponse, timeout 0 [session_expired]──> EXPIRED (final)
  *   CONNECTING/HANDSHAKE/CONNECTED ──error, EOF, bad frame, timer [session_lost]──> next host
- *       (CONNECTING again; after a whole round of failed hosts, BACKOFF for 100 ms first)
+ *       (CONNECTING again; after a whole round of failed hosts, BACKOFF first: 100 ms, doubling
+ *       per failed round up to 1 s)
  *   any ──zkclient_close [session_close_start]──> CLOSING ──closeSession answered, lost or
  *       1 s [session_close_finish]──> CLOSED (handles closing; freed when all are closed)
  *
@@ -112,7 +113,8 @@ struct zkclient {
 	struct zkclient_host *hosts;	/* Shuffled. */
 	int n_hosts;
 	int host_i;			/* Host of the current/last attempt. */
-	int failed_round;		/* Attempts failed in a row. */
+	int failed_round;		/* Attempts failed in a row in this round of hosts. */
+	int failed_rounds;		/* Whole rounds failed since the last connect. */
 	char *chroot;			/* "/app" or NULL. */
 	size_t chroot_len;
 

@@ -11,8 +11,12 @@
 #include "common/zk_alloc.h"
 #include "common/zk_log.h"
 
-/* Pause after a whole round of hosts failed, so a dead ensemble is not hammered. */
+/* Pause after a whole round of hosts failed, so a dead ensemble is not hammered: 100 ms after
+ * the first round, doubling with each round that fails again, at most 1 s (and so at most one
+ * log line per host a second while nothing answers). */
 #define ZKCLIENT_BACKOFF_MS 100
+#define ZKCLIENT_BACKOFF_MAX_MS 1000
+
 /* How long close waits for the closeSession reply. */
 #define ZKCLIENT_CLOSE_MS 1000
 
@@ -201,6 +205,19 @@ static void session_timer(struct zkclient *c, uint64_t ms, uint64_t repeat)
 	uv_timer_start(&c->timer, session_on_timer, ms, repeat);
 }
 
+/* Wait before the next round of hosts. */
+static void session_backoff(struct zkclient *c)
+{
+	uint64_t ms = ZKCLIENT_BACKOFF_MS;
+
+	for (int i = 0; i < c->failed_rounds && ms < ZKCLIENT_BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	c->failed_rounds++;
+	c->failed_round = 0;
+	c->state = ZKCLIENT_BACKOFF;
+	session_timer(c, ms < ZKCLIENT_BACKOFF_MAX_MS ? ms : ZKCLIENT_BACKOFF_MAX_MS, 0);
+}
+
 void zkclient_session_next(struct zkclient *c)
 {
 	assert(c->conn == NULL);
@@ -212,9 +229,8 @@ void zkclient_session_next(struct zkclient *c)
 			return;
 		c->failed_round++;
 	}
-	c->state = ZKCLIENT_BACKOFF;
 	session_fail_queue(c, &c->pending, ZK_ERR_CONNECTIONLOSS);
-	session_timer(c, ZKCLIENT_BACKOFF_MS, 0);
+	session_backoff(c);
 }
 
 void zkclient_session_lost(struct zkclient *c, const char *why)
@@ -240,9 +256,7 @@ void zkclient_session_lost(struct zkclient *c, const char *why)
 		c->failed_round++;
 	}
 	if (c->failed_round >= c->n_hosts) {
-		c->failed_round = 0;
-		c->state = ZKCLIENT_BACKOFF;
-		session_timer(c, ZKCLIENT_BACKOFF_MS, 0);
+		session_backoff(c);
 		return;
 	}
 	zkclient_session_next(c);
@@ -294,7 +308,7 @@ static void session_connected(struct zkclient *c, const struct jute_connect_resp
 	uint64_t period;
 
 	c->state = ZKCLIENT_CONNECTED;
-	c->failed_round = 0;
+	c->failed_round = c->failed_rounds = 0;
 	atomic_store(&c->timeout, cr->timeout);
 	atomic_store(&c->session_id, cr->session_id);
 	if (cr->passwd.len == ZK_SESSION_PASSWD_LEN)

@@ -418,6 +418,13 @@ static void run_children(const char *path)
 	bool had = false;
 
 	wait_idle(path);
+	inode_lock();
+	n = inode_find(path, false);
+	id = n && n->kind != S_IFDIR ? n->id : 0;
+	inode_unlock();
+	if (id) /* A file (its only children are lock contenders): its child watch is not renewed,
+		 * or every lock taken on it would cost each mount a getChildren. */
+		return;
 	if (lock_children(zkfs->zk, NULL, path, true, &kids, &st) != 0)
 		return;
 	seq = zkconn_answer_seq();

@@ -25,6 +25,12 @@ tests_unit_test_names_SOURCES = tests/unit/test_names.c fuse/names.c fuse/names.
 tests_unit_test_names_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_names_LDADD = $(CMOCKA_LIBS)
 
+check_PROGRAMS += tests/unit/test_lock
+TESTS += tests/unit/test_lock
+tests_unit_test_lock_SOURCES = tests/unit/test_lock.c fuse/lock.h
+tests_unit_test_lock_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_lock_LDADD = $(CMOCKA_LIBS)
+
 check_PROGRAMS += tests/unit/test_inode
 TESTS += tests/unit/test_inode
 tests_unit_test_inode_SOURCES = tests/unit/test_inode.c fuse/inode.c fuse/inode.h fuse/names.c \

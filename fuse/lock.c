@@ -279,8 +279,14 @@ static void wait_woken(struct lock_table *t, struct lock_entry *e)
 	}
 }
 
-/* One look at the contenders: 0 when @e holds the lock, 1 when it must wait (its predecessor's
- * watch is set, e->pred names it), or -errno. */
+/* What one look at the contenders found (or a negative errno). */
+enum look_result {
+	LOOK_HELD = 0,	/* No conflicting predecessor: the lock is @e's. */
+	LOOK_WAIT = 1,	/* The predecessor's watch is set (e->pred names it). */
+	LOOK_AGAIN = 2, /* The predecessor went before its watch was set. */
+};
+
+/* One look at the contenders for @e: an enum look_result or -errno. */
 static int look(struct lock_table *t, const char *path, struct lock_entry *e)
 {
 	struct String_vector kids = {0, NULL};
@@ -302,7 +308,7 @@ static int look(struct lock_table *t, const char *path, struct lock_entry *e)
 	} else if (i < 0) {
 		rc = i;
 	} else if (i == n) {
-		rc = 0;
+		rc = LOOK_HELD;
 	} else if (e->want.nonblock) {
 		rc = -EWOULDBLOCK;
 	} else if (names_join(path, c[i].name, pred, sizeof(pred)) != 0) {
@@ -313,7 +319,7 @@ static int look(struct lock_table *t, const char *path, struct lock_entry *e)
 		e->woken = false;
 		pthread_mutex_unlock(&t->mu);
 		rc = zkconn_watch_exists(t->zk, e->cancel, pred, &t->nw);
-		rc = rc == 0 ? 1 : rc == -ENOENT ? 2 : rc;
+		rc = rc == 0 ? LOOK_WAIT : rc == -ENOENT ? LOOK_AGAIN : rc;
 	}
 	free(c);
 	deallocate_String_vector(&kids);
@@ -329,10 +335,10 @@ static int wait_held(struct lock_table *t, const char *path, struct lock_entry *
 		if (e->cancel && e->cancel->cancelled)
 			return -EINTR;
 		rc = look(t, path, e);
-		if (rc <= 0)
+		if (rc <= 0) /* LOOK_HELD or an error. */
 			return rc;
-		if (rc == 2)
-			continue; /* The predecessor went before the watch was set. */
+		if (rc == LOOK_AGAIN)
+			continue;
 		pthread_mutex_lock(&t->mu);
 		wait_woken(t, e);
 		pthread_mutex_unlock(&t->mu);
@@ -361,13 +367,13 @@ static struct lock_entry *entry_add(struct lock_table *t, const struct lock_want
  * (a lock of the other mode is released first). */
 static int already_held(struct lock_table *t, const struct lock_want *w)
 {
+	uint64_t gen = zkconn_generation(t->zk); /* Not under t->mu: see the lock order. */
 	struct lock_entry *e;
 	bool same;
 
 	pthread_mutex_lock(&t->mu);
 	e = entry_find(t, w->ino, w->owner, w->posix);
-	same = e && e->state == LOCK_HELD && e->want.shared == w->shared &&
-	       e->gen == zkconn_generation(t->zk);
+	same = e && e->state == LOCK_HELD && e->want.shared == w->shared && e->gen == gen;
 	pthread_mutex_unlock(&t->mu);
 	if (same)
 		return 1;

@@ -18,8 +18,9 @@
  * Invariants: (1) at most one entry per (node, owner, style); (2) an entry's contender was
  * created by the session of generation entry->gen; (3) a HELD entry had no conflicting
  * predecessor when last checked.
- * Locks: t->mu guards the table; it is never held across a ZooKeeper call, and zkconn's
- * callback only takes t->mu (never inode_lock). All functions may be called from any thread. */
+ * Lock order: zkconn's mutex, then t->mu (zkconn calls the watch callback, which takes t->mu,
+ * with its own mutex held), so nothing calls into zkconn while holding t->mu; the callback takes
+ * nothing else (never inode_lock). All functions may be called from any thread. */
 #ifndef ZKFS_LOCK_H
 #define ZKFS_LOCK_H
 

@@ -56,6 +56,7 @@ enum {
 	ZOO_EPHEMERAL = 1,
 	ZOO_PERSISTENT_SEQUENTIAL = 2,
 	ZOO_EPHEMERAL_SEQUENTIAL = 3,
+	ZOO_SEQUENCE = 2,		/* The sequential bit of a mode. */
 	ZOO_SESSION_EVENT = -1,		/* Event types (ZK_EVENT_*). */
 	ZOO_CREATED_EVENT = 1,
 	ZOO_DELETED_EVENT = 2,

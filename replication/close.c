@@ -4,8 +4,9 @@
  *   CREATED --repl_start--> STARTED --repl_close--> [SNAPSHOTTING] [TRANSFERRING] --> CLOSING
  *   --> freed
  *   CREATED/failed start --repl_close--> CLOSING --> freed
- * SNAPSHOTTING (a standalone server with at least CLOSE_SNAPSHOT_MIN entries applied since its
- * last snapshot): the snapshot threshold drops to 1 and the trailing entries to 0, and a
+ * SNAPSHOTTING (a standalone server whose log holds CLOSE_SNAPSHOT_MIN entries or more, the
+ * trailing ones kept behind its last snapshot included): the snapshot threshold drops to 1
+ * and the trailing entries to 0, and a
  * barrier entry makes an apply round, after which libraft takes the snapshot; close waits
  * (bounded) until it is stored. The next start then reads the image alone: libraft keeps every
  * entry it reloads from the log, and each segment holding one whole, in memory until the next
@@ -186,7 +187,7 @@ static bool start_close_snapshot(struct repl *r)
 	struct raft *raft = &r->raft;
 
 	if (!r->started || r->cfg.n_servers != 0 || raft_state(raft) != RAFT_LEADER ||
-	    raft->last_applied < raft->log.snapshot.last_index + CLOSE_SNAPSHOT_MIN)
+	    raft->last_applied < raft->log.offset + CLOSE_SNAPSHOT_MIN)
 		return false;
 	raft_set_snapshot_threshold(raft, 1);
 	raft_set_snapshot_trailing(raft, 0);

@@ -183,7 +183,7 @@ int store_get_children(const struct store *s, const char *path,
  * borrowed)? world: only "anyone"; digest: "user:hash" (Java's split, so "u:h:" passes); ip:
  * an IPv4/IPv6 address with an optional "/bits" in range. Any other scheme: false. Pure; any
  * thread. Used at apply (create, setACL) and by zkfsd before it submits a txn. */
-bool store_acl_id_valid(const char *scheme, const char *id); /* x509: any non-empty DN. */
+bool store_acl_id_valid(const char *scheme, const char *id); /* x509, sasl: any name. */
 
 struct zk_hash;
 /* Feed ACL entry @a (perms, scheme, id) to keyed hash @h (common/zk_hash.h). */

@@ -189,8 +189,8 @@ bool store_acl_id_valid(const char *scheme, const char *id)
 		return digest_id_valid(id);
 	if (strcmp(scheme, "ip") == 0)
 		return ip_id_valid(id);
-	if (strcmp(scheme, "x509") == 0)
-		return id[0] != '\0'; /* A subject DN (X509AuthenticationProvider: any id). */
+	if (strcmp(scheme, "x509") == 0 || strcmp(scheme, "sasl") == 0)
+		return id[0] != '\0'; /* A subject DN, a SASL user name: any name. */
 	return false;
 }
 

@@ -9,7 +9,9 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/zk
 INTEGRATION_TESTS += tests/integration/test_compat.py tests/integration/test_cclient.py \
 	tests/integration/test_badinput.py tests/integration/test_durability.py \
 	tests/integration/test_recipes.py tests/integration/test_javaclient.py \
-	tests/integration/test_security.py tests/integration/test_tls.py
+	tests/integration/test_security.py tests/integration/test_tls.py \
+	tests/integration/test_sasl.py
+EXTRA_DIST += tests/integration/secutil.py
 # Hostile and careless clients: stalls, huge requests, memory bounds (zkfsd; ports as above).
 INTEGRATION_TESTS += tests/integration/test_hostile.py
 # The data dir on a small loop-mounted ext4 that fills up (zkfsd only, root, ports as above).

@@ -51,6 +51,10 @@ struct cli {
 	int session_ms;		/* -timeout: session timeout. */
 	int connect_ms;		/* Deadline to connect. */
 	int verbose;		/* -v count: library log level. */
+	bool tls;		/* -tls (or any -tls-* file). */
+	const char *tls_ca;	/* -tls-ca, -tls-cert, -tls-key: borrowed from argv, or NULL. */
+	const char *tls_cert;
+	const char *tls_key;
 	bool interactive;	/* Shell mode: -w events print as they come. */
 	struct zkclient *zc;	/* Session, opened by the first command that needs one. */
 	struct cli_wait wait;	/* One-shot -w state. */

@@ -39,6 +39,7 @@ static const struct {
 static void cli_help(FILE *out)
 {
 	fprintf(out, "usage: zkfs-cli [-server host:port[,host:port...][/chroot]] [-timeout ms]\n"
+		     "                [-tls] [-tls-ca FILE] [-tls-cert FILE -tls-key FILE]\n"
 		     "                [-v] [cmd args...]\n"
 		     "       zkfs-cli backup HOST:ADMINPORT[,HOST:ADMINPORT...] FILE\n"
 		     "With no command, an interactive shell (help, quit; its exit status is\n"
@@ -56,7 +57,9 @@ static void cli_help(FILE *out)
 		"  create [-s] [-e] [-c] [-f file] path [data] | set [-v version] [-f file] path "
 		"data\n"
 		"  delete [-v version] path | check -v version path | # comment\n"
-		"-v: the C client's log on stderr (-v -v: debug); otherwise it is discarded.\n"
+		"-tls: speak TLS (the server's secureClientPort); -tls-ca: CA file (PEM; default: the\n"
+		"system's), -tls-cert/-tls-key: client certificate and key (PEM). Each implies -tls.\n"
+		"-v: the client's log on stderr (-v -v: debug); otherwise only errors.\n"
 		"Exit status (errors are also named on stderr):\n");
 	if (out == stdout)
 		cli_print_exits();
@@ -158,6 +161,21 @@ static int cli_shell(struct cli *c)
 	return rc;
 }
 
+/* -tls-ca/-tls-cert/-tls-key FILE: true when @opt is one of them with a @file. */
+static bool cli_tls_file(struct cli *c, const char *opt, const char *file)
+{
+	const char **dst = strcmp(opt, "-tls-ca") == 0	   ? &c->tls_ca
+			   : strcmp(opt, "-tls-cert") == 0 ? &c->tls_cert
+			   : strcmp(opt, "-tls-key") == 0  ? &c->tls_key
+							   : NULL;
+
+	if (dst == NULL || file == NULL)
+		return false;
+	*dst = file;
+	c->tls = true;
+	return true;
+}
+
 /* Global options, zkCli's single-dash spelling. Returns the index of the command, or -1. */
 static int cli_options(struct cli *c, int argc, char **argv)
 {
@@ -176,6 +194,10 @@ static int cli_options(struct cli *c, int argc, char **argv)
 			    strcmp(argv[i], "--timeout") == 0) &&
 			   i + 1 < argc && atoi(argv[i + 1]) > 0) {
 			c->session_ms = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "-tls") == 0) {
+			c->tls = true;
+		} else if (cli_tls_file(c, argv[i], i + 1 < argc ? argv[i + 1] : NULL)) {
+			i++;
 		} else {
 			fprintf(stderr, "zkfs-cli: bad option %s\n", argv[i]);
 			cli_help(stderr);

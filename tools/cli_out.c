@@ -64,6 +64,10 @@ int cli_session(struct cli *c)
 	cfg.session_ms = c->session_ms;
 	cfg.watch_cb = cli_wait_watcher;
 	cfg.watch_ctx = &c->wait;
+	cfg.tls = c->tls;
+	cfg.tls_ca = c->tls_ca;
+	cfg.tls_cert = c->tls_cert;
+	cfg.tls_key = c->tls_key;
 	rc = zkclient_open(&cfg, &c->zc);
 	if (rc != 0) {
 		rc = rc == -EINVAL ? ZK_ERR_BADARGUMENTS : ZK_ERR_SYSTEMERROR;

@@ -99,6 +99,11 @@ static int acl_auth_digest(struct conn *conn, const uint8_t *auth, size_t len)
 	return 0;
 }
 
+int acl_auth_id(struct conn *conn, const char *scheme, const char *user)
+{
+	return acl_push(conn, scheme, user, strlen(user), strdup(user));
+}
+
 int acl_auth_x509(struct conn *conn)
 {
 	char *dn = tls_peer_dn(conn->tls);
@@ -107,7 +112,7 @@ int acl_auth_x509(struct conn *conn)
 	if (dn == NULL)
 		return 0; /* No (verified) client certificate: ssl.clientAuth want or none. */
 	zk_log_info("%s:%d authenticated by its certificate as %s", conn->ip, conn->port, dn);
-	rv = acl_push(conn, "x509", dn, strlen(dn), strdup(dn));
+	rv = acl_auth_id(conn, "x509", dn);
 	free(dn);
 	return rv;
 }

@@ -7,6 +7,7 @@
  * The figures come from the same producers as the four-letter words (fourlw_mntr,
  * fourlw_conf, fourlw_envi, watch_describe, parsed back from their "key<sep>value" text), so
  * mntr and monitor, conf and configuration can never disagree. */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +21,11 @@
 #include "zkfsd/backup.h"
 #include "zkfsd/http.h"
 #include "zkfsd/json.h"
+#include "zkfsd/metrics.h"
 #include "zkfsd/zkfsd_int.h"
+
+/* zkfsd/status.html, made into a C string by zkfsd/local.mk. */
+extern const char status_html[];
 
 struct admin {
 	struct zkfsd *srv;	  /* Borrowed. */
@@ -472,6 +477,70 @@ static int admin_digest(struct zkfsd *srv, struct json *j)
 	return 0;
 }
 
+struct admin_members {
+	struct zkfsd *srv;
+	struct json *j;
+	uint64_t leader;	/* Leader id (0: none known). */
+	struct repl_stats st;	/* Peers' progress when this server leads. */
+};
+
+static void admin_members_one(void *ctx, const struct repl_server *s)
+{
+	struct admin_members *m = ctx;
+	char addr[320];
+
+	snprintf(addr, sizeof(addr), "%s:%u", s->client_address ? s->client_address : s->host,
+		 s->client_port);
+	json_open(m->j, '{');
+	json_key(m->j, "id");
+	json_u64(m->j, s->id);
+	json_key(m->j, "address");
+	json_str(m->j, addr);
+	json_key(m->j, "role");
+	json_str(m->j, s->id == m->leader ? "leader" : s->observer ? "observer" : "follower");
+	for (unsigned i = 0; i < m->st.n_peers; i++) {
+		if (m->st.peers[i].id != s->id)
+			continue;
+		json_key(m->j, "lag_entries");
+		json_u64(m->j, m->st.last_index - m->st.peers[i].match_index);
+		json_key(m->j, "lag_ms");
+		json_u64(m->j, metrics_follower_lag_ms(m->srv, m->st.peers[i].match_index));
+	}
+	json_close(m->j, '{');
+}
+
+/* members (zkfsd's own, for the status page): each member with its role as this server sees
+ * it, and on the leader each follower's lag in entries and ms. */
+static int admin_members(struct zkfsd *srv, struct json *j)
+{
+	struct admin_members m = {.srv = srv, .j = j};
+
+	json_key(j, "members");
+	json_open(j, '[');
+	if (srv->cfg->n_servers > 0 && srv->repl != NULL && srv->repl_open) {
+		m.leader = repl_leader_id(srv->repl);
+		repl_stats(srv->repl, &m.st);
+		repl_members(srv->repl, admin_members_one, &m);
+	}
+	json_close(j, '[');
+	return 0;
+}
+
+/* GET /: status.html with its command URL filled in. */
+static int admin_status_page(struct admin *a, struct http_reply *reply)
+{
+	const char *mark = strstr(status_html, "@COMMAND_URL@");
+
+	assert(mark != NULL);
+	int rv;
+
+	reply->content_type = "text/html; charset=utf-8";
+	rv = zk_buf_append(&reply->body, status_html, (size_t)(mark - status_html));
+	return rv != 0 ? rv
+		       : zk_buf_printf(&reply->body, "%s%s", a->url,
+				       mark + strlen("@COMMAND_URL@"));
+}
+
 /* ---- The table ------------------------------------------------------------------------------ */
 
 struct admin_command {
@@ -490,6 +559,7 @@ static const struct admin_command admin_commands[] = {
 	{"environment", "envi", "envi", admin_environment},
 	{"is_read_only", "isro", "isro", admin_is_read_only},
 	{"last_snapshot", "lsnp", "srvr", admin_last_snapshot},
+	{"members", NULL, "conf", admin_members},
 	{"leader", "lead", "srvr", admin_leader},
 	{"monitor", "mntr", "mntr", admin_monitor},
 	{"ruok", NULL, "ruok", admin_ruok},
@@ -559,6 +629,8 @@ static int admin_on_get(void *ctx, struct http_request *req, const char *url,
 	size_t n = strlen(a->url);
 	const struct admin_command *c;
 
+	if (strcmp(url, "/") == 0)
+		return admin_status_page(a, reply);
 	if (strncmp(url, a->url, n - 1) == 0 && (url[n - 1] == '\0' || strcmp(url + n - 1, "/") == 0))
 		return admin_list(a, reply);
 	if (strncmp(url, a->url, n) != 0) {

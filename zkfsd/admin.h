@@ -13,7 +13,9 @@
  * Each command is allowed or refused by the four-letter-word whitelist
  * (config_4lw_allowed) under the word it corresponds to: leader and last_snapshot under srvr,
  * voting_view under conf. A refused command answers 403 with ZooKeeper's whitelist sentence
- * in "error"; an unknown one 200 with "Unknown command: <name>", as ZooKeeper. */
+ * in "error"; an unknown one 200 with "Unknown command: <name>", as ZooKeeper.
+ * zkfsd's own `members` (whitelist word conf) lists each member with its role and, on the
+ * leader, its lag; GET / is the status page (zkfsd/status.html) over those commands. */
 #ifndef ZKFSD_ADMIN_H
 #define ZKFSD_ADMIN_H
 

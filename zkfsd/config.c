@@ -95,6 +95,7 @@ void config_close(struct config *cfg)
 	free(cfg->ssl_keystore);
 	free(cfg->ssl_truststore);
 	free(cfg->ssl_client_auth);
+	free(cfg->sasl_db);
 	free(cfg->config_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -296,7 +297,7 @@ static const char *const ignored_keys[] = {
 	"standaloneEnabled", "electionAlg",
 	"peerType", "preAllocSize", "syncEnabled", "forceSync", "leaderServes",
 	"cnxTimeout", "localSessionsEnabled", "serverCnxnFactory", "ssl.keyStore.password",
-	"ssl.trustStore.password", "authProvider.x509",
+	"ssl.trustStore.password", "authProvider.x509", "authProvider.1", "authProvider.sasl",
 	"localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "maxCnxns",
 	"clientPortListenBacklog", "audit.enable", "4lw.commands.enabled",
 };
@@ -451,6 +452,8 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 		return parse_int(src, v, 0, 60000, &cfg->test_stall_ms);
 	if (strncmp(key, "ssl.", 4) == 0 || strcmp(key, "secureClientPort") == 0)
 		return config_set_tls(cfg, src, key, v);
+	if (strcmp(key, "zkfsd.saslDb") == 0)
+		return parse_nonempty_str(src, v, &cfg->sasl_db);
 	if (strcmp(key, "superDigest") == 0)
 		return config_set_super_digest(cfg, src, v);
 	if (strcmp(key, "skipACL") == 0) {

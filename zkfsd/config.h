@@ -95,6 +95,8 @@ struct config {
 	char *ssl_keystore;		/* Owned. ssl.keyStore.location: PEM key + chain. */
 	char *ssl_truststore;		/* Owned. ssl.trustStore.location: PEM CA bundle. */
 	char *ssl_client_auth;		/* Owned. ssl.clientAuth: need (NULL), want, none. */
+	char *sasl_db;			/* Owned. zkfsd.saslDb: Cyrus sasldb of the SASL
+					   (DIGEST-MD5) users; NULL = no SASL. */
 	int container_check_ms;		/* Container/TTL collection period (ZooKeeper's
 					   znode.container.checkIntervalMs). */
 	enum zk_log_level log_level;	/* logLevel / --log-level. */

@@ -56,6 +56,7 @@ void conn_unref(struct conn *conn)
 	free(conn->rbuf);
 	zk_buf_close(&conn->out);
 	tls_conn_destroy(conn->tls);
+	saslauth_conn_free(conn);
 	free(conn);
 }
 
@@ -302,10 +303,15 @@ void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid
 		return;
 	if (conn->drop)
 		return;
-	if (conn->out.len + conn->writing > CONN_OUT_HARD_LIMIT) {
-		/* Closed in the flush step: we may be inside the watch tables' iteration. */
-		zk_log_warn("client %s:%d does not read its watch events (%zu bytes waiting): "
-			    "closing", conn->ip, conn->port, conn->out.len + conn->writing);
+	if (conn->out.len + conn->writing > CONN_OUT_HARD_LIMIT ||
+	    (conn->out.len + conn->writing > CONN_OUT_LIMIT && conn_output_over_budget(conn->srv))) {
+		/* Closed in the flush step: we may be inside the watch tables' iteration. Past
+		 * the output budget a connection gets 4 MiB, not 64 MiB: N slow readers of events
+		 * cannot hold N x 64 MiB. */
+		server_refuse(conn->srv, ZKFSD_REFUSED_SLOW_READERS,
+			      "client %s:%d does not read its watch events (%zu bytes waiting, %zu "
+			      "over all connections): closing", conn->ip, conn->port,
+			      conn->out.len + conn->writing, conn->srv->writing + conn->srv->unflushed);
 		conn->drop = true;
 		conn_mark_dirty(conn);
 		return;
@@ -321,6 +327,7 @@ void conn_send_event(struct conn *conn, int type, const char *path, int64_t zxid
 		return;
 	}
 	jute_frame_end(&conn->out, start);
+	conn->srv->unflushed += conn->out.len - mark;
 	conn->sent++;
 	conn->srv->stats.packets_sent++;
 	conn_mark_dirty(conn);

@@ -1,8 +1,8 @@
 /* read: requests answered from the local store without a transaction (ZooKeeper's
  * FinalRequestProcessor for exists, getData, getChildren[2], getACL, getEphemerals,
  * getAllChildrenNumber, multiRead, ping, setWatches[2], addWatch, removeWatches,
- * checkWatches, whoAmI; an opcode with no path here, such as SASL, is Unimplemented and
- * closes the connection; reconfig is a write, in reconfig.c).
+ * checkWatches, whoAmI; an opcode with no path here is Unimplemented and closes the
+ * connection; SASL is answered at arrival, in saslauth.c; reconfig is a write, in reconfig.c).
  * read_run is called when the request reaches the point of its connection's FIFO where every
  * earlier request is done (conn.c), so a read sees its session's earlier writes. Watches are
  * registered here, as ZooKeeper does while it answers. */

@@ -828,6 +828,11 @@ void request_received(struct conn *conn, const uint8_t *body, size_t len)
 		request_free(req);
 		return;
 	}
+	if (rv == 0 && hdr.type == ZK_OP_SASL) {
+		saslauth_packet(conn, req->xid, &req->jr.u.sasl);
+		request_free(req);
+		return;
+	}
 	request_enqueue(conn, req);
 	if (rv != 0)
 		request_bad(req, rv, body, len);

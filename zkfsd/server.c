@@ -496,8 +496,10 @@ static int server_listen_on(struct zkfsd *srv, uv_tcp_t *h, bool *open, uint16_t
 int server_listen(struct zkfsd *srv)
 {
 	const struct config *cfg = srv->cfg;
-	int rv = server_listen_on(srv, &srv->listener, &srv->listening, cfg->client_port);
+	int rv = saslauth_init(srv);
 
+	if (rv == 0)
+		rv = server_listen_on(srv, &srv->listener, &srv->listening, cfg->client_port);
 	if (rv != 0)
 		return rv;
 	zk_log_info("serving clients on %s:%u, data in %s", cfg->client_address, cfg->client_port,

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sasl/sasl.h>
 #include <uv.h>
 
 #include "common/zk_buf.h"
@@ -88,7 +89,8 @@ struct session_table {
 #define ZKFSD_REFUSALS(X)                                                                    \
 	X(ACL_ENTRIES, "acl_entries")                                                        \
 	X(REPLY_BYTES, "reply_bytes")                                                        \
-	X(WATCHES, "watches")
+	X(WATCHES, "watches")                                                                \
+	X(SLOW_READERS, "slow_readers")
 
 enum zkfsd_refusal {
 #define ZKFSD_REFUSAL_ENUM(id, name) ZKFSD_REFUSED_##id,
@@ -138,6 +140,7 @@ struct zkfsd {
 	uv_tcp_t secure_listener;	/* secureClientPort (TLS), when configured. */
 	bool secure_listening;		/* secure_listener is open. */
 	SSL_CTX *tls_ctx;		/* Owned: the TLS context of secure_listener, or NULL. */
+	sasl_callback_t sasl_cbs[2];	/* Cyrus SASL options from zoo.cfg (saslauth.c). */
 	uv_timer_t session_timer;	/* Expiry check, every tick/2. */
 	uv_timer_t container_timer;	/* Container/TTL collection. */
 	uv_prepare_t flush;		/* Writes dirty connections once per loop turn. */
@@ -225,6 +228,7 @@ struct conn {
 	uint64_t notified_gen;		/* Last store event that notified it (watch.c). */
 	struct conn_auth *auth;		/* Auth ids added by auth packets. */
 	struct tls_conn *tls;		/* Owned: TLS state (secure client port), or NULL. */
+	struct sasl_conn *sasl;		/* Owned: a SASL exchange (saslauth.c), or NULL. */
 	int64_t last_zxid;		/* Last zxid sent (cons). */
 	int32_t last_xid;		/* Last xid answered. */
 	int32_t last_op;		/* Last opcode answered. */
@@ -439,6 +443,8 @@ void watch_describe(struct zkfsd *srv, struct zk_buf *out, char mode);
 #define ACL_MAX_IDS 40
 /* "user:base64(sha1(@auth))" for the digest auth data "user:password" (malloc'ed), or NULL. */
 char *acl_digest_id(const uint8_t *auth, size_t len);
+/* Add the id (@scheme, @user) to @conn (sasl, x509: the id is the name). 0 or -ENOMEM. */
+int acl_auth_id(struct conn *conn, const char *scheme, const char *user);
 /* TLS handshake done on @conn: its verified client certificate's subject DN becomes an "x509"
  * id (X509AuthenticationProvider). 0 or -ENOMEM. */
 int acl_auth_x509(struct conn *conn);
@@ -454,6 +460,14 @@ bool acl_permits(const struct conn *conn, const struct store_acl *acl, int32_t n
 /* ZooKeeper's checkACL of a read on @path in the local tree: ZK_ERR_OK, ZK_ERR_NONODE or
  * ZK_ERR_NOAUTH. */
 int acl_check(const struct conn *conn, const char *path, int32_t perm);
+
+/* saslauth.c */
+/* Set up Cyrus SASL when zkfsd.saslDb is given (once, before the listeners). 0 or -EINVAL. */
+int saslauth_init(struct zkfsd *srv);
+/* A "sasl" request (xid @xid) on @conn: one step, answered at once (AuthFailed closes). */
+void saslauth_packet(struct conn *conn, int32_t xid, const struct jute_get_sasl_request *r);
+/* @conn is freed: drop its SASL state. */
+void saslauth_conn_free(struct conn *conn);
 
 /* join.c */
 /* Sets *@join: true for an ensemble server with no Raft log in dataDir when an ensemble

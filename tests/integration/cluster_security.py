@@ -29,9 +29,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from secutil import outcome  # noqa: E402
 from zkt import Enc, check  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
-from kazoo.exceptions import BadVersionError, NoAuthError  # noqa: E402
 
 logging.getLogger("kazoo").setLevel(logging.CRITICAL)
 ALICE = "alice:alice-pw"
@@ -43,16 +43,6 @@ def client(host, auth=None):
                     auth_data=auth)
     c.start(timeout=30)
     return c
-
-
-def outcome(fn):
-    try:
-        fn()
-        return "OK"
-    except NoAuthError:
-        return "NoAuth"
-    except BadVersionError:
-        return "BadVersion"
 
 
 def config_lines(data):

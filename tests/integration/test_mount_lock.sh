@@ -88,17 +88,27 @@ check_release() {
 	zkt_log "release: -n, -w, no herd, LOCK_UN and kill -9 ok"
 }
 
-# Each contender of FILE is watched by at most one session, the holder by exactly one.
-check_watchers() {
-	local file=$1 port=$2 out names first n
-	names=$(holders "$file")
-	first=$(head -n 1 <<<"$names")
-	out=$(zkt_4lw "$port" wchp)
+# watchers PORT NODE: how many sessions watch NODE (wchp of the server on PORT).
+watchers() {
+	zkt_4lw "$1" wchp | awk -v p="$2" '$1 == p { on = 1; next } /^\// { on = 0 }
+		on && /0x/ { c++ } END { print c + 0 }'
+}
+
+# watched_in_line PORT FILE: each contender of FILE but the last is watched by exactly one
+# session (its successor), the last by none.
+watched_in_line() {
+	local names n last
+	names=$(holders "$2")
+	last=$(tail -n 1 <<<"$names")
 	for n in $names; do
-		c=$(awk -v p="/lk/$n" '$1 == p { on = 1; next } /^\// { on = 0 } on && /0x/ { c++ } END { print c + 0 }' <<<"$out")
-		[ "$c" -le 1 ] || zkt_fail "contender $n is watched by $c sessions (a herd)"
-		[ "$n" != "$first" ] || [ "$c" = 1 ] || zkt_fail "the holder $n is watched by $c sessions"
+		[ "$(watchers "$1" "/lk/$n")" = "$([ "$n" = "$last" ] && echo 0 || echo 1)" ] || return 1
 	done
+}
+
+# No herd: once the waiters' watches are set, each contender has at most its successor on it.
+check_watchers() {
+	zkt_wait 10 watched_in_line "$2" "$1" ||
+		zkt_fail "contenders not watched one by one: $(zkt_4lw "$2" wchp | grep -A3 __lock__)"
 }
 
 # 2b. Unmount, and kill -9 of the holder's mount (release at session expiry).
@@ -248,8 +258,19 @@ PY
 	zkt_log "fcntl whole-file, F_GETLK, ENOLCK, OFD ok"
 }
 
+# zkm_pair with every four-letter word allowed (check_watchers asks wchp).
+lock_pair() {
+	printf '4lw.commands.whitelist=*\n' >"$ZKT_DIR/4lw.cfg"
+	ZKM_PORT=$(zkm_port "$1" 7)
+	zkt_start_server "$1" "$ZKM_PORT" -c "$ZKT_DIR/4lw.cfg"
+	zkm_mount "a-$1" "127.0.0.1:$ZKM_PORT"
+	ZKM_A=$ZKM_MP
+	zkm_mount "b-$1" "127.0.0.1:$ZKM_PORT"
+	ZKM_B=$ZKM_MP
+}
+
 run_kind() {
-	zkm_pair "$1" 7
+	lock_pair "$1"
 	echo lock >"$ZKM_A/lk"
 	check_counter "$ZKM_A" "$ZKM_B"
 	check_counter_kazoo "$ZKM_A" "$ZKM_PORT"

@@ -17,6 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkt  # noqa: E402
+from secutil import fail_on_diffs  # noqa: E402
 from zkt import Fail, RawClient, check  # noqa: E402
 
 
@@ -190,11 +191,7 @@ def main():
     check(got["no client certificate"] == "refused", "a client without a certificate served")
     check(got["certificate of another CA"] == "refused", "a certificate of another CA served")
     check(got["4lw ruok over tls"] == "imok", "ruok over TLS: %r" % got["4lw ruok over tls"])
-    diffs = zkt.compare_results(results)
-    for x in diffs:
-        zkt.log("DIFF " + x)
-    if diffs:
-        raise Fail("%d differences from Apache ZooKeeper" % len(diffs))
+    fail_on_diffs(results)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ check() {
 	want "$k" "delete bad version: BadVersion"
 	want "$k" "delete missing: NoNode"
 	want "$k" "setACL auth without auth: InvalidACL"
-	want "$k" "whoAmI: OK who=ip:127.0.0.1 who=digest:u"
+	want "$k" "whoAmI: OK who=digest:u who=ip:127.0.0.1"
 	want "$k" "setACL stale: BadVersion"
 	want "$k" "multi: OK [create  /m] [setData ] [check ]"
 	want "$k" "multi failing: BadVersion [error OK] [error BadVersion]"

@@ -25,9 +25,31 @@ static int cmp_str(const void *a, const void *b)
 /* Names in order: servers list children in their own (hash) order. */
 static void print_names(struct jute_str_vec *v)
 {
-	qsort(v->items, (size_t)(v->count > 0 ? v->count : 0), sizeof(*v->items), cmp_str);
+	if (v->count > 1)
+		qsort(v->items, (size_t)v->count, sizeof(*v->items), cmp_str);
 	for (int32_t i = 0; i < v->count; i++)
 		printf(" %.*s", v->items[i].len, v->items[i].p);
+}
+
+static int cmp_who(const void *a, const void *b)
+{
+	const struct jute_client_info *x = a, *y = b;
+	int n = cmp_str(&x->auth_scheme, &y->auth_scheme);
+
+	return n != 0 ? n : cmp_str(&x->user, &y->user);
+}
+
+/* whoAmI's identities by scheme: over TLS Apache ZooKeeper lists x509 first, zkfsd last (a
+ * difference of order only, left to the server side). */
+static void print_who(const struct zkclient_result *r)
+{
+	struct jute_client_info *items = (struct jute_client_info *)r->who.items;
+
+	if (r->who.count > 1)
+		qsort(items, (size_t)r->who.count, sizeof(*items), cmp_who);
+	for (int32_t i = 0; i < r->who.count; i++)
+		printf(" who=%.*s:%.*s", items[i].auth_scheme.len, items[i].auth_scheme.p,
+		       items[i].user.len, items[i].user.p);
 }
 
 /* Print one result (on the loop thread, before the waiter wakes). */
@@ -62,9 +84,7 @@ static void print_result(void *ctx, const struct zkclient_result *r)
 		print_names((struct jute_str_vec *)&m->children);
 		printf("]");
 	}
-	for (int32_t i = 0; i < r->who.count; i++)
-		printf(" who=%.*s:%.*s", r->who.items[i].auth_scheme.len, r->who.items[i].auth_scheme.p,
-		       r->who.items[i].user.len, r->who.items[i].user.p);
+	print_who(r);
 	printf("\n");
 	fflush(stdout);
 }

@@ -310,6 +310,31 @@ static void test_whitelist(void **state)
 	assert_false(config_4lw_allowed(&f->cfg, "ruok"));
 }
 
+/* The security keys: superDigest needs user:digest, skipACL takes "yes", the TLS keys take
+ * ZooKeeper's names with PEM stores only, zkfsd.saslDb a path. */
+static void test_security_keys(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load(f, "superDigest=super:UOetC+p+nL8/irik5TzqjyWjAig=\n"
+				 "skipACL=yes\nsecureClientPort=2281\n"
+				 "ssl.keyStore.location=/k.pem\nssl.keyStore.type=PEM\n"
+				 "ssl.trustStore.location=/ca.crt\nssl.clientAuth=want\n"
+				 "zkfsd.saslDb=/db\n"),
+			 0);
+	assert_string_equal(f->cfg.super_digest, "super:UOetC+p+nL8/irik5TzqjyWjAig=");
+	assert_true(f->cfg.skip_acl);
+	assert_int_equal(f->cfg.secure_client_port, 2281);
+	assert_string_equal(f->cfg.ssl_keystore, "/k.pem");
+	assert_string_equal(f->cfg.ssl_truststore, "/ca.crt");
+	assert_string_equal(f->cfg.ssl_client_auth, "want");
+	assert_string_equal(f->cfg.sasl_db, "/db");
+	ASSERT_BAD(f, "superDigest=nocolon\n", "superDigest: expected user:base64-sha1");
+	ASSERT_BAD(f, "ssl.keyStore.type=JKS\n", "ssl.keyStore.type: only PEM is supported");
+	ASSERT_BAD(f, "ssl.clientAuth=maybe\n", "ssl.clientAuth: expected need, want or none");
+	ASSERT_BAD(f, "ssl.quorum.keyStore.location=/x\n", "ssl.quorum.keyStore.location: unknown key");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_whitelist, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_spec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconfig_enabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_security_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

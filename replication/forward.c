@@ -544,8 +544,15 @@ static bool dispatch(struct fwd_conn *c, const PeerMsg *msg)
 		if (incoming)
 			on_touch(c, msg->touch);
 		break;
-	default:
+	case PEER_MSG__BODY_HELLO:
 		break;
+	default:
+		/* A message this version does not know (PeerForward of a version before the leader
+		 * built every txn): closing fails the sender's requests at once (its clients
+		 * retry) instead of leaving them unanswered. */
+		zk_log_warn("replication: unknown message on the peer port from %s (a server of "
+			    "another version?): connection closed", c->ip);
+		return false;
 	}
 	return true;
 }

@@ -16,6 +16,10 @@ Subcommands (exit 0 on success, 1 with a message on a failed check):
         AppendEntries and an InstallSnapshot on each Raft port; on each peer port a PeerHello
         followed by a forwarded write (create /hacked) and a PeerReconfig adding server 9.
         Prints how many connections it made.
+  limits --src ADDR --member ID --target ADDR --peer-port Q
+        From member ID's own address ADDR: a frame over the peer port's limit after a valid
+        PeerHello is refused; 70 connections that never say hello are all closed (past 64 at
+        once, the rest by the hello timeout).
 """
 
 import argparse
@@ -203,6 +207,36 @@ def cmd_attack(a):
     return 0
 
 
+def cmd_limits(a):
+    """From member @a.member's own address to @a.target's peer port: a frame over the limit
+    after a valid hello, then 70 connections that never say hello (64 may stay, until the
+    hello timeout closes them)."""
+    s = socket.socket()
+    s.settimeout(10)
+    s.bind((a.src, 0))
+    s.connect((a.target, a.peer_port))
+    s.sendall(peer_frame(pb(1, pb(1, int(a.member)))) + struct.pack(">I", 0x7FFFFFF0))
+    check(s.recv(100) == b"", "a frame over the limit did not close the connection")
+    s.close()
+    socks = []
+    for _ in range(70):
+        c = socket.socket()
+        c.bind((a.src, 0))
+        c.connect((a.target, a.peer_port))
+        c.settimeout(20)
+        socks.append(c)
+    closed = 0
+    for c in socks:
+        try:
+            closed += c.recv(100) == b""
+        except OSError:
+            closed += 1
+        c.close()
+    check(closed == 70, "%d of 70 silent peer connections were closed" % closed)
+    print("frame over the limit refused; 70 silent connections closed")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -220,9 +254,15 @@ def main():
     t.add_argument("--members", required=True)
     t.add_argument("--raft-port", type=int, required=True)
     t.add_argument("--peer-port", type=int, required=True)
+    m = sub.add_parser("limits")
+    m.add_argument("--src", required=True)
+    m.add_argument("--member", required=True)
+    m.add_argument("--target", required=True)
+    m.add_argument("--peer-port", type=int, required=True)
     a = p.parse_args()
     try:
-        return {"reconfig": cmd_reconfig, "acl": cmd_acl, "attack": cmd_attack}[a.cmd](a)
+        return {"reconfig": cmd_reconfig, "acl": cmd_acl, "attack": cmd_attack,
+                "limits": cmd_limits}[a.cmd](a)
     except Exception as e:  # noqa: B902 - report every failure as a failed check
         print("cluster_security %s: %s: %s" % (a.cmd, type(e).__name__, e), file=sys.stderr)
         return 1

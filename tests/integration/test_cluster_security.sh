@@ -11,7 +11,8 @@
 #    libraft handshakes with a forged RequestVote (disrupt-leader flag), AppendEntries and
 #    InstallSnapshot, and on the peer port a forwarded write and a PeerReconfig. Nothing may
 #    change: same leader, same digest on every member, no /hacked, no server 9, and one log line
-#    per refused connection.
+#    per refused connection. Then the peer port's limits: a frame over jute.maxbuffer + 64 KiB,
+#    more than 64 connections, connections that never say who they are.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
 zkt_init cluster-security
@@ -77,6 +78,17 @@ scenario() {
 		zkc_step "a hostile peer on the quorum ports"
 		leader=$(zkc_wait_leader 30) || zkt_fail "no leader"
 		attack "$leader"
+		zkc_step "peer port limits: frame size, connection count, hello timeout"
+		sec_py limits --src "$(zkc_addr 1)" --member 1 --target "$(zkc_addr 2)" \
+			--peer-port "$ZKC_PEER_PORT" >&2 || zkt_fail "peer port limits"
+		local log2
+		log2=$(zkc_dir 2)/server.log
+		grep -q "over the limit" "$log2" || zkt_fail "no log line for the oversized frame"
+		grep -q "peer connections open already" "$log2" ||
+			zkt_fail "no log line for the connection cap"
+		grep -q "no PeerHello first\|closed: idle" "$log2" ||
+			zkt_fail "no log line for the silent connections"
+		[ "$(zkc_leader)" = "$leader" ] || zkt_fail "the leader changed after the limits"
 		grep -q "quorum traffic (Raft and peer ports) is not authenticated" \
 			"$(zkc_dir 1)/server.log" || zkt_fail "no warning about unauthenticated quorum traffic"
 	fi

@@ -311,6 +311,10 @@ static void emit_create(const char *dir, const char *name)
 	set_intent(EVENTS_NONE, 0, "", 0);
 	if (rc != 0)
 		zk_log_debug("no IN_CREATE for %s: %s", path, strerror(errno));
+	/* A file that already has its value (created with it, or written before this read --
+	 * `cp` creates empty at open, then writes): IN_MODIFY too, as a local writer makes. */
+	else if (kind == S_IFREG && len > 0 && truncate(full, len) != 0)
+		zk_log_debug("no IN_MODIFY for %s: %s", path, strerror(errno));
 out:
 	free(data);
 	deallocate_String_vector(&kids);

@@ -54,8 +54,9 @@ const char *http_query(struct http_request *req, const char *key);
  * Loop thread. */
 void http_finish(struct http_request *req);
 
-/* True once the client of a pending (HTTP_LATER) request went away; its handler should drop
- * its work and still call http_finish. */
+/* True once a pending (HTTP_LATER) request was abandoned, which happens only in http_stop
+ * (libmicrohttpd does not watch a suspended connection); its handler should drop its work,
+ * touch nothing of the stopped server's and still call http_finish. */
 bool http_abandoned(const struct http_request *req);
 
 /* Stop listening, close every connection and free @s (pending requests are abandoned: their

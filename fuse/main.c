@@ -42,6 +42,8 @@ struct cli {
 	char *log_file;
 	char *log_level;
 	char *auth;	     /* -o auth=scheme:credentials */
+	int tls;	     /* -o tls, and the PEM files of -o tls_ca=, tls_cert=, tls_key= */
+	char *tls_ca, *tls_cert, *tls_key;
 	int max_data;
 	int all_dirs;	     /* -o dirs: every node a directory (issue 16). */
 };
@@ -62,6 +64,10 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("max_data=%d", max_data),
 	{"dirs", offsetof(struct cli, all_dirs), 1},
 	CLI_OPT("auth=%s", auth),
+	{"tls", offsetof(struct cli, tls), 1},
+	CLI_OPT("tls_ca=%s", tls_ca),
+	CLI_OPT("tls_cert=%s", tls_cert),
+	CLI_OPT("tls_key=%s", tls_key),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_DROP),
 	FUSE_OPT_KEY("defaults", KEY_DROP),
@@ -94,6 +100,9 @@ static void usage(const char *prog)
 	       "  -o mode=0644           file permissions; directories add x where r is set\n"
 	       "  -o max_data=BYTES      largest value written, EFBIG past it (default %d)\n"
 	       "  -o auth=SCHEME:CRED    addauth on every session, e.g. auth=digest:alice:secret\n"
+	       "  -o tls                 TLS to the servers' secure client port; tls_ca=FILE (PEM,\n"
+	       "                         default: the system's CAs), tls_cert=FILE,tls_key=FILE (a\n"
+	       "                         client certificate) imply it\n"
 	       "  -o log=FILE            log file (default " DEFAULT_LOG " when detached)\n"
 	       "  -o log_level=L         error, warn, info (default) or debug\n"
 	       "  other -o options go to FUSE (default_permissions is on; allow_other for root)\n",
@@ -237,14 +246,18 @@ static FILE *open_logs(const struct cli *cli)
 	return stream;
 }
 
-static int serve(struct fuse_session *se, struct zkfs *z, FILE *zk_stream, const char *auth)
+static int serve(struct fuse_session *se, struct zkfs *z, FILE *zk_stream, const struct cli *cli)
 {
 	struct fuse_loop_config *loop = fuse_loop_cfg_create();
 	struct zkconn_config zc = {
 		.hosts = z->opt.hosts,
 		.session_timeout_ms = z->opt.session_timeout_ms,
 		.op_timeout_ms = z->opt.op_timeout_ms,
-		.auth = auth,
+		.auth = cli->auth,
+		.tls = cli->tls,
+		.tls_ca = cli->tls_ca,
+		.tls_cert = cli->tls_cert,
+		.tls_key = cli->tls_key,
 		.log_stream = zk_stream,
 		.on_watch = events_on_watch,
 		.on_expired = events_on_expired,
@@ -316,7 +329,7 @@ int main(int argc, char **argv)
 		goto err_after_signals;
 	if (fuse_daemonize(cli.foreground) != 0)
 		goto err_after_mount;
-	rc = serve(se, &z, zk_stream, cli.auth);
+	rc = serve(se, &z, zk_stream, &cli);
 	goto err_after_signals;
 
 err_after_mount:
@@ -334,5 +347,8 @@ out:
 	free(cli.log_file);
 	free(cli.log_level);
 	free(cli.auth);
+	free(cli.tls_ca);
+	free(cli.tls_cert);
+	free(cli.tls_key);
 	return rc;
 }

@@ -47,6 +47,8 @@ struct zkconn {
 	uint64_t generation;	    /* Number of sessions opened. */
 	char *hosts;		    /* Owned copy of the connect string. */
 	char *auth;		    /* Owned "scheme:credentials", or NULL. */
+	bool tls;		    /* And the owned copies of the TLS files, or NULL. */
+	char *tls_ca, *tls_cert, *tls_key;
 	int session_timeout_ms;
 	int op_timeout_ms;
 	zkconn_watch_cb on_watch;
@@ -210,6 +212,10 @@ static struct zkconn_handle *open_handle(struct zkconn *c)
 	cfg.session_ms = c->session_timeout_ms;
 	cfg.watch_cb = on_event;
 	cfg.watch_ctx = h;
+	cfg.tls = c->tls;
+	cfg.tls_ca = c->tls_ca;
+	cfg.tls_cert = c->tls_cert;
+	cfg.tls_key = c->tls_key;
 	rc = zkclient_open(&cfg, &h->zc);
 	if (rc != 0) {
 		zk_log_error("cannot open a session to %s: %s", c->hosts, strerror(-rc));
@@ -218,6 +224,31 @@ static struct zkconn_handle *open_handle(struct zkconn *c)
 	}
 	add_auth(c, h->zc);
 	return h;
+}
+
+static void free_tls(struct zkconn *c)
+{
+	free(c->tls_ca);
+	free(c->tls_cert);
+	free(c->tls_key);
+}
+
+/* Keep the TLS settings for every session (zkconn_renew opens new ones). Returns 0 or -ENOMEM. */
+static int copy_tls(struct zkconn *c, const struct zkconn_config *cfg)
+{
+	const char *in[3] = {cfg->tls_ca, cfg->tls_cert, cfg->tls_key};
+	char **out[3] = {&c->tls_ca, &c->tls_cert, &c->tls_key};
+
+	c->tls = cfg->tls;
+	for (int i = 0; i < 3; i++) {
+		if (!in[i])
+			continue;
+		c->tls = true;
+		*out[i] = strdup(in[i]);
+		if (!*out[i])
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 int zkconn_create(const struct zkconn_config *cfg, struct zkconn **out)
@@ -229,7 +260,7 @@ int zkconn_create(const struct zkconn_config *cfg, struct zkconn **out)
 		return -ENOMEM;
 	c->hosts = strdup(cfg->hosts);
 	c->auth = cfg->auth ? strdup(cfg->auth) : NULL;
-	if (!c->hosts || (cfg->auth && !c->auth))
+	if (!c->hosts || (cfg->auth && !c->auth) || copy_tls(c, cfg) != 0)
 		goto err_after_alloc;
 	c->session_timeout_ms = cfg->session_timeout_ms;
 	c->op_timeout_ms = cfg->op_timeout_ms;
@@ -257,6 +288,7 @@ err_after_init:
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 err_after_alloc:
+	free_tls(c);
 	free(c->auth);
 	free(c->hosts);
 	free(c);
@@ -297,6 +329,7 @@ void zkconn_destroy(struct zkconn *c)
 	pthread_rwlock_destroy(&c->zh_lock);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
+	free_tls(c);
 	free(c->auth);
 	free(c->hosts);
 	free(c);

@@ -90,6 +90,10 @@ struct zkconn_config {
 	int op_timeout_ms;	    /* Longest wait of one operation. */
 	const char *auth;	    /* "scheme:credentials" sent with addauth on every session
 				     * (e.g. "digest:alice:secret"), or NULL; borrowed. */
+	bool tls;		    /* Speak TLS (implied by any of the files below). */
+	const char *tls_ca;	    /* CA file (PEM; NULL: the system's), borrowed. */
+	const char *tls_cert;	    /* Client certificate and key (PEM), or NULL; borrowed. */
+	const char *tls_key;
 	FILE *log_stream;	    /* Unused (the client logs through zk_log); kept for callers. */
 	zkconn_watch_cb on_watch;   /* Node events. */
 	zkconn_expired_cb on_expired; /* Session expiry. */

@@ -112,6 +112,9 @@ int repl_restore(const struct repl_config *cfg, const void *image, size_t len, u
 		r.io.close(&r.io, restore_on_close); /* Closes the transport too. */
 		while (!r.closed)
 			uv_run(&loop, UV_RUN_ONCE);
+		/* Then their memory (as raft.c's close path does). */
+		raft_uv_close(&r.io);
+		raft_uv_tcp_close(&r.transport);
 	}
 	raft_configuration_close(&conf);
 	uv_run(&loop, UV_RUN_DEFAULT);

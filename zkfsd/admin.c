@@ -656,7 +656,9 @@ int admin_start(struct zkfsd *srv)
 		return -ENOMEM;
 	a->srv = srv;
 	snprintf(a->url, sizeof(a->url), "%s/", h->url);
-	rv = http_start(srv->loop, "admin", h->host, h->port, admin_on_get, a, &a->http);
+	/* HTTPS with the client port's key and certificates when they are configured. */
+	rv = http_start(srv->loop, "admin", h->host, h->port, srv->cfg->ssl_keystore, admin_on_get,
+			a, &a->http);
 	if (rv != 0) {
 		zk_free(a);
 		return rv;

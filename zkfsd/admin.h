@@ -1,5 +1,6 @@
 /* admin: ZooKeeper's AdminServer on admin.serverAddress:admin.serverPort when
- * admin.enableServer=true: GET <commandURL> lists the commands (HTML links, as ZooKeeper);
+ * admin.enableServer=true (HTTPS only, with ssl.keyStore.location's key and certificates, when
+ * the server has TLS keys): GET <commandURL> lists the commands (HTML links, as ZooKeeper);
  * GET <commandURL>/<name> answers JSON with ZooKeeper 3.8's field names (ruok, server_stats
  * (srvr), stats (stat), monitor (mntr), configuration (conf), connections (cons), dump,
  * watch_summary (wchs), environment (envi), dirs, is_read_only (isro), leader, voting_view,

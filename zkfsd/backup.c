@@ -63,7 +63,9 @@ static void backup_collected(uv_work_t *w, int status)
 		zk_log_info("backup at zxid 0x%" PRIx64 ": %zu bytes of image", job->zxid, img->len);
 	}
 	repl_snapshot_job_close(&job->snap);
-	*job->busy = false;
+	/* An abandoned request outlived its AdminServer (stopped): its flag is gone too. */
+	if (!http_abandoned(job->req))
+		*job->busy = false;
 	http_finish(job->req);
 	zk_free(job);
 }

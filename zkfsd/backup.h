@@ -18,7 +18,7 @@ struct http_request;
 struct http_reply;
 
 /* Start a backup for @req (admin.c's handler). *@busy is true while one runs (the caller's
- * flag, one per server). Returns HTTP_LATER (the reply comes with http_finish), or 0 with an
+ * flag, one per server; not touched once the HTTP server stopped and abandoned @req). Returns HTTP_LATER (the reply comes with http_finish), or 0 with an
  * error reply (busy, no child). Loop thread. */
 int backup_stream(struct zkfsd *srv, struct http_request *req, struct http_reply *reply,
 		  bool *busy);

@@ -34,6 +34,7 @@ struct http_server {
 	void *ctx;		    /* Its context, borrowed. */
 	int closing;		    /* Handles still to close (http_stop). */
 	struct http_request *pending; /* Suspended requests (HTTP_LATER), linked by next. */
+	struct zk_buf pem;	    /* HTTPS: the key and certificates, NUL-terminated. */
 };
 
 /* One request, from its first access-handler call to libmicrohttpd's completion callback. */
@@ -262,30 +263,68 @@ static int http_address(const char *host, uint16_t port, struct sockaddr_storage
 	return -EINVAL;
 }
 
-static int http_open(struct http_server *s, const char *host, uint16_t port)
+/* The PEM file @path into s->pem, NUL-terminated. */
+static int http_read_pem(struct http_server *s, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char chunk[4096];
+	size_t n;
+	int rv = 0;
+
+	if (f == NULL) {
+		rv = -errno;
+		zk_log_error("%s http: cannot read %s: %s", s->name, path, strerror(-rv));
+		return rv;
+	}
+	while (rv == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rv = zk_buf_append(&s->pem, chunk, n);
+	if (rv == 0)
+		rv = ferror(f) ? -EIO : zk_buf_append_u8(&s->pem, 0);
+	fclose(f);
+	return rv;
+}
+
+static int http_open(struct http_server *s, const char *host, uint16_t port,
+		     const char *tls_pem)
 {
 	struct sockaddr_storage sa;
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, NULL},
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
 
 	if (http_address(host, port, &sa, &flags) != 0) {
 		zk_log_error("%s http: '%s' is not an IP address", s->name, host);
 		return -EINVAL;
 	}
+	if (tls_pem != NULL) {
+		int rv = http_read_pem(s, tls_pem);
+
+		if (rv != 0)
+			return rv;
+		/* The key and the certificates are both found in the one PEM text. */
+		tls[0].ptr_value = tls[1].ptr_value = s->pem.data;
+		flags |= MHD_USE_TLS;
+	}
 	s->mhd = MHD_start_daemon(flags, port, NULL, NULL, http_on_request, s,
 				  MHD_OPTION_EXTERNAL_LOGGER, http_on_log, s,
+				  MHD_OPTION_ARRAY, tls_pem != NULL ? tls : &tls[2],
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
 				  MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, s, MHD_OPTION_END);
 	if (s->mhd == NULL) {
-		zk_log_error("%s http: cannot listen on %s:%u (port in use?)", s->name, host, port);
+		zk_log_error("%s http: cannot listen on %s:%u (port in use%s?)", s->name, host, port,
+			     tls_pem != NULL ? ", or no usable key and certificate in the PEM" : "");
 		return -EADDRINUSE;
 	}
 	return 0;
 }
 
 int http_start(uv_loop_t *loop, const char *name, const char *host, uint16_t port,
-	       http_handler fn, void *ctx, struct http_server **out)
+	       const char *tls_pem, http_handler fn, void *ctx, struct http_server **out)
 {
 	struct http_server *s = zk_calloc(1, sizeof(*s));
 	const union MHD_DaemonInfo *info;
@@ -296,7 +335,8 @@ int http_start(uv_loop_t *loop, const char *name, const char *host, uint16_t por
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->fn = fn;
 	s->ctx = ctx;
-	rv = http_open(s, host, port);
+	zk_buf_init(&s->pem);
+	rv = http_open(s, host, port, tls_pem);
 	if (rv != 0)
 		goto err_after_alloc;
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -307,13 +347,15 @@ int http_start(uv_loop_t *loop, const char *name, const char *host, uint16_t por
 	s->poll.data = s->timer.data = s;
 	uv_poll_start(&s->poll, UV_READABLE, http_on_poll);
 	http_rearm(s);
-	zk_log_info("%s http: listening on %s:%u", name, host, port);
+	zk_log_info("%s %s: listening on %s:%u", name, tls_pem != NULL ? "https" : "http", host,
+		    port);
 	*out = s;
 	return 0;
 
 err_after_open:
 	MHD_stop_daemon(s->mhd);
 err_after_alloc:
+	zk_buf_close(&s->pem);
 	zk_free(s);
 	return rv;
 }
@@ -322,8 +364,10 @@ static void http_on_close(uv_handle_t *h)
 {
 	struct http_server *s = h->data;
 
-	if (--s->closing == 0)
-		zk_free(s);
+	if (--s->closing > 0)
+		return;
+	zk_buf_close(&s->pem);
+	zk_free(s);
 }
 
 void http_stop(struct http_server *s)

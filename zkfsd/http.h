@@ -42,10 +42,12 @@ typedef int (*http_handler)(void *ctx, struct http_request *req, const char *url
 			    struct http_reply *reply);
 
 /* Start serving @host:@port (an IPv4 or IPv6 literal) on @loop: every GET/HEAD request goes
- * to @fn(@ctx, ...), other methods get 405. @name is for log lines. Returns 0 with *@out set,
- * or a negative errno (bad address, port in use: logged). */
+ * to @fn(@ctx, ...), other methods get 405. @tls_pem: NULL for plain HTTP, or a PEM file
+ * holding the key and the certificate chain (ssl.keyStore.location) for HTTPS only. @name is
+ * for log lines. Returns 0 with *@out set, or a negative errno (bad address, port in use,
+ * unreadable PEM: logged). */
 int http_start(uv_loop_t *loop, const char *name, const char *host, uint16_t port,
-	       http_handler fn, void *ctx, struct http_server **out);
+	       const char *tls_pem, http_handler fn, void *ctx, struct http_server **out);
 
 /* The value of query parameter @key of @req, or NULL. Borrowed until the request ends. */
 const char *http_query(struct http_request *req, const char *key);
@@ -54,8 +56,9 @@ const char *http_query(struct http_request *req, const char *key);
  * Loop thread. */
 void http_finish(struct http_request *req);
 
-/* True once the client of a pending (HTTP_LATER) request went away; its handler should drop
- * its work and still call http_finish. */
+/* True once a pending (HTTP_LATER) request was abandoned, which happens only in http_stop
+ * (libmicrohttpd does not watch a suspended connection); its handler should drop its work,
+ * touch nothing of the stopped server's and still call http_finish. */
 bool http_abandoned(const struct http_request *req);
 
 /* Stop listening, close every connection and free @s (pending requests are abandoned: their

@@ -317,8 +317,8 @@ int metrics_start(struct zkfsd *srv)
 	if (m == NULL)
 		return -ENOMEM;
 	m->srv = srv;
-	rv = h->enabled ? http_start(srv->loop, "metrics", h->host, h->port, metrics_on_get, srv,
-				     &m->http)
+	rv = h->enabled ? http_start(srv->loop, "metrics", h->host, h->port, NULL, metrics_on_get,
+				     srv, &m->http)
 			: 0;
 	if (rv != 0) {
 		zk_free(m);

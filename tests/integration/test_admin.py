@@ -12,16 +12,20 @@ Both standalone, each with one kazoo session holding an ephemeral and a data and
   - the same facts on both: the session id and its ephemeral in dump, the watch counts, the
     connection count;
   - with 4lw.commands.whitelist=srvr,ruok,mntr,conf,dgst a command outside it (dump, cons,
-    environment) answers 403 with ZooKeeper's whitelist sentence, those inside answer 200.
+    environment) answers 403 with ZooKeeper's whitelist sentence, those inside answer 200;
+  - with the server's TLS keys configured (ssl.keyStore.location, test_tls's PKI) the
+    AdminServer answers HTTPS with that certificate (verified against the CA) and no plain HTTP.
 """
 import json
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkt  # noqa: E402
+import test_tls  # noqa: E402
 
 COMMANDS = ["ruok", "server_stats", "srvr", "stats", "monitor", "mntr", "configuration", "conf",
             "connections", "cons", "dump", "watch_summary", "wchs", "environment", "envi",
@@ -51,10 +55,10 @@ class ApacheWithAdmin(zkt.Server):
         return cmd
 
 
-def get(port, name, code=200):
-    url = "http://127.0.0.1:%d/commands%s" % (port, "/" + name if name else "")
+def get(port, name, code=200, scheme="http", ctx=None):
+    url = "%s://127.0.0.1:%d/commands%s" % (scheme, port, "/" + name if name else "")
     try:
-        with urllib.request.urlopen(url, timeout=10) as r:
+        with urllib.request.urlopen(url, timeout=10, context=ctx) as r:
             status, body = r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         status, body = e.code, e.read().decode()
@@ -78,11 +82,12 @@ def keys(obj, prefix=""):
     return out
 
 
-def start(kind, admin_port, whitelist="*"):
+def start(kind, admin_port, whitelist="*", extra=None):
     cls = ApacheWithAdmin if kind == "apache" else zkt.Server
-    s = cls(kind, WORK, cfg={"admin.enableServer": "true", "admin.serverAddress": "127.0.0.1",
-                             "admin.serverPort": str(admin_port),
-                             "4lw.commands.whitelist": whitelist})
+    s = cls(kind, WORK, cfg=dict({"admin.enableServer": "true",
+                                  "admin.serverAddress": "127.0.0.1",
+                                  "admin.serverPort": str(admin_port),
+                                  "4lw.commands.whitelist": whitelist}, **(extra or {})))
     s.admin = admin_port
     return s.start(seconds=60)
 
@@ -162,6 +167,19 @@ def body():
                   % (name, r))
     zz.stop()
     za.stop()
+
+    # HTTPS with the server's own TLS keys.
+    pki = os.path.join(WORK, "pki")
+    os.makedirs(pki)
+    test_tls.make_pki(pki)
+    t = start("zkfsd", zkt.alloc_port(), extra=test_tls.tls_cfg("zkfsd", pki, zkt.alloc_port()))
+    ctx = ssl.create_default_context(cafile=os.path.join(pki, "ca.crt"))
+    zkt.check(get(t.admin, "ruok", scheme="https", ctx=ctx)["error"] is None, "https ruok")
+    try:
+        get(t.admin, "ruok")
+        raise zkt.Fail("plain HTTP answered on the HTTPS AdminServer")
+    except (OSError, ValueError, urllib.error.URLError) as e:
+        zkt.log("plain HTTP refused: %s" % e)
 
 
 zkt.run_main("test_admin", body)

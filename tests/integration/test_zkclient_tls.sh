@@ -3,8 +3,10 @@
 # port of Apache ZooKeeper (Netty) and zkfsd, client certificates required, PEM stores: every
 # operation of zkclient_ops works over it with the same answers on both; a client that does not
 # trust the server's CA, or reaches it by a name its certificate does not carry, never gets a
-# session. Ports 24030-24039 (tools range).
+# session. zkfs-cli's -tls-* flags and the mount's -o tls_* options are checked the same way.
+# Ports 24030-24039 (tools range).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mount_lib.sh"
 zkt_init zkclient_tls
 trap zkt_cleanup EXIT
 OPS=$top_builddir/tests/integration/zkclient_ops
@@ -120,6 +122,17 @@ for KIND in $ZKT_SERVERS; do
 	rc=0
 	"$cli" -server "127.0.0.1:$SECURE" -timeout 2000 stat /clitls >/dev/null 2>&1 || rc=$?
 	[ "$rc" -eq 3 ] || zkt_fail "[$KIND] zkfs-cli without TLS on the secure port exited $rc"
+	# The mount over TLS (root and FUSE only): a file written there is read back by zkfs-cli.
+	if [ "$(id -u)" -eq 0 ] && [ -e /dev/fuse ] && [ -x "$ZKFS" ]; then
+		zkm_mount "mnt-$KIND" "127.0.0.1:$SECURE" \
+			"tls_ca=$D/ca.pem,tls_cert=$D/client.pem,tls_key=$D/client.key"
+		echo via-mount >"$ZKM_MP/clitls.txt" || zkt_fail "[$KIND] write through the TLS mount"
+		[ "$("$cli" -server "127.0.0.1:$SECURE" -tls-ca "$D/ca.pem" -tls-cert "$D/client.pem" \
+			-tls-key "$D/client.key" get /clitls.txt)" = via-mount ] ||
+			zkt_fail "[$KIND] the TLS mount's write not seen"
+		zkt_wait 10 umount "$ZKM_MP" 2>/dev/null || zkt_fail "[$KIND] umount"
+		zkt_log "[$KIND] mount over TLS ok"
+	fi
 	zkt_stop_server "$port"
 	zkt_log "[$KIND] TLS ok"
 	ran+=("$KIND")

@@ -81,7 +81,7 @@ tests_unit_test_replication_store_LDADD = $(REPL_STORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_replication_cluster_store_SOURCES = tests/unit/test_replication_cluster.c \
 	tests/unit/test_repl_util.h
 tests_unit_test_replication_cluster_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
-	$(RAFT_CFLAGS)
+	$(RAFT_CFLAGS) -DREPL_TEST_REAL_STORE
 tests_unit_test_replication_cluster_store_LDADD = $(REPL_STORE_LIBS) $(CMOCKA_LIBS)
 
 # Snapshots by a forked child on the real store: writes during the snapshot, fork failure,

@@ -3,6 +3,7 @@
  * election, writes forwarded by followers and observers, sync on a follower, graceful leader
  * hand-over, session touches reaching the leader, membership changes. */
 #include <signal.h>
+#include <string.h>
 
 #include "replication/replication_int.h"
 #include "test_repl_util.h"
@@ -648,9 +649,35 @@ static void client_address_replicated(void **state)
 	assert_false(client_everywhere(f, &three));
 }
 
+/* The tests whose outcome depends on the store: replicas' digests and zxids, a snapshot
+ * replacing a follower's store. The real-store build (test_replication_cluster_store) runs only
+ * these; the others are about transport, elections and membership, which the fake store shows. */
+static const char *const store_matters[] = {
+	"follower_forwards_writes", "follower_barrier", "catch_up_by_snapshot",
+};
+
+#define N_TESTS (sizeof(tests) / sizeof(tests[0]))
+
+/* Keeps the store tests first in @t when built on the real store; returns how many to run. */
+static size_t store_tests(struct CMUnitTest *t, size_t n)
+{
+#ifdef REPL_TEST_REAL_STORE
+	size_t i, j, kept = 0;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < sizeof(store_matters) / sizeof(store_matters[0]); j++)
+			if (strcmp(t[i].name, store_matters[j]) == 0)
+				t[kept++] = t[i];
+	return kept;
+#else
+	(void)store_matters;
+	return n;
+#endif
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(peer_port_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(raft_port_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(election, setup, teardown),
@@ -670,5 +697,6 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER") != NULL)
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return _cmocka_run_group_tests("test_replication_cluster", tests, store_tests(tests, N_TESTS),
+				       NULL, NULL);
 }

@@ -501,6 +501,21 @@ def reference_rows(name, files, results, failed):
         results["apache"] = load_reference(name, files)
 
 
+def real_differences(diffs, known_gaps):
+    """The differences (of compare_results) not under a label prefix of known_gaps ({prefix:
+    reason}); each is logged, as DIFF or KNOWN GAP."""
+    real = []
+    for d in diffs:
+        label = d.split(": ", 2)[1]
+        gap = [r for p, r in known_gaps.items() if label.startswith(p)]
+        if gap:
+            log("KNOWN GAP (%s): %s" % (gap[0], d))
+        else:
+            real.append(d)
+            log("DIFF " + d)
+    return real
+
+
 def run_kinds(name, check_fn, tick=2000, cfg=None, known_gaps=None):
     """Run check_fn(server, rec) against every kind of $ZKT_SERVERS and compare.
 
@@ -551,15 +566,7 @@ def run_kinds(name, check_fn, tick=2000, cfg=None, known_gaps=None):
             for kind, rows in results.items():
                 for label, value in rows:
                     log("  %s %s = %r" % (kind, label, value))
-        diffs = []
-        for d in compare_results(results):
-            label = d.split(": ", 2)[1]
-            gap = [r for p, r in known_gaps.items() if label.startswith(p)]
-            if gap:
-                log("KNOWN GAP (%s): %s" % (gap[0], d))
-            else:
-                diffs.append(d)
-                log("DIFF " + d)
+        diffs = real_differences(compare_results(results), known_gaps)
         if failures or diffs:
             raise Fail("%d failures, %d differences from Apache ZooKeeper: %s"
                        % (len(failures), len(diffs), "; ".join(failures)))

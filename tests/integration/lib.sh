@@ -29,8 +29,14 @@ zkt_cleanup() {
 	for m in "${ZKT_MOUNTS[@]}"; do
 		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }
 	done
+	# TERM first (resumed if paused), KILL after 5 s: a clean exit runs the sanitizers' leak
+	# check and writes gcov's counts.
 	for p in "${!ZKT_PIDS[@]}"; do
-		kill -KILL "${ZKT_PIDS[$p]}" 2>/dev/null
+		kill -CONT "${ZKT_PIDS[$p]}" 2>/dev/null
+		kill -TERM "${ZKT_PIDS[$p]}" 2>/dev/null
+	done
+	for p in "${!ZKT_PIDS[@]}"; do
+		zkt_wait 5 zkt_gone "${ZKT_PIDS[$p]}" || kill -KILL "${ZKT_PIDS[$p]}" 2>/dev/null
 	done
 	# Any other background job (inotifywait, a load loop) would make `wait` block forever.
 	p=$(jobs -p)
@@ -38,6 +44,8 @@ zkt_cleanup() {
 	wait 2>/dev/null
 	[ -n "${ZKT_KEEP:-}" ] || rm -rf "$ZKT_DIR"
 }
+
+zkt_gone() { ! kill -0 "$1" 2>/dev/null || [[ $(ps -o stat= -p "$1" 2>/dev/null) == Z* ]]; }
 
 zkt_init() {
 	ZKT_NAME=$1

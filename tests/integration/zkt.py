@@ -322,8 +322,20 @@ def sanitizer_reports():
 
 
 def _cleanup():
-    for s in _servers:
-        if s.proc is not None and s.proc.poll() is None:
+    """Servers still running at exit get SIGTERM (resumed if paused) and up to 5 s before
+    SIGKILL: a clean exit runs the sanitizers' leak check and writes gcov's counts."""
+    running = [s for s in _servers if s.proc is not None and s.proc.poll() is None]
+    for s in running:
+        for sig in (signal.SIGCONT, signal.SIGTERM):
+            try:
+                os.killpg(s.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 5
+    for s in running:
+        try:
+            s.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
             try:
                 os.killpg(s.proc.pid, signal.SIGKILL)
                 s.proc.wait(10)

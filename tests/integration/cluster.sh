@@ -287,7 +287,13 @@ zkc_heal() {
 
 zkc_cleanup() {
 	local rc=$? i
-	for i in "${!ZKT_PIDS[@]}"; do kill -KILL "${ZKT_PIDS[$i]}" 2>/dev/null; done
+	# As lib.sh's zkt_cleanup: TERM (resumed if paused), KILL after 5 s, so the nodes' leak
+	# checks run and their gcov counts are written.
+	for i in "${!ZKT_PIDS[@]}"; do kill -CONT "${ZKT_PIDS[$i]}" 2>/dev/null; done
+	for i in "${!ZKT_PIDS[@]}"; do kill -TERM "${ZKT_PIDS[$i]}" 2>/dev/null; done
+	for i in "${!ZKT_PIDS[@]}"; do
+		zkt_wait 5 zkt_gone "${ZKT_PIDS[$i]}" || kill -KILL "${ZKT_PIDS[$i]}" 2>/dev/null
+	done
 	for i in "${!ZKT_PIDS[@]}"; do wait "${ZKT_PIDS[$i]}" 2>/dev/null; done
 	ZKC_PID=()
 	ZKT_PIDS=()

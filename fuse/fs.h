@@ -30,14 +30,21 @@ struct zkfs_options {
 };
 
 /* The mount's state, one per process. */
+struct handle;
+
 struct zkfs {
 	struct zkfs_options opt;
 	struct zkconn *zk;	 /* The session. */
 	struct fuse_session *se; /* For notifications (set before the loop starts). */
 	struct lock_table *locks; /* Cluster locks of this mount (fuse/lock.h). */
+	struct handle *handles;	  /* Every open file handle (under inode_lock). */
 };
 
 extern struct zkfs *zkfs;
+
+/* Free every handle still open: at unmount the kernel sends no release for them. After the
+ * FUSE loop has ended, before inode_shutdown. Takes inode_lock. */
+void fs_close_handles(void);
 
 /* The operations table handed to fuse_session_new. */
 const struct fuse_lowlevel_ops *fs_ops(void);

@@ -1,6 +1,7 @@
 /* fs_file: the file-handle operations of the mount -- open, create, read, write, flush,
  * release, poll -- with the whole-value write states (see fs_int.h), and the attribute and
  * extended-attribute operations (truncate, the Stat as xattrs, user.zkfs.path, CAS). */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -30,6 +31,10 @@ static struct handle *handle_new(struct node *n)
 	h->node = n;
 	h->refs = 1;
 	n->opens++;
+	h->next_open = zkfs->handles;
+	if (h->next_open)
+		h->next_open->prev_open = h;
+	zkfs->handles = h;
 	return h;
 }
 
@@ -40,10 +45,29 @@ static void handle_put(struct handle *h)
 		return;
 	if (h->node->pending == h)
 		h->node->pending = NULL;
+	if (h->prev_open)
+		h->prev_open->next_open = h->next_open;
+	else
+		zkfs->handles = h->next_open;
+	if (h->next_open)
+		h->next_open->prev_open = h->prev_open;
 	inode_close(h->node);
 	pthread_mutex_destroy(&h->mu);
 	free(h->buf);
 	free(h);
+}
+
+void fs_close_handles(void)
+{
+	inode_lock();
+	while (zkfs->handles) {
+		struct handle *h = zkfs->handles;
+
+		h->refs = 1;
+		handle_put(h);
+		assert(zkfs->handles != h);
+	}
+	inode_unlock();
 }
 
 static int handle_reserve(struct handle *h, size_t len)

@@ -42,6 +42,7 @@ struct handle {
 	size_t cap;
 	int64_t seen_mzxid; /* What the opener saw, for poll. */
 	int32_t seen_cversion;
+	struct handle *prev_open, *next_open; /* zkfs->handles (under inode_lock). */
 };
 
 /* One request's cancel flag, set by FUSE INTERRUPT (Ctrl-C in the caller). */

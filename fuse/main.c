@@ -286,6 +286,7 @@ static int serve(struct fuse_session *se, struct zkfs *z, FILE *zk_stream, const
 	zkconn_destroy(z->zk); /* closeSession: the server deletes our ephemerals now. */
 	lock_table_destroy(z->locks); /* The locks went with the session. */
 	fuse_loop_cfg_destroy(loop);
+	fs_close_handles();
 	inode_shutdown();
 	zk_log_info("unmounted %s", z->opt.mountpoint);
 	return rc ? 1 : 0;

@@ -8,6 +8,7 @@
 #   nholders_is FILE N        FILE has N contenders (for zkt_wait)
 #   lock_free FILE            a flock -n -x of FILE succeeds now
 #   mount_pid MOUNTPOINT      the zkfs process serving MOUNTPOINT
+#   pid_gone PID              process PID has exited (for zkt_wait)
 
 declare -A HOLDER_PID=() HOLDER_FD=()
 
@@ -58,5 +59,8 @@ nholders() { holders "$1" | grep -c . ; }
 nholders_is() { [ "$(nholders "$1")" = "$2" ]; }
 # free FILE: a flock -n on FILE succeeds now.
 lock_free() { flock -n -x "$1" true; }
-mount_pid() { pgrep -f -- "zkfs .* $1 " | head -n 1; }
+# The newest match: a zkfs that served the same mount point before may still be exiting (under
+# ASan its leak check at exit takes a while), and killing it instead would kill nothing useful.
+mount_pid() { pgrep -n -f -- "zkfs .* $1 "; }
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 

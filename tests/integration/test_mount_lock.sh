@@ -121,6 +121,7 @@ check_mount_gone() {
 	[ -n "$pid" ] || zkt_fail "no zkfs process for $mp"
 	kill -TERM "$pid"
 	zkt_wait 5 lock_free "$b/lk" || zkt_fail "unmounting the holder's mount did not release the lock"
+	zkt_wait 30 pid_gone "$pid" || zkt_fail "zkfs $pid still runs 30 s after SIGTERM"
 	holder_kill h3
 	umount -l "$mp" 2>/dev/null
 	zkm_mount c "$hosts" session_timeout=4

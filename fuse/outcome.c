@@ -63,15 +63,27 @@ int outcome_resolve(struct zkconn *zk, struct zkconn_cancel *cancel, int wait_ms
 int outcome_send(struct zkconn *zk, struct zkconn_cancel *cancel, int wait_ms, int attempts,
 		 const struct outcome_write *w, outcome_send_fn send, void *ctx, struct Stat *st)
 {
+	bool resent = false;
 	int rc = -EIO;
 
 	while (attempts-- > 0) {
 		rc = send(ctx, st);
-		if (rc != -EIO)
+		if (rc == 0 || (rc != -EIO && !resent))
 			return rc;
+		if (rc != -EIO) {
+			/* A copy sent again after a read-back said "not made" is refused (BadVersion,
+			 * NodeExists): that read may have come before the server applied the first
+			 * copy (a restarted server replays its log while it serves), so the refusal
+			 * may be the first copy's own doing. Judge again on what the node shows now. */
+			zk_log_warn("%s %s: the copy sent again was refused (%s); reading it back again",
+				    w->create ? "create" : "setData", w->path, strerror(-rc));
+			rc = outcome_resolve(zk, cancel, wait_ms, w, st);
+			return rc == -EAGAIN ? -EIO : rc;
+		}
 		rc = outcome_resolve(zk, cancel, wait_ms, w, st);
 		if (rc != -EAGAIN)
 			return rc;
+		resent = true;
 	}
 	return rc == -EAGAIN ? -EIO : rc;
 }

@@ -42,8 +42,10 @@ int outcome_resolve(struct zkconn *zk, struct zkconn_cancel *cancel, int wait_ms
 typedef int (*outcome_send_fn)(void *ctx, struct Stat *st);
 
 /* Send @w with @send; while its outcome is unknown, resolve it (outcome_resolve) and send it
- * again when it was not made, at most @attempts times. Returns 0 (made: *st the node's Stat)
- * or -errno (-EIO: still unknown). */
+ * again when it was not made, at most @attempts times. A copy sent again that is refused is
+ * judged once more by reading the node back (never reported as a definite failure on the
+ * strength of the refusal alone). Returns 0 (made: *st the node's Stat) or -errno (-EIO:
+ * still unknown). */
 int outcome_send(struct zkconn *zk, struct zkconn_cancel *cancel, int wait_ms, int attempts,
 		 const struct outcome_write *w, outcome_send_fn send, void *ctx, struct Stat *st);
 

@@ -169,7 +169,8 @@ def reconnect_steps(proxy, cli, k, rec):
     k.create("/jo/a", b"")
     k.create("/jw/missed", b"")
     proxy.resume()
-    cli.wait_line("type:None path:null", 2)
+    # The reconnect itself: the Disconnected event above also ends in "type:None path:null".
+    cli.wait_line("state:SyncConnected type:None path:null", 2)
     k.create("/jw/b", b"")
     k.set("/jw/b", b"after")
     cli.send("ls /jw")

@@ -30,6 +30,18 @@ int zk_buf_printf(struct zk_buf *b, const char *fmt, ...) __attribute__((format(
  * fill in a frame length once the body is encoded. */
 void zk_buf_put_be32(struct zk_buf *b, size_t offset, uint32_t v);
 
+/* Read 4 or 8 bytes at @p as a big-endian number: the readers of the writers above, for any
+ * byte array (frames, snapshot and backup headers). */
+static inline uint32_t zk_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static inline uint64_t zk_get_be64(const uint8_t *p)
+{
+	return (uint64_t)zk_get_be32(p) << 32 | zk_get_be32(p + 4);
+}
+
 /* Empty the buffer, keeping its memory. */
 void zk_buf_reset(struct zk_buf *b);
 

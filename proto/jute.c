@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/zk_alloc.h"
+#include "common/zk_buf.h"
 #include "common/zk_log.h"
 #include "proto/jute.h"
 #include "proto/jute_int.h"
@@ -23,28 +24,20 @@ size_t jute_in_remaining(const struct jute_in *in)
 	return in->pos <= in->len ? in->len - in->pos : 0;
 }
 
-static uint32_t jute_get_be32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
-}
-
 int jute_read_int(struct jute_in *in, int32_t *v)
 {
 	if (jute_in_remaining(in) < 4)
 		return ZK_CORRUPT();
-	*v = (int32_t)jute_get_be32(in->p + in->pos);
+	*v = (int32_t)zk_get_be32(in->p + in->pos);
 	in->pos += 4;
 	return 0;
 }
 
 int jute_read_long(struct jute_in *in, int64_t *v)
 {
-	uint64_t hi;
-
 	if (jute_in_remaining(in) < 8)
 		return ZK_CORRUPT();
-	hi = jute_get_be32(in->p + in->pos);
-	*v = (int64_t)(hi << 32 | jute_get_be32(in->p + in->pos + 4));
+	*v = (int64_t)zk_get_be64(in->p + in->pos);
 	in->pos += 8;
 	return 0;
 }
@@ -231,7 +224,7 @@ int jute_frame_peek(const void *p, size_t len, size_t max, size_t *body_len)
 
 	if (len < 4)
 		return -EAGAIN;
-	n = (int32_t)jute_get_be32(p);
+	n = (int32_t)zk_get_be32(p);
 	if (n < 0 || (size_t)n > max)
 		return -EMSGSIZE;
 	if (len - 4 < (size_t)n)

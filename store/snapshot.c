@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/zk_alloc.h"
+#include "common/zk_buf.h"
 #include "common/zk_log.h"
 #include "proto/store.pb-c.h"
 #include "store/store_int.h"
@@ -239,11 +240,6 @@ struct reader {
 	struct store_pb_allocator pa;
 };
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Unpack the next length-prefixed message of @desc. */
 static int get_msg(struct reader *r, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **m)
 {
@@ -251,7 +247,7 @@ static int get_msg(struct reader *r, const ProtobufCMessageDescriptor *desc, Pro
 
 	if (r->len - r->pos < 4)
 		return ZK_CORRUPT();
-	size = be32(r->p + r->pos);
+	size = zk_get_be32(r->p + r->pos);
 	if (size > r->len - r->pos - 4)
 		return ZK_CORRUPT();
 	*m = protobuf_c_message_unpack(desc, store_pb_allocator_init(&r->pa), size,
@@ -434,7 +430,7 @@ static int load_header(struct reader *r, SnapHeader **h)
 	int rc;
 
 	if (r->len < SNAP_MAGIC_LEN + 4 || memcmp(r->p, SNAP_MAGIC, SNAP_MAGIC_LEN) != 0 ||
-	    be32(r->p + r->len - 4) != store_crc32c(0, r->p, r->len - 4))
+	    zk_get_be32(r->p + r->len - 4) != store_crc32c(0, r->p, r->len - 4))
 		return ZK_CORRUPT();
 	r->len -= 4;
 	r->pos = SNAP_MAGIC_LEN;

@@ -20,6 +20,7 @@
 #include <zstd_errors.h>
 
 #include "common/zk_alloc.h"
+#include "common/zk_buf.h"
 #include "common/zk_log.h"
 #include "store/store_int.h"
 
@@ -43,20 +44,6 @@ static void snapz_free(void *opaque, void *p)
 }
 
 static const ZSTD_customMem snapz_mem = {snapz_alloc, snapz_free, NULL};
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 int store_snapz_begin(struct store_snapz *z, struct zk_buf *out)
 {
@@ -129,13 +116,13 @@ static int snapz_check(const uint8_t *p, size_t len, size_t *frame_len, size_t *
 		zk_log_error("compressed snapshot of %zu bytes: shorter than its header", len);
 		return ZK_CORRUPT();
 	}
-	if (get_be32(p + len - 4) != store_crc32c(0, p, len - 4)) {
+	if (zk_get_be32(p + len - 4) != store_crc32c(0, p, len - 4)) {
 		zk_log_error("compressed snapshot of %zu bytes: CRC32C mismatch (damaged file), "
 			     "not decompressed", len);
 		return ZK_CORRUPT();
 	}
 	*frame_len = len - SNAPZ_HEAD_LEN - 4;
-	raw = get_be64(p + SNAPZ_MAGIC_LEN);
+	raw = zk_get_be64(p + SNAPZ_MAGIC_LEN);
 	bound = ZSTD_decompressBound(p + SNAPZ_HEAD_LEN, *frame_len);
 	if (bound == ZSTD_CONTENTSIZE_ERROR || raw > bound || raw > SIZE_MAX) {
 		zk_log_error("compressed snapshot: raw length %llu does not fit its zstd frame of "

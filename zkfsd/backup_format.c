@@ -5,22 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/zk_buf.h"
 #include "store/store.h"
 #include "zkfsd/backup_format.h"
-
-static uint64_t backup_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t backup_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 uint64_t backup_size(uint64_t image_len)
 {
@@ -67,11 +54,11 @@ int backup_check(const uint8_t *p, size_t len, uint64_t *zxid, uint64_t *image_l
 		snprintf(err, err_len, "not a zkfsd backup: bad magic at byte 0");
 		return -EBADMSG;
 	}
-	if (store_crc32c(0, p, 24) != backup_be32(p + 24)) {
+	if (store_crc32c(0, p, 24) != zk_get_be32(p + 24)) {
 		snprintf(err, err_len, "header CRC mismatch (bytes 0-23, CRC at byte 24)");
 		return -EBADMSG;
 	}
-	n = backup_be64(p + 16);
+	n = zk_get_be64(p + 16);
 	want = n > UINT64_MAX / 2 ? 0 : backup_size(n);
 	if (want != len) {
 		snprintf(err, err_len, "%zu bytes where the header says %" PRIu64
@@ -82,7 +69,7 @@ int backup_check(const uint8_t *p, size_t len, uint64_t *zxid, uint64_t *image_l
 	while (pos < n) {
 		uint64_t b = n - pos < BACKUP_BLOCK ? n - pos : BACKUP_BLOCK;
 
-		if (store_crc32c(0, p + off, (size_t)b) != backup_be32(p + off + b)) {
+		if (store_crc32c(0, p + off, (size_t)b) != zk_get_be32(p + off + b)) {
 			snprintf(err, err_len, "CRC mismatch in the block at byte %" PRIu64
 				 " (%" PRIu64 " bytes)", off, b);
 			return -EBADMSG;
@@ -90,14 +77,14 @@ int backup_check(const uint8_t *p, size_t len, uint64_t *zxid, uint64_t *image_l
 		off += b + 4;
 		pos += b;
 	}
-	*zxid = backup_be64(p + 8);
+	*zxid = zk_get_be64(p + 8);
 	*image_len = n;
 	return 0;
 }
 
 int backup_image(const uint8_t *p, size_t len, struct zk_buf *out)
 {
-	uint64_t n = backup_be64(p + 16), off = BACKUP_HEADER;
+	uint64_t n = zk_get_be64(p + 16), off = BACKUP_HEADER;
 	int rv = zk_buf_reserve(out, (size_t)n);
 
 	(void)len;

@@ -180,9 +180,12 @@ static int jute_vec_decode(struct jute_in *in, const struct jute_type *elem, voi
 	if (rc != 0)
 		return rc;
 	/* Each element takes at least jute_min_size bytes: a count the rest of the frame
-	 * cannot hold is refused before anything is allocated. */
-	if (count < -1 ||
-	    (count > 0 && (size_t)count > jute_in_remaining(in) / jute_min_size(elem))) {
+	 * cannot hold is refused before anything is allocated. A count below -1 is an empty
+	 * vector, as ZooKeeper's BinaryInputArchive reads it (its index is done at once); -1 is
+	 * a null one. */
+	if (count < -1)
+		count = 0;
+	if (count > 0 && (size_t)count > jute_in_remaining(in) / jute_min_size(elem)) {
 		zk_log_warn("jute: vector<%s> count %d with %zu bytes left", elem->name, count,
 			    jute_in_remaining(in));
 		return ZK_CORRUPT();

@@ -59,6 +59,9 @@ REQUESTS = {
     "get_ephemerals": hdr(22, 103) + s("/"),
     "get_all_children_number": hdr(23, 104) + s("/"),
     "set_watches2": hdr(-8, 105) + i64(6) + vec(["/a"], s) + vec(None, s) + vec([], s) + vec(["/p"], s) + vec(["/r"], s),
+    # A count below -1 is an empty vector to ZooKeeper's BinaryInputArchive (zk_differential).
+    "set_watches2_negative_count": hdr(-8, 105) + i64(6) + vec(["/a"], s) + i32(-2) + vec([], s)
+    + vec(["/p"], s) + vec(["/r"], s),
     "add_watch": hdr(24, 106) + s("/a") + i32(1),
     "who_am_i": hdr(25, 107),
     "close_session": hdr(26, -11),

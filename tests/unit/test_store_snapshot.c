@@ -189,13 +189,18 @@ static void test_bare_image_loads(void **state)
 
 /* A frame damaged behind a correct CRC (a writer bug or a crafted file) is refused by the
  * decoder, at once: every byte of the frame flipped, the raw length changed to more than the
- * frame can hold (refused before any allocation) and to one byte less or more. */
+ * frame can hold (refused before any allocation) and to one byte less or more. A flipped byte
+ * may also leave a frame that still decodes to the very same image (a match's offset moved to
+ * an identical earlier run: CI saw one such byte in about one run of fifteen, as the tree's
+ * times vary); that is no damage, so such a load must give exactly the tree that was written,
+ * and it may happen for a few bytes only. */
 static void test_damaged_frame(void **state)
 {
 	struct fixture *f = *state;
 	struct store *s2;
 	struct zk_buf b;
 	uint64_t before;
+	size_t same_image = 0;
 	int rc;
 
 	t_build(f);
@@ -207,9 +212,18 @@ static void test_damaged_frame(void **state)
 		t_fix_crc(&b);
 		rc = store_snapshot_load(s2, b.data, b.len);
 		b.data[i] ^= 0xff;
+		if (rc == 0) {
+			assert_int_equal(store_digest(s2), store_digest(f->s));
+			assert_int_equal(store_check(s2), 0);
+			same_image++;
+			store_destroy(s2);
+			assert_int_equal(store_create(NULL, NULL, NULL, &s2), 0);
+			continue;
+		}
 		assert_int_equal(rc, -EBADMSG);
 		assert_int_equal(store_digest(s2), before);
 	}
+	assert_true(same_image <= 4);
 	t_fix_crc(&b);
 	for (int k = 0; k < 3; k++) {
 		static const uint32_t lens[] = {0xffffffffU, 0, 0};

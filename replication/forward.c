@@ -24,15 +24,19 @@
  * accepted only from the host of a member, and its PeerHello must name a member at that host
  * before any other message; at most FWD_MAX_INCOMING connections, each closed after
  * FWD_IDLE_MS without a message; frames at most the client frame limit plus FWD_FRAME_SLACK.
- * Each refusal is one WARN line. */
+ * With sslQuorum (quorum_tls.h) the address does not matter: connections come through a TLS
+ * link whose certificate proved the member id of their PeerHello. Each refusal is logged
+ * (repl_refused: rate-limited per source). */
 #include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/zk_alloc.h"
 #include "common/zk_buf.h"
 #include "common/zk_log.h"
 #include "proto/peer.pb-c.h"
+#include "replication/quorum_tls.h"
 #include "replication/replication_int.h"
 
 /* Room beyond the largest client frame (jute.maxbuffer) for the ids and framing. */
@@ -55,6 +59,8 @@ struct fwd_conn {
 	struct zk_buf in;	 /* Received bytes not parsed yet. */
 	struct fwd_op *ops;	 /* Leader side: requests of this peer in flight. */
 	uint64_t peer_id;	 /* Leader side: the follower's server id (its PeerHello), or 0. */
+	uint64_t tls_id;	 /* sslQuorum, leader side: the id its certificate proved. */
+	struct repl_qtls_link *link; /* sslQuorum, follower side: the link being set up. */
 	char ip[64];		 /* Leader side: the peer's address. */
 	uint64_t since_ms;	 /* Leader side: uv_now at accept. */
 	uint64_t active_ms;	 /* Leader side: uv_now at the last message. */
@@ -200,6 +206,9 @@ static void conn_close(struct fwd_conn *c)
 	for (op = c->ops; op != NULL; op = op->next)
 		op->conn = NULL;
 	c->ops = NULL;
+	if (c->link != NULL)
+		repl_qtls_cancel(c->link);
+	c->link = NULL;
 	uv_close((uv_handle_t *)&c->tcp, conn_closed);
 }
 
@@ -508,17 +517,19 @@ static void on_touch(struct fwd_conn *c, const PeerTouch *t)
 static bool hello_check(struct fwd_conn *c, const PeerMsg *msg)
 {
 	uint64_t id = msg->body_case == PEER_MSG__BODY_HELLO ? msg->hello->server_id : 0;
+	bool proven = c->f->r->qtls != NULL ? id == c->tls_id : repl_member_at(c->f->r, id, c->ip);
 
-	if (id != 0 && id != c->f->r->cfg.id && repl_member_at(c->f->r, id, c->ip)) {
+	if (id != 0 && id != c->f->r->cfg.id && proven) {
 		c->peer_id = id;
 		return true;
 	}
 	if (id == 0)
-		zk_log_warn("replication: peer connection from %s refused: no PeerHello first",
-			    c->ip);
+		repl_refused(c->f->r, c->ip, "replication: peer connection from %s refused: no "
+			     "PeerHello first", c->ip);
 	else
-		zk_log_warn("replication: peer connection from %s refused: claims server id %llu, "
-			    "whose configured address it is not", c->ip, (unsigned long long)id);
+		repl_refused(c->f->r, c->ip, "replication: peer connection from %s refused: claims "
+			     "server id %llu, whose configured address it is not", c->ip,
+			     (unsigned long long)id);
 	return false;
 }
 
@@ -684,14 +695,14 @@ static bool accept_allowed(struct repl_fwd *f, struct fwd_conn *c)
 {
 	if (repl_peer_ip((uv_stream_t *)&c->tcp, c->ip, sizeof(c->ip)) != 0)
 		snprintf(c->ip, sizeof(c->ip), "?");
-	if (!repl_member_at(f->r, 0, c->ip)) {
-		zk_log_warn("replication: peer connection from %s refused: not a member's address",
-			    c->ip);
+	if (f->r->qtls == NULL && !repl_member_at(f->r, 0, c->ip)) {
+		repl_refused(f->r, c->ip, "replication: peer connection from %s refused: not a "
+			     "member's address", c->ip);
 		return false;
 	}
 	if (f->n_incoming >= FWD_MAX_INCOMING) {
-		zk_log_warn("replication: peer connection from %s refused: %d peer connections "
-			    "open already", c->ip, f->n_incoming);
+		repl_refused(f->r, c->ip, "replication: peer connection from %s refused: %d peer "
+			     "connections open already", c->ip, f->n_incoming);
 		return false;
 	}
 	return true;
@@ -715,6 +726,63 @@ static void reap_idle(struct repl_fwd *f)
 	}
 }
 
+/* sslQuorum: the first frame must be a PeerHello; its id is the claim the certificate must
+ * prove (quorum_tls.h). The frame itself is passed on, to hello_check. */
+static int tls_claim(const uint8_t *p, size_t n, uint64_t *id, size_t *consumed)
+{
+	uint32_t len;
+	PeerMsg *msg;
+
+	if (n < 4)
+		return -EAGAIN;
+	len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	if (len > 256)
+		return -EBADMSG;
+	if (n - 4 < len)
+		return -EAGAIN;
+	msg = peer_msg__unpack(zk_alloc_protobuf(), len, p + 4);
+	if (msg == NULL)
+		return -EBADMSG;
+	*id = msg->body_case == PEER_MSG__BODY_HELLO ? msg->hello->server_id : 0;
+	peer_msg__free_unpacked(msg, zk_alloc_protobuf());
+	*consumed = 0;
+	return *id != 0 ? 0 : -EBADMSG;
+}
+
+/* Open @c's handle on the plain end @fd of a quorum TLS link. */
+static int tls_open(struct fwd_conn *c, int fd)
+{
+	/* Not a TCP socket: TCP_NODELAY would fail (the link's own socket has it). */
+	uv_tcp_nodelay(&c->tcp, 0);
+	if (uv_tcp_open(&c->tcp, fd) == 0)
+		return 0;
+	close(fd);
+	return -EIO;
+}
+
+static void incoming_start(struct repl_fwd *f, struct fwd_conn *c);
+
+static void tls_accepted(void *data, int fd, uint64_t id, const uint8_t *claim,
+			 size_t claim_len, const char *ip)
+{
+	struct repl_fwd *f = data;
+	struct fwd_conn *c = conn_new(f);
+
+	(void)claim, (void)claim_len;
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	snprintf(c->ip, sizeof(c->ip), "%s", ip);
+	c->tls_id = id;
+	if (tls_open(c, fd) != 0 || !accept_allowed(f, c) ||
+	    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
+		uv_close((uv_handle_t *)&c->tcp, conn_closed);
+		return;
+	}
+	incoming_start(f, c);
+}
+
 static void accept_cb(uv_stream_t *server, int status)
 {
 	struct repl_fwd *f = server->data;
@@ -722,6 +790,10 @@ static void accept_cb(uv_stream_t *server, int status)
 
 	if (status != 0 || f->closing)
 		return;
+	if (f->r->qtls != NULL) {
+		repl_qtls_accept(f->r->qtls, server, tls_claim, tls_accepted, f);
+		return;
+	}
 	c = conn_new(f);
 	if (c == NULL)
 		return;
@@ -730,6 +802,11 @@ static void accept_cb(uv_stream_t *server, int status)
 		uv_close((uv_handle_t *)&c->tcp, conn_closed);
 		return;
 	}
+	incoming_start(f, c);
+}
+
+static void incoming_start(struct repl_fwd *f, struct fwd_conn *c)
+{
 	c->connected = true;
 	c->since_ms = c->active_ms = uv_now(f->r->loop);
 	c->next = f->incoming;
@@ -737,9 +814,9 @@ static void accept_cb(uv_stream_t *server, int status)
 	f->n_incoming++;
 }
 
-static void connect_cb(uv_connect_t *req, int status)
+/* The connection to the leader is open (@status 0) or failed. */
+static void leader_connected(struct fwd_conn *c, int status)
 {
-	struct fwd_conn *c = req->handle->data;
 	struct repl_fwd *f = c->f;
 	PeerHello hello = PEER_HELLO__INIT;
 	PeerMsg msg = PEER_MSG__INIT;
@@ -768,6 +845,22 @@ static void connect_cb(uv_connect_t *req, int status)
 		conn_close(c);
 }
 
+static void connect_cb(uv_connect_t *req, int status)
+{
+	leader_connected(req->handle->data, status);
+}
+
+/* sslQuorum: the link to the leader is up (@fd: its plain end) or failed (@fd < 0). */
+static void tls_connected(void *data, int fd, uint64_t id, const uint8_t *claim,
+			  size_t claim_len, const char *ip)
+{
+	struct fwd_conn *c = data;
+
+	(void)id, (void)claim, (void)claim_len, (void)ip;
+	c->link = NULL;
+	leader_connected(c, fd < 0 ? UV_ECONNREFUSED : tls_open(c, fd) != 0 ? UV_EIO : 0);
+}
+
 /* Connect to the peer port of leader @id (its Raft address carries the peer port). */
 static int connect_leader(struct repl_fwd *f, uint64_t id)
 {
@@ -793,6 +886,17 @@ static int connect_leader(struct repl_fwd *f, uint64_t id)
 	if (c == NULL)
 		return -ENOMEM;
 	snprintf(c->ip, sizeof(c->ip), "%s", srv.host);
+	if (f->r->qtls != NULL) {
+		c->link = repl_qtls_connect(f->r->qtls, self->host, srv.host, srv.peer_port, id,
+					    NULL, 0, tls_connected, c);
+		if (c->link == NULL) {
+			uv_close((uv_handle_t *)&c->tcp, conn_closed);
+			return -ENOTCONN;
+		}
+		f->leader = c;
+		f->leader_id = id;
+		return 0;
+	}
 	/* From our own configured address: the leader accepts only members' addresses. */
 	rv = uv_ip4_addr(self->host, 0, &from);
 	if (rv == 0)

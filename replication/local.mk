@@ -13,7 +13,8 @@ librepl_a_SOURCES = \
 	replication/membership.c replication/forward.c \
 	replication/snapshot_fork.h replication/snapshot_fork.c
 librepl_a_SOURCES += replication/stats.c replication/restore.c
-librepl_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(PROTOBUF_C_CFLAGS)
+librepl_a_SOURCES += replication/quorum_tls.h replication/quorum_tls.c replication/refusal.c
+librepl_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(RAFT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS)
 
 # protoc-c writes both files; the header is made by the same run as the source.
 proto/peer.pb-c.c: $(top_srcdir)/proto/peer.proto
@@ -26,11 +27,11 @@ $(librepl_a_OBJECTS): proto/peer.pb-c.h proto/store.pb-c.h
 
 # Link order for users of librepl.a (zkfsd, tests).
 REPL_LIBS = librepl.a libstore.a libproto.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS) \
-	$(ZSTD_LIBS)
+	$(ZSTD_LIBS) $(OPENSSL_LIBS)
 
 # Replication tests. The fake store (tests/unit/repl_fake_store.c) isolates replication from
 # the tree: what is measured and tested here is libraft + the FSM glue.
-REPL_FAKE_LIBS = librepl.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS)
+REPL_FAKE_LIBS = librepl.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS)
 check_PROGRAMS += tests/unit/test_replication
 TESTS += tests/unit/test_replication
 tests_unit_test_replication_SOURCES = tests/unit/test_replication.c tests/unit/test_repl_util.h \
@@ -43,7 +44,7 @@ check_PROGRAMS += tests/unit/test_replication_log
 TESTS += tests/unit/test_replication_log
 tests_unit_test_replication_log_SOURCES = tests/unit/test_replication_log.c
 tests_unit_test_replication_log_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(RAFT_CFLAGS)
-tests_unit_test_replication_log_LDADD = librepl.a libcommon.a $(CMOCKA_LIBS)
+tests_unit_test_replication_log_LDADD = librepl.a libcommon.a $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 
 # Prints commit throughput with N concurrent submitters and the start-up time: a
 # measurement, not run by make check: `make tests/unit/bench_repl` builds it.
@@ -71,7 +72,7 @@ tests_unit_test_replication_cluster_LDADD = $(REPL_FAKE_LIBS) $(CMOCKA_LIBS)
 # The same single-node and ensemble tests on the real store (store/): restarts, snapshots and
 # replicas must reach the same tree digest.
 REPL_STORE_LIBS = librepl.a libstore.a libcommon.a $(RAFT_LIBS) $(UV_LIBS) $(PROTOBUF_C_LIBS) \
-	$(ZSTD_LIBS)
+	$(ZSTD_LIBS) $(OPENSSL_LIBS)
 check_PROGRAMS += tests/unit/test_replication_store tests/unit/test_replication_cluster_store
 TESTS += tests/unit/test_replication_store tests/unit/test_replication_cluster_store
 tests_unit_test_replication_store_SOURCES = tests/unit/test_replication.c \

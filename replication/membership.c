@@ -89,9 +89,8 @@ size_t repl_address_raft_len(const char *address)
 	return strcspn(address, ";");
 }
 
-/* Is @ip the host of member @id (any member when @id is 0) of the configuration in use or of
- * the configured ensemble? */
-bool repl_member_at(const struct repl *r, uint64_t id, const char *ip)
+bool repl_member_match(const struct repl *r, uint64_t id, bool (*match)(void *arg,
+		       const char *host), void *arg)
 {
 	const struct raft_configuration *c = &r->raft.configuration;
 	struct repl_server srv;
@@ -102,13 +101,23 @@ bool repl_member_at(const struct repl *r, uint64_t id, const char *ip)
 	for (i = 0; i < c->n; i++)
 		if ((id == 0 || c->servers[i].id == id) &&
 		    repl_address_parse(c->servers[i].address, buf, sizeof(buf), &srv) == 0 &&
-		    strcmp(srv.host, ip) == 0)
+		    (match == NULL || match(arg, srv.host)))
 			return true;
 	for (j = 0; j < r->cfg.n_servers; j++)
 		if ((id == 0 || r->cfg.servers[j].id == id) &&
-		    strcmp(r->cfg.servers[j].host, ip) == 0)
+		    (match == NULL || match(arg, r->cfg.servers[j].host)))
 			return true;
 	return false;
+}
+
+static bool member_host_is(void *ip, const char *host)
+{
+	return strcmp(host, ip) == 0;
+}
+
+bool repl_member_at(const struct repl *r, uint64_t id, const char *ip)
+{
+	return repl_member_match(r, id, member_host_is, (void *)ip);
 }
 
 int repl_peer_ip(uv_stream_t *stream, char *ip, size_t len)

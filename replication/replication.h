@@ -95,6 +95,13 @@ struct repl_config {
 	uint32_t max_client_frame;	/* The largest client frame (jute.maxbuffer): the peer
 					   port refuses frames beyond it plus a little; 0 =
 					   REPL_DEFAULT_MAX_CLIENT_FRAME. */
+	const char *tls_keystore;	/* sslQuorum: PEM key and certificate chain of this
+					   server (ssl.quorum.keyStore.location); NULL: quorum
+					   traffic in clear. Borrowed for the repl's life. */
+	const char *tls_truststore;	/* PEM CA bundle the members' certificates are checked
+					   against (ssl.quorum.trustStore.location). Borrowed. */
+	bool tls_no_hostname_verification; /* ssl.quorum.hostnameVerification=false: any
+					   certificate of the CA may claim any member. */
 };
 
 /* Zero @cfg and set the default timeouts and snapshot figures. */

@@ -67,6 +67,19 @@ extern int repl_fsm_skipped;
 int repl_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, bool tcp);
 
 struct repl_fwd;
+struct repl_qtls;
+
+/* transport.c: make a dead quorum TCP connection fail fast (TCP_USER_TIMEOUT of two election
+ * timeouts, fast keepalive); a no-op for anything but a TCP socket. Best effort (logged). */
+void repl_tcp_tune(struct repl *r, uv_stream_t *stream);
+
+/* refusal.c: log a refused quorum connection from @ip (WARN), at most one line per source
+ * per REPL_REFUSAL_INTERVAL_MS; the rest are counted and the count logged. */
+void repl_refused(struct repl *r, const char *ip, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Log the counts still pending and close the limiter's timer: true and @done(@arg) later,
+ * or false (nothing to close). Refusals after this are logged one by one. */
+bool repl_refusals_close(struct repl *r, void (*done)(void *arg), void *arg);
 
 /* Longest member address: "host:raft_port:peer_port;client_address:client_port" with a
  * client host name of up to 253 characters. */
@@ -90,6 +103,9 @@ struct repl {
 	uint64_t last_leader;	     /* Last leader id logged. */
 	struct repl_req *waiting;    /* Requests done on the leader, waiting for local apply. */
 	struct repl_fwd *fwd;	     /* forward.c; NULL for a standalone server. */
+	struct repl_qtls *qtls;	     /* quorum_tls.c, owned by the transport; NULL without
+					sslQuorum. */
+	struct repl_refusals *refusals; /* refusal.c; NULL until a first refusal. */
 	struct raft_transfer transfer;
 	bool transferring;
 	bool disk_low;		     /* Free space under repl_min_free: writes refused. */
@@ -148,6 +164,10 @@ size_t repl_address_raft_len(const char *address);
 /* Without quorum TLS a member is known by its address: is @ip the host of member @id (0: of
  * any member) in the configuration in use or in the configured ensemble? */
 bool repl_member_at(const struct repl *r, uint64_t id, const char *ip);
+/* Does member @id (0: any member) of the configuration in use or of the configured ensemble
+ * have a host for which @match(@arg, host) is true (@match NULL: is @id a member)? */
+bool repl_member_match(const struct repl *r, uint64_t id, bool (*match)(void *arg,
+		       const char *host), void *arg);
 /* The peer address of TCP @stream as text into @ip (@len bytes, INET6_ADDRSTRLEN will do).
  * 0 or a uv error. */
 int repl_peer_ip(uv_stream_t *stream, char *ip, size_t len);

@@ -29,14 +29,17 @@
  * which it reads host and raft port), in a copy that lives as long as it may be read (libraft
  * keeps the pointer given to init). So its handshake and buffers see what they saw before the
  * client part existed. */
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/zk_alloc.h"
 #include "common/zk_log.h"
+#include "replication/quorum_tls.h"
 #include "replication/replication_int.h"
 
 /* Long enough for the segment writers' handle closes (next loop iterations). */
@@ -55,6 +58,10 @@ struct repl_transport {
 	unsigned user_timeout_ms;	     /* TCP_USER_TIMEOUT of every Raft socket. */
 	raft_id id;			     /* This server's id (handshakes). */
 	struct repl_transport_connect *connects; /* Connects in flight. */
+	struct repl_qtls *qtls;		     /* sslQuorum (quorum_tls.h), or NULL. */
+	uv_tcp_t listener;		     /* sslQuorum: the Raft port (else libraft's). */
+	bool listening;			     /* listener was initialised. */
+	int closing;			     /* Closes still to complete before the delay. */
 	char address[REPL_ADDRESS_MAX];	     /* This server's address without client part. */
 };
 
@@ -64,7 +71,10 @@ struct repl_transport_connect {
 	struct raft_uv_connect *outer;	/* libraft's; NULL once answered. */
 	raft_uv_connect_cb cb;		/* libraft's. */
 	struct repl_transport *rt;
-	uv_tcp_t *stream;		/* raft_malloc'ed: libraft frees it once handed over. */
+	uv_stream_t *stream;		/* raft_malloc'ed: libraft frees it once handed over. A
+					   uv_tcp_t; with sslQuorum a uv_pipe_t once the link is
+					   ready (NULL before). */
+	struct repl_qtls_link *link;	/* sslQuorum: the link being set up, or NULL. */
 	uv_connect_t connect;
 	uv_write_t write;
 	uv_timer_t timer;		/* The connect's bound; data = this. */
@@ -85,11 +95,11 @@ static void t_raft_address(const char *address, char *out)
 	out[n] = '\0';
 }
 
-/* Make a dead Raft connection fail fast (see the top). Best effort: a socket that refuses an
- * option still works, only slower to notice a partition, so a failure is only logged. */
-static void t_tune(struct repl_transport *rt, struct uv_stream_s *stream)
+/* Make a dead quorum connection fail fast (see the top). Best effort: a socket that refuses
+ * an option still works, only slower to notice a partition, so a failure is only logged. */
+void repl_tcp_tune(struct repl *r, uv_stream_t *stream)
 {
-	unsigned timeout = rt->user_timeout_ms;
+	unsigned timeout = 2 * r->cfg.election_timeout_ms;
 	int one = 1, idle = REPL_TRANSPORT_KEEPALIVE_S, cnt = 2;
 	uv_os_fd_t fd;
 
@@ -100,8 +110,13 @@ static void t_tune(struct repl_transport *rt, struct uv_stream_s *stream)
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle)) != 0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) != 0)
-		zk_log_warn("replication: cannot set TCP timeouts on a Raft connection: %s",
+		zk_log_warn("replication: cannot set TCP timeouts on a quorum connection: %s",
 			    strerror(errno));
+}
+
+static struct repl *t_repl(struct repl_transport *rt)
+{
+	return REPL_CONTAINER(rt->outer, struct repl, transport);
 }
 
 static int t_init(struct raft_uv_transport *t, raft_id id, const char *address)
@@ -121,13 +136,13 @@ static void t_stream_freed(uv_handle_t *h);
  * disrupt flag would depose the leader) is closed and logged. */
 static bool t_allowed(struct repl_transport *rt, raft_id id, struct uv_stream_s *stream)
 {
-	struct repl *r = REPL_CONTAINER(rt->outer, struct repl, transport);
+	struct repl *r = t_repl(rt);
 	char ip[64] = "?";
 
 	if (repl_peer_ip(stream, ip, sizeof(ip)) == 0 && repl_member_at(r, id, ip))
 		return true;
-	zk_log_warn("replication: Raft connection from %s claiming server id %llu refused: not "
-		    "that member's configured address", ip, (unsigned long long)id);
+	repl_refused(r, ip, "replication: Raft connection from %s claiming server id %llu "
+		     "refused: not that member's configured address", ip, (unsigned long long)id);
 	return false;
 }
 
@@ -140,8 +155,94 @@ static void t_accepted(struct raft_uv_transport *inner, raft_id id, const char *
 		uv_close((uv_handle_t *)stream, t_stream_freed);
 		return;
 	}
-	t_tune(rt, stream);
+	repl_tcp_tune(t_repl(rt), stream);
 	rt->accept_cb(rt->outer, id, address, stream);
+}
+
+/* sslQuorum, accepting: libraft's handshake (see t_handshake) is the claim; it is taken out
+ * of the stream, as libraft's own listener would have read it. */
+static uint64_t t_get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int t_claim(const uint8_t *p, size_t n, uint64_t *id, size_t *consumed)
+{
+	uint64_t len;
+
+	if (n < 24)
+		return -EAGAIN;
+	len = t_get64(p + 16);
+	if (t_get64(p) != 1 || len == 0 || len > REPL_ADDRESS_MAX || len % 8 != 0)
+		return -EBADMSG;
+	if (n < 24 + len)
+		return -EAGAIN;
+	*id = t_get64(p + 8);
+	*consumed = 24 + (size_t)len;
+	return 0;
+}
+
+static void t_stream_freed(uv_handle_t *h);
+
+/* sslQuorum: the link of a proven member is ready; hand its plain end to libraft. */
+static void t_tls_accepted(void *data, int fd, uint64_t id, const uint8_t *claim,
+			   size_t claim_len, const char *ip)
+{
+	struct repl_transport *rt = data;
+	uv_pipe_t *pipe = raft_malloc(sizeof(*pipe));
+	char address[REPL_ADDRESS_MAX + 1];
+	size_t n = claim_len - 24;
+
+	(void)ip;
+	memcpy(address, claim + 24, n);
+	address[n] = '\0';
+	if (pipe == NULL) {
+		close(fd);
+		return;
+	}
+	uv_pipe_init(rt->loop, pipe, 0);
+	if (uv_pipe_open(pipe, fd) != 0) {
+		close(fd);
+		uv_close((uv_handle_t *)pipe, t_stream_freed);
+		return;
+	}
+	rt->accept_cb(rt->outer, id, address, (uv_stream_t *)pipe);
+}
+
+static void t_tls_connection(uv_stream_t *listener, int status)
+{
+	struct repl_transport *rt = listener->data;
+
+	if (status == 0)
+		repl_qtls_accept(rt->qtls, listener, t_claim, t_tls_accepted, rt);
+}
+
+static int t_tls_listen(struct repl_transport *rt)
+{
+	struct repl_server self;
+	char buf[REPL_ADDRESS_MAX];
+	struct sockaddr_in sa;
+	int rv;
+
+	if (repl_address_parse(rt->address, buf, sizeof(buf), &self) != 0 ||
+	    uv_ip4_addr(self.host, self.raft_port, &sa) != 0)
+		return RAFT_INVALID;
+	uv_tcp_init(rt->loop, &rt->listener);
+	rt->listener.data = rt;
+	rt->listening = true;
+	rv = uv_tcp_bind(&rt->listener, (const struct sockaddr *)&sa, 0);
+	if (rv == 0)
+		rv = uv_listen((uv_stream_t *)&rt->listener, 64, t_tls_connection);
+	if (rv != 0) {
+		snprintf(rt->outer->errmsg, sizeof(rt->outer->errmsg), "listen on %s:%u: %s",
+			 self.host, self.raft_port, uv_strerror(rv));
+		return RAFT_IOERR;
+	}
+	return 0;
 }
 
 static int t_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
@@ -149,6 +250,8 @@ static int t_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 	struct repl_transport *rt = t->impl;
 
 	rt->accept_cb = cb;
+	if (rt->qtls != NULL)
+		return t_tls_listen(rt);
 	return rt->tcp ? rt->inner.listen(&rt->inner, t_accepted) : 0;
 }
 
@@ -211,13 +314,20 @@ static void t_connect_finish(struct repl_transport_connect *c, int status)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->outer = NULL;
+	if (c->link != NULL)
+		repl_qtls_cancel(c->link);
+	c->link = NULL;
 	if (status == 0) {
-		t_tune(c->rt, (struct uv_stream_s *)c->stream);
+		repl_tcp_tune(t_repl(c->rt), c->stream);
 		c->cb(outer, (struct uv_stream_s *)c->stream, 0);
 		uv_close((uv_handle_t *)&c->timer, t_connect_freed);
 		return;
 	}
 	c->cb(outer, NULL, status);
+	if (c->stream == NULL) {
+		uv_close((uv_handle_t *)&c->timer, t_connect_freed);
+		return;
+	}
 	c->stream->data = c;
 	uv_close((uv_handle_t *)c->stream, t_connect_stream_closed);
 }
@@ -261,21 +371,65 @@ static int t_connect_start(struct repl_transport_connect *c, const char *address
 	    uv_ip4_addr(peer.host, peer.raft_port, &to) != 0 ||
 	    uv_ip4_addr(self.host, 0, &from) != 0)
 		return RAFT_NOCONNECTION;
-	rv = uv_tcp_init(c->rt->loop, c->stream);
+	rv = uv_tcp_init(c->rt->loop, (uv_tcp_t *)c->stream);
 	if (rv != 0)
 		return RAFT_NOCONNECTION;
 	c->stream->data = c;
 	c->connect.data = c;
 	c->write.data = c;
-	rv = uv_tcp_bind(c->stream, (const struct sockaddr *)&from, 0);
+	rv = uv_tcp_bind((uv_tcp_t *)c->stream, (const struct sockaddr *)&from, 0);
 	if (rv == 0)
-		rv = uv_tcp_connect(&c->connect, c->stream, (const struct sockaddr *)&to,
+		rv = uv_tcp_connect(&c->connect, (uv_tcp_t *)c->stream, (const struct sockaddr *)&to,
 				    t_tcp_connected);
 	if (rv != 0) {
 		uv_close((uv_handle_t *)c->stream, t_stream_freed);
 		return RAFT_NOCONNECTION;
 	}
 	return 0;
+}
+
+/* sslQuorum: the link to the member is up (or failed: @fd < 0); libraft gets its plain end. */
+static void t_tls_connected(void *data, int fd, uint64_t id, const uint8_t *claim,
+			    size_t claim_len, const char *ip)
+{
+	struct repl_transport_connect *c = data;
+	uv_pipe_t *pipe;
+
+	(void)id, (void)claim, (void)claim_len, (void)ip;
+	c->link = NULL;
+	if (fd < 0) {
+		t_connect_finish(c, RAFT_NOCONNECTION);
+		return;
+	}
+	pipe = raft_malloc(sizeof(*pipe));
+	if (pipe == NULL) {
+		close(fd);
+		t_connect_finish(c, RAFT_NOCONNECTION);
+		return;
+	}
+	uv_pipe_init(c->rt->loop, pipe, 0);
+	c->stream = (uv_stream_t *)pipe;
+	if (uv_pipe_open(pipe, fd) != 0) {
+		close(fd);
+		t_connect_finish(c, RAFT_NOCONNECTION);
+		return;
+	}
+	t_connect_finish(c, 0);
+}
+
+/* sslQuorum: start the link of @c to member @id at @address, from our own host. */
+static int t_tls_connect_start(struct repl_transport_connect *c, raft_id id,
+			       const char *address)
+{
+	struct repl_server peer, self;
+	char pbuf[REPL_ADDRESS_MAX], sbuf[REPL_ADDRESS_MAX];
+
+	if (repl_address_parse(address, pbuf, sizeof(pbuf), &peer) != 0 ||
+	    repl_address_parse(c->rt->address, sbuf, sizeof(sbuf), &self) != 0)
+		return RAFT_NOCONNECTION;
+	c->link = repl_qtls_connect(c->rt->qtls, self.host, peer.host, peer.raft_port, id,
+				    c->handshake, c->handshake_len, t_tls_connected, c);
+	return c->link != NULL ? 0 : RAFT_NOCONNECTION;
 }
 
 static int t_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, raft_id id,
@@ -294,14 +448,16 @@ static int t_connect(struct raft_uv_transport *t, struct raft_uv_connect *req, r
 	c = zk_calloc(1, sizeof(*c));
 	if (c == NULL)
 		return RAFT_NOMEM;
-	c->stream = raft_malloc(sizeof(*c->stream));
-	if (c->stream == NULL) {
-		zk_free(c);
-		return RAFT_NOMEM;
+	*c = (struct repl_transport_connect){.outer = req, .cb = cb, .rt = rt};
+	if (rt->qtls == NULL) {
+		c->stream = raft_malloc(sizeof(uv_tcp_t));
+		if (c->stream == NULL) {
+			zk_free(c);
+			return RAFT_NOMEM;
+		}
 	}
-	*c = (struct repl_transport_connect){.outer = req, .cb = cb, .rt = rt, .stream = c->stream};
 	t_handshake(c);
-	rv = t_connect_start(c, address);
+	rv = rt->qtls != NULL ? t_tls_connect_start(c, id, address) : t_connect_start(c, address);
 	if (rv != 0) {
 		zk_free(c);
 		return rv;
@@ -335,20 +491,47 @@ static void t_delay_done(uv_timer_t *timer)
 	uv_close((uv_handle_t *)timer, t_handle_closed);
 }
 
+/* One of the closes t_close started is complete; the delay starts after the last. */
+static void t_closed_one(void *arg)
+{
+	struct repl_transport *rt = arg;
+
+	assert(rt->closing > 0);
+	if (--rt->closing == 0)
+		uv_timer_start(&rt->timer, t_delay_done, REPL_TRANSPORT_CLOSE_DELAY_MS, 0);
+}
+
 static void t_inner_closed(struct raft_uv_transport *inner)
 {
-	struct repl_transport *rt = inner->data;
+	t_closed_one(inner->data);
+}
 
-	uv_timer_start(&rt->timer, t_delay_done, REPL_TRANSPORT_CLOSE_DELAY_MS, 0);
+static void t_listener_closed(uv_handle_t *h)
+{
+	t_closed_one(h->data);
 }
 
 static void t_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
 {
 	struct repl_transport *rt = t->impl;
+	struct repl *r = t_repl(rt);
 
 	rt->close_cb = cb;
+	rt->closing = 1;
 	while (rt->connects != NULL)
 		t_connect_finish(rt->connects, RAFT_CANCELED);
+	if (rt->listening) {
+		rt->closing++;
+		uv_close((uv_handle_t *)&rt->listener, t_listener_closed);
+	}
+	if (rt->qtls != NULL) {
+		rt->closing++;
+		r->qtls = NULL;
+		repl_qtls_close(rt->qtls, t_closed_one, rt);
+		rt->qtls = NULL;
+	}
+	if (repl_refusals_close(r, t_closed_one, rt))
+		rt->closing++;
 	if (rt->tcp)
 		rt->inner.close(&rt->inner, t_inner_closed);
 	else
@@ -376,6 +559,15 @@ int repl_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, bool tcp)
 	rt->user_timeout_ms = 2 * REPL_CONTAINER(t, struct repl, transport)->cfg.election_timeout_ms;
 	rt->inner.data = rt;
 	rt->outer = t;
+	if (tcp) {
+		rv = repl_qtls_create(REPL_CONTAINER(t, struct repl, transport), &rt->qtls);
+		if (rv != 0) {
+			raft_uv_tcp_close(&rt->inner);
+			zk_free(rt);
+			return rv;
+		}
+		REPL_CONTAINER(t, struct repl, transport)->qtls = rt->qtls;
+	}
 	uv_timer_init(loop, &rt->timer);
 	rt->timer.data = rt;
 	memset(t, 0, sizeof(*t));

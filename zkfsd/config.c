@@ -95,6 +95,8 @@ void config_close(struct config *cfg)
 	free(cfg->ssl_keystore);
 	free(cfg->ssl_truststore);
 	free(cfg->ssl_client_auth);
+	free(cfg->ssl_quorum_keystore);
+	free(cfg->ssl_quorum_truststore);
 	free(cfg->sasl_db);
 	free(cfg->config_path);
 	memset(cfg, 0, sizeof(*cfg));
@@ -297,7 +299,8 @@ static const char *const ignored_keys[] = {
 	"standaloneEnabled", "electionAlg",
 	"peerType", "preAllocSize", "syncEnabled", "forceSync", "leaderServes",
 	"cnxTimeout", "localSessionsEnabled", "serverCnxnFactory", "ssl.keyStore.password",
-	"ssl.trustStore.password", "authProvider.x509", "authProvider.1", "authProvider.sasl",
+	"ssl.trustStore.password", "ssl.quorum.keyStore.password",
+	"ssl.quorum.trustStore.password", "authProvider.x509", "authProvider.1", "authProvider.sasl",
 	"localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "maxCnxns",
 	"clientPortListenBacklog", "audit.enable", "4lw.commands.enabled",
 };
@@ -361,10 +364,44 @@ static int config_set_http(struct config *cfg, const struct config_src *src, con
 							      : "unknown key");
 }
 
+static int parse_bool(const struct config_src *src, const char *v, bool *out)
+{
+	if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+		return config_fail(src, "expected true or false, got '%s'", v);
+	*out = strcmp(v, "true") == 0;
+	return 0;
+}
+
+/* The quorum TLS keys (replication/quorum_tls.h): ZooKeeper 3.8's names, PEM stores only. */
+static int config_set_quorum_tls(struct config *cfg, const struct config_src *src,
+				 const char *key, const char *v)
+{
+	bool check = true;
+	int rv;
+
+	if (strcmp(key, "sslQuorum") == 0)
+		return parse_bool(src, v, &cfg->ssl_quorum);
+	if (strcmp(key, "ssl.quorum.keyStore.location") == 0)
+		return parse_nonempty_str(src, v, &cfg->ssl_quorum_keystore);
+	if (strcmp(key, "ssl.quorum.trustStore.location") == 0)
+		return parse_nonempty_str(src, v, &cfg->ssl_quorum_truststore);
+	if (strcmp(key, "ssl.quorum.keyStore.type") == 0 ||
+	    strcmp(key, "ssl.quorum.trustStore.type") == 0)
+		return strcasecmp(v, "PEM") == 0 ? 0 : config_fail(src, "only PEM is supported");
+	if (strcmp(key, "ssl.quorum.hostnameVerification") == 0) {
+		rv = parse_bool(src, v, &check);
+		cfg->ssl_quorum_no_hostname_check = !check;
+		return rv;
+	}
+	return config_fail(src, "unknown key");
+}
+
 /* The client TLS keys (tls.h): ZooKeeper 3.8's names, PEM stores only. */
 static int config_set_tls(struct config *cfg, const struct config_src *src, const char *key,
 			  const char *v)
 {
+	if (strncmp(key, "ssl.quorum.", 11) == 0 || strcmp(key, "sslQuorum") == 0)
+		return config_set_quorum_tls(cfg, src, key, v);
 	if (strcmp(key, "secureClientPort") == 0)
 		return parse_port(src, v, &cfg->secure_client_port);
 	if (strcmp(key, "ssl.keyStore.location") == 0)
@@ -450,7 +487,8 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 	}
 	if (strcmp(key, "zkfsd.test.stallMs") == 0)
 		return parse_int(src, v, 0, 60000, &cfg->test_stall_ms);
-	if (strncmp(key, "ssl.", 4) == 0 || strcmp(key, "secureClientPort") == 0)
+	if (strncmp(key, "ssl.", 4) == 0 || strcmp(key, "secureClientPort") == 0 ||
+	    strcmp(key, "sslQuorum") == 0)
 		return config_set_tls(cfg, src, key, v);
 	if (strcmp(key, "zkfsd.saslDb") == 0)
 		return parse_nonempty_str(src, v, &cfg->sasl_db);

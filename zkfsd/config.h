@@ -95,6 +95,11 @@ struct config {
 	char *ssl_keystore;		/* Owned. ssl.keyStore.location: PEM key + chain. */
 	char *ssl_truststore;		/* Owned. ssl.trustStore.location: PEM CA bundle. */
 	char *ssl_client_auth;		/* Owned. ssl.clientAuth: need (NULL), want, none. */
+	bool ssl_quorum;		/* sslQuorum: mutual TLS on the Raft and peer ports
+					   (replication/quorum_tls.h). */
+	char *ssl_quorum_keystore;	/* Owned. ssl.quorum.keyStore.location: PEM key + chain. */
+	char *ssl_quorum_truststore;	/* Owned. ssl.quorum.trustStore.location: PEM CA. */
+	bool ssl_quorum_no_hostname_check; /* ssl.quorum.hostnameVerification=false. */
 	char *sasl_db;			/* Owned. zkfsd.saslDb: Cyrus sasldb of the SASL
 					   (DIGEST-MD5) users; NULL = no SASL. */
 	int container_check_ms;		/* Container/TTL collection period (ZooKeeper's

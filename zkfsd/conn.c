@@ -55,7 +55,7 @@ void conn_unref(struct conn *conn)
 		return;
 	free(conn->rbuf);
 	zk_buf_close(&conn->out);
-	tls_conn_destroy(conn->tls);
+	zk_tls_destroy(conn->tls);
 	saslauth_conn_free(conn);
 	free(conn);
 }
@@ -243,7 +243,7 @@ static void conn_flush(struct conn *conn)
 	ssize_t done;
 
 	if (conn->tls != NULL && conn->state != CONN_CLOSING &&
-	    tls_encrypt(conn->tls, &conn->out) != 0) {
+	    zk_tls_encrypt(conn->tls, &conn->out) != 0) {
 		conn_close(conn, "TLS: cannot encrypt the output");
 		return;
 	}
@@ -693,13 +693,13 @@ static void conn_tls_read(struct conn *conn, const char *in, size_t n)
 	uint8_t *p;
 
 	zk_buf_init(&plain);
-	if (tls_decrypt(conn->tls, in, n, &plain, &why) != 0) {
+	if (zk_tls_decrypt(conn->tls, in, n, &plain, &why) != 0) {
 		zk_buf_close(&plain);
 		zk_log_warn("TLS from %s:%d refused: %s", conn->ip, conn->port, why);
 		conn_close(conn, NULL);
 		return;
 	}
-	if (tls_just_established(conn->tls) && acl_auth_x509(conn) != 0) {
+	if (zk_tls_just_established(conn->tls) && acl_auth_x509(conn) != 0) {
 		zk_buf_close(&plain);
 		conn_close(conn, "out of memory for the client certificate's id");
 		return;
@@ -859,7 +859,7 @@ void conn_accept(struct zkfsd *srv, uv_tcp_t *listener, SSL_CTX *tls)
 		return;
 	}
 	uv_tcp_nodelay(&conn->tcp, 1);
-	if (tls != NULL && (conn->tls = tls_conn_create(tls)) == NULL) {
+	if (tls != NULL && (conn->tls = zk_tls_create(tls, true)) == NULL) {
 		conn_close(conn, "out of memory for TLS");
 		return;
 	}

@@ -405,6 +405,11 @@ struct repl_server *server_repl_config(const struct config *cfg, struct repl_con
 	rc->n_servers = cfg->n_servers;
 	rc->snapshot_threshold = cfg->snap_count;
 	rc->max_client_frame = cfg->jute_maxbuffer;
+	if (cfg->ssl_quorum) {
+		rc->tls_keystore = cfg->ssl_quorum_keystore;
+		rc->tls_truststore = cfg->ssl_quorum_truststore;
+		rc->tls_no_hostname_verification = cfg->ssl_quorum_no_hostname_check;
+	}
 	return servers;
 }
 
@@ -436,7 +441,10 @@ int server_start_repl(struct zkfsd *srv)
 							.store_replaced = server_on_store_replaced,
 							.build = request_build_forwarded,
 							.reconfig_allowed = reconfig_allowed});
-	if (cfg->n_servers > 0)
+	if (cfg->n_servers > 0 && cfg->ssl_quorum)
+		zk_log_info("quorum TLS (sslQuorum): the Raft and peer ports take only members "
+			    "proven by a certificate of %s", cfg->ssl_quorum_truststore);
+	else if (cfg->n_servers > 0)
 		zk_log_warn("quorum traffic (Raft and peer ports) is not authenticated: only the "
 			    "configured members' addresses are accepted; firewall these ports "
 			    "from every other host (see README, Security)");

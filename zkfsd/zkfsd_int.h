@@ -227,7 +227,7 @@ struct conn {
 	size_t watch_bytes;		/* Their path bytes (zkfsd.maxWatchBytesPerSession). */
 	uint64_t notified_gen;		/* Last store event that notified it (watch.c). */
 	struct conn_auth *auth;		/* Auth ids added by auth packets. */
-	struct tls_conn *tls;		/* Owned: TLS state (secure client port), or NULL. */
+	struct zk_tls *tls;		/* Owned: TLS state (secure client port), or NULL. */
 	struct sasl_conn *sasl;		/* Owned: a SASL exchange (saslauth.c), or NULL. */
 	int64_t last_zxid;		/* Last zxid sent (cons). */
 	int32_t last_xid;		/* Last xid answered. */

@@ -7,6 +7,7 @@ INTEGRATION_TESTS += \
 	tests/integration/test_cluster_rolling.sh \
 	tests/integration/test_cluster_reconfig.sh \
 	tests/integration/test_cluster_semantics.sh \
-	tests/integration/test_cluster_security.sh
+	tests/integration/test_cluster_security.sh \
+	tests/integration/test_cluster_tls.sh
 EXTRA_DIST += tests/integration/cluster.sh tests/integration/cluster_client.py \
-	tests/integration/cluster_security.py
+	tests/integration/cluster_security.py tests/integration/security_lib.sh

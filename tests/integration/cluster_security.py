@@ -20,6 +20,13 @@ Subcommands (exit 0 on success, 1 with a message on a failed check):
         From member ID's own address ADDR: a frame over the peer port's limit after a valid
         PeerHello is refused; 70 connections that never say hello are all closed (past 64 at
         once, the rest by the hello timeout).
+  tls-attack --src ADDR --members ID=ADDR,... --raft-port P --peer-port Q --certs DIR
+        Against an ensemble with sslQuorum, from ADDR to each member's Raft and peer port, the
+        forgeries of `attack` sent by: a client certificate of another CA (DIR/rogue.pem), a
+        plain-TCP peer (no TLS), and the certificate of one member (DIR/nI.pem) claiming
+        another member's id. Prints how many connections it made.
+  flood --src ADDR --target ADDR --port P --count N
+        N plain connections, one after the other, each sending a forged libraft handshake.
 """
 
 import argparse
@@ -28,6 +35,7 @@ import hashlib
 import logging
 import os
 import socket
+import ssl
 import struct
 import sys
 
@@ -175,18 +183,28 @@ def peer_forgeries(claimed_id):
     return b"".join(peer_frame(m) for m in (hello, request, reconfig))
 
 
-def send_from(src, dst, port, data):
-    s = socket.socket()
-    s.settimeout(3)
-    s.bind((src, 0))
+def send_from(src, dst, port, data, keystore=None):
+    """@data from @src, then wait for the server to close (or 3 s). With @keystore (a PEM
+    file with a client certificate and its key) over TLS; the server is not checked: this is
+    the attacker."""
+    raw = socket.socket()
+    raw.settimeout(3)
+    raw.bind((src, 0))
     try:
-        s.connect((dst, port))
+        raw.connect((dst, port))
+        s = raw
+        if keystore is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.load_cert_chain(keystore)
+            s = ctx.wrap_socket(raw)
         s.sendall(data)
-        s.recv(4096)  # Closed by the server (b"") or a timeout.
+        s.recv(4096)  # Closed by the server (b"", an alert) or a timeout.
     except OSError:
         pass
     finally:
-        s.close()
+        raw.close()
 
 
 def cmd_attack(a):
@@ -204,6 +222,37 @@ def cmd_attack(a):
             send_from(src, target, a.peer_port, peer_forgeries(int(claimed)))
             n += 2
     print(n)
+    return 0
+
+
+def cmd_tls_attack(a):
+    members = dict(m.split("=") for m in a.members.split(","))
+    ids = sorted(members)
+    n = 0
+    for target_id, target in members.items():
+        other = next(i for i in ids if i != target_id)
+        third = next(i for i in ids if i not in (other, target_id))
+        hs = raft_handshake(int(third), "%s:%d" % (members[third], a.raft_port))
+        raft, peer = hs + raft_forgeries(int(third)), peer_forgeries(int(third))
+        # Another CA; then member @other's own certificate claiming member @third's id.
+        for keystore in ("rogue.pem", "n%s.pem" % other):
+            path = os.path.join(a.certs, keystore)
+            send_from(a.src, target, a.raft_port, raft, path)
+            send_from(a.src, target, a.peer_port, peer, path)
+            n += 2
+        # No TLS at all.
+        send_from(a.src, target, a.raft_port, raft)
+        send_from(a.src, target, a.peer_port, peer)
+        n += 2
+    print(n)
+    return 0
+
+
+def cmd_flood(a):
+    hs = raft_handshake(1, "%s:%d" % (a.target, a.port)) + raft_forgeries(1)
+    for _ in range(a.count):
+        send_from(a.src, a.target, a.port, hs)
+    print(a.count)
     return 0
 
 
@@ -259,10 +308,22 @@ def main():
     m.add_argument("--member", required=True)
     m.add_argument("--target", required=True)
     m.add_argument("--peer-port", type=int, required=True)
+    t = sub.add_parser("tls-attack")
+    t.add_argument("--src", required=True)
+    t.add_argument("--members", required=True)
+    t.add_argument("--raft-port", type=int, required=True)
+    t.add_argument("--peer-port", type=int, required=True)
+    t.add_argument("--certs", required=True)
+    f = sub.add_parser("flood")
+    f.add_argument("--src", required=True)
+    f.add_argument("--target", required=True)
+    f.add_argument("--port", type=int, required=True)
+    f.add_argument("--count", type=int, required=True)
     a = p.parse_args()
     try:
         return {"reconfig": cmd_reconfig, "acl": cmd_acl, "attack": cmd_attack,
-                "limits": cmd_limits}[a.cmd](a)
+                "limits": cmd_limits, "tls-attack": cmd_tls_attack,
+                "flood": cmd_flood}[a.cmd](a)
     except Exception as e:  # noqa: B902 - report every failure as a failed check
         print("cluster_security %s: %s: %s" % (a.cmd, type(e).__name__, e), file=sys.stderr)
         return 1

@@ -6,10 +6,15 @@ adds a secure one (ssl.clientAuth=need, ZooKeeper's default). Checked side by si
 (use_ssl, certfile, keyfile, ca) and raw frames over an ssl socket: writes and reads over TLS,
 whoAmI's x509 id (the client certificate's subject DN), an x509 ACL that lets alice in and bob
 not, four-letter words on the secure port, and the refusals of a client without a certificate,
-with one from another CA, and of a plain client on the secure port.
+with one from another CA, and of a plain client on the secure port. Then Apache ZooKeeper's own
+Java client (ZooKeeperMain, zkCli's class) with zookeeper.client.secure=true, the Netty socket
+and PEM key and trust stores (zookeeper.ssl.*, as Debian's 3.8 takes them): a create, a read,
+whoami (its x509 id) and the x509-protected node; then the same client with a certificate of
+another CA, which must not get a session.
 """
 
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -126,6 +131,36 @@ def four_lw_tls(port, d, word):
         return out.decode(errors="replace")
 
 
+JAVA_SCRIPT = "create /jtls data\nget /jtls\nwhoami\nget /x\nquit\n"
+# Lines of no interest or that differ by run: log lines, prompts, the connection's events.
+JAVA_DROP = re.compile(r"^\d{4}-\d\d-\d\d|^\s+at |^WATCHER::$|^WatchedEvent|^Connecting to |"
+                       r"^Welcome to ZooKeeper|^JLine support|^\[zk: |^$|^SLF4J: |^WARNING: |"
+                       r"^[A-Z][a-z]{2} \d\d, \d{4} ")
+
+
+def java_tls(sport, d, who):
+    """Apache ZooKeeper's Java client over TLS with the certificate @who: its output lines of
+    interest, sorted (None when Debian's zookeeper is not installed)."""
+    jar = "/usr/share/java/zookeeper.jar"
+    if not os.path.exists(jar):
+        return None
+    props = {"zookeeper.client.secure": "true",
+             "zookeeper.clientCnxnSocket": "org.apache.zookeeper.ClientCnxnSocketNetty",
+             "zookeeper.ssl.keyStore.location": os.path.join(d, who + ".pem"),
+             "zookeeper.ssl.keyStore.type": "PEM",
+             "zookeeper.ssl.trustStore.location": os.path.join(d, "ca.crt"),
+             "zookeeper.ssl.trustStore.type": "PEM",
+             "zookeeper.root.logger": "ERROR,CONSOLE"}
+    cmd = (["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+            "-cp", "/etc/zookeeper/conf:%s:%s" % (jar, NETTY)] +
+           ["-D%s=%s" % kv for kv in props.items()] +
+           ["org.apache.zookeeper.ZooKeeperMain", "-timeout", "10000",
+            "-server", "127.0.0.1:%d" % sport])
+    p = subprocess.run(cmd, input=JAVA_SCRIPT, capture_output=True, text=True, timeout=120)
+    return sorted(ln.rstrip() for ln in (p.stdout + p.stderr).splitlines()
+                  if not JAVA_DROP.search(ln))
+
+
 def checks(server, d, sport, rec):
     from kazoo.client import KazooClient
     kc = KazooClient(hosts="127.0.0.1:%d" % sport, use_ssl=True, verify_certs=True,
@@ -161,6 +196,10 @@ def checks(server, d, sport, rec):
         rec("plain client on the secure port", "served")
     except (zkt.Closed, Fail, OSError):
         rec("plain client on the secure port", "refused")
+    rec("java client over tls (alice)", java_tls(sport, d, "alice"))
+    mallory = java_tls(sport, d, "mallory")
+    rec("java client of another CA gets a session",
+        None if mallory is None else any("Created /jtls" in ln or ln == "data" for ln in mallory))
 
 
 def main():
@@ -191,6 +230,13 @@ def main():
     check(got["no client certificate"] == "refused", "a client without a certificate served")
     check(got["certificate of another CA"] == "refused", "a certificate of another CA served")
     check(got["4lw ruok over tls"] == "imok", "ruok over TLS: %r" % got["4lw ruok over tls"])
+    java = got["java client over tls (alice)"]
+    if java is None:
+        zkt.log("Java client over TLS not run: Debian zookeeper not installed")
+    else:
+        check("Created /jtls" in java and "data" in java, "the Java client over TLS: %r" % java)
+        check(got["java client of another CA gets a session"] is False,
+              "a Java client with a certificate of another CA was served")
     fail_on_diffs(results)
 
 

@@ -110,8 +110,9 @@ static void write_done(uv_write_t *w, int status)
 {
 	struct qtls_write *qw = REPL_CONTAINER(w, struct qtls_write, w);
 	struct repl_qtls_link *l = qw->l;
-	uv_stream_t *other = w->handle == (uv_stream_t *)&l->tcp ? (uv_stream_t *)&l->pipe
-								 : (uv_stream_t *)&l->tcp;
+	uv_stream_t *self = w->handle; /* w is freed below. */
+	uv_stream_t *other = self == (uv_stream_t *)&l->tcp ? (uv_stream_t *)&l->pipe
+							    : (uv_stream_t *)&l->tcp;
 
 	zk_free(qw->data);
 	zk_free(qw);
@@ -120,7 +121,7 @@ static void write_done(uv_write_t *w, int status)
 		return;
 	}
 	/* Reads of the side that feeds this one resume once this one drained. */
-	if (l->bridging && !l->closing && queued(w->handle) < QTLS_LOW_WATER)
+	if (l->bridging && !l->closing && queued(self) < QTLS_LOW_WATER)
 		read_start(l, other);
 }
 
@@ -236,8 +237,8 @@ static int judge_claim(struct repl_qtls_link *l)
 	struct zk_buf rest;
 	int rv = l->claim(l->plain.data, l->plain.len, &l->id, &consumed);
 
-	if (rv == -EAGAIN)
-		return l->plain.len > REPL_ADDRESS_MAX + 64 ? -EBADMSG : 0;
+	if (rv == -EAGAIN && l->plain.len <= REPL_ADDRESS_MAX + 64)
+		return 0; /* Not all there yet. */
 	if (rv != 0) {
 		repl_refused(l->q->r, l->ip, "replication: quorum TLS connection from %s refused: "
 			     "its first message claims no server id", l->ip);

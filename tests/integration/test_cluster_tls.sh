@@ -111,13 +111,22 @@ flood() {
 
 scenario() {
 	local kind=$1 leader follower other i
-	[ "$kind" = zkfsd ] || return 77
+	# Debian's Apache ZooKeeper 3.8 with these keys and certificates elects no leader: each
+	# election listener logs "Leaving listener" right after its first TLS connection (from
+	# 127.0.0.1, as it dials from an unbound socket), also with hostnameVerification=false.
+	if [ "$kind" = apache ]; then
+		echo "apache: skipped (its quorum TLS elects no leader here, see the comment)" >&2
+		return 77
+	fi
 	zkc_init "$kind" 3
 	for i in 1 2 3; do tls_config "$i" "n$i.pem"; done
 	zkc_start_all 60
-	grep -q "quorum TLS (sslQuorum)" "$(zkc_dir 1)/server.log" || zkt_fail "no quorum TLS line"
-	grep -q "is not authenticated" "$(zkc_dir 1)/server.log" &&
-		zkt_fail "the unauthenticated-quorum warning with sslQuorum on"
+	if [ "$kind" = zkfsd ]; then
+		grep -q "quorum TLS (sslQuorum)" "$(zkc_dir 1)/server.log" ||
+			zkt_fail "no quorum TLS line"
+		grep -q "is not authenticated" "$(zkc_dir 1)/server.log" &&
+			zkt_fail "the unauthenticated-quorum warning with sslQuorum on"
+	fi
 	leader=$(zkc_wait_leader 30) || zkt_fail "no leader"
 	read -r follower other <<<"$(printf '%s\n' 1 2 3 | grep -vx "$leader" | tr '\n' ' ')"
 	zkc_step "leader $leader; a write through follower $follower (TLS peer port)"
@@ -126,12 +135,14 @@ scenario() {
 	for i in 1 2 3; do
 		zkc_py exists --host "$(zkc_hosts "$i")" --path /tls-a || zkt_fail "/tls-a not on node $i"
 	done
-	zkc_step "a hostile peer: another CA, plain TCP, a member's certificate claiming another id"
-	attack "$leader"
-	zkc_step "member $follower started with member $other's certificate"
-	impostor "$leader" "$follower" "$other"
-	zkc_step "a flood of refused connections"
-	flood "$leader"
+	if [ "$kind" = zkfsd ]; then
+		zkc_step "a hostile peer: another CA, plain TCP, a member's certificate claiming another id"
+		attack "$leader"
+		zkc_step "member $follower started with member $other's certificate"
+		impostor "$leader" "$follower" "$other"
+		zkc_step "a flood of refused connections"
+		flood "$leader"
+	fi
 	zkc_step "kill -9 of leader $leader"
 	zkc_stop "$leader" KILL
 	zkc_wait_leader 30 "$leader" >/dev/null || zkt_fail "no new leader after the kill"

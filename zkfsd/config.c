@@ -305,6 +305,14 @@ static const char *const ignored_keys[] = {
 	"clientPortListenBacklog", "audit.enable", "4lw.commands.enabled",
 };
 
+static bool config_ignored(const char *key)
+{
+	for (size_t i = 0; i < sizeof(ignored_keys) / sizeof(ignored_keys[0]); i++)
+		if (strcmp(key, ignored_keys[i]) == 0)
+			return true;
+	return false;
+}
+
 static int config_set_log_level(struct config *cfg, const struct config_src *src, const char *v)
 {
 	if (zk_log_parse_level(v, &cfg->log_level) != 0)
@@ -393,7 +401,7 @@ static int config_set_quorum_tls(struct config *cfg, const struct config_src *sr
 		cfg->ssl_quorum_no_hostname_check = !check;
 		return rv;
 	}
-	return config_fail(src, "unknown key");
+	return config_ignored(key) ? 0 : config_fail(src, "unknown key");
 }
 
 /* The client TLS keys (tls.h): ZooKeeper 3.8's names, PEM stores only. */
@@ -415,7 +423,7 @@ static int config_set_tls(struct config *cfg, const struct config_src *src, cons
 			return config_fail(src, "expected need, want or none, got '%s'", v);
 		return set_str(&cfg->ssl_client_auth, v);
 	}
-	return config_fail(src, "unknown key");
+	return config_ignored(key) ? 0 : config_fail(src, "unknown key");
 }
 
 /* Apply one key of the file (or a flag mapped to the same key). */
@@ -515,10 +523,7 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 		return config_add_server(cfg, src, key, v);
 	if (strncmp(key, "admin.", 6) == 0 || strncmp(key, "metricsProvider.", 16) == 0)
 		return config_set_http(cfg, src, key, v);
-	for (size_t i = 0; i < sizeof(ignored_keys) / sizeof(ignored_keys[0]); i++)
-		if (strcmp(key, ignored_keys[i]) == 0)
-			return 0;
-	return config_fail(src, "unknown key");
+	return config_ignored(key) ? 0 : config_fail(src, "unknown key");
 }
 
 /* ---- The file ----------------------------------------------------------------------------- */
@@ -810,6 +815,13 @@ int config_finish(struct config *cfg, char *err, size_t err_len)
 	rv = config_check_ensemble(cfg, err, err_len);
 	if (rv != 0)
 		return rv;
+	/* Never fall back to clear quorum traffic when TLS was asked for. */
+	if (cfg->ssl_quorum &&
+	    (cfg->ssl_quorum_keystore == NULL || cfg->ssl_quorum_truststore == NULL)) {
+		snprintf(err, err_len, "sslQuorum=true needs ssl.quorum.keyStore.location and "
+			 "ssl.quorum.trustStore.location");
+		return -EINVAL;
+	}
 	return config_check_timeouts(cfg, err, err_len);
 }
 

@@ -332,13 +332,41 @@ static void test_security_keys(void **state)
 	ASSERT_BAD(f, "superDigest=nocolon\n", "superDigest: expected user:base64-sha1");
 	ASSERT_BAD(f, "ssl.keyStore.type=JKS\n", "ssl.keyStore.type: only PEM is supported");
 	ASSERT_BAD(f, "ssl.clientAuth=maybe\n", "ssl.clientAuth: expected need, want or none");
-	ASSERT_BAD(f, "ssl.quorum.keyStore.location=/x\n", "ssl.quorum.keyStore.location: unknown key");
+	ASSERT_BAD(f, "ssl.quorum.keyStore.type=JKS\n", "ssl.quorum.keyStore.type: only PEM is supported");
+	ASSERT_BAD(f, "sslQuorum=yes\n", "sslQuorum: expected true or false");
+}
+
+/* Quorum TLS keys (ZooKeeper's names); sslQuorum without its stores is refused, never clear. */
+static void test_quorum_tls_keys(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load(f, "sslQuorum=true\nssl.quorum.keyStore.location=/q.pem\n"
+				 "ssl.quorum.keyStore.type=PEM\nssl.quorum.trustStore.location=/qca.crt\n"
+				 "ssl.quorum.trustStore.type=PEM\nssl.quorum.hostnameVerification=false\n"
+				 "ssl.quorum.keyStore.password=x\n"),
+			 0);
+	assert_true(f->cfg.ssl_quorum);
+	assert_string_equal(f->cfg.ssl_quorum_keystore, "/q.pem");
+	assert_string_equal(f->cfg.ssl_quorum_truststore, "/qca.crt");
+	assert_true(f->cfg.ssl_quorum_no_hostname_check);
+}
+
+static void test_quorum_tls_needs_stores(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load(f, "sslQuorum=true\nssl.quorum.keyStore.location=/q.pem\n"), 0);
+	assert_int_equal(config_finish(&f->cfg, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "sslQuorum=true needs ssl.quorum.keyStore.location"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quorum_tls_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quorum_tls_needs_stores, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_timeouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_lines, setup, teardown),

@@ -25,6 +25,9 @@ Subcommands (exit 0 on success, 1 with a message on a failed check):
         forgeries of `attack` sent by: a client certificate of another CA (DIR/rogue.pem), a
         plain-TCP peer (no TLS), and the certificate of one member (DIR/nI.pem) claiming
         another member's id. Prints how many connections it made.
+  fill --host H --count N --size S
+        N nodes /bulk/nI of S bytes each through H (pipelined), to move megabytes over the
+        quorum links.
   flood --src ADDR --target ADDR --port P --count N
         N plain connections, one after the other, each sending a forged libraft handshake.
 """
@@ -248,6 +251,21 @@ def cmd_tls_attack(a):
     return 0
 
 
+def cmd_fill(a):
+    c = client(a.host)
+    try:
+        c.ensure_path("/bulk")
+        data = os.urandom(a.size)
+        pending = [c.create_async("/bulk/n%d" % i, data) for i in range(a.count)]
+        for p in pending:
+            p.get(timeout=60)
+    finally:
+        c.stop()
+        c.close()
+    print("%d nodes of %d bytes" % (a.count, a.size))
+    return 0
+
+
 def cmd_flood(a):
     hs = raft_handshake(1, "%s:%d" % (a.target, a.port)) + raft_forgeries(1)
     for _ in range(a.count):
@@ -314,6 +332,10 @@ def main():
     t.add_argument("--raft-port", type=int, required=True)
     t.add_argument("--peer-port", type=int, required=True)
     t.add_argument("--certs", required=True)
+    f = sub.add_parser("fill")
+    f.add_argument("--host", required=True)
+    f.add_argument("--count", type=int, required=True)
+    f.add_argument("--size", type=int, required=True)
     f = sub.add_parser("flood")
     f.add_argument("--src", required=True)
     f.add_argument("--target", required=True)
@@ -323,7 +345,7 @@ def main():
     try:
         return {"reconfig": cmd_reconfig, "acl": cmd_acl, "attack": cmd_attack,
                 "limits": cmd_limits, "tls-attack": cmd_tls_attack,
-                "flood": cmd_flood}[a.cmd](a)
+                "fill": cmd_fill, "flood": cmd_flood}[a.cmd](a)
     except Exception as e:  # noqa: B902 - report every failure as a failed check
         print("cluster_security %s: %s: %s" % (a.cmd, type(e).__name__, e), file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@
 #    member's Raft and peer port, each sending the forged RequestVote (disrupt-leader flag),
 #    AppendEntries, InstallSnapshot, forwarded write and PeerReconfig of the plain attack;
 #  - a real member started with another member's certificate is refused and changes nothing;
+#    back with its own, it catches up on 6 MB written meanwhile (flow control of the bridge);
 #  - a flood of 300 refused connections from one address costs a handful of log lines
 #    (rate-limited per source, replication/refusal.c), whose counts add up to 300.
 . "$(dirname "$0")/lib.sh"
@@ -83,6 +84,9 @@ impostor() {
 		$(for i in $others; do echo "$(zkc_dir "$i")/server.log"; done) ||
 		zkt_fail "no member refused node $f presenting node $g's certificate"
 	write_via "$leader" /tls-b
+	# 6 MB it must fetch over its TLS links once back (past the bridge's 4 MiB high water).
+	sec_py fill --host "$(zkc_hosts "$leader")" --count 600 --size 10000 >&2 ||
+		zkt_fail "cannot write the bulk nodes"
 	hold "$leader"
 	zkc_is_serving "$f" && zkt_fail "node $f with node $g's certificate joined the ensemble"
 	# shellcheck disable=SC2086

@@ -10,7 +10,8 @@ INTEGRATION_TESTS += tests/integration/test_compat.py tests/integration/test_ccl
 	tests/integration/test_badinput.py tests/integration/test_durability.py \
 	tests/integration/test_recipes.py tests/integration/test_javaclient.py \
 	tests/integration/test_security.py tests/integration/test_tls.py \
-	tests/integration/test_sasl.py
+	tests/integration/test_sasl.py \
+	tests/integration/test_gssapi.py
 EXTRA_DIST += tests/integration/secutil.py
 # Hostile and careless clients: stalls, huge requests, memory bounds (zkfsd; ports as above).
 INTEGRATION_TESTS += tests/integration/test_hostile.py

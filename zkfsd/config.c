@@ -98,6 +98,8 @@ void config_close(struct config *cfg)
 	free(cfg->ssl_quorum_keystore);
 	free(cfg->ssl_quorum_truststore);
 	free(cfg->sasl_db);
+	free(cfg->sasl_keytab);
+	free(cfg->sasl_principal);
 	free(cfg->config_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -500,6 +502,13 @@ static int config_set(struct config *cfg, const struct config_src *src, const ch
 		return config_set_tls(cfg, src, key, v);
 	if (strcmp(key, "zkfsd.saslDb") == 0)
 		return parse_nonempty_str(src, v, &cfg->sasl_db);
+	if (strcmp(key, "zkfsd.saslKeytab") == 0)
+		return parse_nonempty_str(src, v, &cfg->sasl_keytab);
+	if (strcmp(key, "zkfsd.saslPrincipal") == 0) {
+		if (strchr(v, '/') == NULL)
+			return config_fail(src, "expected service/host, got '%s'", v);
+		return parse_nonempty_str(src, v, &cfg->sasl_principal);
+	}
 	if (strcmp(key, "superDigest") == 0)
 		return config_set_super_digest(cfg, src, v);
 	if (strcmp(key, "skipACL") == 0) {

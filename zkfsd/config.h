@@ -100,6 +100,10 @@ struct config {
 	char *ssl_quorum_keystore;	/* Owned. ssl.quorum.keyStore.location: PEM key + chain. */
 	char *ssl_quorum_truststore;	/* Owned. ssl.quorum.trustStore.location: PEM CA. */
 	bool ssl_quorum_no_hostname_check; /* ssl.quorum.hostnameVerification=false. */
+	char *sasl_keytab;		/* Owned. zkfsd.saslKeytab: Kerberos keytab; with it SASL
+					   is GSSAPI (saslauth.c); NULL = DIGEST-MD5 or none. */
+	char *sasl_principal;		/* Owned. zkfsd.saslPrincipal: service/host of the
+					   keytab's key; NULL = zookeeper/<hostname>. */
 	char *sasl_db;			/* Owned. zkfsd.saslDb: Cyrus sasldb of the SASL
 					   (DIGEST-MD5) users; NULL = no SASL. */
 	int container_check_ms;		/* Container/TTL collection period (ZooKeeper's

@@ -11,10 +11,19 @@
  *
  * Names, as ZooKeeper has them for DIGEST-MD5: service "zookeeper", server name (and so the
  * default realm) "zk-sasl-md5". The users and passwords are a Cyrus sasldb file named by
- * `zkfsd.saslDb` (made with `saslpasswd2 -f FILE -u zk-sasl-md5 -c USER`); without that key
- * "sasl" requests are answered AuthFailed. Loop thread only. */
+ * `zkfsd.saslDb` (made with `saslpasswd2 -f FILE -u zk-sasl-md5 -c USER`).
+ *
+ * GSSAPI (Kerberos) instead, when `zkfsd.saslKeytab` is given, as ZooKeeper's server does when
+ * its JAAS Server section logs in with a keytab (the protocol carries no mechanism name: the
+ * server offers one). The key is zkfsd.saslPrincipal's (service/host, default
+ * zookeeper/<hostname>, and its @REALM); the keytab reaches MIT Kerberos through KRB5_KTNAME.
+ * The id is the client's full principal (alice@REALM), as ZooKeeper's by default.
+ *
+ * Without either key "sasl" requests are answered AuthFailed. Loop thread only. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sasl/sasl.h>
 
@@ -36,7 +45,7 @@ static int saslauth_getopt(void *ctx, const char *plugin, const char *option,
 	else if (strcmp(option, "auxprop_plugin") == 0)
 		*result = "sasldb";
 	else if (strcmp(option, "mech_list") == 0)
-		*result = "DIGEST-MD5";
+		*result = cfg->sasl_keytab != NULL ? "GSSAPI" : "DIGEST-MD5";
 	else
 		return SASL_FAIL;
 	if (len != NULL)
@@ -44,21 +53,72 @@ static int saslauth_getopt(void *ctx, const char *plugin, const char *option,
 	return SASL_OK;
 }
 
+/* GSSAPI: the keytab for MIT Kerberos, and the service and host of the key into @srv. */
+static int saslauth_kerberos(struct zkfsd *srv)
+{
+	const struct config *cfg = srv->cfg;
+	const char *p = cfg->sasl_principal, *slash, *at;
+	char host[256];
+
+	if (setenv("KRB5_KTNAME", cfg->sasl_keytab, 1) != 0)
+		return -errno;
+	if (p == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			return -errno;
+		host[sizeof(host) - 1] = '\0';
+		snprintf(srv->sasl_service, sizeof(srv->sasl_service), "%s", SASLAUTH_SERVICE);
+		snprintf(srv->sasl_host, sizeof(srv->sasl_host), "%s", host);
+		return 0;
+	}
+	slash = strchr(p, '/');
+	at = strchr(slash, '@');
+	if (at != NULL)
+		snprintf(srv->sasl_realm, sizeof(srv->sasl_realm), "%s", at + 1);
+	snprintf(srv->sasl_service, sizeof(srv->sasl_service), "%.*s", (int)(slash - p), p);
+	snprintf(srv->sasl_host, sizeof(srv->sasl_host), "%.*s",
+		 (int)(at != NULL ? at - slash - 1 : (long)strlen(slash + 1)), slash + 1);
+	return 0;
+}
+
+/* SASL_CB_PROXY_POLICY: a requested authorization id other than the authenticated one is
+ * let through and ignored, as ZooKeeper's SaslServerCallbackHandler authorizes every exchange
+ * and takes the id from the authentication id (saslauth_done does the same). */
+static int saslauth_proxy(sasl_conn_t *conn, void *ctx, const char *requested, unsigned rlen,
+			  const char *auth, unsigned alen, const char *realm, unsigned urlen,
+			  struct propctx *props)
+{
+	(void)conn, (void)ctx, (void)requested, (void)rlen, (void)auth, (void)alen, (void)realm;
+	(void)urlen, (void)props;
+	return SASL_OK;
+}
+
 int saslauth_init(struct zkfsd *srv)
 {
 	int rv;
 
-	if (srv->cfg->sasl_db == NULL)
+	if (srv->cfg->sasl_db == NULL && srv->cfg->sasl_keytab == NULL)
 		return 0;
+	snprintf(srv->sasl_service, sizeof(srv->sasl_service), "%s", SASLAUTH_SERVICE);
+	snprintf(srv->sasl_host, sizeof(srv->sasl_host), "%s", SASLAUTH_SERVER);
+	if (srv->cfg->sasl_keytab != NULL && saslauth_kerberos(srv) != 0) {
+		zk_log_error("SASL: cannot set up Kerberos: %s", strerror(errno));
+		return -EINVAL;
+	}
 	srv->sasl_cbs[0] = (sasl_callback_t){SASL_CB_GETOPT, (int (*)(void))(void (*)(void))saslauth_getopt,
 					     (void *)srv->cfg};
-	srv->sasl_cbs[1] = (sasl_callback_t){SASL_CB_LIST_END, NULL, NULL};
+	srv->sasl_cbs[1] = (sasl_callback_t){SASL_CB_PROXY_POLICY,
+					     (int (*)(void))(void (*)(void))saslauth_proxy, NULL};
+	srv->sasl_cbs[2] = (sasl_callback_t){SASL_CB_LIST_END, NULL, NULL};
 	rv = sasl_server_init(srv->sasl_cbs, "zkfsd");
 	if (rv != SASL_OK) {
 		zk_log_error("SASL: cannot initialise Cyrus SASL: %s", sasl_errstring(rv, NULL, NULL));
 		return -EINVAL;
 	}
-	zk_log_info("SASL: DIGEST-MD5 with the users of %s", srv->cfg->sasl_db);
+	if (srv->cfg->sasl_keytab != NULL)
+		zk_log_info("SASL: GSSAPI as %s/%s with the keytab %s", srv->sasl_service,
+			    srv->sasl_host, srv->cfg->sasl_keytab);
+	else
+		zk_log_info("SASL: DIGEST-MD5 with the users of %s", srv->cfg->sasl_db);
 	return 0;
 }
 
@@ -81,24 +141,33 @@ static int saslauth_step(struct conn *conn, const struct jute_bytes *token, cons
 		return sasl_server_step(conn->sasl, in, inlen, out, outlen);
 	/* SASL_SUCCESS_DATA: DIGEST-MD5's rspauth rides with the success, as Java's SaslServer
 	 * completes (kazoo sends nothing after it). */
-	rv = sasl_server_new(SASLAUTH_SERVICE, SASLAUTH_SERVER, NULL, NULL, NULL,
+	rv = sasl_server_new(conn->srv->sasl_service, conn->srv->sasl_host, NULL, NULL, NULL,
 			     conn->srv->sasl_cbs, SASL_SUCCESS_DATA, &conn->sasl);
 	if (rv != SASL_OK)
 		return rv;
-	return sasl_server_start(conn->sasl, "DIGEST-MD5", inlen > 0 ? in : NULL, inlen, out,
-				 outlen);
+	return sasl_server_start(conn->sasl,
+				 conn->srv->cfg->sasl_keytab != NULL ? "GSSAPI" : "DIGEST-MD5",
+				 inlen > 0 ? in : NULL, inlen, out, outlen);
 }
 
-/* The exchange completed: the "sasl" id of the user it authenticated. */
+/* The exchange completed: the "sasl" id of the user it authenticated (the authentication id,
+ * whatever authorization id the client asked for, as ZooKeeper). */
 static int saslauth_done(struct conn *conn)
 {
+	const char *realm = conn->srv->sasl_realm;
 	const void *user = NULL;
+	char id[512];
 
-	if (sasl_getprop(conn->sasl, SASL_USERNAME, &user) != SASL_OK || user == NULL)
+	if (sasl_getprop(conn->sasl, SASL_AUTHUSER, &user) != SASL_OK || user == NULL)
 		return SASL_FAIL;
-	zk_log_info("%s:%d authenticated by SASL as %s", conn->ip, conn->port,
-		    (const char *)user);
-	return acl_auth_id(conn, "sasl", user) == 0 ? SASL_OK : SASL_NOMEM;
+	/* Cyrus drops the default realm from a Kerberos principal; ZooKeeper's id keeps it
+	 * (kerberos.removeRealmFromPrincipal is off by default). */
+	if (realm[0] != '\0' && strchr(user, '@') == NULL)
+		snprintf(id, sizeof(id), "%s@%s", (const char *)user, realm);
+	else
+		snprintf(id, sizeof(id), "%s", (const char *)user);
+	zk_log_info("%s:%d authenticated by SASL as %s", conn->ip, conn->port, id);
+	return acl_auth_id(conn, "sasl", id) == 0 ? SASL_OK : SASL_NOMEM;
 }
 
 /* Append the answer (header with @err, then the token) to conn->out. */
@@ -125,8 +194,10 @@ void saslauth_packet(struct conn *conn, int32_t xid, const struct jute_get_sasl_
 {
 	const char *out = NULL;
 	unsigned outlen = 0;
-	int rv = conn->srv->cfg->sasl_db == NULL ? SASL_NOMECH
-						 : saslauth_step(conn, &r->token, &out, &outlen);
+	const struct config *cfg = conn->srv->cfg;
+	int rv = cfg->sasl_db == NULL && cfg->sasl_keytab == NULL
+			 ? SASL_NOMECH
+			 : saslauth_step(conn, &r->token, &out, &outlen);
 
 	if (rv == SASL_OK)
 		rv = saslauth_done(conn);

@@ -140,7 +140,11 @@ struct zkfsd {
 	uv_tcp_t secure_listener;	/* secureClientPort (TLS), when configured. */
 	bool secure_listening;		/* secure_listener is open. */
 	SSL_CTX *tls_ctx;		/* Owned: the TLS context of secure_listener, or NULL. */
-	sasl_callback_t sasl_cbs[2];	/* Cyrus SASL options from zoo.cfg (saslauth.c). */
+	sasl_callback_t sasl_cbs[3];	/* Cyrus SASL options from zoo.cfg, proxy policy
+					   (saslauth.c). */
+	char sasl_service[64];		/* SASL service name ("zookeeper"). */
+	char sasl_host[256];		/* SASL server name: realm of DIGEST-MD5, host of GSSAPI. */
+	char sasl_realm[256];		/* GSSAPI: zkfsd.saslPrincipal's realm, or "". */
 	uv_timer_t session_timer;	/* Expiry check, every tick/2. */
 	uv_timer_t container_timer;	/* Container/TTL collection. */
 	uv_prepare_t flush;		/* Writes dirty connections once per loop turn. */

@@ -1,5 +1,6 @@
 """secutil: helpers shared by the security tests (test_security, test_tls, test_sasl,
-cluster_security): a kazoo call's outcome by name, and the side-by-side verdict."""
+test_gssapi, cluster_security): a kazoo call's outcome by name, one server's rows, and the
+side-by-side verdict."""
 
 import zkt
 
@@ -14,6 +15,20 @@ def outcome(fn):
         return "NoAuth"
     except BadVersionError:
         return "BadVersion"
+
+
+def collect(server, checks):
+    """Start @server, run checks(rec) (rec(label, value) records a row), stop it; returns the
+    rows, each logged."""
+    rows = []
+    server.start()
+    try:
+        checks(lambda label, value: rows.append((label, value)))
+    finally:
+        server.stop()
+    for label, value in rows:
+        zkt.log("  %s %s = %r" % (server.kind, label, value))
+    return rows
 
 
 def fail_on_diffs(results):

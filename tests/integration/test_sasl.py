@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zkt  # noqa: E402
-from secutil import fail_on_diffs, outcome  # noqa: E402
+from secutil import collect, fail_on_diffs, outcome  # noqa: E402
 from zkt import check  # noqa: E402
 
 USERS = {"alice": "alice-pw", "bob": "bob-pw"}
@@ -96,15 +96,7 @@ def main():
         cfg = {"zkfsd.saslDb": db} if kind == "zkfsd" else {
             "authProvider.1": "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}
         server = SaslServer(kind, wd, cfg=cfg)
-        rows = []
-        server.start()
-        try:
-            checks(server, lambda label, value: rows.append((label, value)))
-        finally:
-            server.stop()
-        results[kind] = rows
-        for label, value in rows:
-            zkt.log("  %s %s = %r" % (kind, label, value))
+        results[kind] = collect(server, lambda rec: checks(server, rec))
         if kind == "zkfsd":
             check("SASL authentication from" in server.log_text(),
                   "no log line for the refused SASL exchange")

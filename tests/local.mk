@@ -3,7 +3,7 @@
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/zkt.py tests/run-one \
 	tests/integration/refresh-reference tests/integration/reference \
-	tests/skip-allowed
+	tests/skip-allowed tests/durations
 
 # Server tests against zkfsd and Apache ZooKeeper (ports 21810-21849, 21890-21899).
 INTEGRATION_TESTS += tests/integration/test_compat.py tests/integration/test_cclient.py \

@@ -324,8 +324,8 @@ zkc_init() {
 	*) zkt_fail "unknown server kind $ZKC_KIND" ;;
 	esac
 	chmod 755 "$ZKT_DIR"
-	# In its own network namespace (tests/run-one) a test meets no other ensemble; the cluster
-	# lane of run-one keeps them one at a time. Outside one, the machine-wide lock does.
+	# In its own network namespace (tests/run-one) a test meets no other ensemble; run-one's
+	# cluster lanes bound how many run at once. Outside one, the machine-wide lock serialises.
 	if [ -z "${ZKT_NETNS:-}" ]; then
 		exec {ZKC_LOCK_FD}>>"$ZKC_LOCK"
 		flock -w 900 "$ZKC_LOCK_FD" || zkt_fail "another cluster test held $ZKC_LOCK for 15 min"

@@ -910,7 +910,42 @@ static void read_file(const char *path, struct zk_buf *buf)
 
 /* Decode each frame of @in as a request; a frame that decodes must re-encode to exactly
  * its bytes. Returns 0, the first decode error, or -EAGAIN for a cut-off last frame. */
-static int decode_request_frames(const struct zk_buf *in, struct zk_buf *out)
+/* Seeds ZooKeeper reads although they are not in the form it writes: their re-encoding is the
+ * canonical form (a vector count below -1 is written back as 0), which must itself round-trip. */
+static const char *const noncanonical_seeds[] = {"req_set_watches2_negative_count"};
+
+static bool is_noncanonical(const char *name)
+{
+	for (size_t i = 0; i < sizeof(noncanonical_seeds) / sizeof(noncanonical_seeds[0]); i++)
+		if (strcmp(name, noncanonical_seeds[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Encodes @r, decoded from @body, again into @out: the result is @body itself, or for a
+ * non-canonical seed a form of the same length that round-trips exactly. */
+static void check_request_round_trip(const uint8_t *body, size_t len, struct jute_request *r,
+				     bool canonical, struct zk_buf *out)
+{
+	struct jute_request again;
+	struct zk_buf out2;
+
+	zk_buf_reset(out);
+	assert_int_equal(jute_encode_request(out, r), 0);
+	if (canonical) {
+		assert_buf_eq(out, body, len);
+		return;
+	}
+	assert_int_equal(out->len, len);
+	assert_int_equal(jute_decode_request(out->data, out->len, &again), 0);
+	zk_buf_init(&out2);
+	assert_int_equal(jute_encode_request(&out2, &again), 0);
+	assert_buf_eq(&out2, out->data, out->len);
+	zk_buf_close(&out2);
+	jute_request_free(&again);
+}
+
+static int decode_request_frames(const struct zk_buf *in, struct zk_buf *out, bool canonical)
 {
 	size_t off = 0;
 	size_t body;
@@ -925,9 +960,7 @@ static int decode_request_frames(const struct zk_buf *in, struct zk_buf *out)
 		rc = jute_decode_request(in->data + off + 4, body, &r);
 		if (rc != 0)
 			return rc;
-		zk_buf_reset(out);
-		assert_int_equal(jute_encode_request(out, &r), 0);
-		assert_buf_eq(out, in->data + off + 4, body);
+		check_request_round_trip(in->data + off + 4, body, &r, canonical, out);
 		jute_request_free(&r);
 		off += 4 + body;
 	}
@@ -944,7 +977,7 @@ static void check_frame_vector(struct fixture *f, const char *name)
 	struct jute_multi_result *res;
 	struct jute_in in;
 	int32_t n;
-	int rc = decode_request_frames(&f->buf, &f->buf2);
+	int rc = decode_request_frames(&f->buf, &f->buf2, !is_noncanonical(name));
 
 	if (has_prefix(name, "req_") && rc != 0)
 		fail_msg("%s: %d", name, rc);

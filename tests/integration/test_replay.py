@@ -22,7 +22,6 @@ in 6 with 10,000 entries).
 
 import os
 import re
-import socket
 import sys
 import time
 

@@ -15,6 +15,8 @@ INTEGRATION_TESTS += tests/integration/test_compat.py tests/integration/test_ccl
 EXTRA_DIST += tests/integration/secutil.py
 # Hostile and careless clients: stalls, huge requests, memory bounds (zkfsd; ports as above).
 INTEGRATION_TESTS += tests/integration/test_hostile.py
+# A restarted server serves no session before its log is replayed (zkfsd and Apache; ports as above).
+INTEGRATION_TESTS += tests/integration/test_replay.py
 # The data dir on a small loop-mounted ext4 that fills up (zkfsd only, root, ports as above).
 INTEGRATION_TESTS += tests/integration/test_fulldisk.py
 # Snapshots by a forked child under load, restarts, kill -9 (zkfsd only, ports 21850-21869).

@@ -702,6 +702,14 @@ void request_connect(struct conn *conn, const uint8_t *body, size_t len)
 		conn_close(conn, NULL);
 		return;
 	}
+	if (!server_serving(srv)) {
+		/* Still replaying the log written before the restart: its store is older than
+		 * what was acknowledged then. Refused as above (ZooKeeper serves once loaded). */
+		zk_log_debug("refused connection from %s:%d: log not replayed yet", conn->ip,
+			     conn->port);
+		conn_close(conn, NULL);
+		return;
+	}
 	if (cr.last_zxid_seen > store_last_zxid(srv->store)) {
 		zk_log_warn("refused connection from %s:%d: client has seen zxid 0x%llx, our last "
 			    "zxid is 0x%llx", conn->ip, conn->port,

@@ -9,7 +9,13 @@
  *    ZooKeeper's 60 s: see CONFIG_DEFAULT_CONTAINER_CHECK_MS): on the leader, empty containers
  *    and expired TTL nodes get deleteContainer transactions.
  * The flush step is a uv_prepare: once per loop turn, after every callback of the turn ran,
- * each dirty connection submits what it can and writes its replies and events in one write. */
+ * each dirty connection submits what it can and writes its replies and events in one write.
+ *
+ * Replay (server_serving): ZooKeeper loads its whole log before it serves a client. A zkfsd
+ * answers no session until its applied index reaches the last index of the log it found at
+ * start: a standalone server applies it inside repl_start, an ensemble member only once a
+ * leader tells it the commit index, and until then its store (sessions included) is older
+ * than what was acknowledged before the restart. */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -44,8 +50,11 @@ void server_wake_flush(struct zkfsd *srv)
 static void server_on_applied(void *ctx, int64_t zxid, const struct store_txn *txn,
 			      const struct store_result *res)
 {
+	struct zkfsd *srv = ctx;
 	uint64_t t0 = uv_hrtime();
 
+	if (srv->replay.target != 0 && (uint64_t)zxid >= srv->replay.target)
+		server_serving(srv);
 	request_applied(ctx, zxid, txn, res);
 	server_work_done(ctx, t0, "answering the applied txn type %d zxid 0x%" PRIx64, txn->type,
 			 (uint64_t)zxid);
@@ -275,6 +284,81 @@ static void server_on_container_timer(uv_timer_t *t)
 	server_work_done(srv, t0, "container/TTL scan (%d node(s) to delete)", l.n);
 }
 
+/* ---- Replay of the own log ------------------------------------------------------------- */
+
+/* Before repl_start: what "replayed" will be counted from. */
+static void server_replay_begin(struct zkfsd *srv)
+{
+	srv->replay.start_ns = uv_hrtime();
+}
+
+/* After repl_start: the log found at start is what must be applied before serving. */
+static void server_replay_target(struct zkfsd *srv)
+{
+	struct repl_stats st;
+
+	repl_stats(srv->repl, &st);
+	srv->replay.snapshot = st.snapshot_index;
+	srv->replay.target = repl_last_index(srv->repl);
+	if (srv->replay.target == 0)
+		srv->replay.target = 1; /* An empty log: serving at the first check. */
+	if (!server_serving(srv))
+		zk_log_info("replaying the log up to index %" PRIu64 " (applied %" PRId64
+			    ") before serving clients: it was written before the restart",
+			    srv->replay.target, repl_applied_zxid(srv->repl));
+}
+
+bool server_serving(struct zkfsd *srv)
+{
+	struct server_replay *rp = &srv->replay;
+	uint64_t last;
+
+	if (rp->target == 0)
+		return true;
+	last = repl_last_index(srv->repl);
+	if (last < rp->target) {
+		/* The leader cut an uncommitted tail: it was never acknowledged to anyone. */
+		zk_log_info("log tail after index %" PRIu64 " cut by the leader (never committed)",
+			    last);
+		rp->target = last;
+	}
+	if ((uint64_t)repl_applied_zxid(srv->repl) < rp->target)
+		return false;
+	zk_log_info("serving clients: replayed %" PRIu64 " log entr%s after the snapshot at "
+		    "index %" PRIu64 ", applied index %" PRId64 ", %.1f ms after the start",
+		    rp->target - rp->snapshot, rp->target - rp->snapshot == 1 ? "y" : "ies",
+		    rp->snapshot, repl_applied_zxid(srv->repl),
+		    (double)(uv_hrtime() - rp->start_ns) / 1e6);
+	rp->target = 0;
+	return true;
+}
+
+static void server_replay_barrier_cb(struct repl_req *req, int status)
+{
+	struct zkfsd *srv = req->data;
+
+	srv->replay.barrier_pending = false;
+	if (srv->stopping)
+		return;
+	if (status != 0)
+		zk_log_warn("the replaying leader's barrier failed (%d): retried", status);
+	server_serving(srv);
+}
+
+/* A Raft leader commits the entries of earlier terms only with one of its own (Raft §5.4.2):
+ * after a restart of the whole ensemble, a leader that got no write would never apply them.
+ * A barrier is such an entry (ZooKeeper's new leader likewise syncs its followers first). */
+static void server_replay_barrier(struct zkfsd *srv)
+{
+	struct server_replay *rp = &srv->replay;
+
+	if (rp->target == 0 || rp->barrier_pending || repl_role(srv->repl) != REPL_LEADER)
+		return;
+	rp->barrier.data = srv;
+	if (repl_barrier(srv->repl, &rp->barrier, server_replay_barrier_cb) == 0)
+		rp->barrier_pending = true;
+}
+
 /* ---- Quorum ------------------------------------------------------------------------------ */
 
 /* Close the connections that carry a session or a handshake (a four-letter word being
@@ -306,6 +390,8 @@ static void server_on_quorum_timer(uv_timer_t *t)
 		srv->was_leader = false;
 		srv->leader_seen = leader;
 	}
+	if (leader != 0 && !server_serving(srv))
+		server_replay_barrier(srv);
 	if (leader != 0) {
 		srv->leaderless_since_ms = 0;
 		if (srv->no_quorum)
@@ -448,9 +534,11 @@ int server_start_repl(struct zkfsd *srv)
 		zk_log_warn("quorum traffic (Raft and peer ports) is not authenticated: only the "
 			    "configured members' addresses are accepted; firewall these ports "
 			    "from every other host (see README, Security)");
+	server_replay_begin(srv);
 	rv = repl_start(srv->repl);
 	if (rv != 0)
 		return rv;
+	server_replay_target(srv);
 	tracker_rebuild(srv);
 	srv->session_timer.data = srv;
 	srv->container_timer.data = srv;

@@ -117,6 +117,16 @@ struct server_stall {
 	uint64_t refusal_unlogged[ZKFSD_REFUSED_N];  /* Refusals not logged since. */
 };
 
+/* Replay of the own log after a start (server.c, server_serving). */
+struct server_replay {
+	uint64_t target;	/* Serve once the applied index reaches it: the last log index
+				   found at start (0: serving). */
+	uint64_t snapshot;	/* Index of the snapshot the start restored (0: none). */
+	uint64_t start_ns;	/* uv_hrtime before repl_start. */
+	bool barrier_pending;	/* barrier is with repl (a replaying leader's, see server.c). */
+	struct repl_req barrier; /* Embedded barrier of the current term. */
+};
+
 struct zkfsd_stats {
 	uint64_t packets_received; /* Frames read from clients. */
 	uint64_t packets_sent;	   /* Frames written to clients. */
@@ -172,6 +182,7 @@ struct zkfsd {
 					   handshakes refused, as a ZooKeeper server outside a
 					   quorum. */
 	bool held;			/* Some write waits (QUEUED) for a leader to be known. */
+	struct server_replay replay;	/* No session is answered before the log is replayed. */
 	uint64_t leader_seen;		/* Leader id at the last quorum poll (0: none). */
 	uint64_t trigger_gen;		/* Store events seen by the watch manager. */
 	uint64_t data_size;		/* mntr's zk_approximate_data_size, cached. */
@@ -289,6 +300,10 @@ void server_close(struct zkfsd *srv);
 void server_wake_flush(struct zkfsd *srv);
 /* Requests finished: resume connections paused by the limits. */
 void server_resume_paused(struct zkfsd *srv);
+
+/* Whether the log found at start has been applied (logs once when it first is): until then no
+ * session is answered (request_connect), as a ZooKeeper server loading its log serves none. */
+bool server_serving(struct zkfsd *srv);
 
 /* Loop stalls: a turn that worked longer than this is logged with its cause. */
 #define SERVER_STALL_MS 100

@@ -5,7 +5,8 @@
 #   zkt_stop_server PORT [SIG]    stop the server on PORT (default TERM; KILL for a crash); a
 #                                 zkfsd's exit status is checked
 #   zkt_4lw PORT WORD             a four-letter word's answer on stdout
-#   zkt_wait SECONDS CMD...       poll CMD every 50 ms until it succeeds or the deadline passes
+#   zkt_wait SECONDS CMD...       poll CMD (every 50 ms, or as long as a try took) until it
+#                                 succeeds or the deadline passes
 #   zkt_skip REASON / zkt_fail REASON   exit 77 / print server logs and exit 1
 #   zkt_require_root, zkt_require_cmd CMD...
 #
@@ -77,14 +78,15 @@ zkt_require_cmd() {
 # sleeps 50 ms, or as long as the try took if longer: a probe that starts a Python client (about
 # 0.3 s of CPU) then keeps a core at most half busy instead of all of it, which on a loaded
 # 2-core machine slowed every other test.
+# (Its locals have names no caller uses: CMD runs in its scope and may set its caller's t0.)
 zkt_wait() {
-	local deadline=$(($(date +%s%N) + ${1%.*} * 1000000000)) t0 took
+	local zkt_wait_deadline=$(($(date +%s%N) + ${1%.*} * 1000000000)) zkt_wait_t0 zkt_wait_took
 	shift
-	while t0=$(date +%s%N) && ! "$@"; do
-		took=$(($(date +%s%N) - t0))
-		[ $((t0 + took)) -lt "$deadline" ] || return 1
-		[ "$took" -gt 50000000 ] || took=50000000
-		sleep "$((took / 1000000000)).$(printf %09d $((took % 1000000000)))"
+	while zkt_wait_t0=$(date +%s%N) && ! "$@"; do
+		zkt_wait_took=$(($(date +%s%N) - zkt_wait_t0))
+		[ $((zkt_wait_t0 + zkt_wait_took)) -lt "$zkt_wait_deadline" ] || return 1
+		[ "$zkt_wait_took" -gt 50000000 ] || zkt_wait_took=50000000
+		sleep "$((zkt_wait_took / 1000000000)).$(printf %09d $((zkt_wait_took % 1000000000)))"
 	done
 }
 

@@ -922,6 +922,42 @@ static void test_txn_codec(void **state)
 	zk_buf_close(&b);
 }
 
+/* The digest is a persistent format: snapshots record it and replicas compare theirs, so its
+ * value for a fixed history is pinned here (computed by the byte-at-a-time hashing of session
+ * 4). Names and values of every length 0-20 and 100 bytes cover the hash's word and tail
+ * steps; a session and a digest ACL cover the other inputs. */
+static void test_digest_pinned(void **state)
+{
+	static const struct store_acl acl[] = {{ZK_PERM_READ, "digest", "user:hash0123456789"}};
+	static const char chars[] = "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmn"
+				    "opqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123";
+	struct fixture *f = *state;
+	struct store_op op;
+	char path[64], data[128];
+	int len;
+
+	t_session_open(f, 7);
+	assert_int_equal(t_create(f, "/p", ZK_MODE_PERSISTENT, NULL), ZK_ERR_OK);
+	for (len = 0; len <= 21; len++) {
+		int n = len == 21 ? 100 : len;
+
+		snprintf(path, sizeof(path), "/p/%c%.*s", len < 21 ? 'n' : 'm', len < 21 ? len : 20,
+			 chars);
+		memcpy(data, chars, (size_t)n);
+		op = t_op(ZK_OP_CREATE, path);
+		op.data = (const uint8_t *)data;
+		op.data_len = n;
+		if (len % 3 == 0)
+			op.acl = acl;
+		assert_int_equal(t_apply_op(f, &op), ZK_ERR_OK);
+	}
+	f->session = 7;
+	assert_int_equal(t_create(f, "/p/eph", ZK_MODE_EPHEMERAL, "e"), ZK_ERR_OK);
+	assert_int_equal(t_set(f, "/p/n", "changed", 0), ZK_ERR_OK);
+	assert_int_equal(store_check(f->s), 0);
+	assert_int_equal(store_digest(f->s), 0x538edca99ba55956ULL);
+}
+
 /* ---- random sequences ------------------------------------------------------------------- */
 
 static const char *const t_random_paths[] = {"/a", "/a/b", "/a/b/c", "/a/d", "/e", "/e/f",
@@ -1192,6 +1228,7 @@ int main(void)
 		T(test_ttl),
 		T(test_txn_codec),
 		T(test_random_ops),
+		T(test_digest_pinned),
 		T(test_alloc_faults),
 		T(test_alloc_faults_create_decode),
 		T(test_alloc_faults_reads_encode),

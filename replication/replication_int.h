@@ -126,6 +126,8 @@ struct repl {
 	bool draining;		     /* Closing: waiting for inflight to reach 0. */
 	struct raft_barrier close_barrier; /* Closing: the apply round that takes the last
 					   snapshot (close.c). */
+	struct repl_req close_sync;  /* Closing follower: its forwarded barrier (close.c). */
+	raft_index close_index;	     /* Closing: the barrier's index (0 until known). */
 	bool snapshotting;	     /* Closing: waiting for that snapshot. */
 	uint64_t close_t0;	     /* uv_now when it started. */
 	void (*close_cb)(struct repl *r);

@@ -4,15 +4,15 @@
  *   CREATED --repl_start--> STARTED --repl_close--> [SNAPSHOTTING] [TRANSFERRING] --> CLOSING
  *   --> freed
  *   CREATED/failed start --repl_close--> CLOSING --> freed
- * SNAPSHOTTING (a standalone server whose log holds CLOSE_SNAPSHOT_MIN entries or more, the
- * trailing ones kept behind its last snapshot included): the snapshot threshold drops to 1
- * and the trailing entries to 0, and a
- * barrier entry makes an apply round, after which libraft takes the snapshot; close waits
- * (bounded) until it is stored. The next start then reads the image alone: libraft keeps every
- * entry it reloads from the log, and each segment holding one whole, in memory until the next
- * snapshot (about 9 bytes per znode at 1M znodes written by creates). A server with other
- * voters skips it: it hands leadership over instead, and a follower has no apply round to
- * wait for.
+ * SNAPSHOTTING (a standalone server or a follower whose log holds CLOSE_SNAPSHOT_MIN entries
+ * or more, the trailing ones kept behind its last snapshot included): the snapshot threshold
+ * drops to 1 and the trailing entries to 0, and a barrier entry makes an apply round, after
+ * which libraft takes the snapshot; close waits (bounded) until it is stored. A follower gets
+ * its apply round from a barrier it forwards to the leader (as ZooKeeper's sync), which it
+ * applies like any entry. The next start then reads the image alone: libraft keeps every entry
+ * it reloads from the log, and each segment holding one whole, in memory until the next
+ * snapshot (about 9 bytes per znode at 1M znodes written by creates). A leader with other
+ * voters skips it: it hands leadership over instead (its successor keeps serving).
  * CLOSING waits (bounded) for the local appends in flight to complete (so followers get the
  * results of the writes they forwarded), then closes the forwarder (fails the requests this
  * server forwarded and has no answer for), libraft (raft_close: the uv io and its transport)
@@ -164,9 +164,9 @@ static void close_snapshot_poll(uv_timer_t *t)
 {
 	struct repl *r = t->data;
 	struct raft *raft = &r->raft;
-	bool barrier_done = raft->last_applied >= r->close_barrier.index;
+	bool barrier_done = r->close_index != 0 && raft->last_applied >= r->close_index;
 
-	if (barrier_done && raft->log.snapshot.last_index >= r->close_barrier.index)
+	if (barrier_done && raft->log.snapshot.last_index >= r->close_index)
 		close_after_snapshot(r, "stored");
 	else if (barrier_done && raft->snapshot.pending.term == 0)
 		close_after_snapshot(r, "not taken (see above)");
@@ -182,16 +182,44 @@ static void close_barrier_cb(struct raft_barrier *b, int status)
 		close_after_snapshot(r, "not taken: the barrier failed");
 }
 
+/* A follower's forwarded barrier is applied here (or failed: no leader, closing). */
+static void close_sync_cb(struct repl_req *req, int status)
+{
+	struct repl *r = req->repl;
+
+	if (status != 0 && r->snapshotting)
+		close_after_snapshot(r, "not taken: the barrier failed");
+	else if (status == 0)
+		r->close_index = (raft_index)req->index + 1; /* The leader reports the entry
+								before its barrier (forward.c). */
+}
+
+/* The barrier that makes the apply round: appended by a standalone leader, forwarded by a
+ * follower (before r->closing is set, which refuses new requests). */
+static bool close_barrier_start(struct repl *r)
+{
+	if (raft_state(&r->raft) == RAFT_LEADER) {
+		if (raft_barrier(&r->raft, &r->close_barrier, close_barrier_cb) != 0)
+			return false;
+		r->close_index = r->close_barrier.index;
+		return true;
+	}
+	r->close_index = 0;
+	return repl_barrier(r, &r->close_sync, close_sync_cb) == 0;
+}
+
 static bool start_close_snapshot(struct repl *r)
 {
 	struct raft *raft = &r->raft;
+	bool leader = raft_state(raft) == RAFT_LEADER;
 
-	if (!r->started || r->cfg.n_servers != 0 || raft_state(raft) != RAFT_LEADER ||
+	if (!r->started || (leader && r->cfg.n_servers != 0) ||
+	    (!leader && raft_state(raft) != RAFT_FOLLOWER) ||
 	    raft->last_applied < raft->log.offset + CLOSE_SNAPSHOT_MIN)
 		return false;
 	raft_set_snapshot_threshold(raft, 1);
 	raft_set_snapshot_trailing(raft, 0);
-	if (raft_barrier(raft, &r->close_barrier, close_barrier_cb) != 0) {
+	if (!close_barrier_start(r)) {
 		raft_set_snapshot_trailing(raft, r->fsm_state.trailing);
 		raft_set_snapshot_threshold(raft, r->fsm_state.threshold);
 		return false;
@@ -220,8 +248,10 @@ static bool start_transfer(struct repl *r)
 
 void repl_close(struct repl *r, void (*cb)(struct repl *r))
 {
+	bool snapshot = start_close_snapshot(r);
+
 	r->close_cb = cb;
 	r->closing = true;
-	if (!start_close_snapshot(r) && !start_transfer(r))
+	if (!snapshot && !start_transfer(r))
 		close_continue(r);
 }

@@ -418,7 +418,7 @@ static int start_request(struct repl *r, struct fwd_op *op, const PeerRequest *p
 		reply_refused(op->conn, op->id, &op->req);
 		*answered = true;
 	} else if (rv == 0) {
-		rv = repl_append_local(r, &op->req, b.data, b.len);
+		rv = repl_append_local(r, &op->req, b.data, b.len, NULL);
 	}
 	zk_buf_close(&b);
 	return rv;

@@ -9,6 +9,8 @@
  * applying and retries the same entry later. An entry that does not decode (it passed libraft's
  * CRC, so it is a bug or a newer format, not disk rot) is logged and skipped on every replica
  * alike: the replicas stay identical and the submitter gets -EBADMSG. */
+#include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -82,6 +84,58 @@ static void limit_log_bytes(struct repl_fsm *f, size_t len)
 	check_log_bytes(f);
 }
 
+void repl_fsm_own_add(struct repl_fsm *f, struct repl_req *req, struct store_txn *txn,
+		      const void *entry)
+{
+	assert(f->own_last == NULL ||
+	       (int64_t)req->raft.apply.index > (int64_t)f->own_last->raft.apply.index);
+	req->own_txn = txn;
+	req->own_entry = entry;
+	req->own_next = NULL;
+	if (f->own_last != NULL)
+		f->own_last->own_next = req;
+	else
+		f->own_first = req;
+	f->own_last = req;
+}
+
+void repl_fsm_own_drop(struct repl_fsm *f, struct repl_req *req)
+{
+	struct repl_req **at = &f->own_first, *prev = NULL;
+
+	if (req->own_txn == NULL)
+		return;
+	while (*at != req) {
+		assert(*at != NULL);
+		prev = *at;
+		at = &(*at)->own_next;
+	}
+	*at = req->own_next;
+	if (f->own_last == req)
+		f->own_last = prev;
+	store_txn_free(req->own_txn);
+	req->own_txn = NULL;
+	req->own_next = NULL;
+}
+
+/* The txn of the entry at @zxid: the leader's own copy (see repl_fsm_own_add, then *@own is
+ * true and the copy stays the request's) or decoded from the entry. */
+static int fsm_txn(struct repl_fsm *f, int64_t zxid, const struct raft_buffer *buf,
+		   struct store_txn **txn, bool *own)
+{
+	const struct repl_req *req = f->own_first;
+	size_t len = 0;
+	int rv;
+
+	*own = req != NULL && (int64_t)req->raft.apply.index == zxid && req->own_entry == buf->base;
+	if (*own) {
+		*txn = req->own_txn;
+		return 0;
+	}
+	rv = repl_entry_unpad(buf, &len);
+	return rv != 0 ? rv : store_txn_decode(buf->base, len, txn);
+}
+
 static void fsm_enable_async(struct raft_fsm *fsm);
 
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
@@ -90,16 +144,14 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 	int64_t zxid = (int64_t)f->raft->last_applied + 1;
 	struct store_txn *txn;
 	struct store_result res;
-	size_t len = 0;
+	bool own;
 	int rv;
 
 	*result = NULL;
 	if (fsm->snapshot_async == NULL)
 		fsm_enable_async(fsm);
 	limit_log_bytes(f, buf->len);
-	rv = repl_entry_unpad(buf, &len);
-	if (rv == 0)
-		rv = store_txn_decode(buf->base, len, &txn);
+	rv = fsm_txn(f, zxid, buf, &txn, &own);
 	if (rv == -ENOMEM)
 		return RAFT_NOMEM;
 	if (rv != 0) {
@@ -112,13 +164,15 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 	rv = store_apply(f->store, zxid, txn, &res);
 	if (rv != 0) {
 		store_result_free(&res);
-		store_txn_free(txn);
+		if (!own)
+			store_txn_free(txn);
 		return RAFT_NOMEM;
 	}
 	if (f->applied != NULL)
 		f->applied(f->ctx, zxid, txn, &res);
 	store_result_free(&res);
-	store_txn_free(txn);
+	if (!own)
+		store_txn_free(txn);
 	if (f->after_apply != NULL)
 		f->after_apply(f->after_apply_arg, zxid);
 	return 0;

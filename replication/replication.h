@@ -145,6 +145,10 @@ struct repl_req {
 	int32_t failed_op;  /* With zk_err: the failing op of a multi. */
 	int64_t session_id; /* A new session: the id the leader gave it. */
 	struct repl_req *next, *prev; /* Pending list (forwarded and waiting requests). */
+	struct store_txn *own_txn; /* Leader: the submitted txn (store_txn_copy), applied
+				      instead of decoding its entry; NULL otherwise. */
+	const void *own_entry;	    /* With own_txn: the entry's buffer given to libraft. */
+	struct repl_req *own_next;  /* With own_txn: the fsm's list (fsm.c repl_fsm_own_add). */
 	union {
 		struct raft_apply apply;
 		struct raft_barrier barrier;

@@ -87,6 +87,7 @@ static void apply_cb(struct raft_apply *a, int status, void *result)
 
 	if (status == RAFT_IOERR || status == RAFT_NOSPACE)
 		append_failed(r, status);
+	repl_fsm_own_drop(&r->fsm_state, req);
 	if (status == 0 && result == &repl_fsm_skipped)
 		repl_req_done(req, -EBADMSG);
 	else
@@ -117,10 +118,14 @@ static void req_init(struct repl *r, struct repl_req *req, int kind, repl_req_cb
 	req->failed_op = 0;
 	req->session_id = 0;
 	req->next = req->prev = NULL;
+	req->own_txn = NULL;
+	req->own_entry = NULL;
+	req->own_next = NULL;
 }
 
 /* Append @len txn bytes at @p on the leader (as a padded entry, see repl_entry_pad). */
-int repl_append_local(struct repl *r, struct repl_req *req, const void *p, size_t len)
+int repl_append_local(struct repl *r, struct repl_req *req, const void *p, size_t len,
+		      const void **entry)
 {
 	struct raft_buffer buf;
 	int rv;
@@ -134,28 +139,38 @@ int repl_append_local(struct repl *r, struct repl_req *req, const void *p, size_
 		return repl_errno(rv);
 	}
 	r->inflight++;
+	if (entry != NULL)
+		*entry = buf.base;
 	return 0;
 }
 
 int repl_submit(struct repl *r, struct repl_req *req, const struct store_txn *txn,
 		repl_req_cb cb)
 {
+	struct store_txn *own = NULL;
+	const void *entry;
 	struct zk_buf b;
 	int rv;
 
 	rv = check_open(r);
 	if (rv != 0)
 		return rv;
+	if (raft_state(&r->raft) != RAFT_LEADER)
+		return -ENOTCONN; /* Txns never travel: a follower forwards requests. */
 	zk_buf_init(&b);
 	rv = store_txn_encode(txn, &b);
+	if (rv == 0)
+		rv = store_txn_copy(txn, &own);
 	if (rv != 0)
 		goto out;
 	req_init(r, req, REPL_REQ_APPLY, cb);
-	if (raft_state(&r->raft) == RAFT_LEADER)
-		rv = repl_append_local(r, req, b.data, b.len);
-	else
-		rv = -ENOTCONN; /* Txns never travel: a follower forwards requests. */
+	rv = repl_append_local(r, req, b.data, b.len, &entry);
+	if (rv == 0) {
+		repl_fsm_own_add(&r->fsm_state, req, own, entry);
+		own = NULL;
+	}
 out:
+	store_txn_free(own);
 	zk_buf_close(&b);
 	return rv;
 }

@@ -161,7 +161,12 @@ int store_txn_encode(const struct store_txn *txn, struct zk_buf *out);
  * txn points to is owned by it and NUL-terminated. Returns 0, -EBADMSG (malformed) or -ENOMEM. */
 int store_txn_decode(const void *p, size_t len, struct store_txn **out);
 
-/* Free a txn from store_txn_decode. NULL is allowed. */
+/* A new txn equal field for field to what decoding store_txn_encode's bytes of @txn gives (the
+ * leader applies its own txns through it instead of decoding the entry it just encoded), in one
+ * allocation (store_txn_free). Returns 0, -EINVAL (as store_txn_encode) or -ENOMEM. */
+int store_txn_copy(const struct store_txn *txn, struct store_txn **out);
+
+/* Free a txn from store_txn_decode or store_txn_copy. NULL is allowed. */
 void store_txn_free(struct store_txn *txn);
 
 /* Reads. Each returns ZK_ERR_OK or a ZooKeeper error code (ZK_ERR_NONODE). Pointers handed out

@@ -100,6 +100,18 @@ static bool txn_type_known(int32_t type)
 	return false;
 }
 
+static bool txn_encodable(const struct store_txn *txn)
+{
+	return txn_type_known(txn->type) && txn->n_ops >= 0 &&
+	       !(txn->type == ZK_OP_MULTI && txn->n_ops > 0 && txn->ops == NULL);
+}
+
+/* The txn carries txn->op (not a multi, not a session txn). */
+static bool txn_single(int32_t type)
+{
+	return type != ZK_OP_MULTI && type != ZK_OP_CREATE_SESSION && type != ZK_OP_CLOSE_SESSION;
+}
+
 /* Scratch space for the protobuf view of a txn: one block holding the op messages, their
  * pointers, and every ACL message and pointer. */
 struct encode_scratch {
@@ -139,8 +151,7 @@ int store_txn_encode(const struct store_txn *txn, struct zk_buf *out)
 	int32_t i;
 	int rc;
 
-	if (!txn_type_known(txn->type) || txn->n_ops < 0 ||
-	    (txn->type == ZK_OP_MULTI && txn->n_ops > 0 && txn->ops == NULL))
+	if (!txn_encodable(txn))
 		return -EINVAL;
 	rc = scratch_alloc(txn, &sc);
 	if (rc != 0)
@@ -154,8 +165,7 @@ int store_txn_encode(const struct store_txn *txn, struct zk_buf *out)
 		m.passwd.len = ZK_SESSION_PASSWD_LEN;
 		m.passwd.data = (uint8_t *)txn->passwd;
 	}
-	if (txn->type != ZK_OP_MULTI && txn->type != ZK_OP_CREATE_SESSION &&
-	    txn->type != ZK_OP_CLOSE_SESSION) {
+	if (txn_single(txn->type)) {
 		op_to_msg(&txn->op, &sc.ops[0], sc.acls, sc.acl_ptrs);
 		acl_at += sc.ops[0].n_acl;
 		m.op = &sc.ops[0];
@@ -199,6 +209,15 @@ static size_t msg_acl_count(const StoreTxn *m)
 	return n;
 }
 
+/* The op of a txn that carries none, as decoding leaves it (the rest of *@op is zero). */
+static void op_absent(struct store_op *op, int32_t type)
+{
+	op->type = type;
+	op->path = "";
+	op->version = -1;
+	op->ttl = -1;
+}
+
 /* Fill @op from @m; the ACL entries go to @acls. -EBADMSG when a length does not fit. */
 static int op_from_msg(const StoreOp *m, struct store_op *op, struct store_acl *acls)
 {
@@ -230,8 +249,7 @@ static int txn_from_msg(struct decoded_txn *d)
 	size_t i, acl_at = 0;
 	int rc = 0;
 
-	bool single = m->type != ZK_OP_MULTI && m->type != ZK_OP_CREATE_SESSION &&
-		      m->type != ZK_OP_CLOSE_SESSION;
+	bool single = txn_single(m->type);
 
 	if (!txn_type_known(m->type) || m->n_ops > INT32_MAX ||
 	    (m->passwd.len != 0 && m->passwd.len != ZK_SESSION_PASSWD_LEN) ||
@@ -248,10 +266,7 @@ static int txn_from_msg(struct decoded_txn *d)
 		rc = op_from_msg(m->op, &txn->op, d->acls);
 		acl_at = m->op->n_acl;
 	} else {
-		txn->op.type = m->type;
-		txn->op.path = "";
-		txn->op.version = -1;
-		txn->op.ttl = -1;
+		op_absent(&txn->op, m->type);
 	}
 	for (i = 0; i < m->n_ops && rc == 0; i++) {
 		rc = op_from_msg(m->ops[i], &d->ops[i], d->acls + acl_at);
@@ -304,6 +319,131 @@ err_after_unpack:
 err_after_alloc:
 	zk_free(d);
 	return rc;
+}
+
+/* ---- copy -------------------------------------------------------------------------------- */
+
+/* What a string field decodes to: protobuf-c gives "" for an absent (NULL) one. */
+static const char *str_or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/* Entries of @op's ACL that travel (as op_to_msg counts them). */
+static size_t op_acl_count(const struct store_op *op)
+{
+	return op->acl != NULL && op->n_acl > 0 ? (size_t)op->n_acl : 0;
+}
+
+/* Bytes of @op's strings (NULs included) and data in a copy; its ACL entries added to @n_acl. */
+static size_t op_copy_bytes(const struct store_op *op, size_t *n_acl)
+{
+	size_t b = strlen(str_or_empty(op->path)) + 1, i, n = op_acl_count(op);
+
+	b += op->data_len > 0 ? (size_t)op->data_len : 0;
+	for (i = 0; i < n; i++)
+		b += strlen(str_or_empty(op->acl[i].scheme)) + strlen(str_or_empty(op->acl[i].id)) + 2;
+	*n_acl += n;
+	return b;
+}
+
+/* Append @len bytes at *@at; returns where they went. */
+static void *copy_put(char **at, const void *p, size_t len)
+{
+	void *dst = *at;
+
+	memcpy(dst, p, len);
+	*at += len;
+	return dst;
+}
+
+static char *copy_str(char **at, const char *s)
+{
+	s = str_or_empty(s);
+	return copy_put(at, s, strlen(s) + 1);
+}
+
+/* @src as op_from_msg decodes op_to_msg's message of it; its ACL goes to @acls, its bytes to
+ * *@at. Returns the ACL entries used. */
+static size_t op_copy(const struct store_op *src, struct store_op *dst, struct store_acl *acls,
+		      char **at)
+{
+	size_t i, n = op_acl_count(src);
+
+	dst->type = src->type;
+	dst->path = copy_str(at, src->path);
+	dst->data = src->data_len > 0 ? copy_put(at, src->data, (size_t)src->data_len) : NULL;
+	dst->data_len = src->data_len < 0 ? -1 : src->data_len;
+	dst->version = src->version;
+	dst->mode = src->mode;
+	dst->ttl = src->ttl;
+	for (i = 0; i < n; i++) {
+		acls[i].perms = src->acl[i].perms;
+		acls[i].scheme = copy_str(at, src->acl[i].scheme);
+		acls[i].id = copy_str(at, src->acl[i].id);
+	}
+	dst->acl = acls;
+	dst->n_acl = (int32_t)n;
+	return n;
+}
+
+/* The ops that travel: txn->op for a single-op txn, txn->ops for a multi. */
+static void copy_ops(const struct store_txn *txn, const struct store_op **ops, size_t *n)
+{
+	*ops = txn_single(txn->type) ? &txn->op : txn->ops;
+	*n = txn_single(txn->type) ? 1 : txn->type == ZK_OP_MULTI ? (size_t)txn->n_ops : 0;
+}
+
+int store_txn_copy(const struct store_txn *txn, struct store_txn **out)
+{
+	const struct store_op *ops;
+	struct decoded_txn *d;
+	struct store_op *dst_ops;
+	struct store_acl *acls;
+	size_t n_ops, n_ids, n_acl = 0, bytes = 0, i, acl_at = 0;
+	char *at;
+
+	if (!txn_encodable(txn))
+		return -EINVAL;
+	copy_ops(txn, &ops, &n_ops);
+	for (i = 0; i < n_ops; i++)
+		bytes += op_copy_bytes(&ops[i], &n_acl);
+	n_ids = txn->n_ids > 0 ? (size_t)txn->n_ids : 0;
+	for (i = 0; i < n_ids; i++)
+		bytes += strlen(str_or_empty(txn->ids[i].scheme)) +
+			 strlen(str_or_empty(txn->ids[i].id)) + 2;
+	d = zk_calloc(1, sizeof(*d) + (n_ops + 1) * sizeof(*dst_ops) +
+				 (n_acl + n_ids + 1) * sizeof(*acls) + bytes);
+	if (d == NULL)
+		return -ENOMEM;
+	/* d->msg, d->ops and d->acls stay NULL: store_txn_free frees only d. */
+	dst_ops = (struct store_op *)(d + 1);
+	acls = (struct store_acl *)(dst_ops + n_ops + 1);
+	at = (char *)(acls + n_acl + n_ids + 1);
+	d->txn.type = txn->type;
+	d->txn.session_id = txn->session_id;
+	d->txn.xid = txn->xid;
+	d->txn.time_ms = txn->time_ms;
+	d->txn.session_timeout_ms = txn->session_timeout_ms;
+	if (txn->type == ZK_OP_CREATE_SESSION)
+		memcpy(d->txn.passwd, txn->passwd, ZK_SESSION_PASSWD_LEN);
+	if (txn_single(txn->type))
+		acl_at = op_copy(&txn->op, &d->txn.op, acls, &at);
+	else
+		op_absent(&d->txn.op, txn->type);
+	for (i = 0; txn->type == ZK_OP_MULTI && i < n_ops; i++)
+		acl_at += op_copy(&ops[i], &dst_ops[i], acls + acl_at, &at);
+	d->txn.ops = dst_ops;
+	d->txn.n_ops = txn->type == ZK_OP_MULTI ? txn->n_ops : 0;
+	for (i = 0; i < n_ids; i++) {
+		acls[acl_at + i].scheme = copy_str(&at, txn->ids[i].scheme);
+		acls[acl_at + i].id = copy_str(&at, txn->ids[i].id);
+	}
+	d->txn.ids = acls + acl_at;
+	d->txn.n_ids = (int32_t)n_ids;
+	d->txn.authed = txn->authed;
+	*out = &d->txn;
+	return 0;
 }
 
 void store_txn_free(struct store_txn *txn)

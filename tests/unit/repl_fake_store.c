@@ -146,6 +146,20 @@ bad:
 	return -EBADMSG;
 }
 
+/* What decoding the encoded txn gives, by definition. */
+int store_txn_copy(const struct store_txn *txn, struct store_txn **out)
+{
+	struct zk_buf b;
+	int rv;
+
+	zk_buf_init(&b);
+	rv = store_txn_encode(txn, &b);
+	if (rv == 0)
+		rv = store_txn_decode(b.data, b.len, out);
+	zk_buf_close(&b);
+	return rv;
+}
+
 void store_txn_free(struct store_txn *txn)
 {
 	if (txn == NULL)

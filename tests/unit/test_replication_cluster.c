@@ -376,6 +376,31 @@ static void graceful_leader_close(void **state)
 	assert_int_equal(tr_submit_n(&f->nodes[3 - leader - next], "c", 40, 20, 10000), 0);
 }
 
+/* A follower's clean close with 1024 (CLOSE_SNAPSHOT_MIN) or more entries since its last
+ * snapshot takes one first, through a barrier it forwards to the leader for its apply round:
+ * the next start replays nothing and keeps no log entry before the snapshot in memory. */
+static void follower_close_takes_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct tr_node *n;
+	uint64_t before;
+	int leader;
+
+	start_ensemble(f, 3, 0);
+	leader = leader_index(f);
+	n = &f->nodes[follower_of(f, leader)];
+	assert_int_equal(tr_submit_n(&f->nodes[leader], "a", 0, 1100, 60000), 0);
+	assert_true(run_until(f, converged, NULL, 15000));
+	assert_int_equal(n->repl->fsm_state.n_snapshots, 0);
+	tr_node_close(n);
+	before = n->n_applied;
+	assert_int_equal(tr_node_open(n), 0);
+	assert_true(run_until(f, converged, NULL, 15000));
+	assert_int_equal(n->n_applied - before, 0);
+	assert_true(n->repl->raft.log.snapshot.last_index >= 1100);
+	assert_true(n->repl->raft.log.offset >= n->repl->raft.log.snapshot.last_index);
+}
+
 static bool log_compacted(struct fixture *f, void *arg)
 {
 	struct tr_node *n = arg;
@@ -686,6 +711,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(follower_barrier, setup, teardown),
 		cmocka_unit_test_setup_teardown(graceful_leader_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(follower_close_takes_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(catch_up_by_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(observer_forwards, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_touch_reaches_leader, setup, teardown),

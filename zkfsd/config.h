@@ -126,8 +126,8 @@ struct config {
 	int64_t max_watch_bytes;	/* zkfsd.maxWatchBytesPerSession: their path bytes. */
 	size_t max_output_bytes;	/* zkfsd.maxOutputBytes: replies and events not yet taken
 					   by their clients, over all connections. */
-	uint32_t max_reply_bytes;	/* zkfsd.maxReplyBytes: largest multiRead reply; 0 (the
-					   default): jute.maxbuffer. */
+	uint32_t max_reply_bytes;	/* zkfsd.maxReplyBytes: largest multiRead/getChildren
+					   reply; 0 (the default): jute.maxbuffer. */
 	int test_stall_ms;		/* zkfsd.test.stallMs: a test hook, 0 (off) by default:
 					   the four-letter word `stal` blocks the loop this long. */
 };

@@ -168,6 +168,15 @@ static void conn_check_close_after(struct conn *conn)
 		conn_close(conn, NULL);
 }
 
+/* Output written: reads held back by the connection's output limit may run again. */
+static void conn_release_reads(struct conn *conn)
+{
+	if (!conn->reads_held || conn->out.len + conn->writing >= CONN_OUT_LIMIT)
+		return;
+	conn->reads_held = false;
+	conn_mark_dirty(conn);
+}
+
 static void conn_on_write(uv_write_t *w, int status)
 {
 	struct conn_write *cw = w->data;
@@ -184,6 +193,8 @@ static void conn_on_write(uv_write_t *w, int status)
 		conn_check_close_after(conn);
 	if (conn->paused)
 		conn_resume(conn);
+	if (conn->state != CONN_CLOSING)
+		conn_release_reads(conn);
 	if (over && !conn_output_over_budget(conn->srv))
 		server_resume_paused(conn->srv); /* Slow readers held everyone's output back. */
 	conn_unref(conn);
@@ -263,6 +274,7 @@ static void conn_flush(struct conn *conn)
 	conn_check_close_after(conn);
 	if (conn->paused)
 		conn_resume(conn); /* Under CONN_OUT_LIMIT again. */
+	conn_release_reads(conn);
 }
 
 void conn_flush_all(struct zkfsd *srv)
@@ -419,10 +431,15 @@ void conn_submit_done(struct request *req)
 void conn_pump(struct conn *conn, bool submit)
 {
 	bool blocked = false, hard = false;
+	size_t held;
 
 	if (conn->state == CONN_CLOSING)
 		return;
 	conn_pop_done(conn);
+	/* The output this connection holds, finished replies not moved yet included: reads
+	 * stop past CONN_OUT_LIMIT (a run of reads freed by one write could build hundreds of
+	 * MB at once), so one reply at most (zkfsd.maxReplyBytes) overshoots it. */
+	held = conn->out.len + conn->writing;
 	for (struct request *req = conn->head; req != NULL && conn->state != CONN_CLOSING;
 	     req = req->next) {
 		if (req->state == REQ_SUBMITTED) {
@@ -430,16 +447,25 @@ void conn_pump(struct conn *conn, bool submit)
 			hard = hard || !conn_answered_at_apply(req);
 			continue;
 		}
-		if (req->state == REQ_DONE)
+		if (req->state == REQ_DONE) {
+			held += req->reply.len;
 			continue;
+		}
 		if (request_is_read(req->type)) {
 			/* A read waits for the writes before it. Writes after it may still go:
 			 * the read runs in the applied callback of the write just before it,
 			 * before any later entry is applied. */
 			if (blocked && hard)
 				break;
-			if (!blocked)
+			if (!blocked && held >= CONN_OUT_LIMIT) {
+				/* Nothing behind it goes either: the FIFO keeps its order. */
+				conn->reads_held = true;
+				break;
+			}
+			if (!blocked) {
 				read_run(req);
+				held += req->reply.len;
+			}
 			continue;
 		}
 		if (!submit || hard)

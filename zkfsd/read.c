@@ -19,12 +19,31 @@ struct name_list {
 	struct jute_str *items; /* Borrowed names (store memory, valid until the next apply). */
 	int32_t n, cap;		/* Used / allocated. */
 	bool nomem;		/* An append failed. */
+	uint64_t bytes;		/* Their size in a reply (4 + length each). */
+	uint64_t limit;		/* Past this many bytes names are dropped and over set
+				   (0: no limit). */
+	bool over;		/* The list passed limit: the reply would be too large. */
 };
+
+/* The largest reply a read builds: zkfsd.maxReplyBytes, by default jute.maxbuffer (no client
+ * reads a bigger frame: the Java client drops the connection and reconnects, for ever). */
+static uint64_t read_reply_cap(const struct zkfsd *srv)
+{
+	return srv->cfg->max_reply_bytes ? srv->cfg->max_reply_bytes : srv->cfg->jute_maxbuffer;
+}
 
 static void name_list_add(void *ctx, const char *name)
 {
 	struct name_list *l = ctx;
+	size_t len = strlen(name);
 
+	if (l->over)
+		return;
+	l->bytes += 4 + len;
+	if (l->limit != 0 && l->bytes > l->limit) {
+		l->over = true;
+		return;
+	}
 	if (l->n == l->cap) {
 		int32_t cap = l->cap ? l->cap * 2 : 16;
 		struct jute_str *p = realloc(l->items, sizeof(*p) * (size_t)cap);
@@ -37,21 +56,38 @@ static void name_list_add(void *ctx, const char *name)
 		l->cap = cap;
 	}
 	l->items[l->n].p = name;
-	l->items[l->n].len = (int32_t)strlen(name);
+	l->items[l->n].len = (int32_t)len;
 	l->n++;
+}
+
+/* A list of names that passed the reply cap: MarshallingError, as for a multiRead too large
+ * (ZooKeeper has no answer: it sends the frame, which its clients refuse), and a log line. */
+static int name_list_refused(struct request *req, const struct name_list *l, const char *what,
+			     const char *path)
+{
+	struct zkfsd *srv = req->conn->srv;
+
+	server_refuse(srv, ZKFSD_REFUSED_REPLY_BYTES,
+		      "%s:%d: %s of %s refused: its reply passes %" PRIu64
+		      " bytes (zkfsd.maxReplyBytes) after %d names", req->conn->ip,
+		      req->conn->port, what, path, l->limit, l->n);
+	return ZK_ERR_MARSHALLINGERROR;
 }
 
 /* Owned copies for getEphemerals (its callback's paths may be temporary). */
 static void name_list_add_copy(void *ctx, const char *name)
 {
 	struct name_list *l = ctx;
-	char *copy = strdup(name);
+	int32_t n = l->n;
+	char *copy = l->over ? NULL : strdup(name);
 
 	if (copy == NULL) {
-		l->nomem = true;
+		l->nomem = l->nomem || !l->over;
 		return;
 	}
 	name_list_add(ctx, copy);
+	if (l->n == n)
+		free(copy); /* Not taken: past the limit, or no memory. */
 }
 
 static void request_exists(struct request *req, const char *path, bool watch)
@@ -102,7 +138,7 @@ static void request_get_data(struct request *req, const char *path, bool watch)
 static void request_get_children(struct request *req, const char *path, bool watch, bool two)
 {
 	struct zkfsd *srv = req->conn->srv;
-	struct name_list names = {0};
+	struct name_list names = {.limit = read_reply_cap(srv)};
 	struct zk_stat st;
 	int rc = acl_check(req->conn, path, ZK_PERM_READ);
 	size_t start;
@@ -113,6 +149,8 @@ static void request_get_children(struct request *req, const char *path, bool wat
 
 	if (names.nomem)
 		rc = ZK_ERR_SYSTEMERROR;
+	else if (rc == ZK_ERR_OK && names.over)
+		rc = name_list_refused(req, &names, two ? "getChildren2" : "getChildren", path);
 	if (rc == ZK_ERR_OK && watch &&
 	    (rv = watch_add(srv, &srv->child_watches, req->conn, path, WATCH_STANDARD)))
 		rc = watch_error(rv);
@@ -192,15 +230,18 @@ static void request_get_acl(struct request *req, const char *path)
 static void request_get_ephemerals(struct request *req, const char *prefix)
 {
 	struct conn *conn = req->conn;
-	struct name_list names = {0};
+	struct name_list names = {.limit = read_reply_cap(conn->srv)};
 	int64_t sid = conn->session ? conn->session->id : 0;
 	size_t start;
-	int rv;
+	int rc = ZK_ERR_OK, rv;
 
 	store_get_ephemerals(conn->srv->store, sid, prefix, name_list_add_copy, &names);
-	start = request_begin(req, req->xid, request_last_zxid(conn),
-			      names.nomem ? ZK_ERR_SYSTEMERROR : ZK_ERR_OK);
-	if (names.nomem) {
+	if (names.nomem)
+		rc = ZK_ERR_SYSTEMERROR;
+	else if (names.over)
+		rc = name_list_refused(req, &names, "getEphemerals", prefix);
+	start = request_begin(req, req->xid, request_last_zxid(conn), rc);
+	if (rc != ZK_ERR_OK) {
 		rv = 0;
 	} else {
 		struct jute_get_ephemerals_response rsp = {.ephemerals = {names.n, names.items}};
@@ -300,8 +341,7 @@ static int request_multi_read_ops(struct request *req, struct jute_multi_result 
 				  struct name_list *names)
 {
 	struct zkfsd *srv = req->conn->srv;
-	uint64_t size = 0, cap = srv->cfg->max_reply_bytes ? srv->cfg->max_reply_bytes
-							    : srv->cfg->jute_maxbuffer;
+	uint64_t size = 0, cap = read_reply_cap(srv);
 
 	for (int32_t i = 0; i < req->jr.n_ops; i++) {
 		request_multi_read_op(srv, req->conn, &req->jr.ops[i], &res[i], &names[i]);

@@ -229,6 +229,8 @@ struct conn {
 	struct request *head, *tail;	/* FIFO (invariant 1). */
 	int outstanding;		/* Requests in head..tail. */
 	bool paused;			/* uv_read_stop because of limits. */
+	bool reads_held;		/* Reads wait for the output to fall under the connection's
+					   limit (conn_pump). */
 	bool close_after_flush;		/* Close once out is written (4lw, refused). */
 	bool draining;			/* Refused frame: FIN sent, input discarded until EOF. */
 	bool drop;			/* Close at the next flush step (cannot close now). */

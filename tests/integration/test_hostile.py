@@ -510,6 +510,71 @@ def case_event_hogs(server, fig, victim):
     return failures
 
 
+def case_pipelined_gets(server, fig, victim):
+    """One client sends, in one write, a setData and behind it 100 getData of a 900,000 byte
+    node, and never reads. The reads wait for the write; when it applied, every one of them
+    ran at once (90 MB of replies): the connection's output limit was checked only between
+    frames read. Now a connection's reads stop running past its output limit (4 MiB) and go
+    on as the client reads: one reply at most overshoots it."""
+    c = RawClient(server.port, timeout_ms=30000)
+    c.create("/g", b"g" * 900000)
+    c.create("/gs", b"")
+    # Not a tiny SO_RCVBUF: a 4 KB window reads 900 KB in 22 s, and the sessions expire.
+    hog = RawClient(server.port, timeout_ms=30000)
+    frames = [Enc().int(1).int(zkt.OP["setData"]).string("/gs").buffer(b"s").int(-1).b]
+    frames += [Enc().int(i + 2).int(zkt.OP["getData"]).string("/g").bool(False).b
+               for i in range(100)]
+    before = rss_kb(server) // 1024
+    hog.send_raw(b"".join(struct.pack(">i", len(f)) + f for f in frames))
+    hog.sock.settimeout(30)
+    hog.sock.recv(1, socket.MSG_PEEK)  # Its first reply arrives: the write applied.
+    err, _ = c.get("/gs")  # The loop has pumped the hog's reads since.
+    fig["rss_growth_mb"] = rss_kb(server) // 1024 - before
+    # Reading now, the hog gets its answers in order: the held reads go on.
+    got = [hog.read_reply(i + 1).err for i in range(12)]
+    hog.close()
+    c.close()
+    failures = [] if err == "OK" else ["a reading client got %s" % err]
+    if any(got):
+        failures.append("the hog's answers: %s" % sorted(set(got)))
+    if fig["rss_growth_mb"] > 24 and SLOW == 1:
+        failures.append("server RSS grew %d MB for one never-reading client, over 24 MB"
+                        % fig["rss_growth_mb"])
+    return failures
+
+
+def case_huge_children(server, fig, victim):
+    """A getChildren whose reply would pass zkfsd.maxReplyBytes (by default jute.maxbuffer,
+    1 MB: no client reads a bigger frame; the Java client drops the connection on one and
+    reconnects, for ever): 5,500 children of 200-byte names, 1.1 MB. ZooKeeper sends it
+    whole (it has no answer for this); zkfsd answers MarshallingError, as for a multiRead
+    too large, with a log line and mntr's zk_refused_reply_bytes."""
+    c = RawClient(server.port)
+    c.create("/hc")
+    for start in range(0, 5500, 500):
+        errs = pipeline(c, [("create", create_body("/hc/%05d%s" % (i, "c" * 195)))
+                            for i in range(start, start + 500)])
+        if any(errs):
+            raise Fail("creates under /hc failed")
+    offset = server.log_size()
+    answers = {}
+    for op in ("getChildren", "getChildren2"):
+        r = c.call(op, Enc().string("/hc").bool(True).b)
+        answers[op] = r.name
+    err, _ = c.get("/hc")
+    c.close()
+    fig.update(answers)
+    if server.kind != "zkfsd":
+        return []
+    failures = ["%s of 1.1 MB answered %s, not MarshallingError" % (op, name)
+                for op, name in answers.items() if name != "MarshallingError"]
+    if err != "OK":
+        failures.append("the connection did not go on after the refusal: %s" % err)
+    if "getChildren" not in server.log_since(offset):
+        failures.append("no log line names the refused getChildren")
+    return failures + refusal_counted(server, "reply_bytes")
+
+
 def children_order(server, names):
     c = RawClient(server.port)
     c.create("/k")
@@ -548,6 +613,8 @@ CASES = [("stall_expiry", case_stall_expiry, 64),
          ("deep_chain", case_deep_chain, 64),
          ("conn_flood", case_conn_flood, 64),
          ("slow_readers", case_slow_readers, 64),
+         ("pipelined_gets", case_pipelined_gets, 64),
+         ("huge_children", case_huge_children, 64),
          ("keyed_hash", case_keyed_hash, 64),
          ("event_hogs", case_event_hogs, 64)]
 

@@ -301,7 +301,7 @@ static void server_replay_target(struct zkfsd *srv)
 	srv->replay.snapshot = st.snapshot_index;
 	srv->replay.target = repl_last_index(srv->repl);
 	if (srv->replay.target == 0)
-		srv->replay.target = 1; /* An empty log: serving at the first check. */
+		srv->replay.target = 1; /* An empty log (joining): once it applied from a leader. */
 	if (!server_serving(srv))
 		zk_log_info("replaying the log up to index %" PRIu64 " (applied %" PRId64
 			    ") before serving clients: it was written before the restart",

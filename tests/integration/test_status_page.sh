@@ -56,10 +56,12 @@ try:
     drv.get(url)
     wait(lambda: text("leader") == old, 20, "leader %s" % old)
     wait(lambda: len(drv.find_elements("css selector", "#members tr")) == 3, 10, "3 members")
-    row = drv.find_element("css selector", "#members tr.leader")
-    assert row.get_attribute("data-id") == old, "leader row is %s" % row.get_attribute("data-id")
-    assert text("state") == "follower", "state %r" % text("state")
-    assert text("sessions").isdigit(), "sessions %r" % text("sessions")
+    # The page redraws its table as it polls: an element found just before a redraw is stale
+    # (StaleElementReferenceException, seen under load), so each check is retried until it holds.
+    wait(lambda: drv.find_element("css selector", "#members tr.leader").get_attribute("data-id")
+         == old, 10, "the leader's row marked")
+    wait(lambda: text("state") == "follower", 10, "state follower")
+    wait(lambda: text("sessions").isdigit(), 10, "a session count")
     print("page shows leader %s and 3 members" % old, flush=True)
     open(stop, "w").close()
     wait(lambda: os.path.exists(stopped), 30, "the leader's kill")

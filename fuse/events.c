@@ -1,9 +1,10 @@
 /* events: watch events -> kernel invalidations and inotify events (see events.h).
  *
- * One thread, one queue. Each job re-reads what its watch covered (re-arming the watch), diffs
- * with the cache under inode_lock, then -- without any lock -- tells the kernel: invalidations
- * first, then the system call that makes the kernel emit the inotify event. The requests that
- * call sends come back to fs.c from this thread's id and are answered as no-ops. */
+ * One thread, one queue. Each job re-reads what its event covered (re-arming a one-shot watch;
+ * the recursive watch needs none, see zkconn.h), diffs with the cache under inode_lock, then --
+ * without any lock -- tells the kernel: invalidations first, then the system call that makes
+ * the kernel emit the inotify event. The requests that call sends come back to fs.c from this
+ * thread's id and are answered as no-ops. */
 #include "fuse/events.h"
 
 #include <errno.h>

@@ -347,17 +347,19 @@ int main(int argc, char **argv)
 			printf("zkfs " PACKAGE_VERSION " (FUSE %s)\n", fuse_pkgversion());
 		return 0;
 	}
+	rc = 2; /* Refused before mounting; every exit below frees what parsing allocated. */
 	if (!cli.hosts || !cli.mountpoint) {
 		usage(argv[0]);
-		return 2;
+		goto out;
 	}
 	zkfs = &z;
 	if (check_hosts(cli.hosts) != 0 || fill_options(&cli, &z.opt) != 0 ||
 	    load_auths(&cli) != 0 || add_mount_options(&args, cli.hosts) != 0)
-		return 2;
+		goto out;
 	zk_stream = open_logs(&cli);
 	if (!zk_stream)
-		return 2;
+		goto out;
+	rc = 1;
 	se = fuse_session_new(&args, fs_ops(), sizeof(struct fuse_lowlevel_ops), &z);
 	if (!se)
 		goto out;

@@ -58,7 +58,7 @@ struct zkconn {
 	zkconn_reconnected_cb on_reconnected;
 	bool oneshot;		    /* -o oneshot: never ask for the recursive watch. */
 	atomic_bool recursive;	    /* The current handle holds it (zkconn_recursive). */
-	atomic_bool asking;	    /* Its addWatch is sent, not yet answered (no_root_watch). */
+	atomic_bool refused;	    /* The server refused addWatch (data_watch_ok). */
 	void *ctx;
 	atomic_uint_fast64_t events; /* Node events delivered (zkconn_event_seq). */
 };
@@ -174,8 +174,9 @@ static void on_recursive(void *ctx, const struct zkclient_result *r)
 	} else if (r->err == ZK_ERR_CONNECTIONLOSS) {
 		h->asked = false;
 	}
-	if (h == c->zh)
-		atomic_store(&c->asking, false);
+	if (h == c->zh && r->err != ZK_ERR_OK && r->err != ZK_ERR_CONNECTIONLOSS &&
+	    r->err != ZK_ERR_SESSIONEXPIRED)
+		atomic_store(&c->refused, true);
 	pthread_mutex_unlock(&c->mu);
 	if (r->err == ZK_ERR_OK)
 		zk_log_info("watching the tree with one persistent recursive watch");
@@ -187,7 +188,6 @@ static void on_recursive(void *ctx, const struct zkclient_result *r)
 /* Ask for the recursive watch on the root. On the loop thread. */
 static void ask_recursive(struct zkconn_handle *h)
 {
-	atomic_store(&h->c->asking, true);
 	if (zkclient_add_watch(h->zc, "/", ZK_ADD_WATCH_PERSISTENT_RECURSIVE, on_recursive, h) !=
 	    0) {
 		zk_log_warn("cannot ask for the recursive watch: watching with one-shot watches");
@@ -415,7 +415,7 @@ int zkconn_renew(struct zkconn *c)
 	c->session_id = 0;
 	c->generation++;
 	atomic_store(&c->recursive, false);
-	atomic_store(&c->asking, false);
+	atomic_store(&c->refused, false);
 	c->zh = zh = open_handle(c);
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
@@ -458,14 +458,18 @@ bool zkconn_recursive(struct zkconn *c)
 }
 
 /* Whether a read of @path may leave a one-shot data watch. Not under the recursive watch (it
- * covers every node), and never on the root while the recursive watch is asked for or held:
- * ZooKeeper 3.8 keeps one watch mode per session and path, so a one-shot watch set on the
- * root after the addWatch would replace the recursive one (ZOOKEEPER-4466), and the mount
- * would hear of nothing below. */
+ * covers every node), and not on the root unless the recursive watch is off for good:
+ * ZooKeeper 3.8 keeps one watch mode per session and path, so a one-shot watch that reaches
+ * the server after the addWatch replaces the recursive one (ZOOKEEPER-4466) and the mount hears
+ * of nothing below. A read submitted from a FUSE thread can overtake the addWatch of the loop
+ * thread, so the root gets none at all while the answer may still be "granted" (the root's own
+ * data then goes unwatched until it is: it holds no file of the mount). */
 static bool data_watch_ok(struct zkconn *c, const char *path)
 {
+	bool root = path[0] == '/' && path[1] == '\0';
+
 	return !atomic_load(&c->recursive) &&
-	       !(atomic_load(&c->asking) && path[0] == '/' && path[1] == '\0');
+	       (!root || c->oneshot || atomic_load(&c->refused));
 }
 
 uint64_t zkconn_generation(struct zkconn *c)

@@ -1,9 +1,10 @@
 /* events: watch events -> kernel invalidations and inotify events (see events.h).
  *
- * One thread, one queue. Each job re-reads what its watch covered (re-arming the watch), diffs
- * with the cache under inode_lock, then -- without any lock -- tells the kernel: invalidations
- * first, then the system call that makes the kernel emit the inotify event. The requests that
- * call sends come back to fs.c from this thread's id and are answered as no-ops. */
+ * One thread, one queue. Each job re-reads what its event covered (re-arming a one-shot watch;
+ * the recursive watch needs none, see zkconn.h), diffs with the cache under inode_lock, then --
+ * without any lock -- tells the kernel: invalidations first, then the system call that makes
+ * the kernel emit the inotify event. The requests that call sends come back to fs.c from this
+ * thread's id and are answered as no-ops. */
 #include "fuse/events.h"
 
 #include <errno.h>
@@ -20,10 +21,12 @@
 
 #include "common/zk_log.h"
 #include "fuse/fs.h"
+#include "fuse/fs_int.h"
 #include "fuse/lock.h"
 #include "fuse/names.h"
 
-enum job_kind { JOB_CHILDREN, JOB_DATA, JOB_INVAL_INODE, JOB_INVAL_ENTRY, JOB_RENEW };
+enum job_kind { JOB_CHILDREN, JOB_DATA, JOB_INVAL_INODE, JOB_INVAL_ENTRY, JOB_RENEW,
+		JOB_CREATED, JOB_REVALIDATE };
 
 struct job {
 	enum job_kind kind;
@@ -142,10 +145,12 @@ void events_settle(struct node *n, const struct Stat *st, bool children, uint64_
 		n->children_fresh = false;
 }
 
-/* Invalidate @path's cached Stat at once (before the job runs), so no read trusts it. */
-static void drop_cached(const char *path, bool children)
+/* Invalidate @path's cached Stat at once (before the job runs), so no read trusts it. Returns
+ * whether anything of @path is cached (else its job has nothing to tell). */
+static bool drop_cached(const char *path, bool children)
 {
 	struct node *n;
+	bool cached;
 
 	inode_lock();
 	*last_event_of(path, children) = zkconn_event_seq(zkfs->zk);
@@ -154,10 +159,13 @@ static void drop_cached(const char *path, bool children)
 		n->children_fresh = false;
 	else if (n)
 		n->have_stat = false;
+	cached = n != NULL;
 	n = children ? NULL : inode_find(path, true);
 	if (n)
 		n->have_stat = false;
+	cached = cached || n;
 	inode_unlock();
+	return cached;
 }
 
 /* A prefetch read came back: cache the child it read (see events_prefetch). Must hold
@@ -188,6 +196,14 @@ void events_prefetch(const char *dir, char *const *kids, int count)
 	}
 }
 
+void events_watch_new(const char *path, bool dir)
+{
+	if (!zkconn_recursive(zkfs->zk))
+		zkconn_arm(zkfs->zk, path, dir);
+	else if (dir)
+		zkconn_arm_children(zkfs->zk, path);
+}
+
 /* An arming read came back: queue a refresh if the node changed since we cached it. */
 static void check_armed(int type, const char *path, const struct Stat *st, const char *data,
 			int len)
@@ -215,20 +231,46 @@ static void check_armed(int type, const char *path, const struct Stat *st, const
 		push(type == ZKCONN_ARMED_DATA ? JOB_DATA : JOB_CHILDREN, 0, path);
 }
 
+/* NodeCreated of the recursive watch (child lists keep one-shot child watches, see zkconn.h):
+ * a cached file given a child that is no lock contender is a directory now (run_created). */
+static void child_created(const char *path)
+{
+	char dir[NAMES_PATH_MAX + 1];
+	struct node *p;
+	bool file;
+
+	if (names_dirname(path, dir, sizeof(dir)) != 0 || lock_child_name(names_basename(path)))
+		return;
+	inode_lock();
+	p = inode_find(dir, false);
+	file = p && p->state == NODE_LIVE && p->kind != S_IFDIR;
+	inode_unlock();
+	if (file)
+		push(JOB_CREATED, 0, path);
+}
+
 void events_on_watch(void *ctx, int type, const char *path, const struct Stat *st,
 		     const char *data, int len)
 {
 	if (!path || !*path)
 		return;
+	if (type == ZOO_CREATED_EVENT)
+		child_created(path);
 	if (type == ZOO_CHANGED_EVENT || type == ZOO_DELETED_EVENT) {
-		drop_cached(path, false);
-		push(JOB_DATA, 0, path);
+		/* Under the recursive watch every node's changes come, cached or not. */
+		if (drop_cached(path, false) || !zkconn_recursive(zkfs->zk))
+			push(JOB_DATA, 0, path);
 	} else if (type == ZOO_CHILD_EVENT) {
 		drop_cached(path, true);
 		push(JOB_CHILDREN, 0, path);
 	} else if (type == ZKCONN_ARMED_DATA || type == ZKCONN_ARMED_CHILDREN) {
 		check_armed(type, path, st, data, len);
 	}
+}
+
+void events_on_reconnected(void *ctx)
+{
+	push(JOB_REVALIDATE, 0, "");
 }
 
 void events_on_expired(void *ctx)
@@ -462,6 +504,27 @@ static void run_children(const char *path)
 	deallocate_String_vector(&kids);
 }
 
+/* A cached file got a child (child_created): a directory now. Its node drops what it cached and
+ * the kernel looks the name up again (issue 16: it stayed a file while only its data was
+ * watched). */
+static void run_created(const char *path)
+{
+	char dir[NAMES_PATH_MAX + 1];
+	struct node *p;
+
+	if (names_dirname(path, dir, sizeof(dir)) != 0)
+		return;
+	wait_idle(path);
+	inode_lock();
+	p = inode_find(dir, false);
+	if (p && p->state == NODE_LIVE && p->kind != S_IFDIR) {
+		zk_log_info("%s got the child %s: shown as a directory now", dir,
+			    names_basename(path));
+		fs_server_has_children(dir);
+	}
+	inode_unlock();
+}
+
 /* What run_data found, copied out of the table. */
 struct data_change {
 	fuse_ino_t id, data_id, parent; /* The node, its ".data" file, its parent directory. */
@@ -578,25 +641,32 @@ static void collect(struct node *n, void *arg)
 		l->dirs[l->count++] = n->kind == S_IFDIR;
 }
 
-/* The session expired: open a new one, then re-read everything cached. The child lists are the
- * diff base, so ephemerals the old session owned show up as DELETE events. */
-static void run_renew(void)
+/* Re-read what is cached: the values (MODIFY/ATTRIB for what changed unseen) and, with
+ * @lists, the child lists of directories instead of their values (the lists are the diff base,
+ * so names that came or went unseen show up as CREATE/DELETE). */
+static void refresh_all(bool lists)
 {
 	struct refresh_list l = {NULL, NULL, 0, 0};
 	int i;
 
-	zk_log_warn("session expired: ephemeral nodes of this mount are gone; opening a new session");
-	if (zkconn_renew(zkfs->zk) != 0)
-		return;
 	inode_lock();
 	inode_each_live(collect, &l);
 	inode_unlock();
 	for (i = 0; i < l.count; i++) {
-		push(l.dirs[i] ? JOB_CHILDREN : JOB_DATA, 0, l.paths[i]);
+		push(lists && l.dirs[i] ? JOB_CHILDREN : JOB_DATA, 0, l.paths[i]);
 		free(l.paths[i]);
 	}
 	free(l.paths);
 	free(l.dirs);
+}
+
+/* The session expired: open a new one, then re-read everything cached; ephemerals the old
+ * session owned show up as DELETE events. */
+static void run_renew(void)
+{
+	zk_log_warn("session expired: ephemeral nodes of this mount are gone; opening a new session");
+	if (zkconn_renew(zkfs->zk) == 0)
+		refresh_all(true);
 }
 
 
@@ -618,6 +688,15 @@ static void run(struct job *j)
 		break;
 	case JOB_RENEW:
 		run_renew();
+		break;
+	case JOB_CREATED:
+		run_created(j->path);
+		break;
+	case JOB_REVALIDATE:
+		/* The recursive watch missed the values changed while the connection was down
+		 * (the one-shot child watches were replayed by setWatches2). */
+		zk_log_info("reconnected: reading the cached values again");
+		refresh_all(false);
 		break;
 	}
 }

@@ -7,11 +7,13 @@
  * a changed value (IN_MODIFY), utimensat for a directory's own data (IN_ATTRIB) -- and fs.c
  * answers the requests coming from this thread's id as no-ops (events_is_caller, events_intent).
  *
- * Watch events arrive on libzookeeper_mt's thread (events_on_watch only queues). Jobs for one
- * path are coalesced; each re-arms the watch it consumed and diffs against the cache, so a burst
- * of changes between two reads yields one event per name, never a missed final state.
- * The thread also renews an expired session; the diff then shows the lost ephemerals as
- * DELETE events. */
+ * Watch events arrive on the client's loop thread (events_on_watch only queues). Jobs for one
+ * path are coalesced; each reads again what its event covered (re-arming a one-shot child
+ * watch; data is covered by the session's persistent-recursive watch, see zkconn.h) and diffs
+ * against the cache, so a burst of changes between two reads yields one event per name, never a
+ * missed final state. After a reconnect under the recursive watch it reads every cached value
+ * again (nothing is replayed for it). The thread also renews an expired session; the diff then
+ * shows the lost ephemerals as DELETE events. */
 #ifndef ZKFS_EVENTS_H
 #define ZKFS_EVENTS_H
 
@@ -35,6 +37,11 @@ void events_on_watch(void *ctx, int type, const char *path, const struct Stat *s
  * so their changes produce MODIFY/ATTRIB for watchers of @dir. Must hold inode_lock. */
 void events_prefetch(const char *dir, char *const *kids, int count);
 void events_on_expired(void *ctx);
+/* A node this mount just created at @path (@dir: a directory): watch it. Without the recursive
+ * watch that costs a read (zkconn_arm); with it, nothing. */
+void events_watch_new(const char *path, bool dir);
+/* The connection is back under the recursive watch: re-read what is cached (zkconn.h). */
+void events_on_reconnected(void *ctx);
 
 /* @n has just stored an answer of the server that arrived at @answer_seq (zkconn_answer_seq):
  * its Stat @st (NULL: none) and/or, when @children, its child list. When a watch event for its

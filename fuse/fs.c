@@ -581,8 +581,10 @@ int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct ca
 			rc = -ENOMEM;
 		else if (plain)
 			fs_parent_child_update(real, true);
+		/* Without the recursive watch, its list is trusted once zkconn_arm set its watch
+		 * (check_armed); with it, a child made since is an event after @seq. */
 		if (kind == S_IFDIR && n && inode_set_children(n, &none, gen) == 0)
-			n->children_fresh = false; /* Until zkconn_arm set its watch (check_armed). */
+			n->children_fresh = zkconn_recursive(zkfs->zk);
 		if (n)
 			events_settle(n, &st, kind == S_IFDIR, seq);
 		*out = n;
@@ -596,7 +598,7 @@ int fs_create_now(const char *path, int mode, mode_t kind, bool plain, struct ca
 	inode_unlock();
 	fs_inflight(path, -1);
 	if (rc == 0) {
-		zkconn_arm(zkfs->zk, real, kind == S_IFDIR);
+		events_watch_new(real, kind == S_IFDIR);
 		inode_lock();
 	} else {
 		zk_log_info("create %s: %s", path, strerror(-rc));

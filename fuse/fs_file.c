@@ -126,7 +126,7 @@ static void committed(struct handle *h, const char *real, const struct Stat *st,
 	inode_unlock();
 	events_inval_inode(n->id);
 	if (created)
-		zkconn_arm(zkfs->zk, real, false);
+		events_watch_new(real, false);
 }
 
 /* What one setData of send_set sends. */

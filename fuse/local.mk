@@ -1,7 +1,7 @@
 # fuse/: `zkfs`, the mount program (libfuse3 low level + client/). See fuse/fs.h.
 bin_PROGRAMS += fuse/zkfs
 fuse_zkfs_SOURCES = \
-	fuse/main.c \
+	fuse/main.c fuse/authfile.c fuse/authfile.h \
 	fuse/fs.c fuse/fs.h fuse/fs_int.h fuse/fs_file.c fuse/fs_rename.c \
 	fuse/inode.c fuse/inode.h \
 	fuse/zkconn.c fuse/zkconn.h \
@@ -31,6 +31,12 @@ tests_unit_test_lock_SOURCES = tests/unit/test_lock.c fuse/lock.h
 tests_unit_test_lock_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_lock_LDADD = $(CMOCKA_LIBS)
 
+check_PROGRAMS += tests/unit/test_authfile
+TESTS += tests/unit/test_authfile
+tests_unit_test_authfile_SOURCES = tests/unit/test_authfile.c fuse/authfile.c fuse/authfile.h
+tests_unit_test_authfile_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_authfile_LDADD = $(CMOCKA_LIBS)
+
 check_PROGRAMS += tests/unit/test_inode
 TESTS += tests/unit/test_inode
 tests_unit_test_inode_SOURCES = tests/unit/test_inode.c fuse/inode.c fuse/inode.h fuse/names.c \
@@ -52,7 +58,9 @@ INTEGRATION_TESTS += \
 	tests/integration/test_mount_kinds.sh \
 	tests/integration/test_mount_cas.sh \
 	tests/integration/test_mount_ops.sh \
-	tests/integration/test_mount_seed.sh
+	tests/integration/test_mount_seed.sh \
+	tests/integration/test_mount_watch.sh \
+	tests/integration/test_mount_auth.sh
 EXTRA_DIST += tests/integration/mount_lib.sh contrib/examples
 EXTRA_DIST += tests/integration/lock_lib.sh
 

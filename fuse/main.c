@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/zk_log.h"
+#include "fuse/authfile.h"
 #include "fuse/events.h"
 #include "fuse/fs.h"
 #include "fuse/inode.h"
@@ -42,10 +43,13 @@ struct cli {
 	char *log_file;
 	char *log_level;
 	char *auth;	     /* -o auth=scheme:credentials */
+	char *auth_file;     /* -o auth_file=FILE (authfile.h) */
+	char *auths;	     /* Both, one identity per line, for zkconn (owned). */
 	int tls;	     /* -o tls, and the PEM files of -o tls_ca=, tls_cert=, tls_key= */
 	char *tls_ca, *tls_cert, *tls_key;
 	int max_data;
 	int all_dirs;	     /* -o dirs: every node a directory (issue 16). */
+	int oneshot;	     /* -o oneshot_watches: no persistent-recursive watch (issue 12). */
 };
 
 enum { KEY_RO, KEY_FOREGROUND, KEY_HELP, KEY_VERSION, KEY_DROP };
@@ -63,7 +67,9 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("log_level=%s", log_level),
 	CLI_OPT("max_data=%d", max_data),
 	{"dirs", offsetof(struct cli, all_dirs), 1},
+	{"oneshot_watches", offsetof(struct cli, oneshot), 1},
 	CLI_OPT("auth=%s", auth),
+	CLI_OPT("auth_file=%s", auth_file),
 	{"tls", offsetof(struct cli, tls), 1},
 	CLI_OPT("tls_ca=%s", tls_ca),
 	CLI_OPT("tls_cert=%s", tls_cert),
@@ -100,9 +106,13 @@ static void usage(const char *prog)
 	       "  -o mode=0644           file permissions; directories add x where r is set\n"
 	       "  -o max_data=BYTES      largest value written, EFBIG past it (default %d)\n"
 	       "  -o auth=SCHEME:CRED    addauth on every session, e.g. auth=digest:alice:secret\n"
+	       "  -o auth_file=FILE      the same, one SCHEME:CRED a line (# comments); FILE must be\n"
+	       "                         owned by root, mode 0600 or stricter\n"
 	       "  -o tls                 TLS to the servers' secure client port; tls_ca=FILE (PEM,\n"
 	       "                         default: the system's CAs), tls_cert=FILE,tls_key=FILE (a\n"
 	       "                         client certificate) imply it\n"
+	       "  -o oneshot_watches     re-armed one-shot watches instead of one persistent\n"
+	       "                         recursive watch (what a server before 3.6 gets anyway)\n"
 	       "  -o log=FILE            log file (default " DEFAULT_LOG " when detached)\n"
 	       "  -o log_level=L         error, warn, info (default) or debug\n"
 	       "  other -o options go to FUSE (default_permissions is on; allow_other for root)\n",
@@ -170,6 +180,31 @@ static int fill_options(const struct cli *cli, struct zkfs_options *o)
 	o->all_dirs = cli->all_dirs;
 	o->cache_timeout = 86400.0; /* Watches keep the kernel's cache true, not this expiry. */
 	return o->mountpoint ? 0 : -1;
+}
+
+/* The identities of -o auth= and -o auth_file=, one per line, into cli->auths (NULL: none).
+ * Returns 0 or -1 (message printed): a refused file stops the mount before it exists. */
+static int load_auths(struct cli *cli)
+{
+	char err[256], *file = NULL;
+	size_t len;
+
+	if (cli->auth_file && authfile_read(cli->auth_file, &file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "zkfs: auth_file=%s: %s\n", cli->auth_file, err);
+		return -1;
+	}
+	if (!cli->auth) {
+		cli->auths = file;
+		return 0;
+	}
+	len = strlen(cli->auth) + (file ? strlen(file) : 0) + 2;
+	cli->auths = malloc(len);
+	if (cli->auths)
+		snprintf(cli->auths, len, "%s\n%s", cli->auth, file ? file : "");
+	if (file)
+		explicit_bzero(file, strlen(file));
+	free(file);
+	return cli->auths ? 0 : -1;
 }
 
 /* Check before mounting that at least one "host:port" of @hosts resolves: once detached, a
@@ -253,7 +288,7 @@ static int serve(struct fuse_session *se, struct zkfs *z, FILE *zk_stream, const
 		.hosts = z->opt.hosts,
 		.session_timeout_ms = z->opt.session_timeout_ms,
 		.op_timeout_ms = z->opt.op_timeout_ms,
-		.auth = cli->auth,
+		.auth = cli->auths,
 		.tls = cli->tls,
 		.tls_ca = cli->tls_ca,
 		.tls_cert = cli->tls_cert,
@@ -261,6 +296,8 @@ static int serve(struct fuse_session *se, struct zkfs *z, FILE *zk_stream, const
 		.log_stream = zk_stream,
 		.on_watch = events_on_watch,
 		.on_expired = events_on_expired,
+		.on_reconnected = events_on_reconnected,
+		.oneshot = cli->oneshot,
 	};
 	int rc;
 
@@ -310,17 +347,19 @@ int main(int argc, char **argv)
 			printf("zkfs " PACKAGE_VERSION " (FUSE %s)\n", fuse_pkgversion());
 		return 0;
 	}
+	rc = 2; /* Refused before mounting; every exit below frees what parsing allocated. */
 	if (!cli.hosts || !cli.mountpoint) {
 		usage(argv[0]);
-		return 2;
+		goto out;
 	}
 	zkfs = &z;
 	if (check_hosts(cli.hosts) != 0 || fill_options(&cli, &z.opt) != 0 ||
-	    add_mount_options(&args, cli.hosts) != 0)
-		return 2;
+	    load_auths(&cli) != 0 || add_mount_options(&args, cli.hosts) != 0)
+		goto out;
 	zk_stream = open_logs(&cli);
 	if (!zk_stream)
-		return 2;
+		goto out;
+	rc = 1;
 	se = fuse_session_new(&args, fs_ops(), sizeof(struct fuse_lowlevel_ops), &z);
 	if (!se)
 		goto out;
@@ -348,6 +387,10 @@ out:
 	free(cli.log_file);
 	free(cli.log_level);
 	free(cli.auth);
+	free(cli.auth_file);
+	if (cli.auths)
+		explicit_bzero(cli.auths, strlen(cli.auths));
+	free(cli.auths);
 	free(cli.tls_ca);
 	free(cli.tls_cert);
 	free(cli.tls_key);

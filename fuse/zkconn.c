@@ -27,6 +27,8 @@ enum zkconn_state { ZKCONN_CONNECTING, ZKCONN_CONNECTED, ZKCONN_EXPIRED };
 struct zkconn_handle {
 	struct zkconn *c;
 	struct zkclient *zc;
+	bool asked;	/* addWatch of the recursive watch sent (or refused for good). */
+	bool recursive; /* The server accepted it: the client re-sets it on every reconnect. */
 };
 
 /* A watch of zkconn_watch_exists: its events go to nw->fn. */
@@ -53,6 +55,10 @@ struct zkconn {
 	int op_timeout_ms;
 	zkconn_watch_cb on_watch;
 	zkconn_expired_cb on_expired;
+	zkconn_reconnected_cb on_reconnected;
+	bool oneshot;		    /* -o oneshot: never ask for the recursive watch. */
+	atomic_bool recursive;	    /* The current handle holds it (zkconn_recursive). */
+	atomic_bool refused;	    /* The server refused addWatch (data_watch_ok). */
 	void *ctx;
 	atomic_uint_fast64_t events; /* Node events delivered (zkconn_event_seq). */
 };
@@ -153,11 +159,47 @@ static void session_changed(struct zkconn *c, struct zkconn_handle *h, int state
 	}
 }
 
+/* The answer to the recursive watch's addWatch, on the loop thread. A connection loss asks
+ * again at the next connect; a refusal (a server without addWatch) keeps one-shot watches. */
+static void on_recursive(void *ctx, const struct zkclient_result *r)
+{
+	struct zkconn_handle *h = ctx;
+	struct zkconn *c = h->c;
+
+	pthread_mutex_lock(&c->mu);
+	if (r->err == ZK_ERR_OK) {
+		h->recursive = true;
+		if (h == c->zh)
+			atomic_store(&c->recursive, true);
+	} else if (r->err == ZK_ERR_CONNECTIONLOSS) {
+		h->asked = false;
+	}
+	if (h == c->zh && r->err != ZK_ERR_OK && r->err != ZK_ERR_CONNECTIONLOSS &&
+	    r->err != ZK_ERR_SESSIONEXPIRED)
+		atomic_store(&c->refused, true);
+	pthread_mutex_unlock(&c->mu);
+	if (r->err == ZK_ERR_OK)
+		zk_log_info("watching the tree with one persistent recursive watch");
+	else if (r->err != ZK_ERR_CONNECTIONLOSS && r->err != ZK_ERR_SESSIONEXPIRED)
+		zk_log_warn("the server refused addWatch (%s): watching with one-shot watches",
+			    zk_err_name(r->err));
+}
+
+/* Ask for the recursive watch on the root. On the loop thread. */
+static void ask_recursive(struct zkconn_handle *h)
+{
+	if (zkclient_add_watch(h->zc, "/", ZK_ADD_WATCH_PERSISTENT_RECURSIVE, on_recursive, h) !=
+	    0) {
+		zk_log_warn("cannot ask for the recursive watch: watching with one-shot watches");
+	}
+}
+
 /* client/'s watch callback, on its loop thread: session changes and node events. */
 static void on_event(void *ctx, int type, int state, const char *path)
 {
 	struct zkconn_handle *h = ctx;
 	struct zkconn *c = h->c;
+	bool ask, revalidate;
 
 	if (type != ZK_EVENT_NONE) {
 		pthread_mutex_lock(&c->mu);
@@ -178,24 +220,49 @@ static void on_event(void *ctx, int type, int state, const char *path)
 	}
 	session_changed(c, h, state);
 	node_watches_fire(c, ZOO_SESSION_EVENT, "");
+	ask = state == ZK_STATE_SYNC_CONNECTED && !h->asked && !c->oneshot;
+	h->asked = h->asked || ask;
+	revalidate = state == ZK_STATE_SYNC_CONNECTED && h->recursive;
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+	if (ask)
+		ask_recursive(h);
+	if (revalidate && c->on_reconnected)
+		c->on_reconnected(c->ctx);
 	if (state == ZK_STATE_EXPIRED)
 		c->on_expired(c->ctx);
 }
 
-/* Send the -o auth= credentials; the client repeats them after each reconnect. */
-static void add_auth(struct zkconn *c, struct zkclient *zc)
+/* Send one "scheme:credentials" identity (@len bytes at @id). */
+static void add_one_auth(struct zkclient *zc, const char *id, size_t len)
 {
-	char *colon = c->auth ? strchr(c->auth, ':') : NULL;
+	const char *colon = memchr(id, ':', len);
 	char scheme[64];
 
-	if (!colon || colon == c->auth || (size_t)(colon - c->auth) >= sizeof(scheme))
+	if (!colon || colon == id || (size_t)(colon - id) >= sizeof(scheme)) {
+		zk_log_error("an identity without SCHEME: is not sent");
 		return;
-	memcpy(scheme, c->auth, (size_t)(colon - c->auth));
-	scheme[colon - c->auth] = '\0';
-	if (zkclient_add_auth(zc, scheme, colon + 1, (int)strlen(colon + 1), NULL, NULL) != 0)
+	}
+	memcpy(scheme, id, (size_t)(colon - id));
+	scheme[colon - id] = '\0';
+	if (zkclient_add_auth(zc, scheme, colon + 1, (int)(len - (size_t)(colon + 1 - id)), NULL,
+			      NULL) != 0)
 		zk_log_error("cannot send the %s credentials", scheme);
+}
+
+/* Send the identities of -o auth= / auth_file= (one per line); the client repeats them after
+ * each reconnect. */
+static void add_auth(struct zkconn *c, struct zkclient *zc)
+{
+	const char *id = c->auth, *end;
+
+	for (; id && *id; id = *end ? end + 1 : end) {
+		end = strchr(id, '\n');
+		if (!end)
+			end = id + strlen(id);
+		if (end > id)
+			add_one_auth(zc, id, (size_t)(end - id));
+	}
 }
 
 static struct zkconn_handle *open_handle(struct zkconn *c)
@@ -266,6 +333,8 @@ int zkconn_create(const struct zkconn_config *cfg, struct zkconn **out)
 	c->op_timeout_ms = cfg->op_timeout_ms;
 	c->on_watch = cfg->on_watch;
 	c->on_expired = cfg->on_expired;
+	c->on_reconnected = cfg->on_reconnected;
+	c->oneshot = cfg->oneshot;
 	c->ctx = cfg->ctx;
 	c->state = ZKCONN_CONNECTING;
 	c->generation = 1;
@@ -345,6 +414,8 @@ int zkconn_renew(struct zkconn *c)
 	c->state = ZKCONN_CONNECTING;
 	c->session_id = 0;
 	c->generation++;
+	atomic_store(&c->recursive, false);
+	atomic_store(&c->refused, false);
 	c->zh = zh = open_handle(c);
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
@@ -379,6 +450,26 @@ bool zkconn_connected(struct zkconn *c)
 	up = c->state == ZKCONN_CONNECTED;
 	pthread_mutex_unlock(&c->mu);
 	return up;
+}
+
+bool zkconn_recursive(struct zkconn *c)
+{
+	return atomic_load(&c->recursive);
+}
+
+/* Whether a read of @path may leave a one-shot data watch. Not under the recursive watch (it
+ * covers every node), and not on the root unless the recursive watch is off for good:
+ * ZooKeeper 3.8 keeps one watch mode per session and path, so a one-shot watch that reaches
+ * the server after the addWatch replaces the recursive one (ZOOKEEPER-4466) and the mount hears
+ * of nothing below. A read submitted from a FUSE thread can overtake the addWatch of the loop
+ * thread, so the root gets none at all while the answer may still be "granted" (the root's own
+ * data then goes unwatched until it is: it holds no file of the mount). */
+static bool data_watch_ok(struct zkconn *c, const char *path)
+{
+	bool root = path[0] == '/' && path[1] == '\0';
+
+	return !atomic_load(&c->recursive) &&
+	       (!root || c->oneshot || atomic_load(&c->refused));
 }
 
 uint64_t zkconn_generation(struct zkconn *c)
@@ -578,11 +669,12 @@ static int node_watch_add(struct zkconn *c, const struct op *op)
 /* Submit @op on @zc. Returns 0 or a negative errno (no completion then). */
 static int submit(struct zkconn *c, struct zkclient *zc, const struct op *op, struct zkwait *w)
 {
+	bool data_watch = op->watch && data_watch_ok(c, op->path);
 	int rc;
 
 	switch (op->kind) {
 	case OP_GET:
-		return zkclient_get_data(zc, op->path, op->watch, on_done, w);
+		return zkclient_get_data(zc, op->path, data_watch, on_done, w);
 	case OP_CHILDREN:
 		return zkclient_get_children(zc, op->path, op->watch, true, on_done, w);
 	case OP_EXISTS:
@@ -699,6 +791,15 @@ uint64_t zkconn_event_seq(struct zkconn *c)
 	return atomic_load(&c->events);
 }
 
+/* A refusal by ACL is the mount's identity lacking a permission: one line per operation, so
+ * an admin can tell it from a fault (the caller gets EACCES). */
+static void log_refusal(const struct op *op, int rc)
+{
+	if (rc == ZK_ERR_NOAUTH)
+		zk_log_warn("permission denied: %s %s (NoAuth: the mount's identity lacks the "
+			    "permission; see -o auth=, auth_file=)", op_name(op->kind), op->path);
+}
+
 /* Run @op and hand its results to the caller: on 0, @out holds what the completion stored
  * (the caller owns out->data, out->kids and out->path); otherwise -errno and nothing to free. */
 static int run_take(struct zkconn *c, struct zkconn_cancel *cancel, const struct op *op,
@@ -711,6 +812,7 @@ static int run_take(struct zkconn *c, struct zkconn_cancel *cancel, const struct
 		return rc;
 	answer_seq = w->seq;
 	if (w->rc != ZK_ERR_OK) {
+		log_refusal(op, w->rc);
 		rc = -zk_err_to_errno(w->rc);
 		zkwait_free(w);
 		return rc;
@@ -838,10 +940,21 @@ static struct arm *arm_new(struct zkconn *c, const char *path, bool children)
 void zkconn_arm(struct zkconn *c, const char *path, bool children)
 {
 	struct arm *a = arm_new(c, path, false), *b = children ? arm_new(c, path, true) : NULL;
+	bool data_watch = data_watch_ok(c, path);
 
 	pthread_rwlock_rdlock(&c->zh_lock);
-	if (a && (!c->zh || zkclient_get_data(c->zh->zc, path, true, on_armed, a) != 0))
+	if (a && (!c->zh || zkclient_get_data(c->zh->zc, path, data_watch, on_armed, a) != 0))
 		free(a);
+	if (b && (!c->zh || zkclient_get_children(c->zh->zc, path, true, true, on_armed, b) != 0))
+		free(b);
+	pthread_rwlock_unlock(&c->zh_lock);
+}
+
+void zkconn_arm_children(struct zkconn *c, const char *path)
+{
+	struct arm *b = arm_new(c, path, true);
+
+	pthread_rwlock_rdlock(&c->zh_lock);
 	if (b && (!c->zh || zkclient_get_children(c->zh->zc, path, true, true, on_armed, b) != 0))
 		free(b);
 	pthread_rwlock_unlock(&c->zh_lock);
@@ -910,6 +1023,7 @@ int zkconn_multi(struct zkconn *c, struct zkconn_cancel *cancel, const struct zk
 	if (rc)
 		return rc;
 	answer_seq = w->seq;
+	log_refusal(&op, w->rc);
 	rc = -zk_err_to_errno(w->rc);
 	if (failed)
 		*failed = w->failed_op;

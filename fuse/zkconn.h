@@ -17,6 +17,16 @@
  * The client's loop thread delivers watch events to the on_watch callback given at create; the
  * callback must only queue work (a blocking call there would deadlock). An expiry is reported
  * through on_expired the same way.
+ *
+ * Watches: each session asks for one persistent-recursive watch (addWatch) on the root. Once
+ * the server accepted it (zkconn_recursive), every data change, creation and deletion in the
+ * tree reaches on_watch, and getData and the data half of zkconn_arm set no one-shot data watch
+ * any more (their @watch is ignored). Child lists keep one-shot child watches: ZooKeeper
+ * (3.8.4+, and Debian's 3.8.0-11+deb12u2: the CVE-2024-23944 fix) sends no persistent-watch
+ * event for a node the session may not READ, while a child watch is judged on the parent's ACL,
+ * so only it sees every name. Until the server accepted the recursive watch, or for good when
+ * it refuses addWatch (before 3.6) or with -o oneshot_watches, data watches are one-shot too.
+ *
  * All functions may be called from any thread unless stated. */
 #ifndef ZKFS_ZKCONN_H
 #define ZKFS_ZKCONN_H
@@ -83,13 +93,17 @@ typedef void (*zkconn_watch_cb)(void *ctx, int type, const char *path, const str
 				const char *data, int len);
 /* Called on the client's thread when the session expired. */
 typedef void (*zkconn_expired_cb)(void *ctx);
+/* Called on the client's thread when a connection of the same session is back while the
+ * persistent-recursive watch is held: the server does not replay what changed under it while
+ * the connection was down (ZooKeeper 3.8 and zkfsd alike), so cached state must be read again. */
+typedef void (*zkconn_reconnected_cb)(void *ctx);
 
 struct zkconn_config {
 	const char *hosts;	    /* "h1:p1,h2:p2[/chroot]", borrowed during create. */
 	int session_timeout_ms;	    /* Asked of the server. */
 	int op_timeout_ms;	    /* Longest wait of one operation. */
-	const char *auth;	    /* "scheme:credentials" sent with addauth on every session
-				     * (e.g. "digest:alice:secret"), or NULL; borrowed. */
+	const char *auth;	    /* "scheme:credentials" lines, each sent with addauth on every
+				     * connection (e.g. "digest:alice:secret"), or NULL; borrowed. */
 	bool tls;		    /* Speak TLS (implied by any of the files below). */
 	const char *tls_ca;	    /* CA file (PEM; NULL: the system's), borrowed. */
 	const char *tls_cert;	    /* Client certificate and key (PEM), or NULL; borrowed. */
@@ -97,6 +111,8 @@ struct zkconn_config {
 	FILE *log_stream;	    /* Unused (the client logs through zk_log); kept for callers. */
 	zkconn_watch_cb on_watch;   /* Node events. */
 	zkconn_expired_cb on_expired; /* Session expiry. */
+	zkconn_reconnected_cb on_reconnected; /* May be NULL. */
+	bool oneshot;		    /* Never ask for the persistent-recursive watch (-o oneshot). */
 	void *ctx;		    /* Handed to both callbacks. */
 };
 
@@ -118,6 +134,8 @@ void zkconn_cancel(struct zkconn *c, struct zkconn_cancel *cancel);
 /* Current session id (0 before the first connect) and whether it is connected now. */
 int64_t zkconn_session_id(struct zkconn *c);
 bool zkconn_connected(struct zkconn *c);
+/* True when the current session holds the persistent-recursive watch on the root. */
+bool zkconn_recursive(struct zkconn *c);
 /* Incremented at each new session: cached state from an older generation is not watched. */
 uint64_t zkconn_generation(struct zkconn *c);
 
@@ -156,6 +174,9 @@ int zkconn_set(struct zkconn *c, struct zkconn_cancel *cancel, const char *path,
  * completion reports through on_watch with ZKCONN_ARMED_*, nothing when the node is gone or
  * the connection is down (the cache then stays unwatched and is refetched on use). */
 void zkconn_arm(struct zkconn *c, const char *path, bool children);
+
+/* zkconn_arm's child half alone: a child watch on @path (the recursive watch covers its data). */
+void zkconn_arm_children(struct zkconn *c, const char *path);
 
 /* A watch delivered to its own callback instead of on_watch. Owned by the caller; must outlive
  * the connection (the client may deliver it until zkconn_destroy). */

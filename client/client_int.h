@@ -113,6 +113,8 @@ struct zkclient {
 	struct zkclient_host *hosts;	/* Shuffled. */
 	int n_hosts;
 	int host_i;			/* Host of the current/last attempt. */
+	int addr_i;			/* Its address tried (getaddrinfo's order). */
+	int n_addrs;			/* Addresses it resolved to at that attempt. */
 	int failed_round;		/* Attempts failed in a row in this round of hosts. */
 	int failed_rounds;		/* Whole rounds failed since the last connect. */
 	char *chroot;			/* "/app" or NULL. */

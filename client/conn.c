@@ -171,17 +171,30 @@ static void conn_on_connect(uv_connect_t *req, int status)
 }
 
 /* The first address of @h, into @ss. Returns 0 or a negative errno (logged). */
-static int conn_resolve(const struct zkclient_host *h, struct sockaddr_storage *ss)
+/* The address of @c's current host numbered c->addr_i in getaddrinfo's order: a name such as
+ * localhost may give ::1 first while the server listens on 127.0.0.1 only (Debian's
+ * /etc/hosts), so each address is tried in turn before the next host (session.c). */
+static int conn_resolve(struct zkclient *c, const struct zkclient_host *h,
+			struct sockaddr_storage *ss)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
 	int rc = getaddrinfo(h->name, h->port, &hints, &res);
 
 	if (rc != 0) {
 		zk_log_warn("zkclient: cannot resolve %s:%s: %s", h->name, h->port,
 			    gai_strerror(rc));
+		c->n_addrs = 0;
 		return -EHOSTUNREACH;
 	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	c->n_addrs = 0;
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		c->n_addrs++;
+	if (c->addr_i >= c->n_addrs)
+		c->addr_i = 0;
+	ai = res;
+	for (int i = 0; i < c->addr_i; i++)
+		ai = ai->ai_next;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(res);
 	return 0;
 }
@@ -191,7 +204,7 @@ int zkclient_conn_start(struct zkclient *c)
 	struct zkclient_host *h = &c->hosts[c->host_i];
 	struct sockaddr_storage ss;
 	struct zkclient_conn *conn;
-	int rc = conn_resolve(h, &ss);
+	int rc = conn_resolve(c, h, &ss);
 
 	if (rc != 0)
 		return rc;

@@ -218,11 +218,22 @@ static void session_backoff(struct zkclient *c)
 	session_timer(c, ms < ZKCLIENT_BACKOFF_MAX_MS ? ms : ZKCLIENT_BACKOFF_MAX_MS, 0);
 }
 
+/* The next address of the current host, else the first of the next host. */
+static void session_next_address(struct zkclient *c)
+{
+	if (c->addr_i + 1 < c->n_addrs) {
+		c->addr_i++;
+		return;
+	}
+	c->addr_i = 0;
+	c->host_i = (c->host_i + 1) % c->n_hosts;
+}
+
 void zkclient_session_next(struct zkclient *c)
 {
 	assert(c->conn == NULL);
 	for (int tries = 0; tries < c->n_hosts; tries++) {
-		c->host_i = (c->host_i + 1) % c->n_hosts;
+		session_next_address(c);
 		c->state = ZKCLIENT_CONNECTING;
 		session_timer(c, (uint64_t)(c->session_ms / c->n_hosts), 0);
 		if (zkclient_conn_start(c) == 0)
@@ -255,7 +266,7 @@ void zkclient_session_lost(struct zkclient *c, const char *why)
 	} else {
 		c->failed_round++;
 	}
-	if (c->failed_round >= c->n_hosts) {
+	if (c->failed_round >= c->n_hosts && c->addr_i + 1 >= c->n_addrs) {
 		session_backoff(c);
 		return;
 	}
